@@ -1,0 +1,125 @@
+//! ARN parsing and the few facts about ARNs the enforcer needs.
+
+/// The parts of an ARN: `arn:partition:service:region:account:resource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arn<'a> {
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub partition: &'a str,
+    /// e.g. `s3`, `ec2`.
+    pub service: &'a str,
+    /// Empty for global services.
+    pub region: &'a str,
+    /// Empty for S3 buckets.
+    pub account: &'a str,
+    /// Everything after the fifth colon.
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    /// Parses `text`; `None` when it is not an ARN.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let mut parts = text.splitn(6, ':');
+        if parts.next()? != "arn" {
+            return None;
+        }
+        let partition = parts.next()?;
+        let service = parts.next()?;
+        let region = parts.next()?;
+        let account = parts.next()?;
+        let resource = parts.next()?;
+        if partition.is_empty() || service.is_empty() || resource.is_empty() {
+            return None;
+        }
+        Some(Self {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        })
+    }
+}
+
+/// The partition a region belongs to.
+pub fn partition_for_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+/// The resource type in the Resource Groups Tagging API's naming (`service:type`), read from an
+/// ARN: `arn:aws:rds:…:db:x` → `rds:db`, `arn:aws:s3:::b` → `s3:bucket`.
+pub fn resource_type_from_arn(arn: &str) -> Option<String> {
+    let parsed = Arn::parse(arn)?;
+    let kind = match parsed.service {
+        "s3" if !parsed.resource.contains('/') => "bucket",
+        "sns" => "topic",
+        "sqs" => "queue",
+        _ => parsed
+            .resource
+            .split(['/', ':'])
+            .next()
+            .filter(|kind| *kind != parsed.resource)
+            .unwrap_or(""),
+    };
+    Some(if kind.is_empty() {
+        parsed.service.to_owned()
+    } else {
+        format!("{}:{}", parsed.service, kind)
+    })
+}
+
+/// The resource's own name or id: the last segment of the ARN's resource part
+/// (`arn:aws:s3:::my-bucket` → `my-bucket`, `…:instance/i-1` → `i-1`, `…:function:f` → `f`).
+pub fn resource_name(arn: &str) -> &str {
+    match Arn::parse(arn) {
+        Some(parsed) => parsed
+            .resource
+            .rsplit(['/', ':'])
+            .find(|segment| !segment.is_empty())
+            .unwrap_or(parsed.resource),
+        None => arn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_and_names_from_arns() {
+        let cases = [
+            ("arn:aws:s3:::my-bucket", "s3:bucket", "my-bucket"),
+            (
+                "arn:aws:ec2:eu-west-1:1:instance/i-1",
+                "ec2:instance",
+                "i-1",
+            ),
+            ("arn:aws:rds:eu-west-1:1:db:orders", "rds:db", "orders"),
+            ("arn:aws:rds:eu-west-1:1:cluster:c1", "rds:cluster", "c1"),
+            (
+                "arn:aws:lambda:eu-west-1:1:function:f",
+                "lambda:function",
+                "f",
+            ),
+            ("arn:aws:sns:eu-west-1:1:alerts", "sns:topic", "alerts"),
+            ("arn:aws:ecs:eu-west-1:1:service/c/s", "ecs:service", "s"),
+        ];
+        for (arn, kind, name) in cases {
+            assert_eq!(resource_type_from_arn(arn).as_deref(), Some(kind), "{arn}");
+            assert_eq!(resource_name(arn), name, "{arn}");
+        }
+        assert_eq!(resource_type_from_arn("not-an-arn"), None);
+        assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
+        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_for_region("eu-west-1"), "aws");
+    }
+}

@@ -1,0 +1,200 @@
+//! Rendering decisions for a terminal (text) or for machines (JSON Lines).
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+
+use enforcer::engine::{Decision, Outcome};
+use enforcer::evaluate::Action;
+use enforcer::policy::Level;
+
+/// Output format of `check` and friends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// A readable report, coloured on a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// ANSI styling, off unless stdout is a terminal and `NO_COLOR` is unset.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    enabled: bool,
+}
+
+impl Style {
+    /// Detects whether to colour stdout.
+    pub fn for_stdout() -> Self {
+        Self {
+            enabled: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    /// Detects whether to colour stderr.
+    pub fn for_stderr() -> Self {
+        Self {
+            enabled: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    /// True when colour is on.
+    pub fn enabled(self) -> bool {
+        self.enabled
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn outcome(self, outcome: Outcome) -> String {
+        let (code, label) = match outcome {
+            Outcome::Compliant => ("32", "COMPLIANT"),
+            Outcome::Remediate => ("36", "REMEDIATE"),
+            Outcome::Alert => ("33;1", "ALERT"),
+            Outcome::Quarantine => ("31;1", "QUARANTINE"),
+            Outcome::Ignored => ("2", "IGNORED"),
+            Outcome::Unsupported => ("35", "UNSUPPORTED"),
+            Outcome::Error => ("31", "ERROR"),
+        };
+        self.paint(code, &format!("{label:<11}"))
+    }
+
+    fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+/// Writes one decision as text.
+pub fn write_text(out: &mut impl Write, decision: &Decision, style: Style) -> std::io::Result<()> {
+    let service = decision
+        .event_source
+        .strip_suffix(".amazonaws.com")
+        .unwrap_or(&decision.event_source);
+    let location = decision
+        .location
+        .as_deref()
+        .map(|l| style.dim(&format!("  ({l})")))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{} {} {}{}",
+        style.outcome(decision.outcome),
+        if service.is_empty() { "-" } else { service },
+        if decision.event_name.is_empty() {
+            "-"
+        } else {
+            &decision.event_name
+        },
+        location
+    )?;
+    if let Some(reason) = &decision.reason {
+        writeln!(out, "    {reason}")?;
+    }
+    for resource in &decision.resources {
+        writeln!(
+            out,
+            "    {} {}",
+            resource.arn,
+            style.dim(&format!("[{}]", resource.resource_type))
+        )?;
+        if let Some(exempt) = &resource.exempt {
+            writeln!(out, "      exempt: {exempt}")?;
+            continue;
+        }
+        if resource.matched_rules.is_empty() {
+            writeln!(out, "      no rule applies to this resource")?;
+            continue;
+        }
+        for violation in &resource.violations {
+            let mark = match (violation.level, violation.fixed) {
+                (Level::Warning, _) => style.paint("33", "warn "),
+                (_, true) => style.paint("36", "fixed"),
+                (_, false) => style.paint("31", "error"),
+            };
+            writeln!(out, "      {mark} {}", violation.message)?;
+        }
+        let mut plan = Vec::new();
+        if !resource.add_tags.is_empty() {
+            plan.push(format!("add {}", join_tags(&resource.add_tags)));
+        }
+        if !resource.case_fixes.is_empty() {
+            plan.push(format!("fix case {}", join_tags(&resource.case_fixes)));
+        }
+        match resource.action {
+            Action::Alert => plan.push("alert the owner".to_owned()),
+            Action::Quarantine => plan.push("quarantine and alert the owner".to_owned()),
+            Action::None | Action::Remediate => {}
+        }
+        if plan.is_empty() {
+            writeln!(out, "      {}", style.paint("32", "meets the standard"))?;
+        } else {
+            writeln!(out, "      plan: {}", plan.join("; "))?;
+        }
+    }
+    Ok(())
+}
+
+fn join_tags(tags: &BTreeMap<String, String>) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes one decision as one JSON line.
+pub fn write_json(out: &mut impl Write, decision: &Decision) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, decision)?;
+    writeln!(out)
+}
+
+/// Counts of outcomes, for the closing summary line.
+#[derive(Debug, Default)]
+pub struct Summary {
+    counts: BTreeMap<Outcome, usize>,
+}
+
+impl Summary {
+    /// Counts one decision.
+    pub fn add(&mut self, outcome: Outcome) {
+        *self.counts.entry(outcome).or_default() += 1;
+    }
+
+    /// How many decisions had `outcome`.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.counts.get(&outcome).copied().unwrap_or(0)
+    }
+
+    /// `12 records: 3 compliant, 4 remediate, ...`.
+    pub fn line(&self) -> String {
+        let total: usize = self.counts.values().sum();
+        let parts: Vec<String> = [
+            (Outcome::Compliant, "compliant"),
+            (Outcome::Remediate, "remediate"),
+            (Outcome::Alert, "alert"),
+            (Outcome::Quarantine, "quarantine"),
+            (Outcome::Ignored, "ignored"),
+            (Outcome::Unsupported, "unsupported"),
+            (Outcome::Error, "error"),
+        ]
+        .iter()
+        .map(|(outcome, label)| format!("{} {label}", self.count(*outcome)))
+        .collect();
+        format!("{total} records: {}", parts.join(", "))
+    }
+
+    /// 2 when any record was bad input, 1 when any shows something to fix, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.count(Outcome::Error) > 0 {
+            2
+        } else if self.counts.keys().any(|o| o.needs_fixing()) {
+            1
+        } else {
+            0
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The flow for one event: resolve → current tags → evaluate → decision.
+//!
+//! The engine is generic over the [`TagStore`], so the CLI runs it in memory and the Lambda
+//! against AWS with the same code.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::act::{overlay, StoreError, TagStore};
+use crate::evaluate::{evaluate, Action, Verdict, Violation};
+use crate::event::{Change, DecodeError, EventHeader, InputEvent, Location, Resolution, Resolver};
+use crate::policy::{Mode, PolicySet};
+use crate::Tags;
+
+/// The outcome of one input record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every resource meets the standard.
+    Compliant,
+    /// Tags will be added; nothing else is wrong.
+    Remediate,
+    /// A person must act.
+    Alert,
+    /// At least one resource is to be quarantined.
+    Quarantine,
+    /// Deliberately not evaluated (failed or read-only call, the enforcer's own call).
+    Ignored,
+    /// Not a call the catalog knows.
+    Unsupported,
+    /// Could not be decoded or resolved, or a backend failed.
+    Error,
+}
+
+impl Outcome {
+    /// True when the record shows something to fix.
+    pub fn needs_fixing(self) -> bool {
+        matches!(self, Self::Remediate | Self::Alert | Self::Quarantine)
+    }
+}
+
+/// The decision about one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceDecision {
+    /// Full ARN.
+    pub arn: String,
+    /// Resource Groups Tagging API type.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// The tags it has after the event.
+    pub tags: Tags,
+    /// Names of the rules that selected it.
+    pub matched_rules: Vec<String>,
+    /// The exemption that applies, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempt: Option<String>,
+    /// Everything wrong.
+    pub violations: Vec<Violation>,
+    /// Tags the plan adds.
+    pub add_tags: Tags,
+    /// Values the plan re-cases.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub case_fixes: Tags,
+    /// What to do.
+    pub action: Action,
+}
+
+/// The decision about one input record: the unit the CLI prints and the Lambda logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    /// CloudTrail event id (or EventBridge id).
+    pub event_id: Option<String>,
+    /// eventSource.
+    pub event_source: String,
+    /// eventName as written.
+    pub event_name: String,
+    /// Overall outcome.
+    pub outcome: Outcome,
+    /// Why, for ignored, unsupported and error outcomes.
+    pub reason: Option<String>,
+    /// Where the record came from (`file:line`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Who made the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Account of the resources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Region of the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `enforce` or `audit`.
+    pub mode: Mode,
+    /// Per resource.
+    pub resources: Vec<ResourceDecision>,
+}
+
+impl Decision {
+    fn without_resources(
+        header: EventHeader,
+        outcome: Outcome,
+        reason: String,
+        location: Option<&Location>,
+        mode: Mode,
+    ) -> Self {
+        Self {
+            event_id: header.event_id,
+            event_source: header.event_source,
+            event_name: header.event_name,
+            outcome,
+            reason: Some(reason),
+            location: location.map(ToString::to_string),
+            actor: None,
+            account: None,
+            region: None,
+            mode,
+            resources: Vec::new(),
+        }
+    }
+
+    /// The decision for an input that could not be decoded.
+    pub fn decode_error(error: &DecodeError, mode: Mode) -> Self {
+        Self::without_resources(
+            EventHeader::default(),
+            Outcome::Error,
+            error.message.clone(),
+            Some(&error.location),
+            mode,
+        )
+    }
+}
+
+/// Resolves and evaluates events against one policy set and one tag store.
+#[derive(Debug)]
+pub struct Engine<S> {
+    resolver: Resolver,
+    policies: PolicySet,
+    store: S,
+}
+
+impl<S: TagStore> Engine<S> {
+    /// An engine over the given parts.
+    pub fn new(resolver: Resolver, policies: PolicySet, store: S) -> Self {
+        Self {
+            resolver,
+            policies,
+            store,
+        }
+    }
+
+    /// The compiled policies.
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// The tag store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The resolver.
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    /// Decides one event.
+    pub async fn decide(&self, event: &InputEvent, location: Option<&Location>) -> Decision {
+        let mode = self.policies.mode;
+        match self.resolver.resolve(event) {
+            Resolution::Resolved(change) => match self.decide_change(&change).await {
+                Ok(resources) => {
+                    let outcome = overall_outcome(&resources);
+                    Decision {
+                        event_id: change.event_id,
+                        event_source: change.event_source,
+                        event_name: change.event_name,
+                        outcome,
+                        reason: None,
+                        location: location.map(ToString::to_string),
+                        actor: change.actor.arn.or(change.actor.session_issuer_arn),
+                        account: change.account,
+                        region: change.region,
+                        mode,
+                        resources,
+                    }
+                }
+                Err(error) => Decision::without_resources(
+                    EventHeader {
+                        event_id: change.event_id,
+                        event_source: change.event_source,
+                        event_name: change.event_name,
+                    },
+                    Outcome::Error,
+                    format!("reading current tags failed: {error}"),
+                    location,
+                    mode,
+                ),
+            },
+            Resolution::Ignored { header, reason } => {
+                Decision::without_resources(header, Outcome::Ignored, reason, location, mode)
+            }
+            Resolution::Unsupported { header, reason } => {
+                Decision::without_resources(header, Outcome::Unsupported, reason, location, mode)
+            }
+            Resolution::Unresolved { header, reason } => {
+                Decision::without_resources(header, Outcome::Error, reason, location, mode)
+            }
+        }
+    }
+
+    async fn decide_change(&self, change: &Change) -> Result<Vec<ResourceDecision>, StoreError> {
+        let arns: Vec<String> = change.resources.iter().map(|r| r.arn.clone()).collect();
+        let mut current = self.store.get_tags(&arns).await?;
+        Ok(change
+            .resources
+            .iter()
+            .map(|resource| {
+                let mut tags = current.remove(&resource.arn).unwrap_or_default();
+                overlay(&mut tags, &change.tag_update);
+                self.store.observe(&resource.arn, &change.tag_update);
+                let verdict = evaluate(resource, &tags, &self.policies);
+                resource_decision(&resource.arn, &resource.resource_type, tags, verdict)
+            })
+            .collect())
+    }
+}
+
+fn resource_decision(
+    arn: &str,
+    resource_type: &str,
+    tags: Tags,
+    verdict: Verdict,
+) -> ResourceDecision {
+    ResourceDecision {
+        arn: arn.to_owned(),
+        resource_type: resource_type.to_owned(),
+        tags,
+        matched_rules: verdict.matched_rules,
+        exempt: verdict.exempt,
+        violations: verdict.violations,
+        add_tags: verdict.add_tags,
+        case_fixes: verdict.case_fixes,
+        action: verdict.action,
+    }
+}
+
+fn overall_outcome(resources: &[ResourceDecision]) -> Outcome {
+    match resources.iter().map(|r| r.action).max().unwrap_or_default() {
+        Action::None => Outcome::Compliant,
+        Action::Remediate => Outcome::Remediate,
+        Action::Alert => Outcome::Alert,
+        Action::Quarantine => Outcome::Quarantine,
+    }
+}

@@ -1,0 +1,434 @@
+//! Evaluation: (resource, current tags, policies) → verdict. Pure: no I/O, no clock.
+//!
+//! The plan only ever adds tags the policy knows with certainty (a rule's `set` or `default`); it
+//! never changes or removes a tag a person set, except a case fix the vocabulary allows
+//! (`case_fix = true`), which is reported apart from the additions.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::event::ResourceRef;
+use crate::policy::{Level, PolicySet, Rule, UnfixableAction, ValueCheck};
+use crate::Tags;
+
+/// What kind of problem a violation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// A required (or known) tag is absent.
+    Missing,
+    /// The value is not allowed.
+    InvalidValue,
+    /// Key or value differs from the standard only in case.
+    WrongCase,
+    /// The value differs from what the policy knows, or rules disagree.
+    Conflict,
+}
+
+/// One way a resource breaks the standard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The tag key concerned.
+    pub tag: String,
+    /// What is wrong.
+    pub kind: ViolationKind,
+    /// The rule that expects it (`tags.<Key>` for the vocabulary itself).
+    pub rule: String,
+    /// For people.
+    pub message: String,
+    /// `error` counts; `warning` (a recommended tag) is reported only.
+    pub level: Level,
+    /// True when the plan fixes it.
+    pub fixed: bool,
+}
+
+/// What the enforcer does about a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Compliant, or no rule applies.
+    #[default]
+    None,
+    /// Add tags (and fix case) and nothing else is wrong.
+    Remediate,
+    /// A person must fix something.
+    Alert,
+    /// Isolate the resource and tell the owner.
+    Quarantine,
+}
+
+/// The evaluation of one resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Names of the rules that selected the resource.
+    pub matched_rules: Vec<String>,
+    /// The exemption that applies, if any (then nothing else is evaluated).
+    pub exempt: Option<String>,
+    /// Every problem found.
+    pub violations: Vec<Violation>,
+    /// Tags to add (keys absent today).
+    pub add_tags: Tags,
+    /// Values to rewrite, only case fixes the vocabulary allows.
+    pub case_fixes: Tags,
+    /// The overall action.
+    pub action: Action,
+}
+
+impl Verdict {
+    /// True when something at error level is wrong before the plan is applied.
+    pub fn has_violations(&self) -> bool {
+        self.violations.iter().any(|v| v.level == Level::Error)
+    }
+}
+
+/// Does `rule` select this resource? Returns the name pattern's captures when it does.
+pub fn selects(
+    rule: &Rule,
+    resource: &ResourceRef,
+    tags: &Tags,
+) -> Option<BTreeMap<String, String>> {
+    if let Some(types) = &rule.resource_types {
+        if !types.contains(&resource.resource_type) {
+            return None;
+        }
+    }
+    for (key, pattern) in &rule.when_tags {
+        if !tags.get(key).is_some_and(|value| pattern.is_match(value)) {
+            return None;
+        }
+    }
+    let mut captures = BTreeMap::new();
+    if !rule.names.is_empty() {
+        let found = rule
+            .names
+            .iter()
+            .find_map(|pattern| pattern.captures(&resource.name))?;
+        for (name, value) in rule
+            .names
+            .iter()
+            .flat_map(|p| p.capture_names())
+            .flatten()
+            .filter_map(|name| Some((name, found.name(name)?.as_str())))
+        {
+            captures.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    Some(captures)
+}
+
+/// A value some rule knows for a key.
+struct Known<'a> {
+    value: String,
+    rule: &'a Rule,
+}
+
+/// Evaluates one resource with its current tags.
+pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Verdict {
+    if let Some(exemption) = policies
+        .exemptions
+        .iter()
+        .find(|e| e.arn.as_ref().is_some_and(|re| re.is_match(&resource.arn)))
+    {
+        return Verdict {
+            exempt: Some(format!("{} ({})", exemption.reason, exemption.origin)),
+            ..Verdict::default()
+        };
+    }
+    let matched: Vec<(&Rule, BTreeMap<String, String>)> = policies
+        .rules
+        .iter()
+        .filter_map(|rule| Some((rule, selects(rule, resource, tags)?)))
+        .collect();
+    let mut verdict = Verdict {
+        matched_rules: matched.iter().map(|(rule, _)| rule.name.clone()).collect(),
+        ..Verdict::default()
+    };
+    if matched.is_empty() {
+        return verdict;
+    }
+    // Everything the matched rules say about each key, in vocabulary order then rule order.
+    let mut keys: Vec<&str> = Vec::new();
+    fn note_key<'k>(key: &'k str, keys: &mut Vec<&'k str>) {
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    let mut set_values: BTreeMap<&str, Vec<Known>> = BTreeMap::new();
+    let mut default_values: BTreeMap<&str, Vec<Known>> = BTreeMap::new();
+    for (rule, captures) in &matched {
+        for key in rule.require.iter().chain(&rule.recommend) {
+            note_key(key, &mut keys);
+        }
+        for (target, source) in [
+            (&mut set_values, &rule.set),
+            (&mut default_values, &rule.default),
+        ] {
+            for value in source {
+                note_key(&value.key, &mut keys);
+                if let Some(rendered) = value.value.render(captures) {
+                    target.entry(value.key.as_str()).or_default().push(Known {
+                        value: rendered,
+                        rule,
+                    });
+                }
+            }
+        }
+        for (key, _) in &rule.allow {
+            note_key(key, &mut keys);
+        }
+    }
+    for spec in &policies.tags {
+        if tags.contains_key(&spec.key) {
+            note_key(&spec.key, &mut keys);
+        }
+    }
+    let mut unfixable_actions = Vec::new();
+    for key in keys {
+        let requiring: Vec<&Rule> = matched
+            .iter()
+            .map(|(rule, _)| *rule)
+            .filter(|rule| rule.require.iter().any(|k| k == key))
+            .collect();
+        let recommending = matched
+            .iter()
+            .map(|(rule, _)| *rule)
+            .find(|rule| rule.recommend.iter().any(|k| k == key));
+        let known = set_values.get(key).map(Vec::as_slice).unwrap_or_default();
+        let defaults = default_values
+            .get(key)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut add =
+            |verdict: &mut Verdict, violation: Violation, action: Option<UnfixableAction>| {
+                if let Some(action) = action {
+                    unfixable_actions.push(action);
+                }
+                verdict.violations.push(violation);
+            };
+        let action_of = |rules: &[&Rule]| {
+            rules
+                .iter()
+                .map(|rule| rule.action)
+                .max()
+                .unwrap_or(UnfixableAction::Alert)
+        };
+        // Rules that set different values for the same key: nothing is certain.
+        let disagreement = known.iter().find(|k| k.value != known[0].value);
+        if let Some(other) = disagreement {
+            add(
+                &mut verdict,
+                Violation {
+                    tag: key.to_owned(),
+                    kind: ViolationKind::Conflict,
+                    rule: known[0].rule.name.clone(),
+                    message: format!(
+                        "rules `{}` ({}) and `{}` ({}) set {key} to `{}` and `{}`; the enforcer cannot tell which is right",
+                        known[0].rule.name, known[0].rule.origin, other.rule.name, other.rule.origin, known[0].value, other.value
+                    ),
+                    level: Level::Error,
+                    fixed: false,
+                },
+                Some(action_of(&[known[0].rule, other.rule])),
+            );
+        }
+        let certain = known.first().filter(|_| disagreement.is_none());
+        let responsible_rule = certain
+            .map(|k| k.rule)
+            .or(requiring.first().copied())
+            .or(defaults.first().map(|d| d.rule))
+            .or(recommending);
+        let rule_name =
+            responsible_rule.map_or_else(|| format!("tags.{key}"), |rule| rule.name.clone());
+        let spec = policies.tag(key);
+        match tags.get(key) {
+            Some(current) => {
+                let mut effective = current.clone();
+                if let Some(spec) = spec {
+                    match spec.check(current) {
+                        ValueCheck::Valid => {}
+                        ValueCheck::WrongCase(fixed) => {
+                            let fixable = spec.case_fix;
+                            if fixable {
+                                verdict.case_fixes.insert(key.to_owned(), fixed.clone());
+                            }
+                            add(
+                                &mut verdict,
+                                Violation {
+                                    tag: key.to_owned(),
+                                    kind: ViolationKind::WrongCase,
+                                    rule: format!("tags.{key}"),
+                                    message: format!(
+                                        "{key} is `{current}`; the standard spells it `{fixed}`{}",
+                                        if fixable {
+                                            ""
+                                        } else {
+                                            " (this tag's case is not fixed automatically)"
+                                        }
+                                    ),
+                                    level: Level::Error,
+                                    fixed: fixable,
+                                },
+                                (!fixable).then(|| action_of(&requiring)),
+                            );
+                            effective = fixed;
+                        }
+                        ValueCheck::Invalid(reason) => {
+                            add(
+                                &mut verdict,
+                                Violation {
+                                    tag: key.to_owned(),
+                                    kind: ViolationKind::InvalidValue,
+                                    rule: format!("tags.{key}"),
+                                    message: format!("{key} is `{current}`: {reason}"),
+                                    level: Level::Error,
+                                    fixed: false,
+                                },
+                                Some(action_of(&requiring)),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                for (rule, _) in &matched {
+                    if let Some((_, allowed)) = rule.allow.iter().find(|(k, _)| k == key) {
+                        if !allowed.contains(&effective) {
+                            add(
+                                &mut verdict,
+                                Violation {
+                                    tag: key.to_owned(),
+                                    kind: ViolationKind::InvalidValue,
+                                    rule: rule.name.clone(),
+                                    message: format!(
+                                        "{key} is `{current}`, but rule `{}` allows only {} here",
+                                        rule.name,
+                                        allowed.join(", ")
+                                    ),
+                                    level: Level::Error,
+                                    fixed: false,
+                                },
+                                Some(rule.action),
+                            );
+                        }
+                    }
+                }
+                if let Some(known) = certain {
+                    if known.value != effective {
+                        add(
+                            &mut verdict,
+                            Violation {
+                                tag: key.to_owned(),
+                                kind: ViolationKind::Conflict,
+                                rule: known.rule.name.clone(),
+                                message: format!(
+                                    "{key} is `{current}`, but rule `{}` says it is `{}`; the enforcer never overwrites a tag a person set",
+                                    known.rule.name, known.value
+                                ),
+                                level: Level::Error,
+                                fixed: false,
+                            },
+                            Some(known.rule.action),
+                        );
+                    }
+                }
+            }
+            None => {
+                if let Some(actual_key) = tags.keys().find(|k| k.eq_ignore_ascii_case(key)) {
+                    add(
+                        &mut verdict,
+                        Violation {
+                            tag: key.to_owned(),
+                            kind: ViolationKind::WrongCase,
+                            rule: rule_name,
+                            message: format!(
+                                "the tag key is `{actual_key}`; the standard spells it `{key}` (re-tag by hand: the enforcer does not remove tags)"
+                            ),
+                            level: Level::Error,
+                            fixed: false,
+                        },
+                        Some(action_of(&requiring)),
+                    );
+                    continue;
+                }
+                let inferred = certain
+                    .map(|k| (k.value.clone(), "knows", k.rule))
+                    .or_else(|| {
+                        let first = defaults.first()?;
+                        defaults
+                            .iter()
+                            .all(|d| d.value == first.value)
+                            .then(|| (first.value.clone(), "defaults", first.rule))
+                    });
+                let inferred = inferred.filter(|(value, _, _)| {
+                    spec.is_none_or(|spec| spec.check(value) == ValueCheck::Valid)
+                });
+                match inferred {
+                    Some((value, how, rule)) => {
+                        verdict.add_tags.insert(key.to_owned(), value.clone());
+                        add(
+                            &mut verdict,
+                            Violation {
+                                tag: key.to_owned(),
+                                kind: ViolationKind::Missing,
+                                rule: rule.name.clone(),
+                                message: format!(
+                                    "{key} is missing; rule `{}` {how} it is `{value}`",
+                                    rule.name
+                                ),
+                                level: Level::Error,
+                                fixed: true,
+                            },
+                            None,
+                        );
+                    }
+                    None if !requiring.is_empty() => add(
+                        &mut verdict,
+                        Violation {
+                            tag: key.to_owned(),
+                            kind: ViolationKind::Missing,
+                            rule: rule_name,
+                            message: format!(
+                                "{key} is required{} and cannot be inferred",
+                                describe_values(spec)
+                            ),
+                            level: Level::Error,
+                            fixed: false,
+                        },
+                        Some(action_of(&requiring)),
+                    ),
+                    None if recommending.is_some() => add(
+                        &mut verdict,
+                        Violation {
+                            tag: key.to_owned(),
+                            kind: ViolationKind::Missing,
+                            rule: rule_name,
+                            message: format!("{key} is recommended{}", describe_values(spec)),
+                            level: Level::Warning,
+                            fixed: false,
+                        },
+                        None,
+                    ),
+                    None => {}
+                }
+            }
+        }
+    }
+    verdict.action = match unfixable_actions.into_iter().max() {
+        Some(UnfixableAction::Quarantine) => Action::Quarantine,
+        Some(UnfixableAction::Alert) => Action::Alert,
+        None if !verdict.add_tags.is_empty() || !verdict.case_fixes.is_empty() => Action::Remediate,
+        None => Action::None,
+    };
+    verdict
+}
+
+fn describe_values(spec: Option<&crate::policy::TagSpec>) -> String {
+    match spec {
+        Some(spec) => match (&spec.values, &spec.pattern_text) {
+            (Some(values), _) => format!(" (one of {})", values.join(", ")),
+            (None, Some(pattern)) => format!(" (matching `{pattern}`)"),
+            _ => String::new(),
+        },
+        None => String::new(),
+    }
+}

@@ -1,0 +1,15 @@
+//! Events: decoding CloudTrail records in every form they arrive in, and resolving each to the
+//! resources it touched.
+
+mod input;
+mod record;
+mod resolve;
+
+pub use input::{
+    decode_bytes, decode_one, decode_text, ApiCall, DecodeError, DecodeResult, Envelope,
+    InputEvent, Location, TagChangeEvent,
+};
+pub use record::{CloudTrailRecord, SessionContext, SessionIssuer, UserIdentity};
+pub use resolve::{
+    Actor, Change, EventHeader, Resolution, ResolveOptions, Resolver, ResourceRef, TagUpdate,
+};

@@ -1,0 +1,531 @@
+//! Resolution: a decoded event → the resources it touched and what it did to their tags.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::input::{ApiCall, InputEvent, TagChangeEvent};
+use crate::catalog::{
+    partition_for_region, resource_name, resource_type_from_arn, tag_keys_from_value,
+    tags_from_value, Arn, CallKind, Catalog, CatalogEntry, JsonPath, FROM_ARN,
+};
+
+/// Who made a call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// `userIdentity.arn`.
+    pub arn: Option<String>,
+    /// `userIdentity.type`.
+    pub identity_type: Option<String>,
+    /// The role behind an assumed-role session.
+    pub session_issuer_arn: Option<String>,
+    /// `userIdentity.invokedBy`: a service acting for the caller.
+    pub invoked_by: Option<String>,
+}
+
+/// A resource a call touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceRef {
+    /// Full ARN.
+    pub arn: String,
+    /// Resource Groups Tagging API type, e.g. `s3:bucket`.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// Name or id: the last segment of the ARN.
+    pub name: String,
+}
+
+impl ResourceRef {
+    /// A resource from its ARN, the type read from the ARN when not given.
+    pub fn from_arn(arn: &str, resource_type: Option<&str>) -> Option<Self> {
+        Arn::parse(arn)?;
+        let resource_type = match resource_type {
+            Some(kind) => kind.to_owned(),
+            None => resource_type_from_arn(arn)?,
+        };
+        Some(Self {
+            arn: arn.to_owned(),
+            name: resource_name(arn).to_owned(),
+            resource_type,
+        })
+    }
+}
+
+/// What the call did to the tags of the resources it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", content = "tags", rename_all = "snake_case")]
+pub enum TagUpdate {
+    /// Nothing the record shows.
+    #[default]
+    None,
+    /// These tags were added or overwritten.
+    Merge(BTreeMap<String, String>),
+    /// These keys were removed.
+    Remove(BTreeSet<String>),
+    /// The tag set is now exactly this.
+    Replace(BTreeMap<String, String>),
+}
+
+/// A successful change to one or more resources.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// CloudTrail `eventID`, or the EventBridge id.
+    pub event_id: Option<String>,
+    /// `eventTime` as written.
+    pub event_time: Option<String>,
+    /// e.g. `s3.amazonaws.com`, or `aws.tag` for tag-change events.
+    pub event_source: String,
+    /// The event name as written.
+    pub event_name: String,
+    /// What kind of call it was.
+    pub kind: CallKind,
+    /// Who made it.
+    pub actor: Actor,
+    /// Account of the resources.
+    pub account: Option<String>,
+    /// Region of the call.
+    pub region: Option<String>,
+    /// The resources touched, each once, in record order.
+    pub resources: Vec<ResourceRef>,
+    /// What the record says happened to their tags.
+    pub tag_update: TagUpdate,
+}
+
+/// What the enforcer makes of one decoded event.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    /// Resources were touched; evaluate them.
+    Resolved(Box<Change>),
+    /// Deliberately not acted on (failed call, read-only call, the enforcer's own call).
+    Ignored {
+        /// The record's identity, for the report.
+        header: EventHeader,
+        /// Why.
+        reason: String,
+    },
+    /// A call the catalog does not know.
+    Unsupported {
+        /// The record's identity, for the report.
+        header: EventHeader,
+        /// Why.
+        reason: String,
+    },
+    /// A catalogued call whose resources could not be found: never silently dropped.
+    Unresolved {
+        /// The record's identity, for the report.
+        header: EventHeader,
+        /// What was missing and where it was looked for.
+        reason: String,
+    },
+}
+
+/// The identity of an event, for reports about events that resolve to nothing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EventHeader {
+    /// Event id.
+    pub event_id: Option<String>,
+    /// eventSource, or the envelope's `source`.
+    pub event_source: String,
+    /// eventName, or the envelope's `detail-type`.
+    pub event_name: String,
+}
+
+/// Settings for resolution.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// ARNs of the enforcer's own principals (role ARNs or assumed-role session ARNs). Records
+    /// they made are ignored: the enforcer's own tagging would otherwise trigger it again.
+    pub own_principals: Vec<String>,
+}
+
+/// Resolves decoded events against a catalog.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    catalog: Catalog,
+    options: ResolveOptions,
+}
+
+impl Resolver {
+    /// A resolver over `catalog`.
+    pub fn new(catalog: Catalog, options: ResolveOptions) -> Self {
+        Self { catalog, options }
+    }
+
+    /// The catalog in use.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Resolves one event.
+    pub fn resolve(&self, event: &InputEvent) -> Resolution {
+        match event {
+            InputEvent::ApiCall(call) => self.resolve_call(call),
+            InputEvent::TagChange(change) => resolve_tag_change(change),
+            InputEvent::OtherEnvelope {
+                id,
+                detail_type,
+                source,
+            } => Resolution::Unsupported {
+                header: EventHeader {
+                    event_id: id.clone(),
+                    event_source: source.clone().unwrap_or_default(),
+                    event_name: detail_type.clone(),
+                },
+                reason: format!(
+                    "EventBridge `{detail_type}` events carry no CloudTrail call; the enforcer \
+                     handles `AWS API Call via CloudTrail` and `Tag Change on Resource`"
+                ),
+            },
+        }
+    }
+
+    fn resolve_call(&self, call: &ApiCall) -> Resolution {
+        let record = &call.record;
+        let header = EventHeader {
+            event_id: record
+                .event_id
+                .clone()
+                .or_else(|| call.envelope.as_ref().and_then(|e| e.id.clone())),
+            event_source: record.event_source.clone(),
+            event_name: record.event_name.trim().to_owned(),
+        };
+        if let Some(code) = &record.error_code {
+            return Resolution::Ignored {
+                header,
+                reason: format!("the call failed ({code}); nothing changed"),
+            };
+        }
+        if let Some(own) = self.own_principal(record) {
+            return Resolution::Ignored {
+                header,
+                reason: format!("made by the enforcer's own principal {own} (loop guard)"),
+            };
+        }
+        let Some(entry) = self
+            .catalog
+            .lookup(&record.event_source, &record.event_name)
+        else {
+            let reason = if record.read_only == Some(true) {
+                "read-only call; it changes no resource".to_owned()
+            } else {
+                format!(
+                    "{} {} is not in the catalog; see `enforcer events list`",
+                    header.event_source, header.event_name
+                )
+            };
+            return if record.read_only == Some(true) {
+                Resolution::Ignored { header, reason }
+            } else {
+                Resolution::Unsupported { header, reason }
+            };
+        };
+        let region = record
+            .aws_region
+            .clone()
+            .or_else(|| call.envelope.as_ref().and_then(|e| e.region.clone()));
+        let account = record
+            .recipient_account_id
+            .clone()
+            .or_else(|| record.user_identity.as_ref()?.account_id.clone())
+            .or_else(|| call.envelope.as_ref().and_then(|e| e.account.clone()));
+        let partition = record
+            .actor_arn()
+            .and_then(Arn::parse)
+            .map(|arn| arn.partition.to_owned())
+            .unwrap_or_else(|| partition_for_region(region.as_deref().unwrap_or("")).to_owned());
+        let context = ArnContext {
+            partition: &partition,
+            region: region.as_deref(),
+            account: account.as_deref(),
+        };
+        let root = |path: &JsonPath| -> Option<&Value> {
+            match path.root() {
+                "requestParameters" => record.request_parameters.as_ref(),
+                "responseElements" => record.response_elements.as_ref(),
+                "resources" => record.resources.as_ref(),
+                _ => None,
+            }
+        };
+        let resources = match resources_of(entry, &context, &root) {
+            Ok(resources) if !resources.is_empty() => resources,
+            Ok(_) => {
+                return Resolution::Unresolved {
+                    reason: format!(
+                        "{} {} is catalogued but the record names no resource at {}",
+                        header.event_source,
+                        header.event_name,
+                        describe_paths(entry)
+                    ),
+                    header,
+                }
+            }
+            Err(reason) => return Resolution::Unresolved { header, reason },
+        };
+        let tag_update = tag_update_of(entry, &root);
+        let identity = record.user_identity.clone().unwrap_or_default();
+        Resolution::Resolved(Box::new(Change {
+            event_id: header.event_id,
+            event_time: record.event_time.clone(),
+            event_source: header.event_source,
+            event_name: header.event_name,
+            kind: entry.kind,
+            actor: Actor {
+                arn: identity.arn,
+                identity_type: identity.identity_type,
+                session_issuer_arn: record.session_issuer_arn().map(str::to_owned),
+                invoked_by: identity.invoked_by,
+            },
+            account,
+            region,
+            resources,
+            tag_update,
+        }))
+    }
+
+    fn own_principal<'a>(&'a self, record: &crate::event::CloudTrailRecord) -> Option<&'a str> {
+        let candidates = [
+            record.user_identity.as_ref().and_then(|u| u.arn.as_deref()),
+            record.session_issuer_arn(),
+        ];
+        self.options
+            .own_principals
+            .iter()
+            .find(|own| {
+                candidates
+                    .iter()
+                    .flatten()
+                    .any(|seen| principal_matches(own, seen))
+            })
+            .map(String::as_str)
+    }
+}
+
+/// A configured principal matches the role ARN itself or any session of it
+/// (`arn:aws:sts::1:assumed-role/Enforcer/session` for `arn:aws:iam::1:role/Enforcer`).
+fn principal_matches(own: &str, seen: &str) -> bool {
+    if own == seen {
+        return true;
+    }
+    let role_name = |arn: &str| -> Option<String> {
+        let parsed = Arn::parse(arn)?;
+        let rest = parsed
+            .resource
+            .strip_prefix("role/")
+            .or_else(|| parsed.resource.strip_prefix("assumed-role/"))?;
+        // Role paths (`role/service/Name`) end in the name; sessions add one segment after it.
+        let name = if parsed.resource.starts_with("assumed-role/") {
+            rest.split('/').next()?
+        } else {
+            rest.rsplit('/').next()?
+        };
+        Some(format!("{}/{}", parsed.account, name))
+    };
+    matches!((role_name(own), role_name(seen)), (Some(a), Some(b)) if a == b)
+}
+
+struct ArnContext<'a> {
+    partition: &'a str,
+    region: Option<&'a str>,
+    account: Option<&'a str>,
+}
+
+fn resources_of<'r>(
+    entry: &CatalogEntry,
+    context: &ArnContext<'_>,
+    root: &dyn Fn(&JsonPath) -> Option<&'r Value>,
+) -> Result<Vec<ResourceRef>, String> {
+    let mut seen = BTreeSet::new();
+    let mut resources = Vec::new();
+    let mut push = |resources: &mut Vec<ResourceRef>, resource: ResourceRef| {
+        if seen.insert(resource.arn.clone()) {
+            resources.push(resource);
+        }
+    };
+    let fixed_type = (entry.resource_type != FROM_ARN && entry.id_prefix_types.is_empty())
+        .then_some(entry.resource_type.as_str());
+    for path in &entry.arn_paths {
+        for arn in root(path).map(|v| path.strings(v)).unwrap_or_default() {
+            let resource = ResourceRef::from_arn(&arn, fixed_type)
+                .ok_or_else(|| format!("`{arn}` at {path} is not an ARN this call can touch"))?;
+            push(&mut resources, resource);
+        }
+    }
+    if !resources.is_empty() {
+        return Ok(resources);
+    }
+    let Some(template) = &entry.arn_template else {
+        return Ok(resources);
+    };
+    for path in &entry.id_paths {
+        for id in root(path).map(|v| path.strings(v)).unwrap_or_default() {
+            if Arn::parse(&id).is_some() {
+                let resource = ResourceRef::from_arn(&id, fixed_type)
+                    .ok_or_else(|| format!("cannot read a resource type from `{id}` at {path}"))?;
+                push(&mut resources, resource);
+                continue;
+            }
+            let resource_type = match fixed_type {
+                Some(kind) => kind.to_owned(),
+                None => entry
+                    .id_prefix_types
+                    .iter()
+                    .find(|(prefix, _)| id.starts_with(prefix.as_str()))
+                    .map(|(_, kind)| kind.clone())
+                    .ok_or_else(|| {
+                        format!("id `{id}` at {path} has a prefix of no known resource type")
+                    })?,
+            };
+            let arn = fill_template(template, &id, &resource_type, context)?;
+            let resource = ResourceRef {
+                name: resource_name(&arn).to_owned(),
+                arn,
+                resource_type,
+            };
+            push(&mut resources, resource);
+        }
+    }
+    Ok(resources)
+}
+
+fn fill_template(
+    template: &str,
+    id: &str,
+    resource_type: &str,
+    context: &ArnContext<'_>,
+) -> Result<String, String> {
+    let needs = |field: &str| template.contains(field);
+    let region = match context.region {
+        Some(region) => region,
+        None if needs("{region}") => {
+            return Err(format!(
+                "cannot build the ARN of `{id}`: the record has no awsRegion"
+            ))
+        }
+        None => "",
+    };
+    let account = match context.account {
+        Some(account) => account,
+        None if needs("{account}") => {
+            return Err(format!(
+                "cannot build the ARN of `{id}`: the record has no recipientAccountId or userIdentity.accountId"
+            ))
+        }
+        None => "",
+    };
+    let resource = resource_type
+        .split_once(':')
+        .map_or(resource_type, |(_, kind)| kind);
+    Ok(template
+        .replace("{partition}", context.partition)
+        .replace("{region}", region)
+        .replace("{account}", account)
+        .replace("{resource}", resource)
+        .replace("{id_lower}", &id.to_ascii_lowercase())
+        .replace("{id}", id))
+}
+
+fn describe_paths(entry: &CatalogEntry) -> String {
+    entry
+        .arn_paths
+        .iter()
+        .chain(&entry.id_paths)
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn tag_update_of<'r>(
+    entry: &CatalogEntry,
+    root: &dyn Fn(&JsonPath) -> Option<&'r Value>,
+) -> TagUpdate {
+    let tags = || -> BTreeMap<String, String> {
+        let Some(path) = &entry.tags_path else {
+            return BTreeMap::new();
+        };
+        root(path)
+            .map(|v| path.select(v))
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(tags_from_value)
+            .collect()
+    };
+    match entry.kind {
+        CallKind::Create | CallKind::Modify | CallKind::Tag => {
+            let tags = tags();
+            if tags.is_empty() {
+                TagUpdate::None
+            } else {
+                TagUpdate::Merge(tags)
+            }
+        }
+        CallKind::ReplaceTags => TagUpdate::Replace(tags()),
+        CallKind::ClearTags => TagUpdate::Replace(BTreeMap::new()),
+        CallKind::Untag => {
+            let keys: BTreeSet<String> = entry
+                .tag_keys_path
+                .as_ref()
+                .and_then(|path| Some(path.select(root(path)?)))
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(tag_keys_from_value)
+                .collect();
+            TagUpdate::Remove(keys)
+        }
+    }
+}
+
+fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
+    let header = EventHeader {
+        event_id: event.envelope.id.clone(),
+        event_source: "aws.tag".to_owned(),
+        event_name: "Tag Change on Resource".to_owned(),
+    };
+    let mut resources = Vec::new();
+    for arn in &event.resources {
+        match ResourceRef::from_arn(arn, None) {
+            Some(resource) => resources.push(resource),
+            None => {
+                return Resolution::Unresolved {
+                    header,
+                    reason: format!("`{arn}` in `resources` is not an ARN"),
+                }
+            }
+        }
+    }
+    Resolution::Resolved(Box::new(Change {
+        event_id: header.event_id,
+        event_time: event.envelope.time.clone(),
+        event_source: header.event_source,
+        event_name: header.event_name,
+        kind: CallKind::ReplaceTags,
+        actor: Actor::default(),
+        account: event.envelope.account.clone(),
+        region: event.envelope.region.clone(),
+        resources,
+        tag_update: TagUpdate::Replace(event.tags.clone()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_principal_matches_role_and_its_sessions() {
+        let role = "arn:aws:iam::111122223333:role/ops/TagEnforcer";
+        assert!(principal_matches(role, role));
+        assert!(principal_matches(
+            role,
+            "arn:aws:sts::111122223333:assumed-role/TagEnforcer/1700000000"
+        ));
+        assert!(!principal_matches(
+            role,
+            "arn:aws:sts::111122223333:assumed-role/TagEnforcerX/1"
+        ));
+        assert!(!principal_matches(
+            role,
+            "arn:aws:sts::999999999999:assumed-role/TagEnforcer/1"
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! Event-driven tag and data-classification enforcer for AWS.
+//!
+//! The flow: [`event`] decodes a CloudTrail record and resolves the resources it touched using
+//! the [`catalog`]; [`policy`] compiles the TOML tagging standard; [`evaluate`] checks a
+//! resource's tags against it and plans what to do; [`act`] carries the plan out through small
+//! traits with in-memory and AWS implementations.
+
+pub mod act;
+pub mod catalog;
+pub mod engine;
+pub mod evaluate;
+pub mod event;
+pub mod policy;
+
+/// A resource's tags: key → value, ordered for stable output.
+pub type Tags = std::collections::BTreeMap<String, String>;

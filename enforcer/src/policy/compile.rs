@@ -1,0 +1,575 @@
+//! Compiles policy files into a [`PolicySet`], collecting every problem rather than stopping at
+//! the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use regex::Regex;
+use toml::Spanned;
+
+use super::diagnostic::{did_you_mean, Diagnostic, SourceFile};
+use super::model::{
+    Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
+    ValueCheck, ValueTemplate,
+};
+use super::raw::{PolicyFile, RuleRaw};
+
+/// Compiles parsed files into one set. Problems go to `diagnostics`; the set is only
+/// trustworthy when none of them is an error.
+pub struct Compiler<'k> {
+    set: PolicySet,
+    diagnostics: Vec<Diagnostic>,
+    mode_origin: Option<(SourceFile, Range<usize>)>,
+    tag_origins: BTreeMap<String, (SourceFile, Range<usize>)>,
+    rule_origins: BTreeMap<String, (SourceFile, Range<usize>)>,
+    known_types: &'k [&'k str],
+    /// Rules with their file, kept until every file's vocabulary is known.
+    pending_rules: Vec<(SourceFile, RuleRaw)>,
+    pending_owner_refs: Vec<(SourceFile, Spanned<String>)>,
+}
+
+impl<'k> Compiler<'k> {
+    /// A compiler that knows these resource types (for checking `resource_types`).
+    pub fn new(known_types: &'k [&'k str]) -> Self {
+        Self {
+            set: PolicySet::default(),
+            diagnostics: Vec::new(),
+            mode_origin: None,
+            tag_origins: BTreeMap::new(),
+            rule_origins: BTreeMap::new(),
+            known_types,
+            pending_rules: Vec::new(),
+            pending_owner_refs: Vec::new(),
+        }
+    }
+
+    /// Parses and adds one file.
+    pub fn add_file(&mut self, source: &SourceFile) {
+        let file: PolicyFile = match toml::from_str(&source.text) {
+            Ok(file) => file,
+            Err(error) => {
+                let span = error.span().unwrap_or(0..0);
+                let message = error.message().trim().to_owned();
+                let mut diagnostic =
+                    Diagnostic::error("policy::syntax", message.clone(), source, span);
+                if let Some(help) = unknown_field_help(&message) {
+                    diagnostic = diagnostic.with_help(help);
+                }
+                self.diagnostics.push(diagnostic);
+                return;
+            }
+        };
+        self.add_header(source, &file);
+        for (key, raw) in file.tags {
+            self.add_tag(source, key, raw);
+        }
+        for (name, raw) in file.owners {
+            self.set.owners.insert(
+                name.get_ref().clone(),
+                Owner {
+                    name: name.get_ref().clone(),
+                    slack_channel: raw.slack_channel,
+                    email: raw.email,
+                },
+            );
+        }
+        for raw in file.exemption {
+            let origin = origin(source, raw.arn.as_ref().map_or(0, |a| a.span().start));
+            let arn = raw
+                .arn
+                .and_then(|pattern| self.regex(source, &pattern, false));
+            self.set.exemptions.push(Exemption {
+                arn,
+                reason: raw.reason,
+                origin,
+            });
+        }
+        for rule in file.rule {
+            self.pending_rules.push((source.clone(), rule));
+        }
+    }
+
+    fn add_header(&mut self, source: &SourceFile, file: &PolicyFile) {
+        let Some(header) = &file.policy else { return };
+        if header.name.is_some() {
+            self.set.name.clone_from(&header.name);
+        }
+        if header.description.is_some() {
+            self.set.description.clone_from(&header.description);
+        }
+        if let Some(mode) = &header.mode {
+            match Mode::parse(mode.get_ref()) {
+                Some(parsed) => {
+                    if let Some((first_source, first_span)) = &self.mode_origin {
+                        if parsed != self.set.mode {
+                            self.diagnostics.push(
+                                Diagnostic::error(
+                                    "policy::mode-conflict",
+                                    "two policy files set different modes",
+                                    source,
+                                    mode.span(),
+                                )
+                                .with_related(first_source, first_span.clone(), "the other mode")
+                                .with_help("set `mode` in one file only"),
+                            );
+                        }
+                    }
+                    self.set.mode = parsed;
+                    self.mode_origin = Some((source.clone(), mode.span()));
+                }
+                None => self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::invalid-mode",
+                        format!("`{}` is not a mode", mode.get_ref()),
+                        source,
+                        mode.span(),
+                    )
+                    .with_help(suggest(
+                        mode.get_ref(),
+                        ["enforce", "audit"],
+                        "`enforce` or `audit`",
+                    )),
+                ),
+            }
+        }
+        if let Some(owner) = &header.default_owner {
+            self.set.default_owner = Some(owner.get_ref().clone());
+            self.pending_owner_refs
+                .push((source.clone(), owner.clone()));
+        }
+    }
+
+    fn add_tag(&mut self, source: &SourceFile, key: Spanned<String>, raw: super::raw::TagSpecRaw) {
+        let name = key.get_ref().clone();
+        if let Some((first_source, first_span)) = self.tag_origins.get(&name) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::duplicate-tag",
+                    format!("tag `{name}` is defined twice"),
+                    source,
+                    key.span(),
+                )
+                .with_related(first_source, first_span.clone(), "first definition")
+                .with_help("keep one definition of each tag"),
+            );
+            return;
+        }
+        self.tag_origins
+            .insert(name.clone(), (source.clone(), key.span()));
+        let pattern_text = raw.pattern.as_ref().map(|p| p.get_ref().clone());
+        let pattern = raw
+            .pattern
+            .as_ref()
+            .and_then(|pattern| self.regex(source, pattern, true));
+        let list_separator = raw.list.as_ref().and_then(|separator| {
+            if separator.get_ref().is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::empty-separator",
+                        "a list separator cannot be empty",
+                        source,
+                        separator.span(),
+                    )
+                    .with_help("use `list = \",\"` for comma lists"),
+                );
+                None
+            } else {
+                Some(separator.get_ref().clone())
+            }
+        });
+        let values = raw.values.as_ref().map(|values| {
+            let mut seen = BTreeSet::new();
+            for value in values {
+                if !seen.insert(value.get_ref().to_lowercase()) {
+                    self.diagnostics.push(Diagnostic::error(
+                        "policy::duplicate-value",
+                        format!(
+                            "`{}` is listed twice (values compare without case)",
+                            value.get_ref()
+                        ),
+                        source,
+                        value.span(),
+                    ));
+                }
+            }
+            values
+                .iter()
+                .map(|v| v.get_ref().clone())
+                .collect::<Vec<_>>()
+        });
+        if let (Some(values), Some(pattern)) = (&values, &pattern) {
+            for (value, raw_value) in values.iter().zip(raw.values.iter().flatten()) {
+                if !pattern.is_match(value) {
+                    self.diagnostics.push(Diagnostic::error(
+                        "policy::value-outside-pattern",
+                        format!("allowed value `{value}` does not match the tag's own pattern"),
+                        source,
+                        raw_value.span(),
+                    ));
+                }
+            }
+        }
+        self.set.tags.push(TagSpec {
+            key: name,
+            description: raw.description,
+            values,
+            pattern,
+            pattern_text,
+            list_separator,
+            case_fix: raw.case_fix,
+            origin: origin(source, key.span().start),
+        });
+    }
+
+    /// Finishes: compiles rules against the full vocabulary and checks references.
+    pub fn finish(mut self) -> (PolicySet, Vec<Diagnostic>) {
+        for (source, raw) in std::mem::take(&mut self.pending_rules) {
+            self.add_rule(&source, raw);
+        }
+        for (source, owner) in std::mem::take(&mut self.pending_owner_refs) {
+            if !self.set.owners.contains_key(owner.get_ref()) {
+                let names: Vec<&str> = self.set.owners.keys().map(String::as_str).collect();
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::unknown-owner",
+                        format!("owner `{}` is not defined", owner.get_ref()),
+                        &source,
+                        owner.span(),
+                    )
+                    .with_help(suggest(
+                        owner.get_ref(),
+                        names.iter().copied(),
+                        &format!("define it in an `[owners.{}]` table", owner.get_ref()),
+                    )),
+                );
+            }
+        }
+        (self.set, self.diagnostics)
+    }
+
+    fn add_rule(&mut self, source: &SourceFile, raw: RuleRaw) {
+        let name = raw.name.get_ref().clone();
+        if let Some((first_source, first_span)) = self.rule_origins.get(&name) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::duplicate-rule",
+                    format!("rule `{name}` is defined twice"),
+                    source,
+                    raw.name.span(),
+                )
+                .with_related(first_source, first_span.clone(), "first definition")
+                .with_help("rule names appear in every violation; give each rule its own"),
+            );
+        } else {
+            self.rule_origins
+                .insert(name.clone(), (source.clone(), raw.name.span()));
+        }
+        let resource_types = raw.resource_types.as_ref().and_then(|types| {
+            if types.iter().any(|t| t.get_ref() == "*") {
+                return None;
+            }
+            for kind in types {
+                self.check_resource_type(source, kind);
+            }
+            Some(types.iter().map(|t| t.get_ref().clone()).collect())
+        });
+        let names: Vec<Regex> = raw
+            .names
+            .iter()
+            .flatten()
+            .filter_map(|pattern| self.regex(source, pattern, false))
+            .collect();
+        let capture_names: BTreeSet<String> = names
+            .iter()
+            .flat_map(|regex| regex.capture_names().flatten().map(str::to_owned))
+            .collect();
+        let when_tags = raw
+            .when_tags
+            .iter()
+            .filter_map(|(key, pattern)| {
+                self.check_tag_key(source, key);
+                Some((key.get_ref().clone(), self.regex(source, pattern, true)?))
+            })
+            .collect();
+        for key in raw.require.iter().chain(&raw.recommend) {
+            self.check_tag_key(source, key);
+        }
+        let set = self.rule_values(source, &raw.set, &capture_names);
+        let default = self.rule_values(source, &raw.default, &capture_names);
+        for set_value in &set {
+            if let Some(default_value) = default.iter().find(|d| d.key == set_value.key) {
+                if default_value.value != set_value.value {
+                    if let Some((key, _)) = raw.default.get_key_value(set_value.key.as_str()) {
+                        self.diagnostics.push(Diagnostic::error(
+                            "policy::default-contradicts-set",
+                            format!(
+                                "rule `{name}` sets `{}` to `{}` but defaults it to `{}`",
+                                set_value.key, set_value.value.text, default_value.value.text
+                            ),
+                            source,
+                            key.span(),
+                        ).with_help("a rule either knows a value (`set`) or suggests one (`default`), not both"));
+                    }
+                }
+            }
+        }
+        let allow = raw
+            .allow
+            .iter()
+            .map(|(key, values)| {
+                self.check_tag_key(source, key);
+                for value in values {
+                    self.check_value(source, key.get_ref(), value);
+                }
+                (
+                    key.get_ref().clone(),
+                    values.iter().map(|v| v.get_ref().clone()).collect(),
+                )
+            })
+            .collect::<Vec<(String, Vec<String>)>>();
+        for value in set.iter().chain(&default) {
+            if let Some((_, allowed)) = allow.iter().find(|(key, _)| *key == value.key) {
+                if value.value.is_literal() && !allowed.contains(&value.value.text) {
+                    if let Some((key, _)) = raw
+                        .set
+                        .get_key_value(value.key.as_str())
+                        .or_else(|| raw.default.get_key_value(value.key.as_str()))
+                    {
+                        self.diagnostics.push(Diagnostic::error(
+                            "policy::value-not-allowed-by-rule",
+                            format!(
+                                "rule `{name}` gives `{}` the value `{}` that its own `allow` excludes",
+                                value.key, value.value.text
+                            ),
+                            source,
+                            key.span(),
+                        ));
+                    }
+                }
+            }
+        }
+        let action = match &raw.action {
+            None => UnfixableAction::Alert,
+            Some(action) => match action.get_ref().as_str() {
+                "alert" => UnfixableAction::Alert,
+                "quarantine" => UnfixableAction::Quarantine,
+                other => {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "policy::invalid-action",
+                            format!("`{other}` is not an action"),
+                            source,
+                            action.span(),
+                        )
+                        .with_help(suggest(
+                            other,
+                            ["alert", "quarantine"],
+                            "`alert` or `quarantine`",
+                        )),
+                    );
+                    UnfixableAction::Alert
+                }
+            },
+        };
+        self.set.rules.push(Rule {
+            name,
+            description: raw.description,
+            resource_types,
+            names,
+            when_tags,
+            require: raw.require.iter().map(|k| k.get_ref().clone()).collect(),
+            recommend: raw.recommend.iter().map(|k| k.get_ref().clone()).collect(),
+            set,
+            default,
+            allow,
+            action,
+            origin: origin(source, raw.name.span().start),
+        });
+    }
+
+    fn rule_values(
+        &mut self,
+        source: &SourceFile,
+        values: &BTreeMap<Spanned<String>, Spanned<String>>,
+        capture_names: &BTreeSet<String>,
+    ) -> Vec<RuleValue> {
+        let mut out = Vec::new();
+        for (key, value) in values {
+            self.check_tag_key(source, key);
+            let template = ValueTemplate {
+                text: value.get_ref().clone(),
+            };
+            if template.is_literal() {
+                self.check_value(source, key.get_ref(), value);
+            } else {
+                for capture in template.captures() {
+                    if !capture_names.contains(capture) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "policy::unknown-capture",
+                                format!("`${{{capture}}}` names no capture group of the rule's `names` patterns"),
+                                source,
+                                value.span(),
+                            )
+                            .with_help(match capture_names.is_empty() {
+                                true => "add a named group such as `(?P<env>dev|prod)` to a `names` pattern".to_owned(),
+                                false => format!("the groups are: {}", capture_names.iter().cloned().collect::<Vec<_>>().join(", ")),
+                            }),
+                        );
+                    }
+                }
+            }
+            out.push(RuleValue {
+                key: key.get_ref().clone(),
+                value: template,
+                origin: origin(source, key.span().start),
+            });
+        }
+        out
+    }
+
+    fn check_tag_key(&mut self, source: &SourceFile, key: &Spanned<String>) {
+        if self.set.tag(key.get_ref()).is_some() {
+            return;
+        }
+        let keys: Vec<String> = self.set.tags.iter().map(|t| t.key.clone()).collect();
+        self.diagnostics.push(
+            Diagnostic::error(
+                "policy::unknown-tag",
+                format!("tag `{}` is not in the vocabulary", key.get_ref()),
+                source,
+                key.span(),
+            )
+            .with_help(suggest(
+                key.get_ref(),
+                keys.iter().map(String::as_str),
+                &format!("define it in a `[tags.{}]` table", key.get_ref()),
+            )),
+        );
+    }
+
+    fn check_value(&mut self, source: &SourceFile, key: &str, value: &Spanned<String>) {
+        let Some(spec) = self.set.tag(key) else {
+            return;
+        };
+        let problem = match spec.check(value.get_ref()) {
+            ValueCheck::Valid => return,
+            ValueCheck::WrongCase(fixed) => (
+                format!("`{}` is not an allowed value of `{key}`", value.get_ref()),
+                format!("did you mean `{fixed}`?"),
+            ),
+            ValueCheck::Invalid(reason) => {
+                let help = spec
+                    .values
+                    .as_ref()
+                    .and_then(|values| {
+                        did_you_mean(value.get_ref(), values.iter().map(String::as_str))
+                    })
+                    .map_or_else(
+                        || match &spec.values {
+                            Some(values) => format!("allowed values: {}", values.join(", ")),
+                            None => format!("see `[tags.{key}]` at {}", spec.origin),
+                        },
+                        |suggestion| format!("did you mean `{suggestion}`?"),
+                    );
+                (
+                    format!(
+                        "`{}` is not an allowed value of `{key}`: {reason}",
+                        value.get_ref()
+                    ),
+                    help,
+                )
+            }
+        };
+        self.diagnostics.push(
+            Diagnostic::error("policy::invalid-value", problem.0, source, value.span())
+                .with_help(problem.1),
+        );
+    }
+
+    fn check_resource_type(&mut self, source: &SourceFile, kind: &Spanned<String>) {
+        let text = kind.get_ref();
+        if self.known_types.contains(&text.as_str()) {
+            return;
+        }
+        self.diagnostics.push(
+            Diagnostic::error(
+                "policy::unknown-resource-type",
+                format!("`{text}` is not a resource type the enforcer knows"),
+                source,
+                kind.span(),
+            )
+            .with_help(suggest(
+                text,
+                self.known_types.iter().copied(),
+                "types use the Resource Groups Tagging API's names, e.g. `s3:bucket`; `enforcer events list` shows them",
+            )),
+        );
+    }
+
+    /// Compiles a regex, anchored at both ends when `anchored`.
+    fn regex(
+        &mut self,
+        source: &SourceFile,
+        pattern: &Spanned<String>,
+        anchored: bool,
+    ) -> Option<Regex> {
+        let text = if anchored {
+            format!("^(?:{})$", pattern.get_ref())
+        } else {
+            pattern.get_ref().clone()
+        };
+        match Regex::new(&text) {
+            Ok(regex) => Some(regex),
+            Err(error) => {
+                let detail = error.to_string();
+                let last = detail
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or(&detail);
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::invalid-regex",
+                        format!("invalid regex `{}`: {}", pattern.get_ref(), last.trim()),
+                        source,
+                        pattern.span(),
+                    )
+                    .with_help("patterns use Rust regex syntax: https://docs.rs/regex/#syntax"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn origin(source: &SourceFile, offset: usize) -> Origin {
+    Origin {
+        file: source.path.clone(),
+        line: source.line_column(offset).0,
+    }
+}
+
+fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: &str,
+) -> String {
+    match did_you_mean(word, candidates) {
+        Some(candidate) => format!("did you mean `{candidate}`?"),
+        None => otherwise.to_owned(),
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`": the closest expected field.
+fn unknown_field_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, name)| name)
+        .collect();
+    did_you_mean(field, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
+}

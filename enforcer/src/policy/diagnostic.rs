@@ -1,0 +1,325 @@
+//! Policy diagnostics: what is wrong, where (file, line, column, the source line), and how to fix
+//! it. Rendered by miette for people and as JSON for editors and CI.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use miette::{LabeledSpan, Severity, SourceCode};
+use serde::Serialize;
+
+/// Error or warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The policy cannot be used.
+    Error,
+    /// The policy works but is probably not what the author meant.
+    Warning,
+}
+
+/// A policy source file, shared by all diagnostics about it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path as the user gave it.
+    pub path: String,
+    /// Full text.
+    pub text: Arc<String>,
+}
+
+impl SourceFile {
+    /// 1-based line and column of byte `offset`.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+            before[nl + 1..].chars().count()
+        }) + 1;
+        (line, column)
+    }
+}
+
+/// One problem found in a policy.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub level: Level,
+    /// Stable identifier, e.g. `policy::unknown-key`.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// The file, when the problem is in one.
+    pub source: Option<SourceFile>,
+    /// Byte range in the file.
+    pub span: Option<Range<usize>>,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Other places involved (e.g. the other rule of a conflict).
+    pub related: Vec<(SourceFile, Range<usize>, String)>,
+}
+
+impl Diagnostic {
+    /// An error about `span` in `source`.
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        source: &SourceFile,
+        span: Range<usize>,
+    ) -> Self {
+        Self {
+            level: Level::Error,
+            code,
+            message: message.into(),
+            source: Some(source.clone()),
+            span: Some(span),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// A warning about `span` in `source`.
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        source: &SourceFile,
+        span: Range<usize>,
+    ) -> Self {
+        Self {
+            level: Level::Warning,
+            ..Self::error(code, message, source, span)
+        }
+    }
+
+    /// An error not tied to a place in a file (e.g. an unreadable directory).
+    pub fn general(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            level: Level::Error,
+            code,
+            message: message.into(),
+            source: None,
+            span: None,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// Adds a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds another place involved in the problem.
+    pub fn with_related(
+        mut self,
+        source: &SourceFile,
+        span: Range<usize>,
+        label: impl Into<String>,
+    ) -> Self {
+        self.related.push((source.clone(), span, label.into()));
+        self
+    }
+
+    /// `file:line:column`, or the file alone, or nothing.
+    pub fn location(&self) -> Option<String> {
+        let source = self.source.as_ref()?;
+        Some(match &self.span {
+            Some(span) => {
+                let (line, column) = source.line_column(span.start);
+                format!("{}:{line}:{column}", source.path)
+            }
+            None => source.path.clone(),
+        })
+    }
+
+    /// The diagnostic as a JSON object for `--format json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let position = self
+            .source
+            .as_ref()
+            .zip(self.span.as_ref())
+            .map(|(source, span)| {
+                let (line, column) = source.line_column(span.start);
+                (source.path.clone(), line, column)
+            });
+        serde_json::json!({
+            "level": self.level,
+            "code": self.code,
+            "message": self.message,
+            "file": position.as_ref().map(|p| p.0.clone()).or_else(|| self.source.as_ref().map(|s| s.path.clone())),
+            "line": position.as_ref().map(|p| p.1),
+            "column": position.as_ref().map(|p| p.2),
+            "help": self.help,
+            "related": self.related.iter().map(|(source, span, label)| {
+                let (line, column) = source.line_column(span.start);
+                serde_json::json!({"file": source.path, "line": line, "column": column, "label": label})
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Renders the diagnostic for a terminal: location, source line with a caret, help.
+    pub fn render(&self, color: bool) -> String {
+        let theme = if color {
+            miette::GraphicalTheme::unicode()
+        } else {
+            miette::GraphicalTheme::unicode_nocolor()
+        };
+        let handler = miette::GraphicalReportHandler::new_themed(theme)
+            .with_context_lines(1)
+            .with_width(100);
+        let mut out = String::new();
+        let rendered = Rendered(self);
+        if handler.render_report(&mut out, &rendered).is_err() {
+            return self.to_string();
+        }
+        for (source, span, label) in &self.related {
+            let (line, column) = source.line_column(span.start);
+            out.push_str(&format!(
+                "  also: {}:{line}:{column}: {label}\n",
+                source.path
+            ));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        if let Some(location) = self.location() {
+            write!(f, "{location}: ")?;
+        }
+        write!(f, "{level}[{}]: {}", self.code, self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, " (help: {help})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Adapter that gives miette the file and the labelled span.
+struct Rendered<'a>(&'a Diagnostic);
+
+impl fmt::Debug for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.message)?;
+        if let Some(location) = self.0.location() {
+            write!(f, "\n  at {location}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Rendered<'_> {}
+
+impl miette::Diagnostic for Rendered<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.0.code))
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Some(match self.0.level {
+            Level::Error => Severity::Error,
+            Level::Warning => Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.0
+            .help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.0.source.as_ref().map(|s| &s.text as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.0.span.clone()?;
+        let len = span.end.saturating_sub(span.start).max(1);
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some("here".to_owned()),
+            span.start,
+            len,
+        ))))
+    }
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let word_lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|candidate| {
+            (
+                edit_distance(&word_lower, &candidate.to_lowercase()),
+                candidate,
+            )
+        })
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance over chars.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_by_edit_distance() {
+        let values = ["Public", "Internal", "Confidential", "Restricted"];
+        assert_eq!(did_you_mean("Confidental", values), Some("Confidential"));
+        assert_eq!(did_you_mean("internal", values), Some("Internal"));
+        assert_eq!(did_you_mean("Banana", values), None);
+        assert_eq!(edit_distance("absnt", "absent"), 1);
+    }
+
+    #[test]
+    fn line_and_column() {
+        let source = SourceFile {
+            path: "p.toml".into(),
+            text: Arc::new("a = 1\nbb = 2\n".into()),
+        };
+        assert_eq!(source.line_column(0), (1, 1));
+        assert_eq!(source.line_column(9), (2, 4));
+        let diagnostic = Diagnostic::error("policy::x", "bad", &source, 6..8).with_help("fix it");
+        assert_eq!(
+            diagnostic.to_string(),
+            "p.toml:2:1: error[policy::x]: bad (help: fix it)"
+        );
+        let rendered = diagnostic.render(false);
+        assert!(rendered.contains("bb = 2"), "{rendered}");
+        assert!(rendered.contains("fix it"), "{rendered}");
+    }
+}

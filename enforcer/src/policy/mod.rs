@@ -1,0 +1,106 @@
+//! Policies: the tagging standard as TOML, validated and compiled once.
+//!
+//! [`load`] reads every `*.toml` file of a directory (or the files given), reports every problem
+//! as a [`Diagnostic`] with file, line and column, and returns a [`PolicySet`] only when there is
+//! no error. The CLI and the Lambda share this one path.
+
+mod compile;
+mod diagnostic;
+mod model;
+mod raw;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use compile::Compiler;
+pub use diagnostic::{did_you_mean, edit_distance, Diagnostic, Level, SourceFile};
+pub use model::{
+    Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
+    ValueCheck, ValueTemplate,
+};
+
+/// A policy set that compiled, with its warnings.
+#[derive(Debug, Clone)]
+pub struct LoadedPolicies {
+    /// The compiled set.
+    pub set: PolicySet,
+    /// Problems that do not stop the set from being used.
+    pub warnings: Vec<Diagnostic>,
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+/// The policy files a path stands for: the path itself, or the `*.toml` files directly in a
+/// directory (sorted; `tests/` and other subdirectories are not policies).
+pub fn policy_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|error| {
+        Box::new(Diagnostic::general(
+            "policy::unreadable",
+            format!("cannot read policies at {}: {error}", path.display()),
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Box::new(Diagnostic::general(
+            "policy::no-files",
+            format!("no policy files (*.toml) in {}", path.display()),
+        )));
+    }
+    Ok(files)
+}
+
+/// Loads, validates and compiles the policies at `paths`. Errors: every diagnostic (errors and
+/// warnings) when at least one is an error.
+pub fn load(paths: &[PathBuf], known_types: &[&str]) -> Result<LoadedPolicies, Vec<Diagnostic>> {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match policy_files(path) {
+            Ok(found) => files.extend(found),
+            Err(diagnostic) => problems.push(*diagnostic),
+        }
+    }
+    let mut sources = Vec::new();
+    for file in &files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => sources.push(SourceFile {
+                path: file.display().to_string(),
+                text: Arc::new(text),
+            }),
+            Err(error) => problems.push(Diagnostic::general(
+                "policy::unreadable",
+                format!("cannot read {}: {error}", file.display()),
+            )),
+        }
+    }
+    let (set, mut diagnostics) = compile_sources(&sources, known_types);
+    problems.append(&mut diagnostics);
+    if problems.iter().any(|d| d.level == Level::Error) {
+        return Err(problems);
+    }
+    Ok(LoadedPolicies {
+        set,
+        warnings: problems,
+        files,
+    })
+}
+
+/// Compiles in-memory sources (used by `load` and by tests).
+pub fn compile_sources(
+    sources: &[SourceFile],
+    known_types: &[&str],
+) -> (PolicySet, Vec<Diagnostic>) {
+    let mut compiler = Compiler::new(known_types);
+    for source in sources {
+        compiler.add_file(source);
+    }
+    compiler.finish()
+}

@@ -1,0 +1,266 @@
+//! The compiled, ready-to-evaluate policy set. Regexes are compiled once, at load.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use regex::Regex;
+use serde::Serialize;
+
+/// Where a policy element was written, for `explain` and for messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// File path.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// `enforce` writes tags and quarantines; `audit` plans and alerts but writes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Write tags and quarantine.
+    #[default]
+    Enforce,
+    /// Plan and alert only.
+    Audit,
+}
+
+impl Mode {
+    /// Parses `enforce` or `audit`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "enforce" => Some(Self::Enforce),
+            "audit" => Some(Self::Audit),
+            _ => None,
+        }
+    }
+}
+
+/// What to do about violations that adding tags cannot fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UnfixableAction {
+    /// Tell the owner.
+    #[default]
+    Alert,
+    /// Isolate the resource (reversibly) and tell the owner.
+    Quarantine,
+}
+
+/// The allowed values of one tag.
+#[derive(Debug, Clone)]
+pub struct TagSpec {
+    /// The tag key, exact case.
+    pub key: String,
+    /// What it means.
+    pub description: Option<String>,
+    /// Closed list of allowed values.
+    pub values: Option<Vec<String>>,
+    /// Regex each value (or list item) must match, anchored at both ends at compile time.
+    pub pattern: Option<Regex>,
+    /// The pattern as the author wrote it.
+    pub pattern_text: Option<String>,
+    /// Separator when the value is a list.
+    pub list_separator: Option<String>,
+    /// The enforcer may fix a value that differs from an allowed one only in case.
+    pub case_fix: bool,
+    /// Where it was defined.
+    pub origin: Origin,
+}
+
+/// A value a rule sets: literal text with `${capture}` references to the name pattern's named
+/// groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueTemplate {
+    /// The text as written.
+    pub text: String,
+}
+
+impl ValueTemplate {
+    /// True when the value uses no capture.
+    pub fn is_literal(&self) -> bool {
+        !self.text.contains("${")
+    }
+
+    /// The capture names the value uses.
+    pub fn captures(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut rest = self.text.as_str();
+        while let Some(start) = rest.find("${") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else { break };
+            names.push(&after[..end]);
+            rest = &after[end + 1..];
+        }
+        names
+    }
+
+    /// The value with captures filled in; `None` when a capture did not participate.
+    pub fn render(&self, captures: &BTreeMap<String, String>) -> Option<String> {
+        let mut out = self.text.clone();
+        for name in self.captures() {
+            let value = captures.get(name)?;
+            out = out.replace(&format!("${{{name}}}"), value);
+        }
+        Some(out)
+    }
+}
+
+/// A tag value a rule contributes, with where it was written.
+#[derive(Debug, Clone)]
+pub struct RuleValue {
+    /// Tag key.
+    pub key: String,
+    /// Value (may use captures).
+    pub value: ValueTemplate,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Types it selects; `None` = all.
+    pub resource_types: Option<Vec<String>>,
+    /// Name patterns; empty = every name.
+    pub names: Vec<Regex>,
+    /// Tag conditions: key → regex over the current value.
+    pub when_tags: Vec<(String, Regex)>,
+    /// Required tags.
+    pub require: Vec<String>,
+    /// Recommended tags.
+    pub recommend: Vec<String>,
+    /// Values known with certainty.
+    pub set: Vec<RuleValue>,
+    /// Values added when missing.
+    pub default: Vec<RuleValue>,
+    /// Narrower allowed values.
+    pub allow: Vec<(String, Vec<String>)>,
+    /// What to do about unfixable violations.
+    pub action: UnfixableAction,
+    /// Where the rule starts.
+    pub origin: Origin,
+}
+
+/// A resource the enforcer leaves alone.
+#[derive(Debug, Clone)]
+pub struct Exemption {
+    /// Regex over the ARN.
+    pub arn: Option<Regex>,
+    /// Why.
+    pub reason: String,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
+/// Where one owner's alerts go.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Owner {
+    /// The `ProcessOwner` value naming this owner.
+    pub name: String,
+    /// Slack channel, e.g. `#data-engineering`.
+    pub slack_channel: Option<String>,
+    /// Contact address.
+    pub email: Option<String>,
+}
+
+/// The compiled standard: every policy file of a directory, merged.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    /// Name of the standard.
+    pub name: Option<String>,
+    /// What the standard is for.
+    pub description: Option<String>,
+    /// Enforce or audit.
+    pub mode: Mode,
+    /// Owner alerted when a resource names none.
+    pub default_owner: Option<String>,
+    /// The vocabulary.
+    pub tags: Vec<TagSpec>,
+    /// Rules in file order.
+    pub rules: Vec<Rule>,
+    /// Exemptions.
+    pub exemptions: Vec<Exemption>,
+    /// Owners by `ProcessOwner` value.
+    pub owners: BTreeMap<String, Owner>,
+}
+
+impl PolicySet {
+    /// The vocabulary entry for `key` (exact case).
+    pub fn tag(&self, key: &str) -> Option<&TagSpec> {
+        self.tags.iter().find(|spec| spec.key == key)
+    }
+}
+
+/// The verdict of a tag spec on one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueCheck {
+    /// Allowed as is.
+    Valid,
+    /// Allowed once its case is fixed to this.
+    WrongCase(String),
+    /// Not allowed, with the reason.
+    Invalid(String),
+}
+
+impl TagSpec {
+    /// Checks a value (every item of it, for list tags).
+    pub fn check(&self, value: &str) -> ValueCheck {
+        let items: Vec<&str> = match &self.list_separator {
+            Some(separator) => value.split(separator.as_str()).map(str::trim).collect(),
+            None => vec![value],
+        };
+        let mut fixed_items = Vec::with_capacity(items.len());
+        let mut case_only = false;
+        for item in items {
+            if item.is_empty() {
+                return ValueCheck::Invalid(if value.trim().is_empty() {
+                    "the value is empty".to_owned()
+                } else {
+                    format!("`{value}` has an empty list item")
+                });
+            }
+            if let Some(values) = &self.values {
+                if values.iter().any(|allowed| allowed == item) {
+                    fixed_items.push(item.to_owned());
+                    continue;
+                }
+                if let Some(allowed) = values.iter().find(|a| a.eq_ignore_ascii_case(item)) {
+                    case_only = true;
+                    fixed_items.push(allowed.clone());
+                    continue;
+                }
+                return ValueCheck::Invalid(format!(
+                    "`{item}` is not one of {}",
+                    values.join(", ")
+                ));
+            }
+            if let Some(pattern) = &self.pattern {
+                if !pattern.is_match(item) {
+                    return ValueCheck::Invalid(format!(
+                        "`{item}` does not match the pattern `{}`",
+                        self.pattern_text.as_deref().unwrap_or_default()
+                    ));
+                }
+            }
+            fixed_items.push(item.to_owned());
+        }
+        if case_only {
+            let separator = self.list_separator.as_deref().unwrap_or("");
+            ValueCheck::WrongCase(fixed_items.join(separator))
+        } else {
+            ValueCheck::Valid
+        }
+    }
+}
