@@ -1,8 +1,12 @@
 //! The `enforcer` command line.
 
+mod aws;
 mod check;
 mod input;
 mod output;
+mod progress;
+mod release;
+mod scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,16 +29,25 @@ pub struct Cli {
 enum Command {
     /// Decide what to do about CloudTrail events: decode, resolve, evaluate, print the plan.
     Check(check::CheckArgs),
+    /// Evaluate every existing resource (the backfill for resources older than the enforcer).
+    Scan(scan::ScanArgs),
+    /// Undo a quarantine from what was recorded on the resource (AWS).
+    Release(release::ReleaseArgs),
 }
 
 /// Exit code for bad input or a bad policy.
 pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Exit code when an action on AWS failed (a write, a quarantine, an alert or a release).
+pub const EXIT_ACT_FAILED: u8 = 3;
 
 /// Parses the command line and runs it.
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Release(args) => release::run(args),
     }
 }
 

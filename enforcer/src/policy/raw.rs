@@ -26,6 +26,18 @@ pub struct PolicyFile {
     /// Owners: `ProcessOwner` value → where their alerts go.
     #[serde(default)]
     pub owners: BTreeMap<Spanned<String>, OwnerRaw>,
+    /// How quarantines isolate resources.
+    #[serde(default)]
+    pub quarantine: Option<QuarantineRaw>,
+}
+
+/// `[quarantine]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineRaw {
+    /// IAM role or user ARNs a quarantine never locks out (the S3 bucket policy's exceptions).
+    #[serde(default)]
+    pub break_glass_principals: Vec<Spanned<String>>,
 }
 
 /// `[policy]`.
