@@ -335,7 +335,9 @@ where
                         // that the next event tries again.
                         let undone = quarantine.release(&target, record).await;
                         let keys = QuarantineRecord::keys_in(&record.to_tags(&resource.arn));
-                        let mut removed = store.remove_tags(&[resource.arn.clone()], &keys).await;
+                        let mut removed = store
+                            .remove_tags(std::slice::from_ref(&resource.arn), &keys)
+                            .await;
                         match (undone, removed.remove(&resource.arn)) {
                             (Ok(()), None) => "rolled back".to_owned(),
                             (Err(e), _) | (Ok(()), Some(e)) => {

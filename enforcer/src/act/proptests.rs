@@ -200,7 +200,7 @@ proptest! {
         merge_only(&current, &once, &fixes)?;
         let writes = store.write_calls();
 
-        let tags = runtime.block_on(store.get_tags(&[arn.clone()])).unwrap().remove(&arn).unwrap_or_default();
+        let tags = runtime.block_on(store.get_tags(std::slice::from_ref(&arn))).unwrap().remove(&arn).unwrap_or_default();
         let second = engine.decide_existing(&resource, tags);
         let report = runtime.block_on(apply(&second, &settings, &store, &quarantine, &notify));
         prop_assert_eq!(store.snapshot().remove(&arn).unwrap_or_default(), once);

@@ -26,11 +26,9 @@ impl Progress {
     /// Shows a bar: `[=====>    ] 12/40 label`.
     pub fn bar(&mut self, label: &str, done: usize, total: usize) {
         const WIDTH: usize = 30;
-        let filled = if total == 0 {
-            WIDTH
-        } else {
-            done.min(total) * WIDTH / total
-        };
+        let filled = (done.min(total) * WIDTH)
+            .checked_div(total)
+            .unwrap_or(WIDTH);
         let mut bar = "=".repeat(filled);
         if filled < WIDTH {
             bar.push('>');
