@@ -375,7 +375,22 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
         json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
         Value::Null,
     );
+    t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "GetPublicAccessBlock",
+            "GetBucketPolicy",
+            "TagResources",
+            "PutPublicAccessBlock",
+            "GetBucketPolicy",
+            "PutBucketPolicy",
+            "Publish"
+        ]
+    );
     assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
     let quarantine = report.resources[0].quarantine.as_ref().unwrap();
     assert_eq!(quarantine.status, QuarantineStatus::Applied, "{report:#?}");
@@ -552,7 +567,23 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
         json!({"instancesSet": {"items": [{"imageId": "ami-12c6146b", "minCount": 1, "maxCount": 1}]}}),
         json!({"instancesSet": {"items": [{"instanceId": instance}]}}),
     );
+    t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "DescribeInstances",
+            "DescribeSecurityGroups",
+            "TagResources",
+            "DescribeSecurityGroups",
+            "CreateSecurityGroup",
+            "RevokeSecurityGroupEgress",
+            "ModifyInstanceAttribute",
+            "Publish"
+        ]
+    );
     assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
     assert_eq!(
         report.resources[0].quarantine.as_ref().unwrap().status,
@@ -673,7 +704,19 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
     };
     let arn = create_db(&t.aws, "exposed", true, &[]).await;
     let event = create_db_event(t.account(), "exposed", &arn, &[]);
+    t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "DescribeDBInstances",
+            "TagResources",
+            "ModifyDBInstance",
+            "Publish"
+        ]
+    );
     assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
     assert_eq!(
         report.resources[0].quarantine.as_ref().unwrap().status,
@@ -771,7 +814,19 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
         json!({"functionName": "ingest", "tags": {"SourceSystems": "ExternalAPI"}}),
         json!({"functionName": "ingest", "functionArn": arn}),
     );
+    t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "GetFunctionConcurrency",
+            "TagResources",
+            "PutFunctionConcurrency",
+            "Publish"
+        ]
+    );
     assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
     assert_eq!(
         report.resources[0].quarantine.as_ref().unwrap().status,
@@ -813,7 +868,19 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
     // The Resource Groups Tagging API does not cover IAM roles: the enforcer reads and writes
     // their tags through IAM itself (ListRoleTags, TagRole, UntagRole).
     let event = tag_change(t.account(), REGION, &arn, &[]);
+    t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "ListRoleTags",
+            "GetRolePolicy",
+            "TagRole",
+            "PutRolePolicy",
+            "Publish"
+        ]
+    );
     assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
     assert_eq!(
         report.resources[0].quarantine.as_ref().unwrap().status,

@@ -71,7 +71,9 @@ fn start() -> Option<Moto> {
         if std::env::var_os("CI").is_some() {
             panic!("{message}. CI is set, so a missing stand-in fails the run");
         }
-        eprintln!("SKIP: {message}");
+        // Written past the test harness's output capture, so that it shows in a plain
+        // `cargo test` run: once per test binary.
+        let _ = writeln!(std::io::stderr().lock(), "SKIP: {message}");
         return None;
     };
     let mut last_error = String::new();

@@ -161,3 +161,46 @@ fn state<'r>(record: &'r QuarantineRecord, key: &str) -> Result<&'r str, StoreEr
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::policy::{compile_sources, Level, SourceFile};
+
+    fn compile(text: &str) -> (crate::policy::PolicySet, Vec<crate::policy::Diagnostic>) {
+        let source = SourceFile {
+            path: "p.toml".to_owned(),
+            text: Arc::new(text.to_owned()),
+        };
+        compile_sources(&[source], crate::catalog::KNOWN_RESOURCE_TYPES)
+    }
+
+    #[test]
+    fn break_glass_principals_come_from_the_policy() {
+        let (set, diagnostics) = compile(
+            "[quarantine]\nbreak_glass_principals = [\"arn:aws:iam::111122223333:role/BreakGlass\", \"arn:aws:iam::111122223333:user/oncall\"]\n",
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(set.break_glass_principals.len(), 2);
+        let config = QuarantineConfig {
+            break_glass_principals: set.break_glass_principals,
+            enforcer_principals: vec![
+                "arn:aws:iam::111122223333:role/TagEnforcer".to_owned(),
+                "arn:aws:sts::111122223333:assumed-role/TagEnforcer/s".to_owned(),
+            ],
+        };
+        // Session ARNs cannot appear in aws:PrincipalArn; role and user ARNs are kept once each.
+        assert_eq!(config.exempt_principals().len(), 3);
+    }
+
+    #[test]
+    fn a_break_glass_entry_that_is_no_principal_is_an_error() {
+        let (_, diagnostics) =
+            compile("[quarantine]\nbreak_glass_principals = [\"arn:aws:s3:::bucket\"]\n");
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].level, Level::Error);
+        assert_eq!(diagnostics[0].code, "policy::invalid-principal");
+    }
+}
