@@ -17,9 +17,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::retry::RetryPartition;
 use aws_sdk_s3::config::Credentials;
+use aws_smithy_async::test_util::{instant_time_and_sleep, InstantSleep};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
@@ -287,6 +288,7 @@ pub struct TestAccount {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Calls and faults.
     pub harness: Harness,
+    _clock: Option<InstantSleep>,
 }
 
 /// A 12-digit account id derived from `name`.
@@ -301,34 +303,62 @@ pub fn account_for(name: &str) -> String {
 
 impl Moto {
     /// The SDK configuration for the stand-in: dummy credentials, [`REGION`], the enforcer's own
-    /// HTTP client and retry policy (with a short first backoff so retries are quick).
-    pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
+    /// HTTP client and retry policy (adaptive, with a short first backoff so retries are quick).
+    /// With `clock`, sleeps return at once and advance that clock instead.
+    pub async fn sdk_config(&self, clock: Option<&InstantSleep>) -> SdkConfig {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .http_client(enforcer::act::aws::http_client())
             .retry_config(
                 enforcer::act::aws::retry_config().with_initial_backoff(Duration::from_millis(20)),
-            )
-            .load()
-            .await
+            );
+        if let Some(sleep) = clock {
+            // Timeouts would fire at once on an instant sleep: none on the simulated clock.
+            loader = loader
+                .sleep_impl(sleep.clone())
+                .timeout_config(aws_config::timeout::TimeoutConfig::disabled());
+        }
+        loader.load().await
     }
 
     /// A fresh account for the test `name`.
     pub async fn account(&self, name: &str) -> TestAccount {
+        self.account_with(name, false).await
+    }
+
+    /// A fresh account whose clients sleep on a simulated clock: backoff and client-side rate
+    /// limiting take no real time.
+    pub async fn account_with_simulated_clock(&self, name: &str) -> TestAccount {
+        self.account_with(name, true).await
+    }
+
+    async fn account_with(&self, name: &str, simulated_clock: bool) -> TestAccount {
         let account = account_for(name);
-        let config = self.sdk_config().await;
+        let clock = simulated_clock.then(|| instant_time_and_sleep(std::time::SystemTime::now()));
+        let mut config = self
+            .sdk_config(clock.as_ref().map(|(_, sleep)| sleep))
+            .await;
+        if let Some((time, _)) = &clock {
+            config = config.into_builder().time_source(time.clone()).build();
+        }
         let harness = Harness {
             account: account.clone(),
             calls: Arc::default(),
             faults: Arc::default(),
         };
+        // Each test's clients get their own retry partition, so one test's throttling (and the
+        // adaptive rate limiting it turns on) never slows another test down.
         macro_rules! client {
             ($krate:ident) => {
                 $krate::Client::from_conf(
                     $krate::config::Builder::from(&config)
                         .interceptor(harness.clone())
+                        .retry_partition(RetryPartition::new(format!(
+                            "{account}-{}",
+                            stringify!($krate)
+                        )))
                         .build(),
                 )
             };
@@ -352,11 +382,7 @@ impl Moto {
             clients,
             dynamodb,
             harness,
+            _clock: clock.map(|(_, sleep)| sleep),
         }
     }
-}
-
-/// Retries are configured as in production; this is the production policy, for assertions.
-pub fn production_retry() -> RetryConfig {
-    enforcer::act::aws::retry_config()
 }

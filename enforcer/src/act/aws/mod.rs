@@ -33,6 +33,10 @@ use super::StoreError;
 /// Attempts per call, the first included, before a retryable failure is reported.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// The longest wait between two attempts (the SDK's default is 20 s; an event handler has a
+/// deadline).
+pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Every SDK client the enforcer uses, built once.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
@@ -85,9 +89,12 @@ pub fn http_client() -> SharedHttpClient {
 }
 
 /// Adaptive retries: throttling and transient errors (5xx, timeouts) are retried with
-/// exponential backoff and a client-side rate limiter, [`MAX_ATTEMPTS`] attempts in all.
+/// exponential backoff (at most [`MAX_BACKOFF`]) and a client-side rate limiter that slows every
+/// later call down once the service throttles, [`MAX_ATTEMPTS`] attempts in all.
 pub fn retry_config() -> RetryConfig {
-    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
+    RetryConfig::adaptive()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_max_backoff(MAX_BACKOFF)
 }
 
 /// The configuration from the standard sources: the credential chain (environment, profile,
