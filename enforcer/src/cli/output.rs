@@ -310,7 +310,12 @@ pub fn write_act_text(
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(", ");
-        if alert.sent {
+        if alert.sent && alert.destination.starts_with("memory") {
+            writeln!(
+                out,
+                "      alert due, not sent: no --alert-topic ({attributes})"
+            )?;
+        } else if alert.sent {
             writeln!(out, "      alert to {} ({attributes})", alert.destination)?;
         } else if let Some(error) = &alert.error {
             writeln!(
@@ -371,7 +376,12 @@ impl ActTally {
                 })
             })
             .count();
-        self.alerts += usize::from(report.alert.as_ref().is_some_and(|a| a.sent));
+        self.alerts += usize::from(
+            report
+                .alert
+                .as_ref()
+                .is_some_and(|a| a.sent && !a.destination.starts_with("memory")),
+        );
         self.failures += report.failures().len();
     }
 
@@ -380,10 +390,10 @@ impl ActTally {
         self.failures
     }
 
-    /// `acted: 3 tagged, 1 quarantined, 2 alerts, 0 failures`.
+    /// `acted: 3 tagged, 1 quarantined, 2 alerts sent, 0 failures`.
     pub fn line(&self) -> String {
         format!(
-            "{}: {} {}, {} {}, {} alert{}, {} failure{}",
+            "{}: {} {}, {} {}, {} alert{} sent, {} failure{}",
             if self.written { "acted" } else { "planned" },
             self.tagged,
             if self.written { "tagged" } else { "to tag" },
