@@ -6,6 +6,7 @@
 //! traits with in-memory and AWS implementations.
 
 pub mod act;
+pub mod authoring;
 pub mod catalog;
 pub mod engine;
 pub mod evaluate;
