@@ -1,8 +1,11 @@
 //! The `enforcer` command line.
 
 mod check;
+mod explain;
 mod input;
 mod output;
+mod test_cmd;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +28,14 @@ pub struct Cli {
 enum Command {
     /// Decide what to do about CloudTrail events: decode, resolve, evaluate, print the plan.
     Check(check::CheckArgs),
+    /// Check policy files: every problem, with file, line, column and a fix.
+    Validate(validate::ValidateArgs),
+    /// Run the policies' test cases (`policies/tests/*.toml`).
+    Test(test_cmd::TestArgs),
+    /// Explain the decision about one resource (or the resources of an event).
+    Explain(explain::ExplainArgs),
+    /// Print the JSON Schema of the policy format (or of policy test files).
+    Schema(validate::SchemaArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -35,6 +46,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Test(args) => test_cmd::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Schema(args) => validate::schema(args),
     }
 }
 
