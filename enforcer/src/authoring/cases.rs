@@ -413,8 +413,16 @@ impl CaseChecker<'_> {
             .iter()
             .map(|r| r.name.as_str())
             .collect();
-        let check_rule = |rule: &Spanned<String>, problems: &mut Vec<Diagnostic>| {
-            if !rule_names.contains(&rule.get_ref().as_str()) {
+        // Violations of the vocabulary itself name `tags.<Key>` as their rule.
+        let check_rule = |rule: &Spanned<String>,
+                          vocabulary: bool,
+                          problems: &mut Vec<Diagnostic>| {
+            let is_vocabulary = vocabulary
+                && rule
+                    .get_ref()
+                    .strip_prefix("tags.")
+                    .is_some_and(|key| self.policies.tag(key).is_some());
+            if !is_vocabulary && !rule_names.contains(&rule.get_ref().as_str()) {
                 let mut diagnostic = self.error(
                     "case::unknown-rule",
                     format!("`{}` is not a rule of the policies", rule.get_ref()),
@@ -444,7 +452,7 @@ impl CaseChecker<'_> {
                         problems.push(diagnostic);
                     }
                     if let Some(rule) = &v.rule {
-                        check_rule(rule, problems);
+                        check_rule(rule, true, problems);
                     }
                     ExpectedViolation {
                         tag: v.tag.get_ref().clone(),
@@ -455,7 +463,7 @@ impl CaseChecker<'_> {
                 .collect::<Vec<_>>()
         };
         for rule in raw.expect.matched_rules.iter().flatten() {
-            check_rule(rule, problems);
+            check_rule(rule, false, problems);
         }
         let expect = Expectation {
             outcome: raw.expect.outcome,

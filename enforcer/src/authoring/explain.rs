@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::evaluate::{applicable_rules, evaluate, selection, NotSelected, Verdict};
+use crate::evaluate::{applicable_rules, evaluate, selection, NotSelected, Verdict, Violation};
 use crate::event::ResourceRef;
 use crate::policy::{Origin, PolicySet, Rule, RuleValue};
 use crate::Tags;
@@ -81,7 +81,7 @@ pub struct KeyTrace {
     /// The value the plan re-cases it to.
     pub case_fix: Option<String>,
     /// The violations about this key.
-    pub violations: Vec<String>,
+    pub violations: Vec<Violation>,
 }
 
 /// The full explanation of one decision.
@@ -228,7 +228,7 @@ pub fn explain(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Exp
                     .violations
                     .iter()
                     .filter(|v| v.tag == key)
-                    .map(|v| v.message.clone())
+                    .cloned()
                     .collect(),
                 key,
             }

@@ -8,7 +8,7 @@ use enforcer::act::overlay;
 use enforcer::authoring::{explain, Explanation, KeyTrace, RuleStatus, ValueSource};
 use enforcer::evaluate::{Action, NotSelected};
 use enforcer::event::{decode_bytes, Resolution, ResolveOptions, Resolver, ResourceRef};
-use enforcer::policy::PolicySet;
+use enforcer::policy::{Level, PolicySet};
 use enforcer::Tags;
 
 use super::output::{Format, Style};
@@ -189,6 +189,12 @@ fn write_explanation(
         .map(|r| r.rule.len())
         .max()
         .unwrap_or(0);
+    let origin_width = explanation
+        .rules
+        .iter()
+        .map(|r| r.origin.to_string().len())
+        .max()
+        .unwrap_or(0);
     for trace in &explanation.rules {
         let (mark, detail) = match &trace.status {
             RuleStatus::Applies {
@@ -229,7 +235,11 @@ fn write_explanation(
             out,
             "  {mark} {:<width$}  {}  {detail}",
             trace.rule,
-            paint(style, "2", &trace.origin.to_string())
+            paint(
+                style,
+                "2",
+                &format!("{:<origin_width$}", trace.origin.to_string())
+            )
         )?;
     }
     if !explanation.keys.is_empty() {
@@ -268,10 +278,13 @@ fn write_key(out: &mut impl Write, key: &KeyTrace, style: Style) -> std::io::Res
         .map(|origin| paint(style, "2", &format!(" (defined at {origin})")))
         .unwrap_or_default();
     writeln!(out, "  {}{defined}", key.key)?;
-    match &key.current {
-        Some(value) => writeln!(out, "    current   `{value}`")?,
-        None => writeln!(out, "    current   (absent)")?,
-    }
+    let mut line = |label: &str, code: &str, text: String| {
+        writeln!(
+            out,
+            "    {} {text}",
+            paint(style, code, &format!("{label:<11}"))
+        )
+    };
     let rules = |sources: &[ValueSource]| {
         sources
             .iter()
@@ -297,33 +310,45 @@ fn write_key(out: &mut impl Write, key: &KeyTrace, style: Style) -> std::io::Res
             .collect::<Vec<_>>()
             .join("; ")
     };
+    line(
+        "current",
+        "0",
+        key.current
+            .as_ref()
+            .map_or_else(|| "(absent)".to_owned(), |v| format!("`{v}`")),
+    )?;
     if !key.required_by.is_empty() {
-        writeln!(out, "    required  by {}", rules(&key.required_by))?;
+        line("required", "0", format!("by {}", rules(&key.required_by)))?;
     }
     if !key.recommended_by.is_empty() {
-        writeln!(out, "    recommended by {}", rules(&key.recommended_by))?;
+        line(
+            "recommended",
+            "0",
+            format!("by {}", rules(&key.recommended_by)),
+        )?;
     }
     if !key.set_by.is_empty() {
-        writeln!(out, "    set to    {}", values(&key.set_by))?;
+        line("set to", "0", values(&key.set_by))?;
     }
     if !key.defaulted_by.is_empty() {
-        writeln!(out, "    default   {}", values(&key.defaulted_by))?;
+        line("default", "0", values(&key.defaulted_by))?;
     }
     if !key.allowed_by.is_empty() {
-        writeln!(out, "    allowed   {}", values(&key.allowed_by))?;
+        line("allowed", "0", values(&key.allowed_by))?;
     }
     for violation in &key.violations {
-        writeln!(out, "    {}  {violation}", paint(style, "31", "problem"))?;
+        let (label, code) = match (violation.level, violation.fixed) {
+            (Level::Warning, _) => ("warning", "33"),
+            (_, true) => ("fixed", "36"),
+            (_, false) => ("problem", "31"),
+        };
+        line(label, code, violation.message.clone())?;
     }
     if let Some(value) = &key.add {
-        writeln!(out, "    {}      add `{value}`", paint(style, "36", "plan"))?;
+        line("plan", "36", format!("add `{value}`"))?;
     }
     if let Some(value) = &key.case_fix {
-        writeln!(
-            out,
-            "    {}      re-case to `{value}`",
-            paint(style, "36", "plan")
-        )?;
+        line("plan", "36", format!("re-case to `{value}`"))?;
     }
     Ok(())
 }
