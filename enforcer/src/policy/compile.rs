@@ -380,24 +380,37 @@ impl<'k> Compiler<'k> {
                 )
             })
             .collect::<Vec<(String, Vec<String>)>>();
-        for value in set.iter().chain(&default) {
-            if let Some((_, allowed)) = allow.iter().find(|(key, _)| *key == value.key) {
-                if value.value.is_literal() && !allowed.contains(&value.value.text) {
-                    if let Some((key, _)) = raw
-                        .set
-                        .get_key_value(value.key.as_str())
-                        .or_else(|| raw.default.get_key_value(value.key.as_str()))
-                    {
-                        self.diagnostics.push(Diagnostic::error(
+        for (section, values, raw_values) in [
+            ("sets", &set, &raw.set),
+            ("defaults", &default, &raw.default),
+        ] {
+            for value in values {
+                let Some((_, allowed)) = allow.iter().find(|(key, _)| *key == value.key) else {
+                    continue;
+                };
+                let valid = self
+                    .set
+                    .tag(&value.key)
+                    .is_none_or(|spec| spec.check(&value.value.text) == ValueCheck::Valid);
+                if !value.value.is_literal() || !valid || allowed.contains(&value.value.text) {
+                    continue;
+                }
+                if let Some((_, written)) = raw_values.get_key_value(value.key.as_str()) {
+                    self.diagnostics.push(
+                        Diagnostic::error(
                             "policy::value-not-allowed-by-rule",
                             format!(
-                                "rule `{name}` gives `{}` the value `{}` that its own `allow` excludes",
+                                "rule `{name}` {section} `{}` to `{}`, which its own `allow` excludes",
                                 value.key, value.value.text
                             ),
                             source,
-                            key.span(),
-                        ));
-                    }
+                            written.span(),
+                        )
+                        .with_help(format!(
+                            "add `{}` to `allow.{}`, or change the value",
+                            value.value.text, value.key
+                        )),
+                    );
                 }
             }
         }

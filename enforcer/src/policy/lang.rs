@@ -77,6 +77,11 @@ pub fn unmatched_string(language: &Language) -> Answer {
     search(&[(language, false)], 1)
 }
 
+/// A string of `universe` that `language` does not match: `No` means it matches all of them.
+pub fn unmatched_string_within(language: &Language, universe: &Language) -> Answer {
+    search(&[(universe, true), (language, false)], 1)
+}
+
 /// The UTF-8 automaton: which continuation bytes are still expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Utf8 {

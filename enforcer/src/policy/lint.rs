@@ -24,8 +24,8 @@ use toml::Spanned;
 
 use super::compile::suggest;
 use super::diagnostic::{did_you_mean, Diagnostic, SourceFile};
-use super::lang::{common_string, unmatched_string, Answer, Language};
-use super::model::{PolicySet, Rule, RuleValue};
+use super::lang::{common_string, unmatched_string, unmatched_string_within, Answer, Language};
+use super::model::{PolicySet, Rule, RuleValue, ValueCheck};
 use super::raw::RuleRaw;
 
 /// A compiled rule's source, kept for the checks.
@@ -69,7 +69,17 @@ pub(super) fn check_pattern(
         PatternUse::TagValue { .. } => Language::new(&[format!("^(?:{text})$")]),
         PatternUse::Name { .. } | PatternUse::ExemptionArn => Language::new(&[text]),
     }?;
-    if common_string(&[Some(&language)]) == Answer::No {
+    // ARNs are not any string: an exemption is judged against ARN-shaped strings.
+    let arns = match usage {
+        PatternUse::ExemptionArn => Language::new(&[ARN_SHAPE]),
+        _ => None,
+    };
+    let never = common_string(&[Some(&language), arns.as_ref()]) == Answer::No;
+    let always = match &arns {
+        Some(arns) => unmatched_string_within(&language, arns) == Answer::No,
+        None => unmatched_string(&language) == Answer::No,
+    };
+    if never {
         let (message, help) = match usage {
             PatternUse::Name { rule } => (
                 format!("name pattern `{text}` of rule `{rule}` can never match a name"),
@@ -88,7 +98,7 @@ pub(super) fn check_pattern(
             Diagnostic::warning("policy::never-matches", message, source, pattern.span())
                 .with_help(help),
         );
-    } else if unmatched_string(&language) == Answer::No {
+    } else if always {
         let (message, help) = match usage {
             PatternUse::Name { rule } => (
                 format!("name pattern `{text}` of rule `{rule}` matches every name"),
@@ -115,6 +125,9 @@ pub(super) fn check_pattern(
     }
     Some(language)
 }
+
+/// What every ARN looks like: `arn:partition:service:region:account:resource`.
+const ARN_SHAPE: &str = r"^arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:.+$";
 
 /// An owner name must be defined in `[owners]`.
 pub(super) fn check_owner(
@@ -217,15 +230,20 @@ pub(super) fn check_set(
 
 fn check_rule_owners(set: &PolicySet, site: &RuleSite, diagnostics: &mut Vec<Diagnostic>) {
     let owner_tag = set.owner_tag();
+    // A value the vocabulary rejects is already an error; no need to say it is no owner too.
+    let valid = |value: &Spanned<String>| {
+        set.tag(owner_tag)
+            .is_none_or(|spec| spec.check(value.get_ref()) == ValueCheck::Valid)
+    };
     for values in [&site.raw.set, &site.raw.default] {
         if let Some((_, value)) = values.get_key_value(owner_tag) {
-            if !value.get_ref().contains("${") {
+            if !value.get_ref().contains("${") && valid(value) {
                 check_owner(set, &site.source, value, diagnostics);
             }
         }
     }
     if let Some((_, allowed)) = site.raw.allow.get_key_value(owner_tag) {
-        for value in allowed {
+        for value in allowed.iter().filter(|v| valid(v)) {
             check_owner(set, &site.source, value, diagnostics);
         }
     }
@@ -638,7 +656,7 @@ fn check_pairs(set: &PolicySet, sites: &[RuleSite], diagnostics: &mut Vec<Diagno
                 }
                 continue;
             }
-            let contradictions = contradictions(i, a, j, b);
+            let contradictions = contradictions(set, i, a, j, b);
             if contradictions.is_empty() {
                 continue;
             }
@@ -656,7 +674,13 @@ fn check_pairs(set: &PolicySet, sites: &[RuleSite], diagnostics: &mut Vec<Diagno
     }
 }
 
-fn contradictions<'r>(i: usize, a: &'r Rule, j: usize, b: &'r Rule) -> Vec<Contradiction<'r>> {
+fn contradictions<'r>(
+    set: &PolicySet,
+    i: usize,
+    a: &'r Rule,
+    j: usize,
+    b: &'r Rule,
+) -> Vec<Contradiction<'r>> {
     let mut out = Vec::new();
     for a_value in &a.set {
         if let Some(b_value) = b.set.iter().find(|v| v.key == a_value.key) {
@@ -678,7 +702,11 @@ fn contradictions<'r>(i: usize, a: &'r Rule, j: usize, b: &'r Rule) -> Vec<Contr
                 let Some((_, allowed)) = allower.allow.iter().find(|(k, _)| *k == value.key) else {
                     continue;
                 };
-                if value.value.is_literal() && !allowed.contains(&value.value.text) {
+                // A value the vocabulary rejects is already an error of its own.
+                let valid = set
+                    .tag(&value.key)
+                    .is_none_or(|spec| spec.check(&value.value.text) == ValueCheck::Valid);
+                if value.value.is_literal() && valid && !allowed.contains(&value.value.text) {
                     out.push(Contradiction::Allow {
                         value,
                         how,

@@ -118,7 +118,8 @@ struct Checker<'s> {
 }
 
 impl Checker<'_> {
-    /// Follows `$ref` and drops `null` alternatives (TOML has no null: `Option` is absence).
+    /// Follows `$ref` (also as the one member of an `allOf`) and drops `null` alternatives
+    /// (TOML has no null: `Option` is absence).
     fn resolve<'v>(&'v self, schema: &'v Value) -> &'v Value {
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             if let Some(name) = reference.strip_prefix("#/definitions/") {
@@ -126,6 +127,13 @@ impl Checker<'_> {
                     return self.resolve(target);
                 }
             }
+        }
+        if let Some([only]) = schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            return self.resolve(only);
         }
         if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
             let non_null: Vec<&Value> = branches
