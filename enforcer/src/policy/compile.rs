@@ -452,11 +452,13 @@ impl<'k> Compiler<'k> {
             action,
             origin: origin(source, raw.name.span().start),
         });
-        self.rule_sites.push(RuleSite {
-            source: source.clone(),
-            names: raw.names.as_ref().map(|_| name_languages),
-            raw,
-        });
+        let names = raw
+            .names
+            .as_ref()
+            .filter(|patterns| !patterns.is_empty())
+            .map(|_| name_languages);
+        self.rule_sites
+            .push(RuleSite::new(source.clone(), raw, names));
     }
 
     fn rule_values(

@@ -38,6 +38,30 @@ pub(super) struct RuleSite {
     /// The language of each valid `names` pattern (`None`: undecidable); `None` when the rule
     /// has no `names` (every name).
     pub names: Option<Vec<Option<Language>>>,
+    /// The language of each `when_tags` pattern (anchored), by tag key (`None`: undecidable).
+    pub when_tags: BTreeMap<String, Option<Language>>,
+}
+
+impl RuleSite {
+    /// Compiles the languages of a rule's patterns once, for every check that needs them.
+    pub fn new(source: SourceFile, raw: RuleRaw, names: Option<Vec<Option<Language>>>) -> Self {
+        let when_tags = raw
+            .when_tags
+            .iter()
+            .map(|(key, pattern)| {
+                (
+                    key.get_ref().clone(),
+                    Language::new(&[format!("^(?:{})$", pattern.get_ref())]),
+                )
+            })
+            .collect();
+        Self {
+            source,
+            raw,
+            names,
+            when_tags,
+        }
+    }
 }
 
 /// What a pattern is used for: decides the messages and what "everything" means.
@@ -67,11 +91,11 @@ pub(super) fn check_pattern(
     let text = pattern.get_ref();
     let language = match usage {
         PatternUse::TagValue { .. } => Language::new(&[format!("^(?:{text})$")]),
-        PatternUse::Name { .. } | PatternUse::ExemptionArn => Language::new(&[text]),
+        PatternUse::Name { .. } | PatternUse::ExemptionArn => Language::names(&[text]),
     }?;
     // ARNs are not any string: an exemption is judged against ARN-shaped strings.
     let arns = match usage {
-        PatternUse::ExemptionArn => Language::new(&[ARN_SHAPE]),
+        PatternUse::ExemptionArn => Language::names(&[ARN_SHAPE]),
         _ => None,
     };
     let never = common_string(&[Some(&language), arns.as_ref()]) == Answer::No;
@@ -394,7 +418,7 @@ fn check_selects_something(
             else {
                 continue;
             };
-            let Some(ids) = Language::new(&[*id_pattern]) else {
+            let Some(ids) = Language::names(&[*id_pattern]) else {
                 continue;
             };
             let none_match = languages.iter().all(|language| {
@@ -421,10 +445,10 @@ fn check_selects_something(
     }
     for (key, pattern) in &site.raw.when_tags {
         let text = pattern.get_ref();
-        let Some(language) = Language::new(&[format!("^(?:{text})$")]) else {
+        let Some(Some(language)) = site.when_tags.get(key.get_ref()) else {
             continue;
         };
-        if common_string(&[Some(&language)]) == Answer::No {
+        if common_string(&[Some(language)]) == Answer::No {
             diagnostics.push(
                 Diagnostic::warning(
                     "policy::never-matches",
@@ -528,19 +552,15 @@ fn overlap(a: &Rule, a_site: &RuleSite, b: &Rule, b_site: &RuleSite) -> Overlap 
     };
     let mut tagged = Vec::new();
     let mut certain = true;
-    for (key, a_pattern) in &a.when_tags {
-        let Some((_, b_pattern)) = b.when_tags.iter().find(|(k, _)| k == key) else {
+    for (key, a_language) in &a_site.when_tags {
+        let Some(b_language) = b_site.when_tags.get(key) else {
             continue;
         };
-        let languages = (
-            Language::new(&[a_pattern.as_str()]),
-            Language::new(&[b_pattern.as_str()]),
-        );
-        let (Some(a_language), Some(b_language)) = languages else {
+        let (Some(a_language), Some(b_language)) = (a_language, b_language) else {
             certain = false;
             continue;
         };
-        match common_string(&[Some(&a_language), Some(&b_language)]) {
+        match common_string(&[Some(a_language), Some(b_language)]) {
             Answer::No => return Overlap::Never,
             Answer::Yes(value) => tagged.push(format!("{key}=`{value}`")),
             Answer::Unknown => certain = false,
