@@ -419,3 +419,51 @@ fn schema_prints_the_committed_schemas() {
         Some("#:schema ./policy.schema.json")
     );
 }
+
+/// The `console` blocks of `policies/README.md` run as written: each `$ enforcer …` line is run
+/// from the repository root and its output must be the lines that follow it.
+#[test]
+fn readme_commands_run_as_written() {
+    let readme = std::fs::read_to_string(repo().join("policies/README.md")).unwrap();
+    let mut commands = 0;
+    let mut in_console = false;
+    let mut current: Option<(String, Vec<String>)> = None;
+    let run = |command: String, expected: Vec<String>| {
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let output = enforcer(&repo(), &args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{command}: {}",
+            stderr(&output)
+        );
+        let expected = format!("{}\n", expected.join("\n"));
+        assert_eq!(stdout(&output), expected, "output of `{command}` in README");
+    };
+    for line in readme.lines() {
+        if line == "```console" {
+            in_console = true;
+            continue;
+        }
+        if !in_console {
+            continue;
+        }
+        if line == "```" || line.starts_with("$ ") {
+            if let Some((command, expected)) = current.take() {
+                run(command, expected);
+                commands += 1;
+            }
+            if line == "```" {
+                in_console = false;
+            } else {
+                assert!(line.starts_with("$ enforcer "), "{line}");
+                current = Some((line[2..].to_owned(), Vec::new()));
+            }
+            continue;
+        }
+        if let Some((_, expected)) = current.as_mut() {
+            expected.push(line.to_owned());
+        }
+    }
+    assert_eq!(commands, 3);
+}

@@ -93,7 +93,8 @@ pub struct TagSpecRaw {
     /// What the tag means, for people.
     #[serde(default)]
     pub description: Option<String>,
-    /// The allowed values (a closed list). Values compare without case when `case_fix` is on.
+    /// The allowed values (a closed list). A value differing from one only in case is reported
+    /// as wrong case, and fixed when `case_fix` is on.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub values: Option<Vec<Spanned<String>>>,
