@@ -683,3 +683,37 @@ fn rendered_diagnostic_shows_file_line_caret_and_help() {
     assert_eq!(json["code"], "policy::unknown-resource-type");
     assert_eq!(json["help"], "did you mean `s3:bucket`?");
 }
+
+#[test]
+fn tables_written_as_values() {
+    let all: Vec<_> = compile(&[(
+        "p.toml",
+        "tags = \"DataClassification\"\n\n[rule]\nname = \"r\"\n",
+    )])
+    .into_iter()
+    .map(summary)
+    .collect();
+    assert_eq!(
+        all,
+        vec![
+            error(
+                "policy::wrong-type",
+                "`tags` at the top level must be a table, not a string",
+                "1:8",
+                Some("write it as a table: `[tags]`")
+            ),
+            error(
+                "policy::wrong-type",
+                "`rule` at the top level must be an array of tables, not a table",
+                "3:1",
+                Some("write each entry as a `[[rule]]` table")
+            ),
+        ]
+    );
+    let (_, _, message, at, help) = only(
+        "[[rule]]\nname = \"r\"\nresource_types = [\"dynamodb:table\"]\nset = \"ProcessOwner\"\n",
+    );
+    assert_eq!(message, "`set` in rule `r` must be a table, not a string");
+    assert_eq!(at, "4:7");
+    assert_eq!(help.as_deref(), Some("write it as a table: `[rule.set]`"));
+}

@@ -1,5 +1,11 @@
 //! Evaluation: (resource, current tags, policies) → verdict. Pure: no I/O, no clock.
 //!
+//! The rules that apply to a resource are those that select it ([`selection`]), minus those
+//! another selecting rule lists in `overrides` ([`applicable_rules`]). `enforcer validate`
+//! rejects rules that can select the same resource and set different values unless one
+//! overrides the other; should two applying rules still disagree, the verdict reports a
+//! conflict and adds neither value.
+//!
 //! The plan only ever adds tags the policy knows with certainty (a rule's `set` or `default`); it
 //! never changes or removes a tag a person set, except a case fix the vocabulary allows
 //! (`case_fix = true`), which is reported apart from the additions.

@@ -41,7 +41,15 @@ pub(crate) fn parse_checked<'i>(
 ) -> Option<Spanned<DeTable<'i>>> {
     let (document, errors) = DeTable::parse_recoverable(source.text.as_str());
     if !errors.is_empty() {
+        // Recovery can report one error twice.
+        let mut seen = std::collections::BTreeSet::new();
         for error in errors {
+            if !seen.insert((
+                error.span().map(|s| (s.start, s.end)),
+                error.message().to_owned(),
+            )) {
+                continue;
+            }
             diagnostics.push(Diagnostic::error(
                 "policy::syntax",
                 format!("invalid TOML: {}", error.message().trim()),
@@ -102,6 +110,19 @@ impl Place {
             Self::Table(path) => Self::Table(format!("{path}.{key}")),
             Self::Element { .. } => self.clone(),
         }
+    }
+
+    /// The full dotted path of a table at `key`, for a `[header]`.
+    fn table_path(&self, parents: &[&str], key: &str) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        match self {
+            Self::Root => {}
+            Self::Table(path) => parts.push(path),
+            Self::Element { key, .. } => parts.push(key),
+        }
+        parts.extend(parents.iter().copied());
+        parts.push(key);
+        parts.join(".")
     }
 
     /// The key path of `key` relative to the nearest table header the author sees.
@@ -255,7 +276,17 @@ impl Checker<'_> {
                 (Some("boolean"), "string") => Some(format!(
                     "write `{key} = true` or `{key} = false`, without quotes"
                 )),
-                (Some("table"), _) => Some(format!("write it as a table: `[…{key}]`")),
+                (Some("table"), _) => Some(format!(
+                    "write it as a table: `[{}]`",
+                    place.table_path(parents, key)
+                )),
+                (Some("array"), "table")
+                    if schema
+                        .get("items")
+                        .is_some_and(|items| self.accepted(items).contains(&"table")) =>
+                {
+                    Some(format!("write each entry as a `[[{key}]]` table"))
+                }
                 _ => None,
             };
             if let Some(help) = help {
