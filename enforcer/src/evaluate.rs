@@ -543,3 +543,110 @@ fn describe_values(spec: Option<&crate::policy::TagSpec>) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::KNOWN_RESOURCE_TYPES;
+    use crate::policy::{compile_sources, SourceFile};
+
+    fn policies(text: &str) -> PolicySet {
+        let source = SourceFile {
+            path: "p.toml".into(),
+            text: Arc::new(text.to_owned()),
+        };
+        compile_sources(&[source], KNOWN_RESOURCE_TYPES).0
+    }
+
+    const LAYERS: &str = r#"
+[tags.ProcessOwner]
+pattern = '[A-Z][A-Za-z]*'
+
+[owners.DataEngineering]
+[owners.AnalyticsTeam]
+
+[[rule]]
+name = "raw"
+resource_types = ["s3:bucket"]
+names = ['-raw-']
+OVERRIDES
+[rule.set]
+ProcessOwner = "DataEngineering"
+
+[[rule]]
+name = "refined"
+resource_types = ["s3:bucket"]
+names = ['^britbox-prod-']
+[rule.set]
+ProcessOwner = "AnalyticsTeam"
+"#;
+
+    fn bucket(name: &str) -> ResourceRef {
+        ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap()
+    }
+
+    #[test]
+    fn an_overridden_rule_does_not_apply() {
+        let set = policies(&LAYERS.replace("OVERRIDES", "overrides = [\"refined\"]"));
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        assert_eq!(verdict.matched_rules, vec!["raw"]);
+        assert_eq!(verdict.overridden_rules, vec!["refined"]);
+        assert_eq!(verdict.add_tags["ProcessOwner"], "DataEngineering");
+        // Alone, the overridden rule still applies.
+        let verdict = evaluate(&bucket("britbox-prod-x"), &Tags::new(), &set);
+        assert_eq!(verdict.matched_rules, vec!["refined"]);
+        assert_eq!(verdict.add_tags["ProcessOwner"], "AnalyticsTeam");
+    }
+
+    #[test]
+    fn rules_that_still_disagree_are_a_conflict_and_add_nothing() {
+        let set = policies(&LAYERS.replace("OVERRIDES", ""));
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        assert_eq!(verdict.matched_rules, vec!["raw", "refined"]);
+        assert!(verdict.add_tags.is_empty());
+        assert_eq!(verdict.violations[0].kind, ViolationKind::Conflict);
+        assert_eq!(verdict.action, Action::Alert);
+    }
+
+    #[test]
+    fn selection_says_why_not() {
+        let set = policies(&LAYERS.replace("OVERRIDES", "when_tags = { Env = 'prod' }"));
+        let rule = &set.rules[0];
+        let table = ResourceRef::from_arn("arn:aws:dynamodb:eu-west-1:1:table/t", None).unwrap();
+        assert_eq!(
+            selection(rule, &table, &Tags::new()),
+            Err(NotSelected::ResourceType {
+                resource_type: "dynamodb:table".into()
+            })
+        );
+        assert_eq!(
+            selection(rule, &bucket("a-raw-b"), &Tags::new()),
+            Err(NotSelected::TagMissing { key: "Env".into() })
+        );
+        let dev = Tags::from([("Env".to_owned(), "dev".to_owned())]);
+        assert_eq!(
+            selection(rule, &bucket("a-raw-b"), &dev),
+            Err(NotSelected::TagMismatch {
+                key: "Env".into(),
+                value: "dev".into(),
+                pattern: "prod".into()
+            })
+        );
+        let prod = Tags::from([("Env".to_owned(), "prod".to_owned())]);
+        assert_eq!(
+            selection(rule, &bucket("plain"), &prod),
+            Err(NotSelected::Name {
+                name: "plain".into()
+            })
+        );
+        assert_eq!(
+            selection(rule, &bucket("a-raw-b"), &prod)
+                .unwrap()
+                .name_pattern
+                .as_deref(),
+            Some("-raw-")
+        );
+    }
+}
