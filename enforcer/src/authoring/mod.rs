@@ -1,5 +1,5 @@
 //! Tools for policy authors: the policy's own test cases ([`cases`], behind `enforcer test`) and
-//! the explanation of one decision ([`explain`], behind `enforcer explain`).
+//! the explanation of one decision ([`mod@explain`], behind `enforcer explain`).
 //!
 //! Both evaluate through the same code as the Lambda: [`crate::policy::load`] for the policies,
 //! [`crate::evaluate::evaluate`] for a resource, and [`crate::engine::Engine`] (decode → resolve

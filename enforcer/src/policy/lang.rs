@@ -2,10 +2,9 @@
 //!
 //! Each pattern (or list of patterns) is compiled to a lazy DFA (`regex-automata`, the engine
 //! under the `regex` crate, with the same syntax), whose states are built only as a search
-//! reaches them. Questions about the set of strings a pattern
-//! selects are then answered by a breadth-first search over the product of the DFAs and a small
-//! UTF-8 automaton (resource names are text, so only valid UTF-8 strings without control
-//! characters count):
+//! reaches them. Questions about the set of strings a pattern selects are then answered by a
+//! breadth-first search over the product of the DFAs and a small UTF-8 automaton (only valid
+//! UTF-8 strings without control characters count):
 //!
 //! * do two patterns match a common string? (rules that can select the same resource)
 //! * does a pattern match any string at all? (rules that can never match)
@@ -15,9 +14,9 @@
 //! ([`Language::new`]). When one language of a search is over names, the search is too.
 //!
 //! The search returns the shortest witness string, preferring lowercase letters, digits and `-`,
-//! so a diagnostic can show an example name. A pattern the DFA builder rejects (Unicode word
-//! boundaries `\b`, or a DFA over the size limit) or a search over the state limit gives
-//! [`Answer::Unknown`]; callers treat that conservatively.
+//! so a diagnostic can show an example name. A pattern the lazy DFA cannot take (a Unicode word
+//! boundary `\b` in a tag-value pattern), a DFA that outgrows [`CACHE_CAPACITY`], or a search
+//! over [`SEARCH_LIMIT`] states gives [`Answer::Unknown`]; callers treat that conservatively.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

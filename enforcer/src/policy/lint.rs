@@ -10,12 +10,12 @@
 //!   patterns' automata ([`super::lang`]), which also yields an example name for the message;
 //! * they test the same tag in `when_tags` with patterns no value matches both.
 //!
-//! This is exact for types and names, with these limits, each resolved towards "they overlap":
-//! a pattern the DFA builder rejects (Unicode `\b`, very large classes) is assumed to match
-//! anything; a `when_tags` key only one rule tests is assumed satisfiable together with the
-//! other rule; the example name may be one the resource type does not allow (an S3 bucket name
-//! with capitals); and values using `${capture}` templates are compared as text.
-//! Exemptions are not taken into account.
+//! This is exact for types and names (names and ARNs being printable ASCII), with these limits,
+//! each resolved towards "they overlap": a pattern the automata cannot decide
+//! ([`super::lang::Answer::Unknown`]) is assumed to match anything; a `when_tags` key only one
+//! rule tests is assumed satisfiable together with the other rule; the example name may be one
+//! the resource type does not allow (an S3 bucket name with capitals); and values using
+//! `${capture}` templates are compared as text. Exemptions are not taken into account.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
