@@ -1,5 +1,6 @@
 //! The `enforcer` command line.
 
+mod alert;
 mod check;
 mod input;
 mod output;
@@ -25,6 +26,8 @@ pub struct Cli {
 enum Command {
     /// Decide what to do about CloudTrail events: decode, resolve, evaluate, print the plan.
     Check(check::CheckArgs),
+    /// Preview the alerts events would raise, as the owners will get them.
+    Alert(alert::AlertArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -35,6 +38,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Alert(args) => alert::run(args),
     }
 }
 
