@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod shapes;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root.

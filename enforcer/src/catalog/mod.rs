@@ -422,9 +422,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_catalog_loads() {
+    fn builtin_catalog_loads_with_the_breadth_promised() {
         let catalog = Catalog::builtin().unwrap();
-        assert!(catalog.entries().len() >= 15);
+        assert!(
+            catalog.entries().len() >= 120,
+            "{}",
+            catalog.entries().len()
+        );
+        let services: std::collections::BTreeSet<&str> = catalog
+            .entries()
+            .iter()
+            .map(|e| e.event_source.as_str())
+            .collect();
+        assert!(services.len() >= 35, "{services:?}");
+    }
+
+    #[test]
+    fn every_catalogued_type_is_a_known_type() {
+        let catalog = Catalog::builtin().unwrap();
+        for entry in catalog.entries() {
+            for kind in entry.resource_types() {
+                assert!(
+                    kind == FROM_ARN || KNOWN_RESOURCE_TYPES.contains(&kind),
+                    "{} {}: `{kind}` is not in KNOWN_RESOURCE_TYPES",
+                    entry.event_source,
+                    entry.event_name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn eventbridge_sources() {
+        let catalog = Catalog::builtin().unwrap();
+        let source = |s: &str| catalog.source_info(s).eventbridge_source;
+        assert_eq!(source("s3.amazonaws.com"), "aws.s3");
+        assert_eq!(source("monitoring.amazonaws.com"), "aws.monitoring");
+        assert_eq!(source("es.amazonaws.com"), "aws.es");
+        assert_eq!(
+            source("redshift-serverless.amazonaws.com"),
+            "aws.redshift-serverless"
+        );
+        assert_eq!(
+            source("elasticloadbalancing.amazonaws.com"),
+            "aws.elasticloadbalancing"
+        );
+        assert_eq!(source("tagging.amazonaws.com"), "aws.tagging");
+        assert!(catalog.source_info("lambda.amazonaws.com").versioned_names);
+        assert!(!catalog.source_info("s3.amazonaws.com").versioned_names);
     }
 
     #[test]
@@ -465,6 +510,12 @@ mod tests {
         let no_template =
             "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\nids=['requestParameters.a']\n";
         assert!(Catalog::from_toml(no_template).is_err());
+        let bad_placeholder = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\nids=['requestParameters.a']\narn='arn:{bucket}'\n";
+        assert!(Catalog::from_toml(bad_placeholder).is_err());
+        let suffixed = "[[call]]\nsource='s'\nname='CreateFunction20150331'\nkind='create'\nresource_type='s:x'\narns=['responseElements.a']\n";
+        assert!(Catalog::from_toml(suffixed).is_err());
+        let resource_in_from_arn = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='from_arn'\nids=['requestParameters.a']\narn='arn:aws:s:r:a:{resource}/{id}'\n";
+        assert!(Catalog::from_toml(resource_in_from_arn).is_err());
         let unknown_key = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\narns=['a']\nbogus=1\n";
         assert!(matches!(
             Catalog::from_toml(unknown_key),
