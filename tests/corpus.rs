@@ -154,30 +154,11 @@ fn assert_clean(walk: &Walk) {
     );
 }
 
-/// Records of catalogued calls that carry no identifier anywhere: `requestParameters` and
-/// `responseElements` null, or trimmed by the repository they come from to the one field its rule
-/// reads (a policy document). No catalog can resolve them; the enforcer reports them as
-/// unresolved (an error), never drops them. Listed so that any change is noticed.
-const REAL_IDLESS: &[&str] = &[
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_key_compromised.jsonl:2",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:4",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:7",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:8",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:9",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:10",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:11",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:12",
-    "panther-analysis__rules_aws_cloudtrail_rules_aws_unauthorized_api_call.jsonl:3",
-];
-
-/// The documentation's PutBucketAcl example has `"bucketName": ""`.
-const DOCS_IDLESS: &[&str] = &["amazon-s3-developer-guide__cloudtrail-logging.repaired.jsonl:1"];
-
 #[test]
 fn every_real_record_decodes_and_every_catalogued_call_resolves() {
     let walk = walk("cloudtrail-real");
     assert_clean(&walk);
-    assert_eq!(walk.idless, REAL_IDLESS);
+    assert_eq!(walk.idless, support::IDLESS_REAL);
     assert_eq!(
         walk.decoded, 307,
         "the real corpus holds 307 records (SOURCES.md says 300 plus 7 envelopes)"
@@ -189,7 +170,7 @@ fn every_real_record_decodes_and_every_catalogued_call_resolves() {
 fn every_documentation_record_decodes_and_every_catalogued_call_resolves() {
     let walk = walk("cloudtrail-docs");
     assert_clean(&walk);
-    assert_eq!(walk.idless, DOCS_IDLESS);
+    assert_eq!(walk.idless, support::IDLESS_DOCS);
     assert_eq!(walk.decoded, 212);
     assert!(walk.resolved >= 30, "{} resolved", walk.resolved);
 }
