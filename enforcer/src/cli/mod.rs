@@ -1,6 +1,7 @@
 //! The `enforcer` command line.
 
 mod check;
+mod events;
 mod input;
 mod output;
 
@@ -25,6 +26,9 @@ pub struct Cli {
 enum Command {
     /// Decide what to do about CloudTrail events: decode, resolve, evaluate, print the plan.
     Check(check::CheckArgs),
+    /// The catalog of supported CloudTrail calls: list it, measure a corpus against it, print the
+    /// EventBridge patterns that match it.
+    Events(events::EventsArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -35,6 +39,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Events(args) => events::run(args),
     }
 }
 

@@ -134,6 +134,48 @@ pub struct EventHeader {
     pub event_name: String,
 }
 
+/// Why a record is deliberately not acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreReason<'a> {
+    /// The call failed (`errorCode` present): nothing changed.
+    FailedCall(&'a str),
+    /// The enforcer's own principal made it (loop guard).
+    OwnPrincipal(&'a str),
+    /// `readOnly: true`.
+    ReadOnly,
+    /// No `readOnly` flag, a name that only reads (`Describe*`, `Get*`, `List*`, …), and not in
+    /// the catalog.
+    ReadOnlyByName,
+}
+
+impl IgnoreReason<'_> {
+    /// A short label that groups records in reports (no per-record details).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::FailedCall(_) => "failed call (errorCode present)",
+            Self::OwnPrincipal(_) => "made by the enforcer's own principal (loop guard)",
+            Self::ReadOnly => "read-only call (readOnly: true)",
+            Self::ReadOnlyByName => "read-only call (by its name; no readOnly flag)",
+        }
+    }
+}
+
+impl std::fmt::Display for IgnoreReason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::FailedCall(code) => write!(f, "the call failed ({code}); nothing changed"),
+            Self::OwnPrincipal(own) => {
+                write!(f, "made by the enforcer's own principal {own} (loop guard)")
+            }
+            Self::ReadOnly => f.write_str("read-only call; it changes no resource"),
+            Self::ReadOnlyByName => f.write_str(
+                "read-only call (by its name; the record has no readOnly flag); it changes no \
+                 resource",
+            ),
+        }
+    }
+}
+
 /// Settings for resolution.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
@@ -193,36 +235,16 @@ impl Resolver {
             event_source: record.event_source.clone(),
             event_name: record.event_name.trim().to_owned(),
         };
-        if let Some(code) = &record.error_code {
+        if let Some(why) = self.ignored_because(record) {
             return Resolution::Ignored {
                 header,
-                reason: format!("the call failed ({code}); nothing changed"),
-            };
-        }
-        if let Some(own) = self.own_principal(record) {
-            return Resolution::Ignored {
-                header,
-                reason: format!("made by the enforcer's own principal {own} (loop guard)"),
+                reason: why.to_string(),
             };
         }
         let Some(entry) = self
             .catalog
             .lookup(&record.event_source, &record.event_name)
         else {
-            if record.read_only == Some(true) {
-                return Resolution::Ignored {
-                    header,
-                    reason: "read-only call; it changes no resource".to_owned(),
-                };
-            }
-            if record.read_only.is_none() && is_read_only_name(&header.event_name) {
-                return Resolution::Ignored {
-                    header,
-                    reason: "read-only call (by its name; the record has no readOnly flag); it \
-                             changes no resource"
-                        .to_owned(),
-                };
-            }
             let reason = format!(
                 "{} {} is not in the catalog; see `enforcer events list`",
                 header.event_source, header.event_name
@@ -290,6 +312,35 @@ impl Resolver {
             resources,
             tag_update,
         }))
+    }
+
+    /// Why a record is deliberately not acted on, if it is: a failed call, a call made by the
+    /// enforcer's own principal, or a read-only call the catalog does not know. Checked in that
+    /// order, before the catalog is consulted for the resources.
+    pub fn ignored_because<'a>(
+        &'a self,
+        record: &'a crate::event::CloudTrailRecord,
+    ) -> Option<IgnoreReason<'a>> {
+        if let Some(code) = &record.error_code {
+            return Some(IgnoreReason::FailedCall(code));
+        }
+        if let Some(own) = self.own_principal(record) {
+            return Some(IgnoreReason::OwnPrincipal(own));
+        }
+        if self
+            .catalog
+            .lookup(&record.event_source, &record.event_name)
+            .is_some()
+        {
+            return None;
+        }
+        match record.read_only {
+            Some(true) => Some(IgnoreReason::ReadOnly),
+            None if is_read_only_name(record.event_name.trim()) => {
+                Some(IgnoreReason::ReadOnlyByName)
+            }
+            _ => None,
+        }
     }
 
     fn own_principal<'a>(&'a self, record: &crate::event::CloudTrailRecord) -> Option<&'a str> {
