@@ -193,3 +193,60 @@ fn pattern_prints_one_rule_per_source_and_the_tag_change_rule() {
         .collect();
     assert_eq!(lines.len(), rules.len());
 }
+
+#[test]
+fn the_readmes_state_the_catalog_and_coverage_as_they_are() {
+    let calls = json(&enforcer(&["events", "list", "--format", "json"]));
+    let calls = calls.as_array().unwrap();
+    let services: std::collections::BTreeSet<&str> = calls
+        .iter()
+        .map(|c| c["event_source"].as_str().unwrap())
+        .collect();
+    let size = format!("{} calls over {} services", calls.len(), services.len());
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    let events_readme =
+        std::fs::read_to_string(support::repo_root().join("events/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("the catalog: {size}")),
+        "README.md: {size}"
+    );
+    assert!(
+        events_readme.contains(&format!("**{size}**")),
+        "events/README.md: {size}"
+    );
+
+    let mut args = vec!["events", "coverage", "--format", "json"];
+    let files: Vec<String> = ["cloudtrail-real", "cloudtrail-docs"]
+        .iter()
+        .flat_map(|folder| support::corpus_files(folder))
+        .map(|p| p.display().to_string())
+        .collect();
+    args.extend(files.iter().map(String::as_str));
+    let report = json(&enforcer(&args));
+    let figures = [
+        format!(
+            "| read / decoded / decode errors | {} / {} / {} |",
+            report["records"],
+            report["decoded"],
+            report["decode_errors"].as_array().unwrap().len()
+        ),
+        format!(
+            "| resolved | {} records of {} catalogued calls, {} resources |",
+            report["resolved"]["records"],
+            report["resolved"]["calls"],
+            report["resolved"]["resources"]
+        ),
+        format!(
+            "| unsupported | {} records of {} calls",
+            report["unsupported"]["records"], report["unsupported"]["calls"]
+        ),
+        format!("| unresolved | {}, ", report["unresolved"]["records"]),
+        format!("| ignored | {}: ", report["ignored"]["records"]),
+    ];
+    for figure in figures {
+        assert!(
+            events_readme.contains(&figure),
+            "events/README.md: {figure}"
+        );
+    }
+}
