@@ -553,6 +553,131 @@ fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{decode_one, Location};
+
+    const CATALOG: &str = r#"
+[[call]]
+source = "svc.amazonaws.com"
+name = "Fallback"
+kind = "create"
+resource_type = "svc:thing"
+arns = ["responseElements.thingArn", "resources[].ARN"]
+ids = ["requestParameters.newName", "requestParameters.name"]
+arn = "arn:{partition}:svc:{region}:{account}:thing/{id}"
+
+[[call]]
+source = "svc.amazonaws.com"
+name = "TagAny"
+kind = "tag"
+resource_type = "from_arn"
+arns = ["requestParameters.resourceArns"]
+ids = ["requestParameters.names"]
+arn = "arn:{partition}:svc:{region}:{account}:widget/{id}"
+tags = ["requestParameters.tagList", "requestParameters.tags"]
+"#;
+
+    fn resolve(name: &str, request: &str, response: &str) -> Resolution {
+        let raw = format!(
+            r#"{{"eventSource":"svc.amazonaws.com","eventName":"{name}","awsRegion":"eu-west-1",
+                "recipientAccountId":"111122223333","requestParameters":{request},
+                "responseElements":{response}}}"#
+        );
+        let location = Location {
+            file: "t".into(),
+            line: 1,
+            index: None,
+        };
+        let (_, event) = decode_one(&raw, location).unwrap();
+        Resolver::new(
+            Catalog::from_toml(CATALOG).unwrap(),
+            ResolveOptions::default(),
+        )
+        .resolve(&event)
+    }
+
+    fn arns(resolution: &Resolution) -> Vec<String> {
+        match resolution {
+            Resolution::Resolved(change) => {
+                change.resources.iter().map(|r| r.arn.clone()).collect()
+            }
+            other => panic!("not resolved: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_first_path_that_yields_wins_and_placeholders_do_not_count() {
+        let from_response = resolve(
+            "Fallback",
+            r#"{"name":"a"}"#,
+            r#"{"thingArn":"arn:aws:svc:eu-west-1:111122223333:thing/from-response"}"#,
+        );
+        assert_eq!(
+            arns(&from_response),
+            ["arn:aws:svc:eu-west-1:111122223333:thing/from-response"]
+        );
+        // "..." at an ARN path is not an ARN: the ids are used, the first path that has one.
+        let placeholder = resolve(
+            "Fallback",
+            r#"{"name":"old","newName":"new"}"#,
+            r#"{"thingArn":"..."}"#,
+        );
+        assert_eq!(
+            arns(&placeholder),
+            ["arn:aws:svc:eu-west-1:111122223333:thing/new"]
+        );
+        let nothing = resolve("Fallback", r#"{"other":1}"#, "null");
+        assert!(
+            matches!(&nothing, Resolution::Unresolved { reason, .. } if reason.contains("names no resource")),
+            "{nothing:?}"
+        );
+    }
+
+    #[test]
+    fn from_arn_entries_type_the_arns_their_template_builds() {
+        let by_name = resolve(
+            "TagAny",
+            r#"{"names":["w1","w2"],"tags":[{"key":"a","value":"1"}]}"#,
+            "null",
+        );
+        let Resolution::Resolved(change) = &by_name else {
+            panic!("{by_name:?}")
+        };
+        let kinds: Vec<&str> = change
+            .resources
+            .iter()
+            .map(|r| r.resource_type.as_str())
+            .collect();
+        assert_eq!(kinds, ["svc:widget", "svc:widget"]);
+        assert_eq!(
+            change.tag_update,
+            TagUpdate::Merge([("a".to_owned(), "1".to_owned())].into())
+        );
+        let by_arn = resolve(
+            "TagAny",
+            r#"{"resourceArns":["arn:aws:svc:eu-west-1:1:widget/w1","arn:aws:svc:eu-west-1:1:gadget/g1","arn:aws:svc:eu-west-1:1:widget/w1"]}"#,
+            "null",
+        );
+        assert_eq!(
+            arns(&by_arn),
+            [
+                "arn:aws:svc:eu-west-1:1:widget/w1",
+                "arn:aws:svc:eu-west-1:1:gadget/g1"
+            ],
+            "each resource once, in record order"
+        );
+    }
+
+    #[test]
+    fn log_group_arns_lose_their_trailing_star() {
+        let resource =
+            ResourceRef::from_arn("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:*", None)
+                .unwrap();
+        assert_eq!(
+            resource.arn,
+            "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f"
+        );
+        assert_eq!(resource.resource_type, "logs:log-group");
+    }
 
     #[test]
     fn read_only_names() {
