@@ -19,6 +19,11 @@ enum Scope {
 use Scope::{Bare, Global, Regional};
 
 const SHAPES: &[(&str, Scope, &str)] = &[
+    (
+        "acm-pca:certificate-authority",
+        Regional,
+        r"^certificate-authority/[0-9A-Za-z_-]+$",
+    ),
     ("acm:certificate", Regional, r"^certificate/[0-9a-f-]+$"),
     ("amplify:apps", Regional, r"^apps/[^/]+$"),
     (
@@ -40,8 +45,12 @@ const SHAPES: &[(&str, Scope, &str)] = &[
         Global,
         r"^distribution/[A-Z0-9]+$",
     ),
+    ("cloudhsm:cluster", Regional, r"^cluster/cluster-[0-9a-z]+$"),
     ("cloudtrail:trail", Regional, r"^trail/[^/]+$"),
     ("cloudwatch:alarm", Regional, r"^alarm:.+$"),
+    ("datasync:location", Regional, r"^location/loc-[0-9a-f]+$"),
+    ("datasync:task", Regional, r"^task/task-[0-9a-f]+$"),
+    ("dax:cache", Regional, r"^cache/[^/]+$"),
     ("dynamodb:table", Regional, r"^table/[^/]+$"),
     (
         "ec2:elastic-ip",
@@ -142,6 +151,7 @@ const SHAPES: &[(&str, Scope, &str)] = &[
     ("lambda:function", Regional, r"^function:[^:/]+(:[^:/]+)?$"),
     ("lambda:layer", Regional, r"^layer:[^:/]+:\d+$"),
     ("logs:log-group", Regional, r"^log-group:[^:*]+$"),
+    ("mq:broker", Regional, r"^broker:[^:]+:b-[0-9a-z-]+$"),
     ("rds:cluster", Regional, r"^cluster:[a-z0-9.-]+$"),
     ("rds:cluster-pg", Regional, r"^cluster-pg:[a-z0-9.-]+$"),
     (
@@ -178,6 +188,12 @@ const SHAPES: &[(&str, Scope, &str)] = &[
         "redshift:subnetgroup",
         Regional,
         r"^subnetgroup:[a-z0-9-]+$",
+    ),
+    ("rekognition:collection", Regional, r"^collection/[^/]+$"),
+    (
+        "rekognition:streamprocessor",
+        Regional,
+        r"^streamprocessor/[^/]+$",
     ),
     ("s3:bucket", Bare, r"^[^/:*]+$"),
     ("sagemaker:domain", Regional, r"^domain/d-[a-z0-9]+$"),
@@ -218,6 +234,8 @@ const SHAPES: &[(&str, Scope, &str)] = &[
     ("sqs:queue", Regional, r"^[^:/]+$"),
     ("states:activity", Regional, r"^activity:[^:]+$"),
     ("states:stateMachine", Regional, r"^stateMachine:[^:]+$"),
+    ("transfer:server", Regional, r"^server/s-[0-9a-f]+$"),
+    ("transfer:user", Regional, r"^user/s-[0-9a-f]+/[^/]+$"),
 ];
 
 /// True when a shape is known for `resource_type`. EC2 types named by id prefix only in

@@ -3,6 +3,7 @@
 
 /// Every known type, sorted.
 pub const KNOWN_RESOURCE_TYPES: &[&str] = &[
+    "acm-pca:certificate-authority",
     "acm:certificate",
     "amplify:apps",
     "amplify:apps/branches",
@@ -12,8 +13,12 @@ pub const KNOWN_RESOURCE_TYPES: &[&str] = &[
     "backup:backup-vault",
     "cloudformation:stack",
     "cloudfront:distribution",
+    "cloudhsm:cluster",
     "cloudtrail:trail",
     "cloudwatch:alarm",
+    "datasync:location",
+    "datasync:task",
+    "dax:cache",
     "dynamodb:table",
     "ec2:customer-gateway",
     "ec2:dedicated-host",
@@ -75,6 +80,7 @@ pub const KNOWN_RESOURCE_TYPES: &[&str] = &[
     "lambda:function",
     "lambda:layer",
     "logs:log-group",
+    "mq:broker",
     "rds:cluster",
     "rds:cluster-pg",
     "rds:cluster-snapshot",
@@ -88,6 +94,8 @@ pub const KNOWN_RESOURCE_TYPES: &[&str] = &[
     "redshift:parametergroup",
     "redshift:snapshot",
     "redshift:subnetgroup",
+    "rekognition:collection",
+    "rekognition:streamprocessor",
     "s3:bucket",
     "sagemaker:domain",
     "sagemaker:endpoint",
@@ -103,6 +111,8 @@ pub const KNOWN_RESOURCE_TYPES: &[&str] = &[
     "sqs:queue",
     "states:activity",
     "states:stateMachine",
+    "transfer:server",
+    "transfer:user",
 ];
 
 #[cfg(test)]
