@@ -2,6 +2,7 @@
 
 mod alert;
 mod check;
+mod events;
 mod input;
 mod output;
 
@@ -28,6 +29,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Preview the alerts events would raise, as the owners will get them.
     Alert(alert::AlertArgs),
+    /// The catalog of supported CloudTrail calls: list it, measure a corpus against it, print the
+    /// EventBridge patterns that match it.
+    Events(events::EventsArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -39,6 +43,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Alert(args) => alert::run(args),
+        Command::Events(args) => events::run(args),
     }
 }
 
