@@ -316,7 +316,7 @@ tags
     current     (absent)
     required    by buckets (policies/p.toml:11)
     set to      `Confidential` by raw (policies/p.toml:21)
-    fixed       DataClassification is missing; rule `raw` knows it is `Confidential`
+    fixed       DataClassification is missing; rule `raw` knows `Confidential`
     plan        add `Confidential`
   ProcessOwner (defined at policies/p.toml:4)
     current     `DataEngineering`

@@ -14,7 +14,7 @@ use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
 /// The outcome of one input record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every resource meets the standard.

@@ -51,7 +51,9 @@ pub struct Violation {
 }
 
 /// What the enforcer does about a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Compliant, or no rule applies.
@@ -468,7 +470,7 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
                         defaults
                             .iter()
                             .all(|d| d.value == first.value)
-                            .then(|| (first.value.clone(), "defaults", first.rule))
+                            .then(|| (first.value.clone(), "defaults it to", first.rule))
                     });
                 let inferred = inferred.filter(|(value, _, _)| {
                     spec.is_none_or(|spec| spec.check(value) == ValueCheck::Valid)
@@ -483,7 +485,7 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
                                 kind: ViolationKind::Missing,
                                 rule: rule.name.clone(),
                                 message: format!(
-                                    "{key} is missing; rule `{}` {how} it is `{value}`",
+                                    "{key} is missing; rule `{}` {how} `{value}`",
                                     rule.name
                                 ),
                                 level: Level::Error,

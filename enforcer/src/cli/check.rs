@@ -9,15 +9,17 @@ use anyhow::Context;
 use enforcer::act::InMemoryTagStore;
 use enforcer::engine::{Decision, Engine};
 use enforcer::event::{ResolveOptions, Resolver};
+use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
 use super::input::{expand_inputs, read_input};
 use super::output::{write_json, write_text, Format, Style, Summary};
 use super::{catalog, load_policies, EXIT_BAD_INPUT};
 
-/// Arguments of `enforcer check`.
+/// What every command that decides events reads: the inputs, the policies, the current tags and
+/// the enforcer's own role.
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
+pub struct DecideArgs {
     /// Event files or directories (`-` for stdin): EventBridge events, CloudTrail records, JSON
     /// arrays or JSON Lines of those, CloudTrail log files (plain or .gz).
     #[arg(required = true)]
@@ -25,9 +27,6 @@ pub struct CheckArgs {
     /// Policy directory or files.
     #[arg(long, default_value = "policies")]
     policies: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
     /// Inventory of current tags, `{"arn": {"key": "value"}}`, seeding the in-memory store.
     #[arg(long)]
     tags: Option<PathBuf>,
@@ -36,18 +35,57 @@ pub struct CheckArgs {
     enforcer_role: Vec<String>,
 }
 
+/// Arguments of `enforcer check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    decide: DecideArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
 /// Runs `enforcer check`.
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let style = Style::for_stdout();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut summary = Summary::default();
+    let decided = decide_all(&args.decide, |decision, _| {
+        summary.add(decision.outcome);
+        match args.format {
+            Format::Json => write_json(&mut out, decision)?,
+            Format::Text => write_text(&mut out, decision, style)?,
+        }
+        Ok(())
+    })?;
+    if let Err(code) = decided {
+        return Ok(code);
+    }
+    if args.format == Format::Text {
+        writeln!(out, "\n{}", summary.line())?;
+    }
+    out.flush()?;
+    Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// Decodes, resolves and evaluates every record of the inputs, in order, handing each decision
+/// (with the policies it was made under) to `each`. `Ok(Err(code))` when the policies or the tag
+/// inventory are bad: the problems are on stderr and nothing was decided.
+pub fn decide_all(
+    args: &DecideArgs,
+    mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
+) -> anyhow::Result<Result<(), ExitCode>> {
     let loaded = match load_policies(&args.policies) {
         Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok(Err(code)),
     };
     let inventory = match &args.tags {
         Some(path) => match read_inventory(path) {
             Ok(inventory) => inventory,
             Err(error) => {
                 eprintln!("error: {error:#}");
-                return Ok(ExitCode::from(EXIT_BAD_INPUT));
+                return Ok(Err(ExitCode::from(EXIT_BAD_INPUT)));
             }
         },
         None => BTreeMap::new(),
@@ -66,28 +104,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("cannot start the async runtime")?;
-    let style = Style::for_stdout();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut summary = Summary::default();
     for path in expand_inputs(&args.files) {
         for result in read_input(&path) {
             let decision = match result {
                 Ok((location, event)) => runtime.block_on(engine.decide(&event, Some(&location))),
                 Err(error) => Decision::decode_error(&error, engine.policies().mode),
             };
-            summary.add(decision.outcome);
-            match args.format {
-                Format::Json => write_json(&mut out, &decision)?,
-                Format::Text => write_text(&mut out, &decision, style)?,
-            }
+            each(&decision, engine.policies())?;
         }
     }
-    if args.format == Format::Text {
-        writeln!(out, "\n{}", summary.line())?;
-    }
-    out.flush()?;
-    Ok(ExitCode::from(summary.exit_code()))
+    Ok(Ok(()))
 }
 
 fn read_inventory(path: &PathBuf) -> anyhow::Result<BTreeMap<String, Tags>> {

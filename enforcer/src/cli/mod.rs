@@ -1,6 +1,8 @@
 //! The `enforcer` command line.
 
+mod alert;
 mod check;
+mod events;
 mod explain;
 mod input;
 mod output;
@@ -36,6 +38,11 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Print the JSON Schema of the policy format (or of policy test files).
     Schema(validate::SchemaArgs),
+    /// Preview the alerts events would raise, as the owners will get them.
+    Alert(alert::AlertArgs),
+    /// The catalog of supported CloudTrail calls: list it, measure a corpus against it, print the
+    /// EventBridge patterns that match it.
+    Events(events::EventsArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -50,6 +57,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Test(args) => test_cmd::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Schema(args) => validate::schema(args),
+        Command::Alert(args) => alert::run(args),
+        Command::Events(args) => events::run(args),
     }
 }
 

@@ -51,7 +51,8 @@ impl Style {
         }
     }
 
-    fn outcome(self, outcome: Outcome) -> String {
+    /// The outcome as a fixed-width, coloured label.
+    pub fn outcome(self, outcome: Outcome) -> String {
         let (code, label) = match outcome {
             Outcome::Compliant => ("32", "COMPLIANT"),
             Outcome::Remediate => ("36", "REMEDIATE"),

@@ -262,8 +262,9 @@ struct EnvelopeProbe<'a> {
     account: Option<String>,
     region: Option<String>,
     time: Option<String>,
-    #[serde(default)]
-    resources: Option<Vec<String>>,
+    /// Kept raw: bare records carry `resources` as objects, envelopes as ARN strings.
+    #[serde(borrow, default)]
+    resources: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -320,7 +321,14 @@ pub fn decode_one(raw: &str, location: Location) -> DecodeResult {
                 "`Tag Change on Resource` event has a malformed detail: {error}"
             ))
         })?;
-        let resources = probe.resources.unwrap_or_default();
+        let resources: Vec<String> = match probe.resources {
+            Some(raw) => serde_json::from_str(raw.get()).map_err(|error| {
+                fail(format!(
+                    "`Tag Change on Resource` event: `resources` must be a list of ARNs: {error}"
+                ))
+            })?,
+            None => Vec::new(),
+        };
         if resources.is_empty() {
             return Err(fail(
                 "`Tag Change on Resource` event names no resource in `resources`".to_owned(),
