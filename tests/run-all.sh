@@ -15,4 +15,7 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! cmp -s tests/requirements.txt "$VENV/.r
 fi
 export ENFORCER_MOTO_SERVER="$VENV/bin/moto_server"
 
+# The deployable templates: cfn-lint and checkov, each in a cached virtualenv of its own.
+ENFORCER_VENV="$VENV" bash infra/check.sh
+
 cargo test --workspace --locked "$@"

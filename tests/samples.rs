@@ -31,15 +31,26 @@ fn samples_dir() -> std::path::PathBuf {
     support::repo_root().join("events/samples")
 }
 
+/// The shipped policies and the catalog, loaded once for all samples.
+fn shared() -> &'static (Catalog, enforcer::policy::PolicySet) {
+    static SHARED: std::sync::OnceLock<(Catalog, enforcer::policy::PolicySet)> =
+        std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let loaded = policy::load(
+            &[support::repo_root().join("policies")],
+            KNOWN_RESOURCE_TYPES,
+        )
+        .unwrap_or_else(|diagnostics| panic!("shipped policies must load: {diagnostics:?}"));
+        (Catalog::builtin().unwrap(), loaded.set)
+    })
+}
+
+/// A fresh engine: the shared catalog and policies, an empty in-memory store.
 fn engine() -> Engine<InMemoryTagStore> {
-    let loaded = policy::load(
-        &[support::repo_root().join("policies")],
-        KNOWN_RESOURCE_TYPES,
-    )
-    .unwrap_or_else(|diagnostics| panic!("shipped policies must load: {diagnostics:?}"));
+    let (catalog, policies) = shared();
     Engine::new(
-        Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default()),
-        loaded.set,
+        Resolver::new(catalog.clone(), ResolveOptions::default()),
+        policies.clone(),
         InMemoryTagStore::new(),
     )
 }
@@ -383,4 +394,89 @@ fn tag_changes_accumulate_across_events_in_one_run() {
         ])
     );
     assert_eq!(outcomes[1].outcome, Outcome::Alert);
+}
+
+#[test]
+fn tag_change_events_replace_the_tag_set_and_removed_classification_is_caught() {
+    let [table] = decide("tag-TagChangeOnResource-dynamodb-table.json")
+        .try_into()
+        .unwrap();
+    let arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/customer-sessions";
+    assert_eq!(table.event_source, "aws.tag");
+    assert_eq!(table.resources[0].resource_type, "dynamodb:table");
+    assert!(violations(&table, arn).contains(&v("DataClassification", Missing, false)));
+    assert_eq!(table.outcome, Outcome::Alert);
+    let [bucket] = decide("tag-TagChangeOnResource-s3-bucket.json")
+        .try_into()
+        .unwrap();
+    let arn = "arn:aws:s3:::ecometricx-prod-s3-curated-eu-west-1";
+    assert_eq!(
+        bucket.resources[0].tags,
+        tags(&[
+            ("DataDomain", "Telemetry"),
+            ("ProcessOwner", "DataEngineering"),
+            ("SourceSystems", "S3-Raw-Layer")
+        ]),
+        "the event's tags are the resource's whole tag set"
+    );
+    assert_eq!(
+        add_tags(&bucket, arn),
+        tags(&[
+            ("DataClassification", "Confidential"),
+            ("TargetSystems", "S3-Refined,Redshift")
+        ])
+    );
+}
+
+#[test]
+fn every_sample_arn_is_well_formed_for_its_type_and_in_the_sample_account() {
+    let mut failures = Vec::new();
+    for sample in expected().sample {
+        for decision in decide(&sample.file) {
+            for resource in &decision.resources {
+                if let Some(problem) =
+                    support::shapes::shape_problem(&resource.resource_type, &resource.arn)
+                {
+                    failures.push(format!("{}: {problem}", sample.file));
+                }
+                let arn = enforcer::catalog::Arn::parse(&resource.arn).unwrap();
+                let region_ok = ["eu-west-1", "eu-central-1", ""].contains(&arn.region);
+                let account_ok = ["111122223333", "444455556666", ""].contains(&arn.account);
+                if !region_ok || !account_ok {
+                    failures.push(format!("{}: {} region/account", sample.file, resource.arn));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn multi_resource_calls_yield_every_resource() {
+    let arns = |file: &str| -> Vec<String> {
+        decide(file)
+            .into_iter()
+            .flat_map(|d| d.resources.into_iter().map(|r| r.arn))
+            .collect()
+    };
+    assert_eq!(arns("ec2-RunInstances.json").len(), 2);
+    assert_eq!(arns("ec2-CreateTags.json").len(), 2);
+    assert_eq!(arns("ec2-CreateSnapshots.json").len(), 2);
+    assert_eq!(arns("elasticloadbalancing-AddTags.json").len(), 3);
+    assert_eq!(arns("tagging-TagResources.json").len(), 2);
+}
+
+#[test]
+fn every_catalogued_resource_type_has_a_known_arn_shape() {
+    let catalog = Catalog::builtin().unwrap();
+    for entry in catalog.entries() {
+        for kind in entry.resource_types() {
+            assert!(
+                kind == "from_arn" || support::shapes::has_shape(kind),
+                "{} {}: no ARN shape for `{kind}` in tests/support/shapes.rs",
+                entry.event_source,
+                entry.event_name
+            );
+        }
+    }
 }

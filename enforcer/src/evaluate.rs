@@ -1,19 +1,26 @@
 //! Evaluation: (resource, current tags, policies) → verdict. Pure: no I/O, no clock.
 //!
+//! The rules that apply to a resource are those that select it ([`selection`]), minus those
+//! another selecting rule lists in `overrides` ([`applicable_rules`]). `enforcer validate`
+//! rejects rules that can select the same resource and set different values unless one
+//! overrides the other; should two applying rules still disagree, the verdict reports a
+//! conflict and adds neither value.
+//!
 //! The plan only ever adds tags the policy knows with certainty (a rule's `set` or `default`); it
 //! never changes or removes a tag a person set, except a case fix the vocabulary allows
 //! (`case_fix = true`), which is reported apart from the additions.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::event::ResourceRef;
-use crate::policy::{Level, PolicySet, Rule, UnfixableAction, ValueCheck};
+use crate::policy::{unanchored_text, Level, PolicySet, Rule, UnfixableAction, ValueCheck};
 use crate::Tags;
 
 /// What kind of problem a violation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
     /// A required (or known) tag is absent.
@@ -63,8 +70,11 @@ pub enum Action {
 /// The evaluation of one resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Verdict {
-    /// Names of the rules that selected the resource.
+    /// Names of the rules that apply to the resource (selected it and are not overridden).
     pub matched_rules: Vec<String>,
+    /// Names of the rules that selected the resource but are overridden by another that did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overridden_rules: Vec<String>,
     /// The exemption that applies, if any (then nothing else is evaluated).
     pub exempt: Option<String>,
     /// Every problem found.
@@ -84,39 +94,138 @@ impl Verdict {
     }
 }
 
+/// Why a rule does not select a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotSelected {
+    /// The resource's type is not one of the rule's `resource_types`.
+    ResourceType {
+        /// The resource's type.
+        resource_type: String,
+    },
+    /// No pattern of the rule's `names` matches the resource's name.
+    Name {
+        /// The resource's name.
+        name: String,
+    },
+    /// A tag the rule tests in `when_tags` is absent.
+    TagMissing {
+        /// The tag key.
+        key: String,
+    },
+    /// A tag the rule tests in `when_tags` has a value its pattern does not match.
+    TagMismatch {
+        /// The tag key.
+        key: String,
+        /// The current value.
+        value: String,
+        /// The pattern, as written.
+        pattern: String,
+    },
+}
+
+/// How a rule selects a resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selected {
+    /// The `names` pattern that matched, as written (`None` when the rule has no `names`).
+    pub name_pattern: Option<String>,
+    /// The named captures of that pattern.
+    pub captures: BTreeMap<String, String>,
+}
+
+/// Does `rule` select this resource, and if not, why not? The checks run in the order
+/// type, tags, name; the first that fails is the reason.
+pub fn selection(
+    rule: &Rule,
+    resource: &ResourceRef,
+    tags: &Tags,
+) -> Result<Selected, NotSelected> {
+    if let Some(types) = &rule.resource_types {
+        if !types.contains(&resource.resource_type) {
+            return Err(NotSelected::ResourceType {
+                resource_type: resource.resource_type.clone(),
+            });
+        }
+    }
+    for (key, pattern) in &rule.when_tags {
+        match tags.get(key) {
+            None => return Err(NotSelected::TagMissing { key: key.clone() }),
+            Some(value) if !pattern.is_match(value) => {
+                return Err(NotSelected::TagMismatch {
+                    key: key.clone(),
+                    value: value.clone(),
+                    pattern: unanchored_text(pattern).to_owned(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    let mut selected = Selected::default();
+    if !rule.names.is_empty() {
+        let (pattern, found) = rule
+            .names
+            .iter()
+            .find_map(|pattern| Some((pattern, pattern.captures(&resource.name)?)))
+            .ok_or_else(|| NotSelected::Name {
+                name: resource.name.clone(),
+            })?;
+        selected.name_pattern = Some(pattern.as_str().to_owned());
+        for name in pattern.capture_names().flatten() {
+            if let Some(value) = found.name(name) {
+                selected
+                    .captures
+                    .insert(name.to_owned(), value.as_str().to_owned());
+            }
+        }
+    }
+    Ok(selected)
+}
+
 /// Does `rule` select this resource? Returns the name pattern's captures when it does.
 pub fn selects(
     rule: &Rule,
     resource: &ResourceRef,
     tags: &Tags,
 ) -> Option<BTreeMap<String, String>> {
-    if let Some(types) = &rule.resource_types {
-        if !types.contains(&resource.resource_type) {
-            return None;
-        }
-    }
-    for (key, pattern) in &rule.when_tags {
-        if !tags.get(key).is_some_and(|value| pattern.is_match(value)) {
-            return None;
-        }
-    }
-    let mut captures = BTreeMap::new();
-    if !rule.names.is_empty() {
-        let found = rule
-            .names
+    selection(rule, resource, tags).ok().map(|s| s.captures)
+}
+
+/// The rules that apply to a resource.
+#[derive(Debug, Clone, Default)]
+pub struct Applicable<'p> {
+    /// Rules that select the resource and that no other selecting rule overrides, in policy
+    /// order, with their captures.
+    pub applied: Vec<(&'p Rule, BTreeMap<String, String>)>,
+    /// Rules that select the resource but are overridden, with the rules that override them.
+    pub overridden: Vec<(&'p Rule, Vec<&'p Rule>)>,
+}
+
+/// The rules that apply to a resource: a rule that selects it is set aside when another rule
+/// that also selects it lists it in `overrides`.
+pub fn applicable_rules<'p>(
+    resource: &ResourceRef,
+    tags: &Tags,
+    policies: &'p PolicySet,
+) -> Applicable<'p> {
+    let selecting: Vec<(&Rule, BTreeMap<String, String>)> = policies
+        .rules
+        .iter()
+        .filter_map(|rule| Some((rule, selects(rule, resource, tags)?)))
+        .collect();
+    let mut applicable = Applicable::default();
+    for (rule, captures) in &selecting {
+        let by: Vec<&Rule> = selecting
             .iter()
-            .find_map(|pattern| pattern.captures(&resource.name))?;
-        for (name, value) in rule
-            .names
-            .iter()
-            .flat_map(|p| p.capture_names())
-            .flatten()
-            .filter_map(|name| Some((name, found.name(name)?.as_str())))
-        {
-            captures.insert(name.to_owned(), value.to_owned());
+            .map(|(other, _)| *other)
+            .filter(|other| other.name != rule.name && other.overrides.contains(&rule.name))
+            .collect();
+        if by.is_empty() {
+            applicable.applied.push((rule, captures.clone()));
+        } else {
+            applicable.overridden.push((rule, by));
         }
     }
-    Some(captures)
+    applicable
 }
 
 /// A value some rule knows for a key.
@@ -137,13 +246,15 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
             ..Verdict::default()
         };
     }
-    let matched: Vec<(&Rule, BTreeMap<String, String>)> = policies
-        .rules
-        .iter()
-        .filter_map(|rule| Some((rule, selects(rule, resource, tags)?)))
-        .collect();
+    let applicable = applicable_rules(resource, tags, policies);
+    let matched = applicable.applied;
     let mut verdict = Verdict {
         matched_rules: matched.iter().map(|(rule, _)| rule.name.clone()).collect(),
+        overridden_rules: applicable
+            .overridden
+            .iter()
+            .map(|(rule, _)| rule.name.clone())
+            .collect(),
         ..Verdict::default()
     };
     if matched.is_empty() {
@@ -432,5 +543,112 @@ fn describe_values(spec: Option<&crate::policy::TagSpec>) -> String {
             _ => String::new(),
         },
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::KNOWN_RESOURCE_TYPES;
+    use crate::policy::{compile_sources, SourceFile};
+
+    fn policies(text: &str) -> PolicySet {
+        let source = SourceFile {
+            path: "p.toml".into(),
+            text: Arc::new(text.to_owned()),
+        };
+        compile_sources(&[source], KNOWN_RESOURCE_TYPES).0
+    }
+
+    const LAYERS: &str = r#"
+[tags.ProcessOwner]
+pattern = '[A-Z][A-Za-z]*'
+
+[owners.DataEngineering]
+[owners.AnalyticsTeam]
+
+[[rule]]
+name = "raw"
+resource_types = ["s3:bucket"]
+names = ['-raw-']
+OVERRIDES
+[rule.set]
+ProcessOwner = "DataEngineering"
+
+[[rule]]
+name = "refined"
+resource_types = ["s3:bucket"]
+names = ['^britbox-prod-']
+[rule.set]
+ProcessOwner = "AnalyticsTeam"
+"#;
+
+    fn bucket(name: &str) -> ResourceRef {
+        ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap()
+    }
+
+    #[test]
+    fn an_overridden_rule_does_not_apply() {
+        let set = policies(&LAYERS.replace("OVERRIDES", "overrides = [\"refined\"]"));
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        assert_eq!(verdict.matched_rules, vec!["raw"]);
+        assert_eq!(verdict.overridden_rules, vec!["refined"]);
+        assert_eq!(verdict.add_tags["ProcessOwner"], "DataEngineering");
+        // Alone, the overridden rule still applies.
+        let verdict = evaluate(&bucket("britbox-prod-x"), &Tags::new(), &set);
+        assert_eq!(verdict.matched_rules, vec!["refined"]);
+        assert_eq!(verdict.add_tags["ProcessOwner"], "AnalyticsTeam");
+    }
+
+    #[test]
+    fn rules_that_still_disagree_are_a_conflict_and_add_nothing() {
+        let set = policies(&LAYERS.replace("OVERRIDES", ""));
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        assert_eq!(verdict.matched_rules, vec!["raw", "refined"]);
+        assert!(verdict.add_tags.is_empty());
+        assert_eq!(verdict.violations[0].kind, ViolationKind::Conflict);
+        assert_eq!(verdict.action, Action::Alert);
+    }
+
+    #[test]
+    fn selection_says_why_not() {
+        let set = policies(&LAYERS.replace("OVERRIDES", "when_tags = { Env = 'prod' }"));
+        let rule = &set.rules[0];
+        let table = ResourceRef::from_arn("arn:aws:dynamodb:eu-west-1:1:table/t", None).unwrap();
+        assert_eq!(
+            selection(rule, &table, &Tags::new()),
+            Err(NotSelected::ResourceType {
+                resource_type: "dynamodb:table".into()
+            })
+        );
+        assert_eq!(
+            selection(rule, &bucket("a-raw-b"), &Tags::new()),
+            Err(NotSelected::TagMissing { key: "Env".into() })
+        );
+        let dev = Tags::from([("Env".to_owned(), "dev".to_owned())]);
+        assert_eq!(
+            selection(rule, &bucket("a-raw-b"), &dev),
+            Err(NotSelected::TagMismatch {
+                key: "Env".into(),
+                value: "dev".into(),
+                pattern: "prod".into()
+            })
+        );
+        let prod = Tags::from([("Env".to_owned(), "prod".to_owned())]);
+        assert_eq!(
+            selection(rule, &bucket("plain"), &prod),
+            Err(NotSelected::Name {
+                name: "plain".into()
+            })
+        );
+        assert_eq!(
+            selection(rule, &bucket("a-raw-b"), &prod)
+                .unwrap()
+                .name_pattern
+                .as_deref(),
+            Some("-raw-")
+        );
     }
 }

@@ -3,9 +3,12 @@
 //! The flow: [`event`] decodes a CloudTrail record and resolves the resources it touched using
 //! the [`catalog`]; [`policy`] compiles the TOML tagging standard; [`evaluate`] checks a
 //! resource's tags against it and plans what to do; [`act`] carries the plan out through small
-//! traits with in-memory and AWS implementations.
+//! traits with in-memory and AWS implementations; [`alert`] renders a decision for the people who
+//! must act on it.
 
 pub mod act;
+pub mod alert;
+pub mod authoring;
 pub mod catalog;
 pub mod engine;
 pub mod evaluate;

@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod shapes;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root.
@@ -40,3 +42,23 @@ pub fn corpus_files(folder: &str) -> Vec<PathBuf> {
 pub fn enforcer_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_enforcer"))
 }
+
+/// Records of catalogued calls in the real corpus that carry no identifier anywhere:
+/// `requestParameters` and `responseElements` null, or trimmed by the repository they come from to
+/// the one field its rule reads (a policy document). No catalog can resolve them; the enforcer
+/// reports them as unresolved (an error), never drops them. Listed so that any change is noticed.
+pub const IDLESS_REAL: &[&str] = &[
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_key_compromised.jsonl:2",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:4",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:7",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:8",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:9",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:10",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:11",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_resource_made_public.jsonl:12",
+    "panther-analysis__rules_aws_cloudtrail_rules_aws_unauthorized_api_call.jsonl:3",
+];
+
+/// The same for the documentation corpus: its PutBucketAcl example has `"bucketName": ""`.
+pub const IDLESS_DOCS: &[&str] =
+    &["amazon-s3-developer-guide__cloudtrail-logging.repaired.jsonl:1"];

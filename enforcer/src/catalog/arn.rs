@@ -63,6 +63,12 @@ pub fn resource_type_from_arn(arn: &str) -> Option<String> {
         "s3" if !parsed.resource.contains('/') => "bucket",
         "sns" => "topic",
         "sqs" => "queue",
+        // Amplify branches live under their app: `apps/<app>/branches/<branch>`.
+        "amplify"
+            if parsed.resource.starts_with("apps/") && parsed.resource.contains("/branches/") =>
+        {
+            "apps/branches"
+        }
         _ => parsed
             .resource
             .split(['/', ':'])
@@ -112,6 +118,23 @@ mod tests {
             ),
             ("arn:aws:sns:eu-west-1:1:alerts", "sns:topic", "alerts"),
             ("arn:aws:ecs:eu-west-1:1:service/c/s", "ecs:service", "s"),
+            ("arn:aws:amplify:eu-west-1:1:apps/d1", "amplify:apps", "d1"),
+            (
+                "arn:aws:amplify:eu-west-1:1:apps/d1/branches/main",
+                "amplify:apps/branches",
+                "main",
+            ),
+            (
+                "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f",
+                "logs:log-group",
+                "f",
+            ),
+            ("arn:aws:iam::1:role/ops/etl", "iam:role", "etl"),
+            (
+                "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/web/50dc6c495c0c9188",
+                "elasticloadbalancing:loadbalancer",
+                "50dc6c495c0c9188",
+            ),
         ];
         for (arn, kind, name) in cases {
             assert_eq!(resource_type_from_arn(arn).as_deref(), Some(kind), "{arn}");

@@ -5,6 +5,9 @@
 //! `resourceType` is `instance`, then its `tags`. `name[]` takes every element. A segment that
 //! expects an array but finds a single object takes that object: CloudTrail's XML-derived JSON
 //! writes one-element lists as bare objects.
+//!
+//! Keys match exactly first and then ignoring ASCII case: CloudTrail spells the same field
+//! `arn`, `ARN` and `aRN` depending on the service (and sometimes the record).
 
 use std::fmt;
 
@@ -101,13 +104,18 @@ impl JsonPath {
         for segment in self.segments.iter().skip(1) {
             let mut next = Vec::new();
             for value in current {
-                if let Some(child) = value.get(&segment.key) {
+                if let Some(child) = get_key(value, &segment.key) {
                     apply_selector(&segment.selector, child, &mut next);
                 }
             }
             current = next;
         }
         current
+    }
+
+    /// The first non-empty string (or number, as text) the path reaches.
+    pub fn first_string(&self, root_value: &Value) -> Option<String> {
+        self.strings(root_value).into_iter().next()
     }
 
     /// Every string (or number, as text) the path reaches.
@@ -128,6 +136,16 @@ impl JsonPath {
     }
 }
 
+/// The member `key` of an object: the exact key, else the first key equal ignoring ASCII case.
+fn get_key<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    let map = value.as_object()?;
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(key))
+            .map(|(_, child)| child)
+    })
+}
+
 fn apply_selector<'v>(selector: &Selector, value: &'v Value, out: &mut Vec<&'v Value>) {
     if value.is_null() {
         return;
@@ -140,7 +158,7 @@ fn apply_selector<'v>(selector: &Selector, value: &'v Value, out: &mut Vec<&'v V
         Selector::Value => out.push(value),
         Selector::Each => out.extend(elements.into_iter().filter(|v| !v.is_null())),
         Selector::Where { field, equals } => out.extend(elements.into_iter().filter(|item| {
-            item.get(field)
+            get_key(item, field)
                 .and_then(Value::as_str)
                 .is_some_and(|actual| actual.eq_ignore_ascii_case(equals))
         })),
@@ -178,6 +196,18 @@ mod tests {
         );
         let ids = JsonPath::parse("requestParameters.resourcesSet.items[].resourceId").unwrap();
         assert_eq!(ids.strings(&request), ["i-1"]);
+    }
+
+    #[test]
+    fn keys_match_ignoring_case_when_no_exact_key() {
+        let response = json!({"aRN": "arn:aws:es:eu-west-1:1:domain/d", "arn": "exact"});
+        let path = JsonPath::parse("responseElements.arn").unwrap();
+        assert_eq!(path.strings(&response), ["exact"]);
+        let path = JsonPath::parse("responseElements.ARN").unwrap();
+        assert_eq!(path.strings(&response), ["arn:aws:es:eu-west-1:1:domain/d"]);
+        let resources = json!([{"ARN": "a", "type": "AWS::KMS::Key"}, {"arn": "b", "Type": "x"}]);
+        let path = JsonPath::parse("resources[type=AWS::KMS::Key].arn").unwrap();
+        assert_eq!(path.strings(&resources), ["a"]);
     }
 
     #[test]

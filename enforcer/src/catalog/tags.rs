@@ -3,14 +3,14 @@
 //! Seen in real records: `{"k": "v"}` maps (Lambda), `[{"key": "k", "value": "v"}]` lists (RDS,
 //! EC2), `{"items": [...]}` and `{"Tag": [...]}` wrappers (EC2, S3's XML-derived JSON, where a
 //! single tag is an object rather than a one-element list), `Key`/`Value` and `TagKey`/`TagValue`
-//! spellings.
+//! `tagKey`/`tagValue` (KMS) spellings.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-const KEY_FIELDS: [&str; 3] = ["key", "Key", "TagKey"];
-const VALUE_FIELDS: [&str; 3] = ["value", "Value", "TagValue"];
+const KEY_FIELDS: [&str; 4] = ["key", "Key", "TagKey", "tagKey"];
+const VALUE_FIELDS: [&str; 4] = ["value", "Value", "TagValue", "tagValue"];
 const WRAPPERS: [&str; 8] = [
     "items", "item", "Tag", "TagSet", "tagSet", "Tags", "tags", "member",
 ];
@@ -109,6 +109,10 @@ mod tests {
         );
         assert_eq!(
             pairs(json!({"TagSet": {"Tag": {"Key": "a", "Value": 1}}})),
+            vec![("a".to_owned(), "1".to_owned())]
+        );
+        assert_eq!(
+            pairs(json!([{"tagKey": "a", "tagValue": "1"}])),
             vec![("a".to_owned(), "1".to_owned())]
         );
         assert_eq!(

@@ -1,12 +1,17 @@
 //! The `enforcer` command line.
 
+mod alert;
 mod aws;
 mod check;
+mod events;
+mod explain;
 mod input;
 mod output;
 mod progress;
 mod release;
 mod scan;
+mod test_cmd;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +38,19 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Undo a quarantine from what was recorded on the resource (AWS).
     Release(release::ReleaseArgs),
+    /// Check policy files: every problem, with file, line, column and a fix.
+    Validate(validate::ValidateArgs),
+    /// Run the policies' test cases (`policies/tests/*.toml`).
+    Test(test_cmd::TestArgs),
+    /// Explain the decision about one resource (or the resources of an event).
+    Explain(explain::ExplainArgs),
+    /// Print the JSON Schema of the policy format (or of policy test files).
+    Schema(validate::SchemaArgs),
+    /// Preview the alerts events would raise, as the owners will get them.
+    Alert(alert::AlertArgs),
+    /// The catalog of supported CloudTrail calls: list it, measure a corpus against it, print the
+    /// EventBridge patterns that match it.
+    Events(events::EventsArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -48,6 +66,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Release(args) => release::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Test(args) => test_cmd::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Schema(args) => validate::schema(args),
+        Command::Alert(args) => alert::run(args),
+        Command::Events(args) => events::run(args),
     }
 }
 

@@ -52,7 +52,8 @@ impl Style {
         }
     }
 
-    fn outcome(self, outcome: Outcome) -> String {
+    /// The outcome as a fixed-width, coloured label.
+    pub fn outcome(self, outcome: Outcome) -> String {
         let (code, label) = match outcome {
             Outcome::Compliant => ("32", "COMPLIANT"),
             Outcome::Remediate => ("36", "REMEDIATE"),
@@ -224,7 +225,7 @@ pub fn write_act_text(
     report: &ActReport,
     style: Style,
 ) -> std::io::Result<()> {
-    if report.resources.is_empty() && report.alert.is_none() {
+    if report.resources.is_empty() && report.alerts.is_empty() {
         return Ok(());
     }
     let header = match &report.dry_run {
@@ -303,7 +304,7 @@ pub fn write_act_text(
             )?;
         }
     }
-    if let Some(alert) = &report.alert {
+    for alert in &report.alerts {
         let attributes = alert
             .attributes
             .iter()
@@ -376,12 +377,11 @@ impl ActTally {
                 })
             })
             .count();
-        self.alerts += usize::from(
-            report
-                .alert
-                .as_ref()
-                .is_some_and(|a| a.sent && !a.destination.starts_with("memory")),
-        );
+        self.alerts += report
+            .alerts
+            .iter()
+            .filter(|a| a.sent && !a.destination.starts_with("memory"))
+            .count();
         self.failures += report.failures().len();
     }
 

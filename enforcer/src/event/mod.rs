@@ -11,5 +11,6 @@ pub use input::{
 };
 pub use record::{CloudTrailRecord, SessionContext, SessionIssuer, UserIdentity};
 pub use resolve::{
-    Actor, Change, EventHeader, Resolution, ResolveOptions, Resolver, ResourceRef, TagUpdate,
+    is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution, ResolveOptions,
+    Resolver, ResourceRef, TagUpdate,
 };

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::input::{ApiCall, InputEvent, TagChangeEvent};
 use crate::catalog::{
     partition_for_region, resource_name, resource_type_from_arn, tag_keys_from_value,
-    tags_from_value, Arn, CallKind, Catalog, CatalogEntry, JsonPath, FROM_ARN,
+    tags_from_value, Arn, ArnContext, CallKind, Catalog, CatalogEntry, JsonPath, BY_ID_PREFIX,
+    FROM_ARN,
 };
 
 /// Who made a call.
@@ -38,7 +39,9 @@ pub struct ResourceRef {
 
 impl ResourceRef {
     /// A resource from its ARN, the type read from the ARN when not given.
+    /// A trailing `:*` (how CloudWatch Logs prints log-group ARNs) is dropped.
     pub fn from_arn(arn: &str, resource_type: Option<&str>) -> Option<Self> {
+        let arn = arn.strip_suffix(":*").unwrap_or(arn);
         Arn::parse(arn)?;
         let resource_type = match resource_type {
             Some(kind) => kind.to_owned(),
@@ -131,6 +134,48 @@ pub struct EventHeader {
     pub event_name: String,
 }
 
+/// Why a record is deliberately not acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreReason<'a> {
+    /// The call failed (`errorCode` present): nothing changed.
+    FailedCall(&'a str),
+    /// The enforcer's own principal made it (loop guard).
+    OwnPrincipal(&'a str),
+    /// `readOnly: true`.
+    ReadOnly,
+    /// No `readOnly` flag, a name that only reads (`Describe*`, `Get*`, `List*`, …), and not in
+    /// the catalog.
+    ReadOnlyByName,
+}
+
+impl IgnoreReason<'_> {
+    /// A short label that groups records in reports (no per-record details).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::FailedCall(_) => "failed call (errorCode present)",
+            Self::OwnPrincipal(_) => "made by the enforcer's own principal (loop guard)",
+            Self::ReadOnly => "read-only call (readOnly: true)",
+            Self::ReadOnlyByName => "read-only call (by its name; no readOnly flag)",
+        }
+    }
+}
+
+impl std::fmt::Display for IgnoreReason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::FailedCall(code) => write!(f, "the call failed ({code}); nothing changed"),
+            Self::OwnPrincipal(own) => {
+                write!(f, "made by the enforcer's own principal {own} (loop guard)")
+            }
+            Self::ReadOnly => f.write_str("read-only call; it changes no resource"),
+            Self::ReadOnlyByName => f.write_str(
+                "read-only call (by its name; the record has no readOnly flag); it changes no \
+                 resource",
+            ),
+        }
+    }
+}
+
 /// Settings for resolution.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
@@ -190,35 +235,21 @@ impl Resolver {
             event_source: record.event_source.clone(),
             event_name: record.event_name.trim().to_owned(),
         };
-        if let Some(code) = &record.error_code {
+        if let Some(why) = self.ignored_because(record) {
             return Resolution::Ignored {
                 header,
-                reason: format!("the call failed ({code}); nothing changed"),
-            };
-        }
-        if let Some(own) = self.own_principal(record) {
-            return Resolution::Ignored {
-                header,
-                reason: format!("made by the enforcer's own principal {own} (loop guard)"),
+                reason: why.to_string(),
             };
         }
         let Some(entry) = self
             .catalog
             .lookup(&record.event_source, &record.event_name)
         else {
-            let reason = if record.read_only == Some(true) {
-                "read-only call; it changes no resource".to_owned()
-            } else {
-                format!(
-                    "{} {} is not in the catalog; see `enforcer events list`",
-                    header.event_source, header.event_name
-                )
-            };
-            return if record.read_only == Some(true) {
-                Resolution::Ignored { header, reason }
-            } else {
-                Resolution::Unsupported { header, reason }
-            };
+            let reason = format!(
+                "{} {} is not in the catalog; see `enforcer events list`",
+                header.event_source, header.event_name
+            );
+            return Resolution::Unsupported { header, reason };
         };
         let region = record
             .aws_region
@@ -283,6 +314,35 @@ impl Resolver {
         }))
     }
 
+    /// Why a record is deliberately not acted on, if it is: a failed call, a call made by the
+    /// enforcer's own principal, or a read-only call the catalog does not know. Checked in that
+    /// order, before the catalog is consulted for the resources.
+    pub fn ignored_because<'a>(
+        &'a self,
+        record: &'a crate::event::CloudTrailRecord,
+    ) -> Option<IgnoreReason<'a>> {
+        if let Some(code) = &record.error_code {
+            return Some(IgnoreReason::FailedCall(code));
+        }
+        if let Some(own) = self.own_principal(record) {
+            return Some(IgnoreReason::OwnPrincipal(own));
+        }
+        if self
+            .catalog
+            .lookup(&record.event_source, &record.event_name)
+            .is_some()
+        {
+            return None;
+        }
+        match record.read_only {
+            Some(true) => Some(IgnoreReason::ReadOnly),
+            None if is_read_only_name(record.event_name.trim()) => {
+                Some(IgnoreReason::ReadOnlyByName)
+            }
+            _ => None,
+        }
+    }
+
     fn own_principal<'a>(&'a self, record: &crate::event::CloudTrailRecord) -> Option<&'a str> {
         let candidates = [
             record.user_identity.as_ref().and_then(|u| u.arn.as_deref()),
@@ -324,39 +384,35 @@ fn principal_matches(own: &str, seen: &str) -> bool {
     matches!((role_name(own), role_name(seen)), (Some(a), Some(b)) if a == b)
 }
 
-struct ArnContext<'a> {
-    partition: &'a str,
-    region: Option<&'a str>,
-    account: Option<&'a str>,
-}
-
 fn resources_of<'r>(
     entry: &CatalogEntry,
     context: &ArnContext<'_>,
     root: &dyn Fn(&JsonPath) -> Option<&'r Value>,
 ) -> Result<Vec<ResourceRef>, String> {
-    let mut seen = BTreeSet::new();
-    let mut resources = Vec::new();
-    let mut push = |resources: &mut Vec<ResourceRef>, resource: ResourceRef| {
-        if seen.insert(resource.arn.clone()) {
+    let mut resources: Vec<ResourceRef> = Vec::new();
+    let push = |resources: &mut Vec<ResourceRef>, resource: ResourceRef| {
+        if !resources.iter().any(|seen| seen.arn == resource.arn) {
             resources.push(resource);
         }
     };
-    let fixed_type = (entry.resource_type != FROM_ARN && entry.id_prefix_types.is_empty())
+    let fixed_type = (entry.resource_type != FROM_ARN && entry.resource_type != BY_ID_PREFIX)
         .then_some(entry.resource_type.as_str());
+    // ARN paths first; the first path that yields an ARN wins. Values that are not ARNs (a
+    // placeholder such as "..." in a hand-trimmed record) do not count as yielding.
     for path in &entry.arn_paths {
         for arn in root(path).map(|v| path.strings(v)).unwrap_or_default() {
-            let resource = ResourceRef::from_arn(&arn, fixed_type)
-                .ok_or_else(|| format!("`{arn}` at {path} is not an ARN this call can touch"))?;
-            push(&mut resources, resource);
+            if let Some(resource) = ResourceRef::from_arn(&arn, fixed_type) {
+                push(&mut resources, resource);
+            }
         }
-    }
-    if !resources.is_empty() {
-        return Ok(resources);
+        if !resources.is_empty() {
+            return Ok(resources);
+        }
     }
     let Some(template) = &entry.arn_template else {
         return Ok(resources);
     };
+    // Then ids; again the first path that yields wins.
     for path in &entry.id_paths {
         for id in root(path).map(|v| path.strings(v)).unwrap_or_default() {
             if Arn::parse(&id).is_some() {
@@ -365,64 +421,31 @@ fn resources_of<'r>(
                 push(&mut resources, resource);
                 continue;
             }
-            let resource_type = match fixed_type {
-                Some(kind) => kind.to_owned(),
-                None => entry
-                    .id_prefix_types
-                    .iter()
-                    .find(|(prefix, _)| id.starts_with(prefix.as_str()))
-                    .map(|(_, kind)| kind.clone())
-                    .ok_or_else(|| {
-                        format!("id `{id}` at {path} has a prefix of no known resource type")
-                    })?,
+            let prefix_type = if entry.resource_type == BY_ID_PREFIX {
+                Some(
+                    entry
+                        .id_prefix_types
+                        .iter()
+                        .find(|(prefix, _)| id.starts_with(prefix.as_str()))
+                        .map(|(_, kind)| kind.as_str())
+                        .ok_or_else(|| {
+                            format!("id `{id}` at {path} has a prefix of no known resource type")
+                        })?,
+                )
+            } else {
+                fixed_type
             };
-            let arn = fill_template(template, &id, &resource_type, context)?;
-            let resource = ResourceRef {
-                name: resource_name(&arn).to_owned(),
-                arn,
-                resource_type,
-            };
+            let arn = template.render(&id, prefix_type.unwrap_or(""), context, root)?;
+            let resource = ResourceRef::from_arn(&arn, prefix_type).ok_or_else(|| {
+                format!("the ARN `{arn}` built for `{id}` at {path} is not a valid ARN")
+            })?;
             push(&mut resources, resource);
+        }
+        if !resources.is_empty() {
+            return Ok(resources);
         }
     }
     Ok(resources)
-}
-
-fn fill_template(
-    template: &str,
-    id: &str,
-    resource_type: &str,
-    context: &ArnContext<'_>,
-) -> Result<String, String> {
-    let needs = |field: &str| template.contains(field);
-    let region = match context.region {
-        Some(region) => region,
-        None if needs("{region}") => {
-            return Err(format!(
-                "cannot build the ARN of `{id}`: the record has no awsRegion"
-            ))
-        }
-        None => "",
-    };
-    let account = match context.account {
-        Some(account) => account,
-        None if needs("{account}") => {
-            return Err(format!(
-                "cannot build the ARN of `{id}`: the record has no recipientAccountId or userIdentity.accountId"
-            ))
-        }
-        None => "",
-    };
-    let resource = resource_type
-        .split_once(':')
-        .map_or(resource_type, |(_, kind)| kind);
-    Ok(template
-        .replace("{partition}", context.partition)
-        .replace("{region}", region)
-        .replace("{account}", account)
-        .replace("{resource}", resource)
-        .replace("{id_lower}", &id.to_ascii_lowercase())
-        .replace("{id}", id))
 }
 
 fn describe_paths(entry: &CatalogEntry) -> String {
@@ -435,17 +458,26 @@ fn describe_paths(entry: &CatalogEntry) -> String {
         .join(" or ")
 }
 
+/// The values at the first of `paths` that yields anything.
+fn first_yield<'r>(
+    paths: &[JsonPath],
+    root: &dyn Fn(&JsonPath) -> Option<&'r Value>,
+) -> Vec<&'r Value> {
+    for path in paths {
+        let found = root(path).map(|v| path.select(v)).unwrap_or_default();
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
+}
+
 fn tag_update_of<'r>(
     entry: &CatalogEntry,
     root: &dyn Fn(&JsonPath) -> Option<&'r Value>,
 ) -> TagUpdate {
     let tags = || -> BTreeMap<String, String> {
-        let Some(path) = &entry.tags_path else {
-            return BTreeMap::new();
-        };
-        root(path)
-            .map(|v| path.select(v))
-            .unwrap_or_default()
+        first_yield(&entry.tags_paths, root)
             .into_iter()
             .flat_map(tags_from_value)
             .collect()
@@ -462,17 +494,28 @@ fn tag_update_of<'r>(
         CallKind::ReplaceTags => TagUpdate::Replace(tags()),
         CallKind::ClearTags => TagUpdate::Replace(BTreeMap::new()),
         CallKind::Untag => {
-            let keys: BTreeSet<String> = entry
-                .tag_keys_path
-                .as_ref()
-                .and_then(|path| Some(path.select(root(path)?)))
-                .unwrap_or_default()
+            let keys: BTreeSet<String> = first_yield(&entry.tag_keys_paths, root)
                 .into_iter()
                 .flat_map(tag_keys_from_value)
                 .collect();
             TagUpdate::Remove(keys)
         }
     }
+}
+
+/// Verbs of calls that only read: `Describe*`, `Get*`, `List*`, … Used for records that carry
+/// no `readOnly` flag (hand-written or exported records) and whose call the catalog does not
+/// know, so that they are reported as ignored rather than unsupported.
+pub fn is_read_only_name(event_name: &str) -> bool {
+    const READ_VERBS: [&str; 12] = [
+        "Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Select", "Query",
+        "Scan", "Check", "Validate",
+    ];
+    READ_VERBS.iter().any(|verb| {
+        event_name.strip_prefix(verb).is_some_and(|rest| {
+            rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
+        })
+    })
 }
 
 fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
@@ -510,6 +553,147 @@ fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{decode_one, Location};
+
+    const CATALOG: &str = r#"
+[[call]]
+source = "svc.amazonaws.com"
+name = "Fallback"
+kind = "create"
+resource_type = "svc:thing"
+arns = ["responseElements.thingArn", "resources[].ARN"]
+ids = ["requestParameters.newName", "requestParameters.name"]
+arn = "arn:{partition}:svc:{region}:{account}:thing/{id}"
+
+[[call]]
+source = "svc.amazonaws.com"
+name = "TagAny"
+kind = "tag"
+resource_type = "from_arn"
+arns = ["requestParameters.resourceArns"]
+ids = ["requestParameters.names"]
+arn = "arn:{partition}:svc:{region}:{account}:widget/{id}"
+tags = ["requestParameters.tagList", "requestParameters.tags"]
+"#;
+
+    fn resolve(name: &str, request: &str, response: &str) -> Resolution {
+        let raw = format!(
+            r#"{{"eventSource":"svc.amazonaws.com","eventName":"{name}","awsRegion":"eu-west-1",
+                "recipientAccountId":"111122223333","requestParameters":{request},
+                "responseElements":{response}}}"#
+        );
+        let location = Location {
+            file: "t".into(),
+            line: 1,
+            index: None,
+        };
+        let (_, event) = decode_one(&raw, location).unwrap();
+        Resolver::new(
+            Catalog::from_toml(CATALOG).unwrap(),
+            ResolveOptions::default(),
+        )
+        .resolve(&event)
+    }
+
+    fn arns(resolution: &Resolution) -> Vec<String> {
+        match resolution {
+            Resolution::Resolved(change) => {
+                change.resources.iter().map(|r| r.arn.clone()).collect()
+            }
+            other => panic!("not resolved: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_first_path_that_yields_wins_and_placeholders_do_not_count() {
+        let from_response = resolve(
+            "Fallback",
+            r#"{"name":"a"}"#,
+            r#"{"thingArn":"arn:aws:svc:eu-west-1:111122223333:thing/from-response"}"#,
+        );
+        assert_eq!(
+            arns(&from_response),
+            ["arn:aws:svc:eu-west-1:111122223333:thing/from-response"]
+        );
+        // "..." at an ARN path is not an ARN: the ids are used, the first path that has one.
+        let placeholder = resolve(
+            "Fallback",
+            r#"{"name":"old","newName":"new"}"#,
+            r#"{"thingArn":"..."}"#,
+        );
+        assert_eq!(
+            arns(&placeholder),
+            ["arn:aws:svc:eu-west-1:111122223333:thing/new"]
+        );
+        let nothing = resolve("Fallback", r#"{"other":1}"#, "null");
+        assert!(
+            matches!(&nothing, Resolution::Unresolved { reason, .. } if reason.contains("names no resource")),
+            "{nothing:?}"
+        );
+    }
+
+    #[test]
+    fn from_arn_entries_type_the_arns_their_template_builds() {
+        let by_name = resolve(
+            "TagAny",
+            r#"{"names":["w1","w2"],"tags":[{"key":"a","value":"1"}]}"#,
+            "null",
+        );
+        let Resolution::Resolved(change) = &by_name else {
+            panic!("{by_name:?}")
+        };
+        let kinds: Vec<&str> = change
+            .resources
+            .iter()
+            .map(|r| r.resource_type.as_str())
+            .collect();
+        assert_eq!(kinds, ["svc:widget", "svc:widget"]);
+        assert_eq!(
+            change.tag_update,
+            TagUpdate::Merge([("a".to_owned(), "1".to_owned())].into())
+        );
+        let by_arn = resolve(
+            "TagAny",
+            r#"{"resourceArns":["arn:aws:svc:eu-west-1:1:widget/w1","arn:aws:svc:eu-west-1:1:gadget/g1","arn:aws:svc:eu-west-1:1:widget/w1"]}"#,
+            "null",
+        );
+        assert_eq!(
+            arns(&by_arn),
+            [
+                "arn:aws:svc:eu-west-1:1:widget/w1",
+                "arn:aws:svc:eu-west-1:1:gadget/g1"
+            ],
+            "each resource once, in record order"
+        );
+    }
+
+    #[test]
+    fn log_group_arns_lose_their_trailing_star() {
+        let resource =
+            ResourceRef::from_arn("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:*", None)
+                .unwrap();
+        assert_eq!(
+            resource.arn,
+            "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f"
+        );
+        assert_eq!(resource.resource_type, "logs:log-group");
+    }
+
+    #[test]
+    fn read_only_names() {
+        for name in [
+            "DescribeInstances",
+            "GetObject",
+            "ListBuckets",
+            "BatchGetItem",
+            "Scan",
+        ] {
+            assert!(is_read_only_name(name), "{name}");
+        }
+        for name in ["CreateBucket", "Getaway", "Listen", "PutObject", "Scanner"] {
+            assert!(!is_read_only_name(name), "{name}");
+        }
+    }
 
     #[test]
     fn own_principal_matches_role_and_its_sessions() {

@@ -3,16 +3,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use regex::Regex;
+use serde::Deserialize;
 use toml::Spanned;
 
 use super::diagnostic::{did_you_mean, Diagnostic, SourceFile};
+use super::lint::{self, PatternUse, RuleSite};
 use super::model::{
     Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
     ValueCheck, ValueTemplate,
 };
 use super::raw::{PolicyFile, RuleRaw};
+use super::schema;
 
 /// Compiles parsed files into one set. Problems go to `diagnostics`; the set is only
 /// trustworthy when none of them is an error.
@@ -25,7 +29,18 @@ pub struct Compiler<'k> {
     known_types: &'k [&'k str],
     /// Rules with their file, kept until every file's vocabulary is known.
     pending_rules: Vec<(SourceFile, RuleRaw)>,
+    /// Owner names used by the header (`default_owner`), checked once every owner is known.
     pending_owner_refs: Vec<(SourceFile, Spanned<String>)>,
+    owner_tag_origin: Option<(SourceFile, Range<usize>)>,
+    /// Per compiled rule (same index as `set.rules`): where it was written, for the checks that
+    /// look at several rules at once.
+    rule_sites: Vec<RuleSite>,
+}
+
+/// The policy format's schema, generated once.
+fn policy_schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(schema::policy_schema)
 }
 
 impl<'k> Compiler<'k> {
@@ -40,14 +55,22 @@ impl<'k> Compiler<'k> {
             known_types,
             pending_rules: Vec::new(),
             pending_owner_refs: Vec::new(),
+            owner_tag_origin: None,
+            rule_sites: Vec::new(),
         }
     }
 
-    /// Parses and adds one file.
+    /// Parses and adds one file. Every syntax error, unknown key and wrong type of the file is
+    /// reported; the entries that are fine are compiled.
     pub fn add_file(&mut self, source: &SourceFile) {
-        let file: PolicyFile = match toml::from_str(&source.text) {
+        let Some(document) = schema::parse_checked(source, policy_schema(), &mut self.diagnostics)
+        else {
+            return;
+        };
+        let file = match PolicyFile::deserialize(toml::de::Deserializer::from(document)) {
             Ok(file) => file,
             Err(error) => {
+                // The structural check catches what serde would; this is the safety net.
                 let span = error.span().unwrap_or(0..0);
                 let message = error.message().trim().to_owned();
                 let mut diagnostic =
@@ -75,9 +98,16 @@ impl<'k> Compiler<'k> {
         }
         for raw in file.exemption {
             let origin = origin(source, raw.arn.as_ref().map_or(0, |a| a.span().start));
-            let arn = raw
-                .arn
-                .and_then(|pattern| self.regex(source, &pattern, false));
+            let arn = raw.arn.as_ref().and_then(|pattern| {
+                let regex = self.regex(source, pattern, false)?;
+                lint::check_pattern(
+                    source,
+                    pattern,
+                    PatternUse::ExemptionArn,
+                    &mut self.diagnostics,
+                );
+                Some(regex)
+            });
             self.set.exemptions.push(Exemption {
                 arn,
                 reason: raw.reason,
@@ -156,6 +186,24 @@ impl<'k> Compiler<'k> {
                 ),
             }
         }
+        if let Some(owner_tag) = &header.owner_tag {
+            if let Some((first_source, first_span)) = &self.owner_tag_origin {
+                if self.set.owner_tag() != owner_tag.get_ref() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "policy::owner-tag-conflict",
+                            "two policy files name different owner tags",
+                            source,
+                            owner_tag.span(),
+                        )
+                        .with_related(first_source, first_span.clone(), "the other owner tag")
+                        .with_help("set `owner_tag` in one file only"),
+                    );
+                }
+            }
+            self.set.owner_tag_override = Some(owner_tag.get_ref().clone());
+            self.owner_tag_origin = Some((source.clone(), owner_tag.span()));
+        }
         if let Some(owner) = &header.default_owner {
             self.set.default_owner = Some(owner.get_ref().clone());
             self.pending_owner_refs
@@ -181,10 +229,16 @@ impl<'k> Compiler<'k> {
         self.tag_origins
             .insert(name.clone(), (source.clone(), key.span()));
         let pattern_text = raw.pattern.as_ref().map(|p| p.get_ref().clone());
-        let pattern = raw
-            .pattern
-            .as_ref()
-            .and_then(|pattern| self.regex(source, pattern, true));
+        let pattern = raw.pattern.as_ref().and_then(|pattern| {
+            let regex = self.regex(source, pattern, true)?;
+            lint::check_pattern(
+                source,
+                pattern,
+                PatternUse::TagValue { key: &name },
+                &mut self.diagnostics,
+            );
+            Some(regex)
+        });
         let list_separator = raw.list.as_ref().and_then(|separator| {
             if separator.get_ref().is_empty() {
                 self.diagnostics.push(
@@ -245,29 +299,21 @@ impl<'k> Compiler<'k> {
         });
     }
 
-    /// Finishes: compiles rules against the full vocabulary and checks references.
+    /// Finishes: compiles rules against the full vocabulary, then runs the checks that look at
+    /// the whole set (owners, overrides, rules that conflict, unused vocabulary).
     pub fn finish(mut self) -> (PolicySet, Vec<Diagnostic>) {
         for (source, raw) in std::mem::take(&mut self.pending_rules) {
             self.add_rule(&source, raw);
         }
         for (source, owner) in std::mem::take(&mut self.pending_owner_refs) {
-            if !self.set.owners.contains_key(owner.get_ref()) {
-                let names: Vec<&str> = self.set.owners.keys().map(String::as_str).collect();
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "policy::unknown-owner",
-                        format!("owner `{}` is not defined", owner.get_ref()),
-                        &source,
-                        owner.span(),
-                    )
-                    .with_help(suggest(
-                        owner.get_ref(),
-                        names.iter().copied(),
-                        &format!("define it in an `[owners.{}]` table", owner.get_ref()),
-                    )),
-                );
-            }
+            lint::check_owner(&self.set, &source, &owner, &mut self.diagnostics);
         }
+        lint::check_set(
+            &self.set,
+            &self.rule_sites,
+            &self.tag_origins,
+            &mut self.diagnostics,
+        );
         (self.set, self.diagnostics)
     }
 
@@ -297,12 +343,19 @@ impl<'k> Compiler<'k> {
             }
             Some(types.iter().map(|t| t.get_ref().clone()).collect())
         });
-        let names: Vec<Regex> = raw
-            .names
-            .iter()
-            .flatten()
-            .filter_map(|pattern| self.regex(source, pattern, false))
-            .collect();
+        let mut names: Vec<Regex> = Vec::new();
+        let mut name_languages = Vec::new();
+        for pattern in raw.names.iter().flatten() {
+            if let Some(regex) = self.regex(source, pattern, false) {
+                names.push(regex);
+                name_languages.push(lint::check_pattern(
+                    source,
+                    pattern,
+                    PatternUse::Name { rule: &name },
+                    &mut self.diagnostics,
+                ));
+            }
+        }
         let capture_names: BTreeSet<String> = names
             .iter()
             .flat_map(|regex| regex.capture_names().flatten().map(str::to_owned))
@@ -351,24 +404,37 @@ impl<'k> Compiler<'k> {
                 )
             })
             .collect::<Vec<(String, Vec<String>)>>();
-        for value in set.iter().chain(&default) {
-            if let Some((_, allowed)) = allow.iter().find(|(key, _)| *key == value.key) {
-                if value.value.is_literal() && !allowed.contains(&value.value.text) {
-                    if let Some((key, _)) = raw
-                        .set
-                        .get_key_value(value.key.as_str())
-                        .or_else(|| raw.default.get_key_value(value.key.as_str()))
-                    {
-                        self.diagnostics.push(Diagnostic::error(
+        for (section, values, raw_values) in [
+            ("sets", &set, &raw.set),
+            ("defaults", &default, &raw.default),
+        ] {
+            for value in values {
+                let Some((_, allowed)) = allow.iter().find(|(key, _)| *key == value.key) else {
+                    continue;
+                };
+                let valid = self
+                    .set
+                    .tag(&value.key)
+                    .is_none_or(|spec| spec.check(&value.value.text) == ValueCheck::Valid);
+                if !value.value.is_literal() || !valid || allowed.contains(&value.value.text) {
+                    continue;
+                }
+                if let Some((_, written)) = raw_values.get_key_value(value.key.as_str()) {
+                    self.diagnostics.push(
+                        Diagnostic::error(
                             "policy::value-not-allowed-by-rule",
                             format!(
-                                "rule `{name}` gives `{}` the value `{}` that its own `allow` excludes",
+                                "rule `{name}` {section} `{}` to `{}`, which its own `allow` excludes",
                                 value.key, value.value.text
                             ),
                             source,
-                            key.span(),
-                        ));
-                    }
+                            written.span(),
+                        )
+                        .with_help(format!(
+                            "add `{}` to `allow.{}`, or change the value",
+                            value.value.text, value.key
+                        )),
+                    );
                 }
             }
         }
@@ -397,10 +463,11 @@ impl<'k> Compiler<'k> {
         };
         self.set.rules.push(Rule {
             name,
-            description: raw.description,
+            description: raw.description.clone(),
             resource_types,
             names,
             when_tags,
+            overrides: raw.overrides.iter().map(|o| o.get_ref().clone()).collect(),
             require: raw.require.iter().map(|k| k.get_ref().clone()).collect(),
             recommend: raw.recommend.iter().map(|k| k.get_ref().clone()).collect(),
             set,
@@ -409,6 +476,13 @@ impl<'k> Compiler<'k> {
             action,
             origin: origin(source, raw.name.span().start),
         });
+        let names = raw
+            .names
+            .as_ref()
+            .filter(|patterns| !patterns.is_empty())
+            .map(|_| name_languages);
+        self.rule_sites
+            .push(RuleSite::new(source.clone(), raw, names));
     }
 
     fn rule_values(
@@ -479,7 +553,10 @@ impl<'k> Compiler<'k> {
         let problem = match spec.check(value.get_ref()) {
             ValueCheck::Valid => return,
             ValueCheck::WrongCase(fixed) => (
-                format!("`{}` is not an allowed value of `{key}`", value.get_ref()),
+                format!(
+                    "invalid value for `{key}`: the vocabulary spells `{}` as `{fixed}`",
+                    value.get_ref()
+                ),
                 format!("did you mean `{fixed}`?"),
             ),
             ValueCheck::Invalid(reason) => {
@@ -490,19 +567,15 @@ impl<'k> Compiler<'k> {
                         did_you_mean(value.get_ref(), values.iter().map(String::as_str))
                     })
                     .map_or_else(
-                        || match &spec.values {
-                            Some(values) => format!("allowed values: {}", values.join(", ")),
-                            None => format!("see `[tags.{key}]` at {}", spec.origin),
+                        || {
+                            format!(
+                                "use an allowed value, or change `[tags.{key}]` ({})",
+                                spec.origin
+                            )
                         },
                         |suggestion| format!("did you mean `{suggestion}`?"),
                     );
-                (
-                    format!(
-                        "`{}` is not an allowed value of `{key}`: {reason}",
-                        value.get_ref()
-                    ),
-                    help,
-                )
+                (format!("invalid value for `{key}`: {reason}"), help)
             }
         };
         self.diagnostics.push(
@@ -567,14 +640,14 @@ impl<'k> Compiler<'k> {
     }
 }
 
-fn origin(source: &SourceFile, offset: usize) -> Origin {
+pub(super) fn origin(source: &SourceFile, offset: usize) -> Origin {
     Origin {
         file: source.path.clone(),
         line: source.line_column(offset).0,
     }
 }
 
-fn suggest<'a>(
+pub(super) fn suggest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
     otherwise: &str,

@@ -169,18 +169,60 @@ impl Diagnostic {
             .with_context_lines(1)
             .with_width(100);
         let mut out = String::new();
-        let rendered = Rendered(self);
+        let rendered = Rendered {
+            diagnostic: self,
+            named: self
+                .source
+                .as_ref()
+                .map(|s| miette::NamedSource::new(&s.path, Arc::clone(&s.text))),
+        };
         if handler.render_report(&mut out, &rendered).is_err() {
             return self.to_string();
         }
+        // Places near the main one are labelled in its snippet; others get their own line.
         for (source, span, label) in &self.related {
+            if self.labels_inline(source, span) {
+                continue;
+            }
             let (line, column) = source.line_column(span.start);
             out.push_str(&format!(
                 "  also: {}:{line}:{column}: {label}\n",
                 source.path
             ));
+            let text = source.text.as_str();
+            let start = text[..span.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |nl| nl + 1);
+            let end = text[start..].find('\n').map_or(text.len(), |nl| start + nl);
+            let gutter = line.to_string().len();
+            let width = text[span.start.min(end)..span.end.min(end)]
+                .chars()
+                .count()
+                .max(1);
+            out.push_str(&format!(
+                "  {line} │ {}\n  {:gutter$} · {}{}\n",
+                &text[start..end],
+                "",
+                " ".repeat(column - 1),
+                "─".repeat(width)
+            ));
         }
+        out.push('\n');
         out
+    }
+
+    /// Is a related place close enough to the main one to share its snippet? (miette joins
+    /// every label of a file into one snippet, however far apart.)
+    fn labels_inline(&self, other: &SourceFile, other_span: &Range<usize>) -> bool {
+        let (Some(source), Some(span)) = (&self.source, &self.span) else {
+            return false;
+        };
+        if source.path != other.path {
+            return false;
+        }
+        let here = source.line_column(span.start).0;
+        let there = source.line_column(other_span.start).0;
+        here.abs_diff(there) <= 3
     }
 }
 
@@ -203,20 +245,27 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-/// Adapter that gives miette the file and the labelled span.
-struct Rendered<'a>(&'a Diagnostic);
+/// Adapter that gives miette the file (named, so the snippet header shows its path) and the
+/// labelled span.
+struct Rendered<'a> {
+    diagnostic: &'a Diagnostic,
+    named: Option<miette::NamedSource<Arc<String>>>,
+}
 
 impl fmt::Debug for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(self.diagnostic, f)
     }
 }
 
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.message)?;
-        if let Some(location) = self.0.location() {
-            write!(f, "\n  at {location}")?;
+        f.write_str(&self.diagnostic.message)?;
+        // Without a span miette shows no snippet: give the location in the message.
+        if self.diagnostic.span.is_none() {
+            if let Some(location) = self.diagnostic.location() {
+                write!(f, "\n  at {location}")?;
+            }
         }
         Ok(())
     }
@@ -226,35 +275,42 @@ impl std::error::Error for Rendered<'_> {}
 
 impl miette::Diagnostic for Rendered<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.0.code))
+        Some(Box::new(self.diagnostic.code))
     }
 
     fn severity(&self) -> Option<Severity> {
-        Some(match self.0.level {
+        Some(match self.diagnostic.level {
             Level::Error => Severity::Error,
             Level::Warning => Severity::Warning,
         })
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.0
+        self.diagnostic
             .help
             .as_ref()
             .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.0.source.as_ref().map(|s| &s.text as &dyn SourceCode)
+        self.named.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.0.span.clone()?;
+        let span = self.diagnostic.span.clone()?;
         let len = span.end.saturating_sub(span.start).max(1);
-        Some(Box::new(std::iter::once(LabeledSpan::new(
-            Some("here".to_owned()),
-            span.start,
-            len,
-        ))))
+        let primary =
+            LabeledSpan::new_primary_with_span(Some("here".to_owned()), (span.start, len));
+        let related = self
+            .diagnostic
+            .related
+            .iter()
+            .filter(|(source, span, _)| self.diagnostic.labels_inline(source, span))
+            .map(|(_, span, label)| {
+                let len = span.end.saturating_sub(span.start).max(1);
+                LabeledSpan::new(Some(label.clone()), span.start, len)
+            });
+        Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
 

@@ -6,8 +6,11 @@
 
 mod compile;
 mod diagnostic;
+mod lang;
+mod lint;
 mod model;
 mod raw;
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,9 +18,11 @@ use std::sync::Arc;
 pub use compile::Compiler;
 pub use diagnostic::{did_you_mean, edit_distance, Diagnostic, Level, SourceFile};
 pub use model::{
-    Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
-    ValueCheck, ValueTemplate,
+    unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
+    UnfixableAction, ValueCheck, ValueTemplate, DEFAULT_OWNER_TAG,
 };
+pub use schema::policy_schema;
+pub(crate) use schema::{parse_checked, schema_for};
 
 /// A policy set that compiled, with its warnings.
 #[derive(Debug, Clone)]
@@ -102,5 +107,13 @@ pub fn compile_sources(
     for source in sources {
         compiler.add_file(source);
     }
-    compiler.finish()
+    let (set, mut diagnostics) = compiler.finish();
+    // Top to bottom through each file, in the order the files were given.
+    let file_rank = |d: &Diagnostic| {
+        d.source
+            .as_ref()
+            .and_then(|s| sources.iter().position(|f| f.path == s.path))
+    };
+    diagnostics.sort_by_key(|d| (file_rank(d), d.span.as_ref().map(|s| s.start)));
+    (set, diagnostics)
 }

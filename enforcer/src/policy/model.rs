@@ -135,8 +135,11 @@ pub struct Rule {
     pub resource_types: Option<Vec<String>>,
     /// Name patterns; empty = every name.
     pub names: Vec<Regex>,
-    /// Tag conditions: key → regex over the current value.
+    /// Tag conditions: key → regex over the current value (anchored: the whole value).
     pub when_tags: Vec<(String, Regex)>,
+    /// Rules this one takes precedence over: when this rule and one of them both select a
+    /// resource, that one does not apply to it.
+    pub overrides: Vec<String>,
     /// Required tags.
     pub require: Vec<String>,
     /// Recommended tags.
@@ -186,6 +189,8 @@ pub struct PolicySet {
     pub mode: Mode,
     /// Owner alerted when a resource names none.
     pub default_owner: Option<String>,
+    /// The tag naming the accountable owner, when not the default (see [`PolicySet::owner_tag`]).
+    pub owner_tag_override: Option<String>,
     /// The vocabulary.
     pub tags: Vec<TagSpec>,
     /// Rules in file order.
@@ -198,11 +203,35 @@ pub struct PolicySet {
     pub break_glass_principals: Vec<String>,
 }
 
+/// The tag naming a resource's accountable owner unless `[policy] owner_tag` says otherwise.
+pub const DEFAULT_OWNER_TAG: &str = "ProcessOwner";
+
 impl PolicySet {
+    /// The tag whose value names the accountable owner (`ProcessOwner` unless configured).
+    pub fn owner_tag(&self) -> &str {
+        self.owner_tag_override
+            .as_deref()
+            .unwrap_or(DEFAULT_OWNER_TAG)
+    }
+
+    /// The rule named `name`.
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.name == name)
+    }
+
     /// The vocabulary entry for `key` (exact case).
     pub fn tag(&self, key: &str) -> Option<&TagSpec> {
         self.tags.iter().find(|spec| spec.key == key)
     }
+}
+
+/// The pattern as the author wrote it, for a regex compiled anchored (`^(?:…)$`).
+pub fn unanchored_text(regex: &Regex) -> &str {
+    regex
+        .as_str()
+        .strip_prefix("^(?:")
+        .and_then(|rest| rest.strip_suffix(")$"))
+        .unwrap_or(regex.as_str())
 }
 
 /// The verdict of a tag spec on one value.

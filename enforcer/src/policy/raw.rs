@@ -1,47 +1,59 @@
 //! The policy file format as written by policy authors, with source spans kept for diagnostics.
 //!
 //! Every table denies unknown keys: a typo such as `requird` is an error, never silently ignored.
+//! The JSON Schema of the format (`policies/policy.schema.json`) is generated from these types,
+//! and [`super::schema`] checks a parsed file against that same schema before deserializing it,
+//! so editors and `enforcer validate` agree on what a key is and what type it takes.
+//!
+//! The doc comments below become the schema's descriptions, which editors show on hover.
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
-/// One policy file.
-#[derive(Debug, Deserialize, Default)]
+/// A file of the tagging standard: settings, the tag vocabulary, rules, exemptions and owners.
+/// Every `*.toml` file of the policy directory is merged into one standard.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Enforcer tagging policy")]
 pub struct PolicyFile {
     /// File-wide settings.
     #[serde(default)]
     pub policy: Option<PolicyHeader>,
-    /// The tag vocabulary: tag key → what values it may take.
+    /// The tag vocabulary: tag key → the values it may take.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TagSpecRaw>")]
     pub tags: BTreeMap<Spanned<String>, TagSpecRaw>,
-    /// Rules, applied in order.
+    /// Rules: which resources they select and what they expect of their tags.
     #[serde(default)]
     pub rule: Vec<RuleRaw>,
     /// Resources the enforcer leaves alone.
     #[serde(default)]
     pub exemption: Vec<ExemptionRaw>,
-    /// Owners: `ProcessOwner` value → where their alerts go.
+    /// Owners: owner-tag value (e.g. a `ProcessOwner` team) → where their alerts go.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, OwnerRaw>")]
     pub owners: BTreeMap<Spanned<String>, OwnerRaw>,
     /// How quarantines isolate resources.
     #[serde(default)]
     pub quarantine: Option<QuarantineRaw>,
 }
 
-/// `[quarantine]`.
-#[derive(Debug, Deserialize, Default)]
+/// `[quarantine]`: how quarantines isolate resources.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuarantineRaw {
-    /// IAM role or user ARNs a quarantine never locks out (the S3 bucket policy's exceptions).
+    /// IAM role or user ARNs a quarantine never locks out (the S3 bucket policy's exceptions),
+    /// e.g. `arn:aws:iam::111122223333:role/BreakGlass`.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub break_glass_principals: Vec<Spanned<String>>,
 }
 
-/// `[policy]`.
-#[derive(Debug, Deserialize, Default)]
+/// `[policy]`: settings of the whole standard.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyHeader {
     /// Name of the standard.
@@ -50,87 +62,142 @@ pub struct PolicyHeader {
     /// What the standard is for.
     #[serde(default)]
     pub description: Option<String>,
-    /// `enforce` or `audit`.
+    /// `enforce` (write tags, quarantine) or `audit` (plan and alert, write nothing). Default
+    /// `enforce`.
     #[serde(default)]
+    #[schemars(with = "Option<ModeName>")]
     pub mode: Option<Spanned<String>>,
-    /// Owner alerted when a resource names none.
+    /// Owner alerted when a resource names none; must be defined in `[owners]`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub default_owner: Option<Spanned<String>>,
+    /// The tag whose value names the accountable owner. Default `ProcessOwner`. Every value a
+    /// rule sets, defaults or allows for it must be defined in `[owners]`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub owner_tag: Option<Spanned<String>>,
+}
+
+/// The modes (schema only: the compiler reads the text, to suggest a fix for a typo).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ModeName {
+    /// Write tags and quarantine.
+    Enforce,
+    /// Plan and alert only.
+    Audit,
+}
+
+/// The actions (schema only: the compiler reads the text, to suggest a fix for a typo).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ActionName {
+    /// Tell the owner.
+    Alert,
+    /// Isolate the resource (reversibly) and tell the owner.
+    Quarantine,
 }
 
 /// `[tags.<Key>]`: the values one tag may take.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagSpecRaw {
     /// What the tag means, for people.
     #[serde(default)]
     pub description: Option<String>,
-    /// The allowed values (a closed list).
+    /// The allowed values (a closed list). A value differing from one only in case is reported
+    /// as wrong case, and fixed when `case_fix` is on.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
     pub values: Option<Vec<Spanned<String>>>,
-    /// A regex each value (or list item) must match in full.
+    /// A regex each value (or each list item) must match in full.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub pattern: Option<Spanned<String>>,
     /// Separator when the value is a list, e.g. `","`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub list: Option<Spanned<String>>,
     /// May the enforcer rewrite a value that differs from an allowed one only in case?
     #[serde(default)]
     pub case_fix: bool,
 }
 
-/// `[[rule]]`.
-#[derive(Debug, Deserialize)]
+/// `[[rule]]`: selects resources (by type, name and existing tags) and says what their tags must
+/// be.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleRaw {
     /// Unique name, shown in every violation.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// What the rule is for.
     #[serde(default)]
     pub description: Option<String>,
-    /// Resource types it selects (Resource Groups Tagging API names); absent or `["*"]` = all.
+    /// Resource types it selects, in the Resource Groups Tagging API's naming (`s3:bucket`,
+    /// `rds:db`, …); absent or `["*"]` = every type.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
     pub resource_types: Option<Vec<Spanned<String>>>,
-    /// Name patterns (regex, named captures allowed); the rule selects a resource whose name
-    /// matches any of them. Absent = every name.
+    /// Name patterns (regex, searched anywhere in the name unless anchored with `^…$`; named
+    /// captures such as `(?P<env>…)` can be used in values as `${env}`). The rule selects a
+    /// resource whose name matches any of them. Absent = every name.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
     pub names: Option<Vec<Spanned<String>>>,
-    /// Existing tags the resource must have for the rule to select it: key → regex.
+    /// Existing tags the resource must have for the rule to select it: key → regex the whole
+    /// value must match.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub when_tags: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Rules this one takes precedence over: when this rule and one listed here both select a
+    /// resource, the listed rule does not apply to it.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub overrides: Vec<Spanned<String>>,
     /// Tags that must be present.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub require: Vec<Spanned<String>>,
     /// Tags that should be present (a warning, never an action).
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub recommend: Vec<Spanned<String>>,
     /// Values known with certainty: added when missing, a conflict when different.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub set: BTreeMap<Spanned<String>, Spanned<String>>,
     /// Values added when missing; another allowed value is not a conflict.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub default: BTreeMap<Spanned<String>, Spanned<String>>,
     /// Values narrower than the vocabulary for the resources this rule selects.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<String>>")]
     pub allow: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
-    /// What to do when a violation cannot be fixed by adding tags: `alert` or `quarantine`.
+    /// What to do when a violation cannot be fixed by adding tags: `alert` (default) or
+    /// `quarantine`.
     #[serde(default)]
+    #[schemars(with = "Option<ActionName>")]
     pub action: Option<Spanned<String>>,
 }
 
-/// `[[exemption]]`.
-#[derive(Debug, Deserialize, Default)]
+/// `[[exemption]]`: resources the enforcer leaves alone.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExemptionRaw {
-    /// Regex over the resource ARN.
+    /// Regex searched in the resource ARN.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub arn: Option<Spanned<String>>,
     /// Why, shown in the decision.
     pub reason: String,
 }
 
-/// `[owners.<ProcessOwner>]`.
-#[derive(Debug, Deserialize, Default, Clone)]
+/// `[owners.<name>]`: where one owner's alerts go.
+#[derive(Debug, Deserialize, Default, Clone, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerRaw {
     /// The owner's Slack channel, e.g. `#data-engineering`.

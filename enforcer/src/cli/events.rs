@@ -1,0 +1,406 @@
+//! `enforcer events`: the catalog of supported calls, coverage of a CloudTrail corpus, and the
+//! EventBridge patterns that match the catalogued calls.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use enforcer::catalog::{base_event_name, event_patterns, Catalog, CatalogEntry};
+use enforcer::event::{InputEvent, Resolution, ResolveOptions, Resolver};
+use serde::Serialize;
+
+use super::catalog;
+use super::input::{expand_inputs, read_input};
+use super::output::Format;
+
+/// Arguments of `enforcer events`.
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    #[command(subcommand)]
+    command: EventsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum EventsCommand {
+    /// List the catalogued CloudTrail calls: one line (or JSON object) per call.
+    List(ListArgs),
+    /// Report what the enforcer makes of a corpus of events: decoded, ignored, resolved,
+    /// unsupported (ranked) and unresolved records. Exits 1 when any record fails to decode or a
+    /// catalogued call does not resolve.
+    Coverage(CoverageArgs),
+    /// Print the EventBridge event patterns that match exactly the catalogued calls: one per
+    /// `source` (an EventBridge rule each), then the `Tag Change on Resource` pattern.
+    Pattern(PatternArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Output format: a table, or a JSON array.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+struct CoverageArgs {
+    /// Files or directories of events, in any form `check` accepts (`-` for stdin).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format: a report, or one JSON object.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// ARN of the enforcer's own role; its calls count as ignored (loop guard).
+    #[arg(long, env = "ENFORCER_ROLE_ARN")]
+    enforcer_role: Vec<String>,
+    /// How many unsupported calls to show in the text report (all of them in JSON).
+    #[arg(long, default_value_t = 25)]
+    top: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PatternFormat {
+    /// A JSON array of `{"name", "event_pattern"}`, indented.
+    Json,
+    /// One compact `{"name", "event_pattern"}` object per line.
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+struct PatternArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PatternFormat::Json)]
+    format: PatternFormat,
+}
+
+/// Runs `enforcer events`.
+pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
+    let catalog = catalog()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let code = match args.command {
+        EventsCommand::List(args) => {
+            list(&mut out, &catalog, args.format)?;
+            ExitCode::SUCCESS
+        }
+        EventsCommand::Pattern(args) => {
+            pattern(&mut out, &catalog, args.format)?;
+            ExitCode::SUCCESS
+        }
+        EventsCommand::Coverage(args) => {
+            let resolver = Resolver::new(
+                catalog,
+                ResolveOptions {
+                    own_principals: args.enforcer_role.clone(),
+                },
+            );
+            let report = coverage(&resolver, &args.paths);
+            match args.format {
+                Format::Json => {
+                    serde_json::to_writer_pretty(&mut out, &report)?;
+                    writeln!(out)?;
+                }
+                Format::Text => write_coverage(&mut out, &report, args.top)?,
+            }
+            if report.decode_errors.is_empty() && report.unresolved.records == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+/// One catalogued call, as `events list --format json` prints it.
+#[derive(Debug, Serialize)]
+struct ListedCall<'a> {
+    event_source: &'a str,
+    event_name: &'a str,
+    eventbridge_source: String,
+    kind: &'static str,
+    /// The entry's type, or `from_arn` / `by_id_prefix`.
+    resource_type: &'a str,
+    /// Every type the call can resolve to (several for `by_id_prefix`).
+    resource_types: Vec<&'a str>,
+}
+
+fn listed<'a>(catalog: &Catalog, entry: &'a CatalogEntry) -> ListedCall<'a> {
+    ListedCall {
+        event_source: &entry.event_source,
+        event_name: &entry.event_name,
+        eventbridge_source: catalog.source_info(&entry.event_source).eventbridge_source,
+        kind: entry.kind.as_str(),
+        resource_type: &entry.resource_type,
+        resource_types: entry.resource_types(),
+    }
+}
+
+fn list(out: &mut impl Write, catalog: &Catalog, format: Format) -> anyhow::Result<()> {
+    let calls: Vec<ListedCall<'_>> = catalog
+        .entries()
+        .iter()
+        .map(|entry| listed(catalog, entry))
+        .collect();
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, &calls)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let width = |f: fn(&ListedCall<'_>) -> usize| calls.iter().map(f).max().unwrap_or(0);
+    let source_width = width(|c| c.event_source.len()).max("EVENT SOURCE".len());
+    let name_width = width(|c| c.event_name.len()).max("EVENT NAME".len());
+    writeln!(
+        out,
+        "{:<source_width$}  {:<name_width$}  {:<12}  RESOURCE TYPE",
+        "EVENT SOURCE", "EVENT NAME", "KIND"
+    )?;
+    for call in &calls {
+        let kind = if call.resource_types.len() > 1 {
+            call.resource_types.join(", ")
+        } else {
+            call.resource_type.to_owned()
+        };
+        writeln!(
+            out,
+            "{:<source_width$}  {:<name_width$}  {:<12}  {kind}",
+            call.event_source, call.event_name, call.kind
+        )?;
+    }
+    let services: BTreeSet<&str> = calls.iter().map(|c| c.event_source).collect();
+    writeln!(
+        out,
+        "\n{} calls over {} services",
+        calls.len(),
+        services.len()
+    )?;
+    Ok(())
+}
+
+fn pattern(out: &mut impl Write, catalog: &Catalog, format: PatternFormat) -> anyhow::Result<()> {
+    let patterns = event_patterns(catalog);
+    match format {
+        PatternFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &patterns)?;
+            writeln!(out)?;
+        }
+        PatternFormat::Jsonl => {
+            for pattern in &patterns {
+                serde_json::to_writer(&mut *out, pattern)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `events coverage` reports.
+#[derive(Debug, Default, Serialize)]
+struct Coverage {
+    /// Input files read.
+    files: usize,
+    /// Records (events) found, decodable or not.
+    records: usize,
+    /// Records that decoded.
+    decoded: usize,
+    /// Records that did not decode, with where and why.
+    decode_errors: Vec<Located>,
+    /// Records resolved to resources.
+    resolved: Resolved,
+    /// Records deliberately not acted on.
+    ignored: Ignored,
+    /// Records of calls the catalog does not know, ranked by count.
+    unsupported: Unsupported,
+    /// Records of catalogued calls whose resources could not be found.
+    unresolved: Unresolved,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Located {
+    location: String,
+    reason: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Resolved {
+    records: usize,
+    resources: usize,
+    /// Distinct catalogued calls seen.
+    calls: usize,
+    /// Records per catalogued call, most frequent first.
+    by_call: Vec<CallCount>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Ignored {
+    records: usize,
+    by_reason: Vec<ReasonCount>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Unsupported {
+    records: usize,
+    /// Distinct calls.
+    calls: usize,
+    /// Records per call, most frequent first.
+    by_call: Vec<CallCount>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Unresolved {
+    records: usize,
+    list: Vec<UnresolvedRecord>,
+}
+
+#[derive(Debug, Serialize)]
+struct UnresolvedRecord {
+    location: String,
+    event_source: String,
+    event_name: String,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CallCount {
+    event_source: String,
+    event_name: String,
+    count: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct ReasonCount {
+    reason: String,
+    count: usize,
+}
+
+/// Counts by key, ranked: most frequent first, then by key.
+fn ranked<K: Ord + Clone>(counts: &BTreeMap<K, usize>) -> Vec<(K, usize)> {
+    let mut ranked: Vec<(K, usize)> = counts.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    ranked.sort_by(|(ka, a), (kb, b)| b.cmp(a).then_with(|| ka.cmp(kb)));
+    ranked
+}
+
+fn call_counts(counts: &BTreeMap<(String, String), usize>) -> Vec<CallCount> {
+    ranked(counts)
+        .into_iter()
+        .map(|((event_source, event_name), count)| CallCount {
+            event_source,
+            event_name,
+            count,
+        })
+        .collect()
+}
+
+fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> Coverage {
+    let mut report = Coverage::default();
+    let mut resolved_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut unsupported_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
+    for path in expand_inputs(paths) {
+        report.files += 1;
+        for result in read_input(&path) {
+            report.records += 1;
+            let (location, event) = match result {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    report.decode_errors.push(Located {
+                        location: error.location.to_string(),
+                        reason: error.message,
+                    });
+                    continue;
+                }
+            };
+            report.decoded += 1;
+            match resolver.resolve(&event) {
+                Resolution::Resolved(change) => {
+                    report.resolved.records += 1;
+                    report.resolved.resources += change.resources.len();
+                    let name = base_event_name(&change.event_name).to_owned();
+                    *resolved_calls
+                        .entry((change.event_source.clone(), name))
+                        .or_default() += 1;
+                }
+                Resolution::Ignored { reason, .. } => {
+                    report.ignored.records += 1;
+                    let label = match &event {
+                        InputEvent::ApiCall(call) => resolver
+                            .ignored_because(&call.record)
+                            .map_or(reason, |why| why.label().to_owned()),
+                        _ => reason,
+                    };
+                    *ignored.entry(label).or_default() += 1;
+                }
+                Resolution::Unsupported { header, .. } => {
+                    report.unsupported.records += 1;
+                    let name = base_event_name(&header.event_name).to_owned();
+                    *unsupported_calls
+                        .entry((header.event_source, name))
+                        .or_default() += 1;
+                }
+                Resolution::Unresolved { header, reason } => {
+                    report.unresolved.records += 1;
+                    report.unresolved.list.push(UnresolvedRecord {
+                        location: location.to_string(),
+                        event_source: header.event_source,
+                        event_name: header.event_name,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+    report.resolved.calls = resolved_calls.len();
+    report.resolved.by_call = call_counts(&resolved_calls);
+    report.unsupported.calls = unsupported_calls.len();
+    report.unsupported.by_call = call_counts(&unsupported_calls);
+    report.ignored.by_reason = ranked(&ignored)
+        .into_iter()
+        .map(|(reason, count)| ReasonCount { reason, count })
+        .collect();
+    report
+}
+
+fn write_coverage(out: &mut impl Write, report: &Coverage, top: usize) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Coverage of {} records in {} files",
+        report.records, report.files
+    )?;
+    writeln!(out, "  decoded        {:>6}", report.decoded)?;
+    writeln!(out, "  decode errors  {:>6}", report.decode_errors.len())?;
+    for error in &report.decode_errors {
+        writeln!(out, "    {}: {}", error.location, error.reason)?;
+    }
+    writeln!(
+        out,
+        "  resolved       {:>6}  records of {} catalogued calls, {} resources",
+        report.resolved.records, report.resolved.calls, report.resolved.resources
+    )?;
+    writeln!(out, "  ignored        {:>6}", report.ignored.records)?;
+    for reason in &report.ignored.by_reason {
+        writeln!(out, "    {:>6}  {}", reason.count, reason.reason)?;
+    }
+    writeln!(
+        out,
+        "  unsupported    {:>6}  records of {} calls not in the catalog{}",
+        report.unsupported.records,
+        report.unsupported.calls,
+        if report.unsupported.calls > top {
+            format!(" (top {top})")
+        } else {
+            String::new()
+        }
+    )?;
+    for call in report.unsupported.by_call.iter().take(top) {
+        writeln!(
+            out,
+            "    {:>6}  {} {}",
+            call.count, call.event_source, call.event_name
+        )?;
+    }
+    writeln!(out, "  unresolved     {:>6}", report.unresolved.records)?;
+    for record in &report.unresolved.list {
+        writeln!(out, "    {}: {}", record.location, record.reason)?;
+    }
+    Ok(())
+}
