@@ -3,6 +3,7 @@
 mod check;
 mod input;
 mod output;
+mod replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ pub struct Cli {
 enum Command {
     /// Decide what to do about CloudTrail events: decode, resolve, evaluate, print the plan.
     Check(check::CheckArgs),
+    /// Replay CloudTrail history: what the policies would have said about every event, in order.
+    Replay(replay::ReplayArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -35,6 +38,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }
 
