@@ -5,7 +5,8 @@
 //! cargo bench --bench replay_throughput -- --size 500M [--catalogued 0.25] [--repeat 3]
 //! ```
 //!
-//! The tree is generated once under `$CARGO_TARGET_DIR/bench-data/` (or `--dir`) and reused.
+//! The tree is generated once under `$CARGO_TARGET_DIR/bench-data/` and reused; `--dir DIR`
+//! reads an existing tree instead (e.g. one written by the `gen-cloudtrail` example).
 //! Reported per line: median of `--repeat` runs (all runs in brackets), MB/s of decompressed
 //! JSON, records/s, and the ratio to the bare `serde_json::Value` parse on one thread.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -104,9 +105,13 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     order_files(out)
 }
 
-/// The tree for this size and mix, generated when missing.
+/// The tree to read: `--dir` as given, or one for this size and mix under
+/// `$CARGO_TARGET_DIR/bench-data/`, generated when missing.
 fn tree(args: &Args) -> PathBuf {
-    let dir = args.dir.clone().unwrap_or_else(|| {
+    if let Some(dir) = &args.dir {
+        return dir.clone();
+    }
+    let dir = {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root().join("target"));
@@ -114,7 +119,7 @@ fn tree(args: &Args) -> PathBuf {
             .catalogued
             .map_or_else(|| "corpus".to_owned(), |share| format!("cat{share}"));
         target.join(format!("bench-data/ct-{}-{mix}", args.size))
-    });
+    };
     let done = dir.join(".complete");
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
