@@ -271,10 +271,11 @@ fn main() {
 
     let policies =
         enforcer::policy::load(&[root().join("policies")], KNOWN_RESOURCE_TYPES).unwrap();
+    // Thread counts interleaved run by run, so that a change in the machine's load hits them alike.
     let mut records = 0;
-    for &threads in &args.threads {
-        let mut runs = Vec::new();
-        for _ in 0..args.repeat {
+    let mut by_threads: Vec<Vec<Run>> = vec![Vec::new(); args.threads.len()];
+    for _ in 0..args.repeat {
+        for (slot, &threads) in args.threads.iter().enumerate() {
             let engine = Engine::new(resolver(), policies.set.clone(), InMemoryTagStore::new());
             let options = ReplayOptions {
                 threads,
@@ -282,13 +283,15 @@ fn main() {
                 ..ReplayOptions::default()
             };
             let mut summary = None;
-            runs.push(measure(|| {
+            by_threads[slot].push(measure(|| {
                 summary = Some(replay(&engine, &files, &options, &mut NoSink).unwrap());
             }));
             let summary = summary.unwrap();
             assert_eq!(summary.bytes_decoded, json_bytes);
             records = summary.records;
         }
+    }
+    for (&threads, runs) in args.threads.iter().zip(by_threads) {
         lines.push(Line {
             label: format!(
                 "enforcer replay, {threads} thread{}",

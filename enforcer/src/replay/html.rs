@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::summary::{Count, ReplaySummary};
+use super::summary::{Count, DayCount, ReplaySummary};
+use super::time::{date_of, parse_millis};
 use crate::engine::Outcome;
 
 /// Escapes text for HTML content and attribute values.
@@ -248,19 +249,33 @@ fn chart(out: &mut String, summary: &ReplaySummary) {
         owners.push("other");
     }
     let colour = |index: usize| PALETTE[index % PALETTE.len()];
-    let stacks: Vec<(&str, Vec<u64>)> = summary
+    // One slot per calendar day from the first to the last day with violations (days without
+    // any stay empty), unless that is more than two years: then only the days with data.
+    let day_number =
+        |date: &str| parse_millis(&format!("{date}T00:00:00Z")).map(|ms| ms / 86_400_000);
+    let by_day: BTreeMap<i64, &DayCount> = summary
         .daily
         .iter()
-        .map(|day| {
+        .filter_map(|day| Some((day_number(&day.date)?, day)))
+        .collect();
+    let days: Vec<i64> = match (by_day.keys().next(), by_day.keys().next_back()) {
+        (Some(first), Some(last)) if last - first <= 731 => (*first..=*last).collect(),
+        _ => by_day.keys().copied().collect(),
+    };
+    let stacks: Vec<(String, Vec<u64>)> = days
+        .iter()
+        .map(|number| {
             let mut values = vec![0u64; owners.len()];
-            for (owner, count) in &day.by_owner {
-                let slot = owners
-                    .iter()
-                    .position(|o| o == owner)
-                    .unwrap_or(owners.len() - 1);
-                values[slot] += count;
+            if let Some(day) = by_day.get(number) {
+                for (owner, count) in &day.by_owner {
+                    let slot = owners
+                        .iter()
+                        .position(|o| o == owner)
+                        .unwrap_or(owners.len() - 1);
+                    values[slot] += count;
+                }
             }
-            (day.date.as_str(), values)
+            (date_of(number * 86_400_000), values)
         })
         .collect();
     let tallest = stacks
@@ -317,7 +332,7 @@ fn chart(out: &mut String, summary: &ReplaySummary) {
                 r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
                 x + bar / 2.0,
                 height - bottom + 16.0,
-                escape(date.get(5..).unwrap_or(date))
+                escape(date.get(5..).unwrap_or(date.as_str()))
             );
         }
     }

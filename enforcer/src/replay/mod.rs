@@ -23,10 +23,11 @@
 //!
 //! # Memory
 //!
-//! Bounded whatever the input size: at most `threads × 4` files are decoded or waiting at
-//! once, the heap holds the records of one window (only the catalogued calls, unless every
-//! decision is wanted), and the rest grows with the number of distinct resources, principals,
-//! owners, days and unsupported calls, not with the number of records.
+//! Bounded whatever the input size: at most `threads` files are being decoded at once, at most
+//! `threads × 16` decoded files wait for their turn (each reduced to its counts and its
+//! catalogued records), the heap holds the records of one window (only the catalogued calls,
+//! unless every decision is wanted), and the rest grows with the number of distinct resources,
+//! principals, owners, days and unsupported calls, not with the number of records.
 //!
 //! # The fast path
 //!
@@ -63,6 +64,9 @@ use crate::event::{
 };
 use crate::policy::Mode;
 use time::{file_time, parse_millis};
+
+/// Files per thread that may be decoded ahead of the one being applied.
+const LOOKAHEAD: usize = 16;
 
 /// Owner named in reports when a resource has no `ProcessOwner` and the policy no default.
 pub const UNOWNED: &str = "(unowned)";
@@ -197,15 +201,17 @@ pub fn replay<S: TagStore>(
     ))
 }
 
-/// Workers decode files in any order, at most `4 × threads` ahead of the consumer, which takes
-/// them back in file order.
+/// Workers decode files in any order, at most `LOOKAHEAD × threads` ahead of the consumer,
+/// which takes them back in file order. A decoded file waiting its turn holds only its counts
+/// and its catalogued records (its text is gone), so the lookahead is cheap; it is wide so that
+/// one worker descheduled on a busy machine does not stall the others.
 fn run_parallel<S: TagStore>(
     context: &Context<'_>,
     files: &[PathBuf],
     threads: usize,
     consumer: &mut Consumer<'_, S>,
 ) -> io::Result<()> {
-    let ahead = threads * 4;
+    let ahead = threads * LOOKAHEAD;
     let next = AtomicUsize::new(0);
     let consumed = Mutex::new(0usize);
     let advanced = Condvar::new();
