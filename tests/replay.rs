@@ -500,6 +500,16 @@ fn the_command_writes_a_json_summary_every_decision_and_an_html_report() {
     let dir = tempfile::tempdir().unwrap();
     let generated = small_history(dir.path(), true);
     std::fs::write(dir.path().join("broken.json"), "{\"Records\": [").unwrap();
+    let digests = dir
+        .path()
+        .join("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2024/01/01");
+    std::fs::create_dir_all(&digests).unwrap();
+    std::fs::write(
+        digests
+            .join("111122223333_CloudTrail-Digest_eu-west-1_trail_us-east-1_20240101T010000Z.json"),
+        r#"{"awsAccountId":"111122223333","digestStartTime":"2024-01-01T00:00:00Z","logFiles":[]}"#,
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let decisions = out.path().join("decisions.jsonl");
     let report = out.path().join("report.html");
@@ -529,7 +539,10 @@ fn the_command_writes_a_json_summary_every_decision_and_an_html_report() {
     );
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["records"], generated.records + 1);
-    assert_eq!(summary["decode_errors_total"], 1);
+    assert_eq!(
+        summary["decode_errors_total"], 1,
+        "digest files are skipped, the broken file is reported"
+    );
     assert!(summary["decode_errors"][0]["location"]
         .as_str()
         .unwrap()

@@ -77,7 +77,13 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs the replay over any tag store.
 pub fn replay_with<S: TagStore>(args: &ReplayArgs, engine: &Engine<S>) -> anyhow::Result<ExitCode> {
-    let files = order_files(expand_inputs(&args.paths));
+    // CloudTrail-Digest files (log file validation) sit beside the logs and hold no records.
+    let files = order_files(
+        expand_inputs(&args.paths)
+            .into_iter()
+            .filter(|path| !replay::is_digest_file(path))
+            .collect(),
+    );
     if files.is_empty() {
         eprintln!("error: no CloudTrail files (*.json, *.jsonl, *.json.gz) under the given paths");
         return Ok(ExitCode::from(EXIT_BAD_INPUT));

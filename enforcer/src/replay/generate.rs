@@ -86,7 +86,7 @@ const REGION: &str = "@@REGION@@";
 impl Template {
     /// A template from one record's JSON (a bare record or an `AWS API Call via CloudTrail`
     /// envelope, whose `detail` is used); `None` for anything else.
-    pub fn new(text: &str, resolver: &Resolver, ec2_ids: &Regex) -> Option<Self> {
+    pub fn new(text: &str, resolver: &Resolver, ec2_ids: Option<&Regex>) -> Option<Self> {
         let mut value: Value = serde_json::from_str(text).ok()?;
         if let Some(kind) = value.get("detail-type").and_then(Value::as_str) {
             if !kind.ends_with("via CloudTrail") {
@@ -165,7 +165,7 @@ impl Template {
                 }
             }
         }
-        for found in ec2_ids.find_iter(&text) {
+        for found in ec2_ids.into_iter().flat_map(|re| re.find_iter(&text)) {
             let id = found.as_str();
             let prefix = id.split('-').next().unwrap_or("i").to_owned();
             let next = slots.len();
@@ -269,7 +269,7 @@ impl Templates {
         Self {
             all: texts
                 .into_iter()
-                .filter_map(|text| Template::new(text, resolver, &ec2_ids))
+                .filter_map(|text| Template::new(text, resolver, ec2_ids.as_ref()))
                 .collect(),
         }
     }
@@ -303,10 +303,9 @@ impl Templates {
     }
 }
 
-#[allow(clippy::expect_used)]
-fn ec2_id_pattern() -> Regex {
-    // A constant pattern: it compiles, and a test compiles it.
-    Regex::new(r"\b(?:i|vol|sg|snap|ami|eni|subnet|vpc)-[0-9a-f]{8,17}\b").expect("valid pattern")
+/// EC2-style ids (`i-…`, `vol-…`, `sg-…`): replaced by ids from the pool.
+fn ec2_id_pattern() -> Option<Regex> {
+    Regex::new(r"\b(?:i|vol|sg|snap|ami|eni|subnet|vpc)-[0-9a-f]{8,17}\b").ok()
 }
 
 /// What to generate.
@@ -541,6 +540,7 @@ mod tests {
     fn templates_cut_fresh_values_out_of_real_records() {
         let resolver = Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default());
         let record = r#"{"eventVersion":"1.08","eventSource":"ec2.amazonaws.com","eventName":"CreateTags","awsRegion":"eu-west-1","eventTime":"2020-01-01T00:00:00Z","eventID":"x","requestID":"y","recipientAccountId":"111122223333","userIdentity":{"arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333"},"requestParameters":{"resourcesSet":{"items":[{"resourceId":"i-0123456789abcdef0"}]},"tagSet":{"items":[{"key":"DataClassification","value":"Internal"}]}},"responseElements":null}"#;
+        assert!(ec2_id_pattern().is_some());
         let templates = Templates::from_texts([record], &resolver);
         assert_eq!(templates.all.len(), 1);
         let template = &templates.all[0];

@@ -131,6 +131,15 @@ pub struct NoSink;
 
 impl ReplaySink for NoSink {}
 
+/// True for the digest files CloudTrail writes beside the logs when log file validation is on
+/// (`…/CloudTrail-Digest/…/<account>_CloudTrail-Digest_<region>_….json.gz`): they hold hashes,
+/// not records.
+pub fn is_digest_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.contains("_CloudTrail-Digest_"))
+}
+
 /// Sorts input files into replay order: by the time in their name or folders, then by path.
 pub fn order_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
     let mut keyed: Vec<(Option<i64>, PathBuf)> =
