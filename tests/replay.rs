@@ -32,11 +32,12 @@ fn engine() -> Engine<InMemoryTagStore> {
 }
 
 #[derive(Default)]
-struct Collect(Vec<Decision>);
+struct Collect(Vec<Decision>, Vec<Option<i64>>);
 
 impl ReplaySink for Collect {
-    fn decision(&mut self, decision: &Decision) -> std::io::Result<()> {
+    fn decision(&mut self, decision: &Decision, time: Option<i64>) -> std::io::Result<()> {
         self.0.push(decision.clone());
+        self.1.push(time);
         Ok(())
     }
 }
@@ -62,9 +63,18 @@ fn run(
     dir: &Path,
     options: ReplayOptions,
 ) -> (ReplaySummary, Vec<Decision>) {
+    let (summary, sink) = run_collect(engine, dir, options);
+    (summary, sink.0)
+}
+
+fn run_collect(
+    engine: &Engine<InMemoryTagStore>,
+    dir: &Path,
+    options: ReplayOptions,
+) -> (ReplaySummary, Collect) {
     let mut sink = Collect::default();
     let summary = replay(engine, &files_under(dir), &options, &mut sink).unwrap();
-    (summary, sink.0)
+    (summary, sink)
 }
 
 fn options(threads: usize, every_decision: bool) -> ReplayOptions {
@@ -315,14 +325,20 @@ fn generated_history_gives_one_summary_whatever_the_threads_and_path() {
             own_principals: own,
             ..options(threads, every)
         };
-        let (summary, decisions) = run(&engine(), dir.path(), options);
+        let (summary, sink) = run_collect(&engine(), dir.path(), options);
         assert_eq!(
             comparable(&summary),
             comparable(&reference),
             "threads {threads}, every decision {every}, own principals {own}"
         );
         if every {
-            assert_eq!(decisions.len() as u64, generated.records);
+            assert_eq!(sink.0.len() as u64, generated.records);
+            let times: Vec<i64> = sink.1.iter().map(|t| t.unwrap()).collect();
+            assert!(
+                times.windows(2).all(|w| w[0] <= w[1]),
+                "decisions come in eventTime order across {} files",
+                generated.files
+            );
         }
     }
 }
@@ -565,6 +581,16 @@ fn the_command_writes_a_json_summary_every_decision_and_an_html_report() {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(lines.len() as u64, generated.records + 1);
+    let times: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| line["event_time"].as_str())
+        .collect();
+    assert_eq!(
+        times.len() as u64,
+        generated.records,
+        "every record has its time"
+    );
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in eventTime order");
     let outcomes: u64 = summary["outcomes"]
         .as_object()
         .unwrap()

@@ -11,6 +11,7 @@ use anyhow::Context;
 use enforcer::act::{InMemoryTagStore, TagStore};
 use enforcer::engine::{Decision, Engine};
 use enforcer::event::{ResolveOptions, Resolver};
+use enforcer::replay::time::rfc3339_millis;
 use enforcer::replay::{self, html, order_files, Progress, ReplayOptions, ReplaySink};
 
 use super::input::expand_inputs;
@@ -33,7 +34,8 @@ pub struct ReplayArgs {
     /// Format of the summary on standard output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Write every decision to FILE as JSON Lines, in eventTime order.
+    /// Write every decision to FILE as JSON Lines, in eventTime order (`check --format json`'s
+    /// shape plus `event_time`).
     #[arg(long, value_name = "FILE")]
     decisions: Option<PathBuf>,
     /// Write a self-contained HTML report to FILE.
@@ -151,9 +153,20 @@ struct Sink {
 }
 
 impl ReplaySink for Sink {
-    fn decision(&mut self, decision: &Decision) -> std::io::Result<()> {
+    fn decision(&mut self, decision: &Decision, time: Option<i64>) -> std::io::Result<()> {
+        /// A decision as `check --format json` writes it, with the time it was replayed at.
+        #[derive(serde::Serialize)]
+        struct Line<'d> {
+            event_time: Option<String>,
+            #[serde(flatten)]
+            decision: &'d Decision,
+        }
         if let Some(out) = &mut self.decisions {
-            serde_json::to_writer(&mut *out, decision)?;
+            let line = Line {
+                event_time: time.map(rfc3339_millis),
+                decision,
+            };
+            serde_json::to_writer(&mut *out, &line)?;
             out.write_all(b"\n")?;
         }
         Ok(())

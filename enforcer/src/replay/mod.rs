@@ -115,9 +115,11 @@ pub struct Progress {
 
 /// Receives what a replay produces as it goes.
 pub trait ReplaySink {
-    /// Each decision, in `eventTime` order (only with [`ReplayOptions::every_decision`], else
-    /// only the decisions about catalogued calls).
-    fn decision(&mut self, _decision: &Decision) -> io::Result<()> {
+    /// Each decision, in `eventTime` order, with the time it was ordered by (milliseconds since
+    /// the epoch; `None` when neither the record nor anything before it in its file had one).
+    /// Every record's decision with [`ReplayOptions::every_decision`], else only the decisions
+    /// about catalogued calls.
+    fn decision(&mut self, _decision: &Decision, _time: Option<i64>) -> io::Result<()> {
         Ok(())
     }
 
@@ -521,6 +523,6 @@ impl<S: TagStore> Consumer<'_, S> {
         };
         self.accumulator
             .decision(&decision, time, decode_error, &self.default_owner);
-        self.sink.decision(&decision)
+        self.sink.decision(&decision, time)
     }
 }

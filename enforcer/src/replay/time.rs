@@ -93,6 +93,15 @@ pub fn date_of(millis: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of a time in milliseconds, the fraction only when not zero.
+pub fn rfc3339_millis(millis: i64) -> String {
+    let seconds = rfc3339(millis);
+    match millis.rem_euclid(1000) {
+        0 => seconds,
+        fraction => format!("{}.{fraction:03}Z", &seconds[..seconds.len() - 1]),
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` of a time in milliseconds.
 pub fn rfc3339(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);
@@ -166,6 +175,11 @@ mod tests {
         assert_eq!(parse_millis("2024-13-01T00:00:00Z"), None);
         assert_eq!(parse_millis("yesterday at noon!!"), None);
         assert_eq!(rfc3339(1_709_296_496_789), "2024-03-01T12:34:56Z");
+        assert_eq!(
+            rfc3339_millis(1_709_296_496_789),
+            "2024-03-01T12:34:56.789Z"
+        );
+        assert_eq!(rfc3339_millis(1_709_296_496_000), "2024-03-01T12:34:56Z");
         assert_eq!(date_of(1_709_296_496_789), "2024-03-01");
         for days in [-1000, 0, 59, 60, 365, 11_016, 19_783, 30_000] {
             let (y, m, d) = civil_from_days(days);
