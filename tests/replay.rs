@@ -644,3 +644,27 @@ fn the_command_rejects_missing_input_and_an_unwired_aws_backend() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--aws"));
 }
+
+struct Failing;
+
+impl ReplaySink for Failing {
+    fn decision(&mut self, _: &Decision, _: Option<i64>) -> std::io::Result<()> {
+        Err(std::io::Error::other("disk full"))
+    }
+}
+
+#[test]
+fn a_failing_sink_stops_the_replay_and_every_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    small_history(dir.path(), true);
+    for threads in [1, 2, 3] {
+        let error = replay(
+            &engine(),
+            &files_under(dir.path()),
+            &options(threads, true),
+            &mut Failing,
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "disk full");
+    }
+}

@@ -267,7 +267,12 @@ fn run_parallel<S: TagStore>(
                 advanced.notify_all();
             }
         }
-        stop.store(true, AtomicOrdering::Relaxed);
+        {
+            // Under the lock: a worker checks `stop` and waits while holding it, so it cannot
+            // miss this wake-up.
+            let _consumed = consumed.lock().unwrap_or_else(PoisonError::into_inner);
+            stop.store(true, AtomicOrdering::Relaxed);
+        }
         advanced.notify_all();
         drop(receiver);
         result
