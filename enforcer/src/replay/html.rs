@@ -355,3 +355,21 @@ fn chart(out: &mut String, summary: &ReplaySummary) {
     }
     out.push_str("</div>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::summary::Accumulator;
+
+    #[test]
+    fn text_from_the_logs_is_escaped() {
+        assert_eq!(
+            escape(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+        let page = render(&Accumulator::default().finish(15, 0.0, 1), "<b>title</b>");
+        assert!(page.contains("&lt;b&gt;title&lt;/b&gt;"));
+        assert!(!page.contains("<b>title"));
+        assert!(page.contains("No violations to chart."));
+    }
+}
