@@ -181,6 +181,8 @@ mod tests {
             add_tags: Tags::new(),
             case_fixes: Tags::new(),
             action: Action::Alert,
+            stale_read: false,
+            read: None,
         }
     }
 

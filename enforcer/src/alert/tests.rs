@@ -83,6 +83,8 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         add_tags: Tags::new(),
         case_fixes: Tags::new(),
         action,
+        stale_read: false,
+        read: None,
     }
 }
 

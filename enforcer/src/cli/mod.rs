@@ -1,12 +1,16 @@
 //! The `enforcer` command line.
 
 mod alert;
+mod aws;
 mod check;
 mod events;
 mod explain;
 mod input;
 mod output;
 mod replay;
+mod progress;
+mod release;
+mod scan;
 mod test_cmd;
 mod validate;
 
@@ -31,6 +35,10 @@ pub struct Cli {
 enum Command {
     /// Decide what to do about CloudTrail events: decode, resolve, evaluate, print the plan.
     Check(check::CheckArgs),
+    /// Evaluate every existing resource (the backfill for resources older than the enforcer).
+    Scan(scan::ScanArgs),
+    /// Undo a quarantine from what was recorded on the resource (AWS).
+    Release(release::ReleaseArgs),
     /// Check policy files: every problem, with file, line, column and a fix.
     Validate(validate::ValidateArgs),
     /// Run the policies' test cases (`policies/tests/*.toml`).
@@ -51,11 +59,16 @@ enum Command {
 /// Exit code for bad input or a bad policy.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
+/// Exit code when an action on AWS failed (a write, a quarantine, an alert or a release).
+pub const EXIT_ACT_FAILED: u8 = 3;
+
 /// Parses the command line and runs it.
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Release(args) => release::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Explain(args) => explain::run(args),

@@ -68,8 +68,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         // The replay is generic over the tag store: wiring the AWS one is constructing it here
         // and calling `replay_with(args, Engine::new(resolver, loaded.set, store))`.
         eprintln!(
-            "error: --aws needs the AWS tag store, which this build does not include yet; \
-             replay without --aws uses the tags the history itself sets"
+            "error: replay --aws (current tags from the account) is not available yet; \
+             replay without --aws uses the tags the history itself sets, and `check --aws` \
+             reads an account's current tags"
         );
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
