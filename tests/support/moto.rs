@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::retry::RetryPartition;
 use aws_sdk_s3::config::Credentials;
-use aws_smithy_async::test_util::{instant_time_and_sleep, InstantSleep};
+use aws_smithy_async::rt::sleep::{AsyncSleep, Sleep};
+use aws_smithy_async::time::TimeSource;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
@@ -276,6 +277,33 @@ impl Intercept for Harness {
     }
 }
 
+/// A clock whose sleeps return at once and move the clock forward instead.
+#[derive(Debug, Clone)]
+pub struct SimulatedClock {
+    now: Arc<Mutex<std::time::SystemTime>>,
+}
+
+impl Default for SimulatedClock {
+    fn default() -> Self {
+        Self {
+            now: Arc::new(Mutex::new(std::time::SystemTime::now())),
+        }
+    }
+}
+
+impl TimeSource for SimulatedClock {
+    fn now(&self) -> std::time::SystemTime {
+        *self.now.lock().unwrap()
+    }
+}
+
+impl AsyncSleep for SimulatedClock {
+    fn sleep(&self, duration: Duration) -> Sleep {
+        *self.now.lock().unwrap() += duration;
+        Sleep::new(std::future::ready(()))
+    }
+}
+
 /// A test's own account on the stand-in, with every SDK client the enforcer uses.
 pub struct TestAccount {
     /// The moto account id.
@@ -288,7 +316,7 @@ pub struct TestAccount {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Calls and faults.
     pub harness: Harness,
-    _clock: Option<InstantSleep>,
+    _clock: Option<SimulatedClock>,
 }
 
 /// A 12-digit account id derived from `name`.
@@ -305,7 +333,7 @@ impl Moto {
     /// The SDK configuration for the stand-in: dummy credentials, [`REGION`], the enforcer's own
     /// HTTP client and retry policy (adaptive, with a short first backoff so retries are quick).
     /// With `clock`, sleeps return at once and advance that clock instead.
-    pub async fn sdk_config(&self, clock: Option<&InstantSleep>) -> SdkConfig {
+    pub async fn sdk_config(&self, clock: Option<&SimulatedClock>) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
@@ -318,6 +346,7 @@ impl Moto {
             // Timeouts would fire at once on an instant sleep: none on the simulated clock.
             loader = loader
                 .sleep_impl(sleep.clone())
+                .time_source(sleep.clone())
                 .timeout_config(aws_config::timeout::TimeoutConfig::disabled());
         }
         loader.load().await
@@ -336,13 +365,8 @@ impl Moto {
 
     async fn account_with(&self, name: &str, simulated_clock: bool) -> TestAccount {
         let account = account_for(name);
-        let clock = simulated_clock.then(|| instant_time_and_sleep(std::time::SystemTime::now()));
-        let mut config = self
-            .sdk_config(clock.as_ref().map(|(_, sleep)| sleep))
-            .await;
-        if let Some((time, _)) = &clock {
-            config = config.into_builder().time_source(time.clone()).build();
-        }
+        let clock = simulated_clock.then(SimulatedClock::default);
+        let config = self.sdk_config(clock.as_ref()).await;
         let harness = Harness {
             account: account.clone(),
             calls: Arc::default(),
@@ -382,7 +406,7 @@ impl Moto {
             clients,
             dynamodb,
             harness,
-            _clock: clock.map(|(_, sleep)| sleep),
+            _clock: clock,
         }
     }
 }
