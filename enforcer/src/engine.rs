@@ -4,12 +4,16 @@
 //! against AWS with the same code.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::act::{overlay, StoreError, TagStore};
+use crate::act::{overlay, read_lags, StoreError, TagStore};
+use crate::catalog::{Arn, CallKind};
 use crate::evaluate::{evaluate, Action, Verdict, Violation};
-use crate::event::{Change, DecodeError, EventHeader, InputEvent, Location, Resolution, Resolver};
+use crate::event::{
+    Change, DecodeError, EventHeader, InputEvent, Location, Resolution, Resolver, ResourceRef,
+};
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
@@ -64,6 +68,16 @@ pub struct ResourceDecision {
     pub case_fixes: Tags,
     /// What to do.
     pub action: Action,
+    /// True when the tag read still lagged the event after the read retries: the tags above
+    /// combine the read with the event, but a tag set before the event may be missing, so
+    /// nothing is written for this resource.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stale_read: bool,
+    /// The tags the store returned, before the event was laid over them (`None` when the store
+    /// did not list the resource). Not printed; acting never writes a key this read holds, so a
+    /// re-delivered or out-of-order event cannot overwrite what was set since.
+    #[serde(skip)]
+    pub read: Option<Tags>,
 }
 
 /// The decision about one input record: the unit the CLI prints and the Lambda logs.
@@ -132,12 +146,32 @@ impl Decision {
     }
 }
 
+/// How long to wait for an eventually consistent tag read to show what an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRetry {
+    /// Further reads after the first (0: never retry).
+    pub retries: u32,
+    /// Wait before the first retry; doubled before each next one.
+    pub first_delay: Duration,
+}
+
+impl Default for ReadRetry {
+    /// Three more reads, 250 ms, 500 ms and 1 s apart: under two seconds in all.
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            first_delay: Duration::from_millis(250),
+        }
+    }
+}
+
 /// Resolves and evaluates events against one policy set and one tag store.
 #[derive(Debug)]
 pub struct Engine<S> {
     resolver: Resolver,
     policies: PolicySet,
     store: S,
+    read_retry: ReadRetry,
 }
 
 impl<S: TagStore> Engine<S> {
@@ -147,7 +181,14 @@ impl<S: TagStore> Engine<S> {
             resolver,
             policies,
             store,
+            read_retry: ReadRetry::default(),
         }
+    }
+
+    /// The same engine with another read-retry setting.
+    pub fn with_read_retry(mut self, read_retry: ReadRetry) -> Self {
+        self.read_retry = read_retry;
+        self
     }
 
     /// The compiled policies.
@@ -212,18 +253,72 @@ impl<S: TagStore> Engine<S> {
 
     async fn decide_change(&self, change: &Change) -> Result<Vec<ResourceDecision>, StoreError> {
         let arns: Vec<String> = change.resources.iter().map(|r| r.arn.clone()).collect();
+        for arn in &arns {
+            self.store.observe(arn, &change.tag_update);
+        }
         let mut current = self.store.get_tags(&arns).await?;
+        // An index that lags the call does not show the event's own tags yet: read again briefly
+        // rather than conclude from one answer that they are missing.
+        let mut delay = self.read_retry.first_delay;
+        for _ in 0..self.read_retry.retries {
+            let lagging: Vec<String> = arns
+                .iter()
+                .filter(|arn| read_lags(current.get(*arn), &change.tag_update))
+                .cloned()
+                .collect();
+            if lagging.is_empty() {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+            current.extend(self.store.get_tags(&lagging).await?);
+        }
         Ok(change
             .resources
             .iter()
             .map(|resource| {
-                let mut tags = current.remove(&resource.arn).unwrap_or_default();
+                let read = current.remove(&resource.arn);
+                // A new resource has exactly the tags its create call carried, so a lagging read
+                // of one is complete once the event's tags are laid over it.
+                let stale =
+                    read_lags(read.as_ref(), &change.tag_update) && change.kind != CallKind::Create;
+                let mut tags = read.clone().unwrap_or_default();
                 overlay(&mut tags, &change.tag_update);
-                self.store.observe(&resource.arn, &change.tag_update);
                 let verdict = evaluate(resource, &tags, &self.policies);
-                resource_decision(&resource.arn, &resource.resource_type, tags, verdict)
+                let mut decision =
+                    resource_decision(&resource.arn, &resource.resource_type, tags, verdict);
+                decision.stale_read = stale;
+                decision.read = read;
+                decision
             })
             .collect())
+    }
+
+    /// Decides a resource that exists with `tags`, outside any event (`enforcer scan`).
+    pub fn decide_existing(&self, resource: &ResourceRef, tags: Tags) -> Decision {
+        let verdict = evaluate(resource, &tags, &self.policies);
+        let mut decision = resource_decision(
+            &resource.arn,
+            &resource.resource_type,
+            tags.clone(),
+            verdict,
+        );
+        decision.read = Some(tags);
+        let parsed = Arn::parse(&resource.arn);
+        let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+        Decision {
+            event_id: None,
+            event_source: "enforcer.scan".to_owned(),
+            event_name: "GetResources".to_owned(),
+            outcome: overall_outcome(std::slice::from_ref(&decision)),
+            reason: None,
+            location: None,
+            actor: None,
+            account: parsed.as_ref().and_then(|a| non_empty(a.account)),
+            region: parsed.as_ref().and_then(|a| non_empty(a.region)),
+            mode: self.policies.mode,
+            resources: vec![decision],
+        }
     }
 }
 
@@ -243,6 +338,8 @@ fn resource_decision(
         add_tags: verdict.add_tags,
         case_fixes: verdict.case_fixes,
         action: verdict.action,
+        stale_read: false,
+        read: None,
     }
 }
 

@@ -1,47 +1,167 @@
 //! Acting on an account through small traits, each with an in-memory implementation (the CLI's
-//! default, so the whole flow runs with no AWS account) and an AWS one.
+//! default, so the whole flow runs with no AWS account) and an AWS one ([`aws`]).
+//!
+//! - [`TagStore`] reads and writes resource tags;
+//! - [`Quarantine`] isolates a resource reversibly and releases it again;
+//! - [`Notify`] sends an [`AlertMessage`] to the people concerned.
+//!
+//! [`apply()`] carries out one [`Decision`](crate::engine::Decision)'s plan through them and
+//! reports every outcome per ARN; [`release()`] undoes a quarantine from what was recorded on the
+//! resource.
 
+mod alert;
+mod apply;
+pub mod aws;
 mod memory;
+#[cfg(test)]
+mod proptests;
+mod record;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
-pub use memory::InMemoryTagStore;
+use serde::Serialize;
+
+pub use alert::{AlertInput, AlertMessage, AlertRenderer, JsonAlert, Severity};
+pub use apply::{
+    apply, release, ActReport, ActSettings, AlertReport, QuarantineReport, QuarantineStatus,
+    ReleaseReport, ResourceReport,
+};
+pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
+pub use record::{
+    now_rfc3339, sanitize_tag_value, QuarantineRecord, QUARANTINE_AT_KEY, QUARANTINE_KEY,
+    QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY, RECORD_PREFIX,
+};
 
 use crate::event::TagUpdate;
 use crate::Tags;
 
-/// A failure of a backend call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation}: {message}")]
+/// A failure of a backend call, for the whole call or for one ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{operation}: {message}{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
 pub struct StoreError {
     /// What was being done, e.g. `GetResources`.
     pub operation: String,
     /// What went wrong.
     pub message: String,
-    /// True when trying again later may succeed (throttling, 5xx, timeouts).
+    /// True when trying again later may succeed (throttling, 5xx, timeouts); false when it is
+    /// permanent (access denied, unsupported, not found).
     pub retryable: bool,
+    /// The service's error code, e.g. `ThrottlingException`, when it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
+impl StoreError {
+    /// A permanent failure.
+    pub fn permanent(operation: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            operation: operation.into(),
+            message: message.into(),
+            retryable: false,
+            code: None,
+        }
+    }
+
+    /// The same failure with an error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+/// Per-ARN failures of a write; an empty map means every write succeeded.
+pub type WriteFailures = BTreeMap<String, StoreError>;
+
 /// Reads and writes resource tags.
+///
+/// Writes have the Resource Groups Tagging API's semantics: `put_tags` creates or overwrites the
+/// keys it is given and leaves every other key alone. The enforcer's merge-only rule (never change
+/// a tag a person set, except an allowed case fix) is kept by [`apply()`], which only ever sends
+/// keys the resource lacks and the case fixes the policy allows.
 pub trait TagStore {
-    /// Current tags of each ARN. ARNs the backend does not know are absent from the answer.
+    /// Current tags of each ARN. ARNs the backend does not list (untagged, or not yet indexed)
+    /// are absent from the answer.
     fn get_tags(
         &self,
         arns: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, Tags>, StoreError>> + Send;
 
-    /// Adds `tags` to each ARN without touching its other tags. Returns, per ARN that failed,
-    /// why; an empty map means every write succeeded.
-    fn add_tags(
+    /// Sets `tags` on each ARN, leaving its other tags alone. Returns, per ARN that failed, why.
+    fn put_tags(&self, arns: &[String], tags: &Tags) -> impl Future<Output = WriteFailures> + Send;
+
+    /// Removes `keys` from each ARN. The enforcer only removes its own `enforcer:` record tags.
+    fn remove_tags(
         &self,
         arns: &[String],
-        tags: &Tags,
-    ) -> impl Future<Output = Result<BTreeMap<String, String>, StoreError>> + Send;
+        keys: &[String],
+    ) -> impl Future<Output = WriteFailures> + Send;
 
-    /// Told what each event did to a resource's tags. A live account already holds the change,
-    /// so the default does nothing; the in-memory store records it so later events see it.
+    /// Told what each event did to a resource's tags, before the tags are read. A live account
+    /// already holds the change, so the default does nothing; the in-memory store records it.
     fn observe(&self, _arn: &str, _update: &TagUpdate) {}
+}
+
+/// The resource a quarantine acts on.
+#[derive(Debug, Clone, Copy)]
+pub struct QuarantineTarget<'a> {
+    /// Full ARN.
+    pub arn: &'a str,
+    /// Resource Groups Tagging API type, e.g. `s3:bucket`.
+    pub resource_type: &'a str,
+    /// Its current tags.
+    pub tags: &'a Tags,
+}
+
+/// What a quarantine found before acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    /// The resource is already isolated (by an earlier run); nothing to do.
+    AlreadyInPlace(String),
+    /// Isolate it; the record says what will be done and how to undo it.
+    Isolate(QuarantineRecord),
+}
+
+/// Isolates resources reversibly, one way per resource type.
+///
+/// A quarantine has two steps so that its record reaches the resource before anything changes:
+/// [`prepare`](Quarantine::prepare) only reads (the state to restore on release), then the caller
+/// writes the record as tags, then [`isolate`](Quarantine::isolate) changes the resource.
+pub trait Quarantine {
+    /// True when this backend can quarantine resources of `resource_type`.
+    fn supports(&self, resource_type: &str) -> bool;
+
+    /// Reads what a release must restore. Changes nothing.
+    fn prepare(
+        &self,
+        target: &QuarantineTarget<'_>,
+    ) -> impl Future<Output = Result<Prepared, StoreError>> + Send;
+
+    /// Isolates the resource as `record` says.
+    fn isolate(
+        &self,
+        target: &QuarantineTarget<'_>,
+        record: &QuarantineRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Undoes an isolation from its record. Safe to repeat, and safe after a partial isolation.
+    fn release(
+        &self,
+        target: &QuarantineTarget<'_>,
+        record: &QuarantineRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Sends alerts.
+pub trait Notify {
+    /// Where messages go, for reports (e.g. the topic ARN).
+    fn destination(&self) -> String;
+
+    /// Publishes one message; returns the backend's message id.
+    fn publish(
+        &self,
+        message: &AlertMessage,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
 }
 
 /// Applies what an event did to a resource's tags onto the tags a store returned. The record is
@@ -54,5 +174,16 @@ pub fn overlay(current: &mut Tags, update: &TagUpdate) {
         }
         TagUpdate::Remove(keys) => current.retain(|key, _| !keys.contains(key)),
         TagUpdate::Replace(tags) => current.clone_from(tags),
+    }
+}
+
+/// True when a read of a resource's tags does not yet show what the event says it set: the
+/// index behind the read lags the call, and other tags may be missing too.
+pub fn read_lags(read: Option<&Tags>, update: &TagUpdate) -> bool {
+    match update {
+        TagUpdate::Merge(tags) => tags
+            .iter()
+            .any(|(key, value)| read.and_then(|r| r.get(key)) != Some(value)),
+        TagUpdate::None | TagUpdate::Remove(_) | TagUpdate::Replace(_) => false,
     }
 }

@@ -180,6 +180,8 @@ mod tests {
             violations,
             add_tags: Tags::new(),
             case_fixes: Tags::new(),
+            stale_read: false,
+            read: None,
             action: Action::Alert,
         }
     }

@@ -6,15 +6,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use enforcer::act::InMemoryTagStore;
+use enforcer::act::aws::QuarantineConfig;
+use enforcer::act::{apply, ActSettings, InMemoryTagStore, TagStore};
 use enforcer::engine::{Decision, Engine};
 use enforcer::event::{ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
+use super::aws::{runtime, AwsBackends};
 use super::input::{expand_inputs, read_input};
-use super::output::{write_json, write_text, Format, Style, Summary};
-use super::{catalog, load_policies, EXIT_BAD_INPUT};
+use super::output::{
+    write_act_text, write_json, write_json_with_act, write_text, ActTally, Format, Style, Summary,
+};
+use super::{catalog, load_policies, EXIT_ACT_FAILED, EXIT_BAD_INPUT};
 
 /// What every command that decides events reads: the inputs, the policies, the current tags and
 /// the enforcer's own role.
@@ -30,7 +34,8 @@ pub struct DecideArgs {
     /// Inventory of current tags, `{"arn": {"key": "value"}}`, seeding the in-memory store.
     #[arg(long)]
     tags: Option<PathBuf>,
-    /// ARN of the enforcer's own role; its calls are ignored (loop guard).
+    /// ARN of the enforcer's own role; its calls are ignored (loop guard), and an S3
+    /// quarantine never locks it out.
     #[arg(long, env = "ENFORCER_ROLE_ARN")]
     enforcer_role: Vec<String>,
 }
@@ -43,35 +48,108 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Read current tags from AWS (standard credential chain, AWS_REGION, AWS_ENDPOINT_URL)
+    /// and plan against the account; with --apply, act on it.
+    #[arg(long, conflicts_with = "tags")]
+    aws: bool,
+    /// With --aws: write the planned tags and quarantine (otherwise only plan). A policy in
+    /// audit mode writes nothing even so.
+    #[arg(long, requires = "aws")]
+    apply: bool,
+    /// With --aws: publish one alert per decision that needs a person to this SNS topic.
+    #[arg(long, env = "ENFORCER_ALERT_TOPIC_ARN")]
+    alert_topic: Option<String>,
 }
 
 /// Runs `enforcer check`.
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let loaded = match load_policies(&args.decide.policies) {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let resolver = resolver(&args.decide)?;
+    let runtime = runtime()?;
+    if args.aws {
+        let backends = runtime.block_on(AwsBackends::load(
+            QuarantineConfig {
+                break_glass_principals: loaded.set.break_glass_principals.clone(),
+                enforcer_principals: args.decide.enforcer_role.clone(),
+            },
+            args.alert_topic.as_deref(),
+        ))?;
+        let settings = ActSettings::new(&loaded.set, args.apply);
+        let engine = Engine::new(resolver, loaded.set, backends.store.clone());
+        let act = |decision: &Decision| {
+            runtime.block_on(apply(
+                decision,
+                &settings,
+                engine.store(),
+                &backends.quarantine,
+                &backends.notify,
+            ))
+        };
+        return print_all(&args, &runtime, &engine, Some(&act));
+    }
+    let inventory = match inventory(&args.decide) {
+        Ok(inventory) => inventory,
+        Err(code) => return Ok(code),
+    };
+    let engine = Engine::new(
+        resolver,
+        loaded.set,
+        InMemoryTagStore::with_inventory(inventory),
+    );
+    print_all(&args, &runtime, &engine, None)
+}
+
+type Act<'a> = dyn Fn(&Decision) -> enforcer::act::ActReport + 'a;
+
+fn print_all<S: TagStore>(
+    args: &CheckArgs,
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine<S>,
+    act: Option<&Act<'_>>,
+) -> anyhow::Result<ExitCode> {
     let style = Style::for_stdout();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
-    let decided = decide_all(&args.decide, |decision, _| {
+    let mut tally = ActTally::default();
+    each_decision(&args.decide, runtime, engine, |decision| {
         summary.add(decision.outcome);
-        match args.format {
-            Format::Json => write_json(&mut out, decision)?,
-            Format::Text => write_text(&mut out, decision, style)?,
+        let report = act.map(|act| act(decision));
+        if let Some(report) = &report {
+            tally.add(report);
+        }
+        match (args.format, &report) {
+            (Format::Json, Some(report)) => write_json_with_act(&mut out, decision, report)?,
+            (Format::Json, None) => write_json(&mut out, decision)?,
+            (Format::Text, report) => {
+                write_text(&mut out, decision, style)?;
+                if let Some(report) = report {
+                    write_act_text(&mut out, report, style)?;
+                }
+            }
         }
         Ok(())
     })?;
-    if let Err(code) = decided {
-        return Ok(code);
-    }
     if args.format == Format::Text {
         writeln!(out, "\n{}", summary.line())?;
+        if act.is_some() {
+            writeln!(out, "{}", tally.line())?;
+        }
     }
     out.flush()?;
+    if tally.failures() > 0 {
+        return Ok(ExitCode::from(EXIT_ACT_FAILED));
+    }
     Ok(ExitCode::from(summary.exit_code()))
 }
 
-/// Decodes, resolves and evaluates every record of the inputs, in order, handing each decision
-/// (with the policies it was made under) to `each`. `Ok(Err(code))` when the policies or the tag
-/// inventory are bad: the problems are on stderr and nothing was decided.
+/// Decodes, resolves and evaluates every record of the inputs against the in-memory store, in
+/// order, handing each decision (with the policies it was made under) to `each`. `Ok(Err(code))`
+/// when the policies or the tag inventory are bad: the problems are on stderr and nothing was
+/// decided.
 pub fn decide_all(
     args: &DecideArgs,
     mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
@@ -80,43 +158,61 @@ pub fn decide_all(
         Ok(loaded) => loaded,
         Err(code) => return Ok(Err(code)),
     };
-    let inventory = match &args.tags {
-        Some(path) => match read_inventory(path) {
-            Ok(inventory) => inventory,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                return Ok(Err(ExitCode::from(EXIT_BAD_INPUT)));
-            }
-        },
-        None => BTreeMap::new(),
+    let inventory = match inventory(args) {
+        Ok(inventory) => inventory,
+        Err(code) => return Ok(Err(code)),
     };
-    let resolver = Resolver::new(
-        catalog()?,
-        ResolveOptions {
-            own_principals: args.enforcer_role.clone(),
-        },
-    );
     let engine = Engine::new(
-        resolver,
+        resolver(args)?,
         loaded.set,
         InMemoryTagStore::with_inventory(inventory),
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
+    each_decision(args, &runtime, &engine, |decision| {
+        each(decision, engine.policies())
+    })?;
+    Ok(Ok(()))
+}
+
+fn each_decision<S: TagStore>(
+    args: &DecideArgs,
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine<S>,
+    mut each: impl FnMut(&Decision) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     for path in expand_inputs(&args.files) {
         for result in read_input(&path) {
             let decision = match result {
                 Ok((location, event)) => runtime.block_on(engine.decide(&event, Some(&location))),
                 Err(error) => Decision::decode_error(&error, engine.policies().mode),
             };
-            each(&decision, engine.policies())?;
+            each(&decision)?;
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
-fn read_inventory(path: &PathBuf) -> anyhow::Result<BTreeMap<String, Tags>> {
+fn resolver(args: &DecideArgs) -> anyhow::Result<Resolver> {
+    Ok(Resolver::new(
+        catalog()?,
+        ResolveOptions {
+            own_principals: args.enforcer_role.clone(),
+        },
+    ))
+}
+
+fn inventory(args: &DecideArgs) -> Result<BTreeMap<String, Tags>, ExitCode> {
+    match &args.tags {
+        Some(path) => read_inventory(path).map_err(|error| {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+/// Reads a tag inventory file, `{"arn": {"key": "value"}}`.
+pub fn read_inventory(path: &PathBuf) -> anyhow::Result<BTreeMap<String, Tags>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the tag inventory {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| {

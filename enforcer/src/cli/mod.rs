@@ -1,11 +1,15 @@
 //! The `enforcer` command line.
 
 mod alert;
+mod aws;
 mod check;
 mod events;
 mod explain;
 mod input;
 mod output;
+mod progress;
+mod release;
+mod scan;
 mod test_cmd;
 mod validate;
 
@@ -43,10 +47,17 @@ enum Command {
     /// The catalog of supported CloudTrail calls: list it, measure a corpus against it, print the
     /// EventBridge patterns that match it.
     Events(events::EventsArgs),
+    /// Evaluate every existing resource (the backfill for resources older than the enforcer).
+    Scan(scan::ScanArgs),
+    /// Undo a quarantine from what was recorded on the resource (AWS).
+    Release(release::ReleaseArgs),
 }
 
 /// Exit code for bad input or a bad policy.
 pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Exit code when an action on AWS failed (a write, a quarantine, an alert or a release).
+pub const EXIT_ACT_FAILED: u8 = 3;
 
 /// Parses the command line and runs it.
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -59,6 +70,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Schema(args) => validate::schema(args),
         Command::Alert(args) => alert::run(args),
         Command::Events(args) => events::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Release(args) => release::run(args),
     }
 }
 

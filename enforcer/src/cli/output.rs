@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
+use enforcer::act::{ActReport, QuarantineStatus};
 use enforcer::engine::{Decision, Outcome};
 use enforcer::evaluate::Action;
 use enforcer::policy::Level;
@@ -197,5 +198,206 @@ impl Summary {
         } else {
             0
         }
+    }
+}
+
+/// A decision with what was done about it.
+#[derive(serde::Serialize)]
+struct WithAct<'a> {
+    #[serde(flatten)]
+    decision: &'a Decision,
+    act: &'a ActReport,
+}
+
+/// Writes one decision and its act report as one JSON line (the decision's fields plus `act`).
+pub fn write_json_with_act(
+    out: &mut impl Write,
+    decision: &Decision,
+    act: &ActReport,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &WithAct { decision, act })?;
+    writeln!(out)
+}
+
+/// Writes what was done (or planned) about a decision, below its text.
+pub fn write_act_text(
+    out: &mut impl Write,
+    report: &ActReport,
+    style: Style,
+) -> std::io::Result<()> {
+    if report.resources.is_empty() && report.alert.is_none() {
+        return Ok(());
+    }
+    let header = match &report.dry_run {
+        Some(why) => format!("    act ({why}):"),
+        None => "    act:".to_owned(),
+    };
+    writeln!(out, "{}", style.dim(&header))?;
+    let verb = |done: &str, planned: &str| {
+        if report.written {
+            done.to_owned()
+        } else {
+            planned.to_owned()
+        }
+    };
+    for resource in &report.resources {
+        let mut parts = Vec::new();
+        if !resource.tags_added.is_empty() {
+            parts.push(format!(
+                "{} {}",
+                verb("added", "would add"),
+                join_tags(&resource.tags_added)
+            ));
+        }
+        if !resource.tags_fixed.is_empty() {
+            parts.push(format!(
+                "{} {}",
+                verb("re-cased", "would re-case"),
+                join_tags(&resource.tags_fixed)
+            ));
+        }
+        if let Some(quarantine) = &resource.quarantine {
+            let what = quarantine
+                .record
+                .as_ref()
+                .map(|r| format!(" ({})", r.done))
+                .unwrap_or_default();
+            parts.push(match quarantine.status {
+                QuarantineStatus::Planned => format!("would quarantine{what}"),
+                QuarantineStatus::Applied => style.paint("31;1", &format!("quarantined{what}")),
+                QuarantineStatus::AlreadyInPlace => "already quarantined".to_owned(),
+                QuarantineStatus::Failed => style.paint(
+                    "31",
+                    &format!(
+                        "quarantine failed{}",
+                        quarantine
+                            .detail
+                            .as_deref()
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
+                    ),
+                ),
+            });
+        }
+        if parts.is_empty() && resource.failures.is_empty() && resource.note.is_none() {
+            continue;
+        }
+        writeln!(
+            out,
+            "      {} {}",
+            resource.arn,
+            if parts.is_empty() {
+                String::new()
+            } else {
+                parts.join("; ")
+            }
+        )?;
+        if let Some(note) = &resource.note {
+            writeln!(out, "        note: {note}")?;
+        }
+        for failure in &resource.failures {
+            writeln!(
+                out,
+                "        {} {}",
+                style.paint("31", "FAILED"),
+                describe_failure(failure)
+            )?;
+        }
+    }
+    if let Some(alert) = &report.alert {
+        let attributes = alert
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if alert.sent {
+            writeln!(out, "      alert to {} ({attributes})", alert.destination)?;
+        } else if let Some(error) = &alert.error {
+            writeln!(
+                out,
+                "      {} alert to {}: {}",
+                style.paint("31", "FAILED"),
+                alert.destination,
+                describe_failure(error)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `TagResources (AccessDenied, permanent): message`.
+pub fn describe_failure(failure: &enforcer::act::StoreError) -> String {
+    format!(
+        "{} ({}{}): {}",
+        failure.operation,
+        failure
+            .code
+            .as_deref()
+            .map(|c| format!("{c}, "))
+            .unwrap_or_default(),
+        if failure.retryable {
+            "retryable"
+        } else {
+            "permanent"
+        },
+        failure.message
+    )
+}
+
+/// Counts of what was done, for the closing summary.
+#[derive(Debug, Default)]
+pub struct ActTally {
+    written: bool,
+    tagged: usize,
+    quarantined: usize,
+    alerts: usize,
+    failures: usize,
+}
+
+impl ActTally {
+    /// Counts one report.
+    pub fn add(&mut self, report: &ActReport) {
+        self.written |= report.written;
+        self.tagged += report.tag_writes();
+        self.quarantined += report
+            .resources
+            .iter()
+            .filter(|r| {
+                r.quarantine.as_ref().is_some_and(|q| {
+                    matches!(
+                        q.status,
+                        QuarantineStatus::Applied | QuarantineStatus::Planned
+                    )
+                })
+            })
+            .count();
+        self.alerts += usize::from(report.alert.as_ref().is_some_and(|a| a.sent));
+        self.failures += report.failures().len();
+    }
+
+    /// Number of failures.
+    pub fn failures(&self) -> usize {
+        self.failures
+    }
+
+    /// `acted: 3 tagged, 1 quarantined, 2 alerts, 0 failures`.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: {} {}, {} {}, {} alert{}, {} failure{}",
+            if self.written { "acted" } else { "planned" },
+            self.tagged,
+            if self.written { "tagged" } else { "to tag" },
+            self.quarantined,
+            if self.written {
+                "quarantined"
+            } else {
+                "to quarantine"
+            },
+            self.alerts,
+            if self.alerts == 1 { "" } else { "s" },
+            self.failures,
+            if self.failures == 1 { "" } else { "s" },
+        )
     }
 }

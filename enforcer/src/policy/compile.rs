@@ -117,6 +117,30 @@ impl<'k> Compiler<'k> {
         for rule in file.rule {
             self.pending_rules.push((source.clone(), rule));
         }
+        if let Some(quarantine) = file.quarantine {
+            for principal in quarantine.break_glass_principals {
+                let text = principal.get_ref();
+                let is_principal = crate::catalog::Arn::parse(text).is_some_and(|arn| {
+                    arn.service == "iam"
+                        && (arn.resource.starts_with("role/") || arn.resource.starts_with("user/"))
+                });
+                if is_principal {
+                    if !self.set.break_glass_principals.contains(text) {
+                        self.set.break_glass_principals.push(text.clone());
+                    }
+                } else {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "policy::invalid-principal",
+                            format!("`{text}` is not an IAM role or user ARN"),
+                            source,
+                            principal.span(),
+                        )
+                        .with_help("write e.g. `arn:aws:iam::111122223333:role/BreakGlass`"),
+                    );
+                }
+            }
+        }
     }
 
     fn add_header(&mut self, source: &SourceFile, file: &PolicyFile) {

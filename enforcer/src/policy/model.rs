@@ -199,6 +199,8 @@ pub struct PolicySet {
     pub exemptions: Vec<Exemption>,
     /// Owners by `ProcessOwner` value.
     pub owners: BTreeMap<String, Owner>,
+    /// Principals a quarantine never locks out (`[quarantine] break_glass_principals`).
+    pub break_glass_principals: Vec<String>,
 }
 
 /// The tag naming a resource's accountable owner unless `[policy] owner_tag` says otherwise.

@@ -36,6 +36,19 @@ pub struct PolicyFile {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, OwnerRaw>")]
     pub owners: BTreeMap<Spanned<String>, OwnerRaw>,
+    /// How quarantines isolate resources.
+    #[serde(default)]
+    pub quarantine: Option<QuarantineRaw>,
+}
+
+/// `[quarantine]`.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineRaw {
+    /// IAM role or user ARNs a quarantine never locks out (the S3 bucket policy's exceptions).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub break_glass_principals: Vec<Spanned<String>>,
 }
 
 /// `[policy]`: settings of the whole standard.

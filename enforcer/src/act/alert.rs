@@ -1,0 +1,149 @@
+//! The alert message: what [`Notify`](super::Notify) sends for a decision that needs a person.
+//!
+//! Routing (the message attributes subscriptions filter on) is decided by
+//! [`apply()`](super::apply()); the subject and body come from an [`AlertRenderer`], so a later
+//! renderer (AWS Chatbot custom notifications, Slack) replaces [`JsonAlert`] without touching the
+//! rest.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::apply::ActReport;
+use crate::engine::Decision;
+
+/// How urgent an alert is; the `severity` message attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Tags were added (or would be); nothing else is wrong.
+    Info,
+    /// A person must fix something, or a write failed.
+    Warning,
+    /// The resource was (or would be) quarantined.
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        })
+    }
+}
+
+/// One message to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertMessage {
+    /// Short subject (SNS: under 100 printable ASCII characters, one line).
+    pub subject: String,
+    /// The body.
+    pub body: String,
+    /// Message attributes for subscription filter policies: `owner`, `severity`, `action`,
+    /// `account`.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Everything a renderer may use.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertInput<'a> {
+    /// The decision.
+    pub decision: &'a Decision,
+    /// What was done about it (or planned, when nothing may be written).
+    pub report: &'a ActReport,
+    /// The owner the alert is routed to (a `ProcessOwner` value).
+    pub owner: &'a str,
+    /// The owner's Slack channel, when the policy names one.
+    pub slack_channel: Option<&'a str>,
+    /// How urgent.
+    pub severity: Severity,
+    /// `remediate`, `alert` or `quarantine`.
+    pub action: &'a str,
+    /// The message attributes, already decided.
+    pub attributes: &'a BTreeMap<String, String>,
+}
+
+/// Builds the subject and body of an alert.
+pub trait AlertRenderer: Send + Sync + fmt::Debug {
+    /// The message for `input`.
+    fn render(&self, input: &AlertInput<'_>) -> AlertMessage;
+}
+
+/// A structured JSON body carrying the decision and what was done.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonAlert;
+
+#[derive(Serialize)]
+struct JsonBody<'a> {
+    version: &'static str,
+    owner: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slack_channel: Option<&'a str>,
+    severity: Severity,
+    action: &'a str,
+    decision: &'a Decision,
+    act: &'a ActReport,
+}
+
+impl AlertRenderer for JsonAlert {
+    fn render(&self, input: &AlertInput<'_>) -> AlertMessage {
+        let decision = input.decision;
+        let first = decision
+            .resources
+            .iter()
+            .find(|r| r.action != crate::evaluate::Action::None)
+            .or(decision.resources.first())
+            .map(|r| crate::catalog::resource_name(&r.arn))
+            .unwrap_or("resource");
+        let more = decision.resources.len().saturating_sub(1);
+        let subject = format!(
+            "[{}] {} {}{}",
+            input.severity,
+            input.action,
+            first,
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        let body = JsonBody {
+            version: "enforcer-alert/1",
+            owner: input.owner,
+            slack_channel: input.slack_channel,
+            severity: input.severity,
+            action: input.action,
+            decision,
+            act: input.report,
+        };
+        AlertMessage {
+            subject: sns_subject(&subject),
+            body: serde_json::to_string(&body).unwrap_or_else(|error| {
+                format!("{{\"error\":\"the alert could not be serialised: {error}\"}}")
+            }),
+            attributes: input.attributes.clone(),
+        }
+    }
+}
+
+/// `text` made a valid SNS subject: printable ASCII, one line, under 100 characters.
+pub fn sns_subject(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.len() <= 99 {
+        cleaned
+    } else {
+        format!("{}...", &cleaned[..96])
+    }
+}

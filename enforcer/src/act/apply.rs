@@ -1,0 +1,594 @@
+//! Carrying out a decision: tag, quarantine, alert — or, in audit mode and dry runs, only say
+//! what would be done. Every outcome is reported per ARN; nothing is swallowed.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::alert::{AlertInput, AlertMessage, AlertRenderer, JsonAlert, Severity};
+use super::record::QuarantineRecord;
+use super::{Notify, Prepared, Quarantine, QuarantineTarget, StoreError, TagStore};
+use crate::engine::{Decision, Outcome, ResourceDecision};
+use crate::evaluate::Action;
+use crate::policy::{Mode, Owner, PolicySet};
+use crate::Tags;
+
+/// The alert owner when neither the resource nor the policy names one.
+pub const UNOWNED: &str = "unowned";
+
+/// How [`apply()`] acts.
+#[derive(Debug)]
+pub struct ActSettings {
+    /// May anything be written? The CLI's `--apply`; always true in the Lambda. A policy in
+    /// `audit` mode writes nothing whatever this says.
+    pub write: bool,
+    /// Owner alerted when a resource names none.
+    pub default_owner: Option<String>,
+    /// Owners by `ProcessOwner` value.
+    pub owners: BTreeMap<String, Owner>,
+    /// Builds alert subjects and bodies.
+    pub renderer: Box<dyn AlertRenderer>,
+}
+
+impl ActSettings {
+    /// Settings from a policy set, with the JSON alert body.
+    pub fn new(policies: &PolicySet, write: bool) -> Self {
+        Self {
+            write,
+            default_owner: policies.default_owner.clone(),
+            owners: policies.owners.clone(),
+            renderer: Box::new(JsonAlert),
+        }
+    }
+
+    /// The same settings with another alert renderer.
+    pub fn with_renderer(mut self, renderer: Box<dyn AlertRenderer>) -> Self {
+        self.renderer = renderer;
+        self
+    }
+}
+
+/// What happened to one resource's quarantine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineStatus {
+    /// Would be quarantined; nothing may be written.
+    Planned,
+    /// Isolated now; the record is on the resource.
+    Applied,
+    /// Already isolated by an earlier run; nothing changed.
+    AlreadyInPlace,
+    /// Not isolated; see the failures.
+    Failed,
+}
+
+/// One resource's quarantine.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineReport {
+    /// What happened.
+    pub status: QuarantineStatus,
+    /// What was done and how to undo it (also on the resource as tags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<QuarantineRecord>,
+    /// More about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What was done (or planned) about one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceReport {
+    /// Full ARN.
+    pub arn: String,
+    /// Tags added (planned, when the report is not `written`); only keys the resource lacked.
+    #[serde(skip_serializing_if = "Tags::is_empty")]
+    pub tags_added: Tags,
+    /// Values re-cased as the policy allows.
+    #[serde(skip_serializing_if = "Tags::is_empty")]
+    pub tags_fixed: Tags,
+    /// The quarantine, when the decision asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<QuarantineReport>,
+    /// Every failure, typed retryable or permanent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<StoreError>,
+    /// Why something planned was not done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl ResourceReport {
+    fn new(arn: &str) -> Self {
+        Self {
+            arn: arn.to_owned(),
+            tags_added: Tags::new(),
+            tags_fixed: Tags::new(),
+            quarantine: None,
+            failures: Vec::new(),
+            note: None,
+        }
+    }
+}
+
+/// The alert sent for a decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertReport {
+    /// Where it went.
+    pub destination: String,
+    /// True when the backend accepted it.
+    pub sent: bool,
+    /// The backend's message id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Its subject.
+    pub subject: String,
+    /// Its message attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// Why it was not sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<StoreError>,
+}
+
+/// What [`apply()`] did about one decision.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ActReport {
+    /// True when writes were allowed (enforce mode and `--apply`); otherwise everything below is
+    /// a plan.
+    pub written: bool,
+    /// Why nothing was written, when nothing could be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<String>,
+    /// Per resource that needed something.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceReport>,
+    /// The alert, when one was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertReport>,
+}
+
+impl ActReport {
+    /// Every failure, with its ARN (`None` for the alert).
+    pub fn failures(&self) -> Vec<(Option<&str>, &StoreError)> {
+        let mut all: Vec<(Option<&str>, &StoreError)> = self
+            .resources
+            .iter()
+            .flat_map(|r| r.failures.iter().map(|f| (Some(r.arn.as_str()), f)))
+            .collect();
+        if let Some(error) = self.alert.as_ref().and_then(|a| a.error.as_ref()) {
+            all.push((None, error));
+        }
+        all
+    }
+
+    /// Number of tag writes made (or planned): one per resource with tags to add or fix.
+    pub fn tag_writes(&self) -> usize {
+        self.resources
+            .iter()
+            .filter(|r| !r.tags_added.is_empty() || !r.tags_fixed.is_empty())
+            .count()
+    }
+}
+
+/// The keys of `resource`'s plan it may add: only keys it does not have, neither after the event
+/// nor in what the store returned.
+fn additions(resource: &ResourceDecision) -> Tags {
+    resource
+        .add_tags
+        .iter()
+        .filter(|(key, _)| {
+            !resource.tags.contains_key(*key)
+                && !resource.read.as_ref().is_some_and(|r| r.contains_key(*key))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// `text` without spaces, lower-cased: two values that fold alike differ in case alone.
+fn fold(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The case fixes of `resource`'s plan it may make: only values that differ from the current
+/// one in case (and spacing around list items) alone, and only while the store still holds such
+/// a value.
+fn case_fixes(resource: &ResourceDecision) -> Tags {
+    let fixable =
+        |current: &String, value: &String| current != value && fold(current) == fold(value);
+    resource
+        .case_fixes
+        .iter()
+        .filter(|(key, value)| {
+            resource.tags.get(*key).is_some_and(|c| fixable(c, value))
+                && resource
+                    .read
+                    .as_ref()
+                    .and_then(|r| r.get(*key))
+                    .is_none_or(|c| fixable(c, value))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Carries out `decision`'s plan: adds the tags it plans (never changing a tag a person set,
+/// except an allowed case fix), quarantines what it says to quarantine, and sends one alert
+/// when a person should know. In audit mode, or when `settings.write` is false, nothing is
+/// written and the report is the plan; the alert still goes out (audit = plan and alert).
+pub async fn apply<S, Q, N>(
+    decision: &Decision,
+    settings: &ActSettings,
+    store: &S,
+    quarantine: &Q,
+    notify: &N,
+) -> ActReport
+where
+    S: TagStore + Sync,
+    Q: Quarantine + Sync,
+    N: Notify + Sync,
+{
+    let written = settings.write && decision.mode == Mode::Enforce;
+    let mut report = ActReport {
+        written,
+        dry_run: match (decision.mode, settings.write) {
+            (Mode::Audit, _) => Some("audit mode: the policy writes nothing".to_owned()),
+            (Mode::Enforce, false) => {
+                Some("plan only: nothing written (run with --apply)".to_owned())
+            }
+            (Mode::Enforce, true) => None,
+        },
+        ..ActReport::default()
+    };
+    if !decision.outcome.needs_fixing() {
+        return report;
+    }
+    // A resource whose tag read still lagged the event cannot be judged: a tag a person set may
+    // be missing from what was read. Nothing is done about it; the tag-change event that follows
+    // the person's call carries the full tag set and is decided then.
+    // A remediation whose tags are all in place already (a re-delivered event) needs nothing.
+    let (stale, acting): (Vec<&ResourceDecision>, Vec<&ResourceDecision>) = decision
+        .resources
+        .iter()
+        .filter(|r| r.action != Action::None)
+        .filter(|r| {
+            r.action != Action::Remediate || !additions(r).is_empty() || !case_fixes(r).is_empty()
+        })
+        .partition(|r| r.stale_read);
+    // Plan every resource's writes; quarantines read what they will restore first.
+    let mut writes: Vec<Tags> = Vec::new();
+    let mut isolations: Vec<Option<QuarantineRecord>> = Vec::new();
+    for resource in &acting {
+        let mut entry = ResourceReport::new(&resource.arn);
+        entry.tags_added = additions(resource);
+        entry.tags_fixed = case_fixes(resource);
+        let mut to_write: Tags = entry
+            .tags_added
+            .iter()
+            .chain(&entry.tags_fixed)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut isolation = None;
+        if resource.action == Action::Quarantine {
+            let (status, record, detail) =
+                plan_quarantine(resource, written, quarantine, &mut entry.failures).await;
+            if let Some(record) = &record {
+                if status == QuarantineStatus::Planned && written {
+                    to_write.extend(record.to_tags(&resource.arn));
+                    isolation = Some(record.clone());
+                }
+            }
+            entry.quarantine = Some(QuarantineReport {
+                status,
+                record,
+                detail,
+            });
+        }
+        report.resources.push(entry);
+        writes.push(to_write);
+        isolations.push(isolation);
+    }
+    if written {
+        // One TagResources batch per identical tag set.
+        let mut groups: BTreeMap<&Tags, Vec<usize>> = BTreeMap::new();
+        for (index, tags) in writes.iter().enumerate() {
+            if !tags.is_empty() {
+                groups.entry(tags).or_default().push(index);
+            }
+        }
+        for (tags, indexes) in groups {
+            let arns: Vec<String> = indexes.iter().map(|&i| acting[i].arn.clone()).collect();
+            let mut failures = store.put_tags(&arns, tags).await;
+            for index in indexes {
+                if let Some(failure) = failures.remove(&acting[index].arn) {
+                    report.resources[index].failures.push(failure);
+                }
+            }
+        }
+        for (index, isolation) in isolations.iter().enumerate() {
+            let Some(record) = isolation else { continue };
+            let resource = acting[index];
+            let entry = &mut report.resources[index];
+            let target = QuarantineTarget {
+                arn: &resource.arn,
+                resource_type: &resource.resource_type,
+                tags: &resource.tags,
+            };
+            let outcome = if entry.failures.is_empty() {
+                quarantine.isolate(&target, record).await
+            } else {
+                Err(StoreError::permanent(
+                    "Quarantine",
+                    "not isolated: its record could not be written to the resource, and a \
+                     quarantine without a record could not be released",
+                ))
+            };
+            let Some(q) = entry.quarantine.as_mut() else {
+                continue;
+            };
+            match outcome {
+                Ok(()) => q.status = QuarantineStatus::Applied,
+                Err(error) => {
+                    q.status = QuarantineStatus::Failed;
+                    let rolled_back = if entry.failures.is_empty() {
+                        // Undo whatever part of the isolation happened, then drop the record so
+                        // that the next event tries again.
+                        let undone = quarantine.release(&target, record).await;
+                        let keys = QuarantineRecord::keys_in(&record.to_tags(&resource.arn));
+                        let mut removed = store
+                            .remove_tags(std::slice::from_ref(&resource.arn), &keys)
+                            .await;
+                        match (undone, removed.remove(&resource.arn)) {
+                            (Ok(()), None) => "rolled back".to_owned(),
+                            (Err(e), _) | (Ok(()), Some(e)) => {
+                                entry.failures.push(e);
+                                "rolling back failed too; the record stays on the resource"
+                                    .to_owned()
+                            }
+                        }
+                    } else {
+                        "nothing changed".to_owned()
+                    };
+                    q.detail = Some(format!("isolation failed ({rolled_back})"));
+                    entry.failures.push(error);
+                }
+            }
+        }
+    }
+    if !acting.is_empty() {
+        report.alert = Some(send_alert(decision, &acting, &report, settings, notify).await);
+    }
+    for resource in stale {
+        let mut entry = ResourceReport::new(&resource.arn);
+        entry.note = Some(
+            "nothing done: the tag read still lagged the event after retries, so a tag a person \
+             set may not be visible yet; the tag-change event that follows is decided instead"
+                .to_owned(),
+        );
+        report.resources.push(entry);
+    }
+    for (arn, failure) in report.failures() {
+        tracing::warn!(
+            arn = arn.unwrap_or("-"),
+            operation = %failure.operation,
+            code = failure.code.as_deref().unwrap_or("-"),
+            retryable = failure.retryable,
+            message = %failure.message,
+            "enforcer action failed"
+        );
+    }
+    report
+}
+
+async fn plan_quarantine<Q: Quarantine + Sync>(
+    resource: &ResourceDecision,
+    written: bool,
+    quarantine: &Q,
+    failures: &mut Vec<StoreError>,
+) -> (QuarantineStatus, Option<QuarantineRecord>, Option<String>) {
+    if !quarantine.supports(&resource.resource_type) {
+        failures.push(
+            StoreError::permanent(
+                "Quarantine",
+                format!(
+                    "no quarantine is defined for {} resources; a person must act",
+                    resource.resource_type
+                ),
+            )
+            .with_code("UnsupportedResourceType"),
+        );
+        return (QuarantineStatus::Failed, None, None);
+    }
+    if let Some(existing) = QuarantineRecord::from_tags(&resource.tags) {
+        return match existing {
+            Ok(record) => (
+                QuarantineStatus::AlreadyInPlace,
+                Some(record),
+                Some("already quarantined (recorded on the resource)".to_owned()),
+            ),
+            Err(problem) => {
+                failures.push(StoreError::permanent("Quarantine", problem));
+                (QuarantineStatus::Failed, None, None)
+            }
+        };
+    }
+    if !written {
+        return (QuarantineStatus::Planned, None, None);
+    }
+    let target = QuarantineTarget {
+        arn: &resource.arn,
+        resource_type: &resource.resource_type,
+        tags: &resource.tags,
+    };
+    match quarantine.prepare(&target).await {
+        Ok(Prepared::Isolate(record)) => (QuarantineStatus::Planned, Some(record), None),
+        Ok(Prepared::AlreadyInPlace(why)) => (QuarantineStatus::AlreadyInPlace, None, Some(why)),
+        Err(error) => {
+            failures.push(error);
+            (QuarantineStatus::Failed, None, None)
+        }
+    }
+}
+
+async fn send_alert<N: Notify + Sync>(
+    decision: &Decision,
+    acting: &[&ResourceDecision],
+    report: &ActReport,
+    settings: &ActSettings,
+    notify: &N,
+) -> AlertReport {
+    let owners: Vec<&str> = acting
+        .iter()
+        .zip(&report.resources)
+        .filter_map(|(resource, entry)| {
+            resource
+                .tags
+                .get("ProcessOwner")
+                .or_else(|| entry.tags_added.get("ProcessOwner"))
+                .map(String::as_str)
+        })
+        .collect();
+    let default_owner = settings.default_owner.as_deref().unwrap_or(UNOWNED);
+    let owner = match owners.first() {
+        Some(first) if owners.len() == acting.len() && owners.iter().all(|o| o == first) => first,
+        _ => default_owner,
+    };
+    let slack_channel = settings
+        .owners
+        .get(owner)
+        .or_else(|| settings.owners.get(default_owner))
+        .and_then(|o| o.slack_channel.as_deref());
+    let mut severity = match decision.outcome {
+        Outcome::Quarantine => Severity::Critical,
+        Outcome::Alert => Severity::Warning,
+        _ => Severity::Info,
+    };
+    if !report.failures().is_empty() {
+        severity = severity.max(Severity::Warning);
+    }
+    let action = match decision.outcome {
+        Outcome::Quarantine => "quarantine",
+        Outcome::Alert => "alert",
+        _ => "remediate",
+    };
+    let account = decision
+        .account
+        .clone()
+        .or_else(|| {
+            acting.iter().find_map(|r| {
+                crate::catalog::Arn::parse(&r.arn)
+                    .map(|a| a.account.to_owned())
+                    .filter(|a| !a.is_empty())
+            })
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let attributes = BTreeMap::from([
+        ("owner".to_owned(), owner.to_owned()),
+        ("severity".to_owned(), severity.to_string()),
+        ("action".to_owned(), action.to_owned()),
+        ("account".to_owned(), account),
+    ]);
+    let message: AlertMessage = settings.renderer.render(&AlertInput {
+        decision,
+        report,
+        owner,
+        slack_channel,
+        severity,
+        action,
+        attributes: &attributes,
+    });
+    let destination = notify.destination();
+    match notify.publish(&message).await {
+        Ok(id) => AlertReport {
+            destination,
+            sent: true,
+            message_id: Some(id),
+            subject: message.subject,
+            attributes: message.attributes,
+            error: None,
+        },
+        Err(error) => AlertReport {
+            destination,
+            sent: false,
+            message_id: None,
+            subject: message.subject,
+            attributes: message.attributes,
+            error: Some(error),
+        },
+    }
+}
+
+/// What [`release()`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseReport {
+    /// The resource.
+    pub arn: String,
+    /// True when the isolation was undone and its record removed.
+    pub released: bool,
+    /// The record it was undone from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<QuarantineRecord>,
+    /// Every failure.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<StoreError>,
+    /// Why nothing was done, when nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Undoes the quarantine recorded on `arn`, then removes the record. With `write` false, only
+/// reads the record and says what would be restored.
+pub async fn release<S, Q>(arn: &str, write: bool, store: &S, quarantine: &Q) -> ReleaseReport
+where
+    S: TagStore + Sync,
+    Q: Quarantine + Sync,
+{
+    let mut report = ReleaseReport {
+        arn: arn.to_owned(),
+        released: false,
+        record: None,
+        failures: Vec::new(),
+        note: None,
+    };
+    let tags = match store.get_tags(&[arn.to_owned()]).await {
+        Ok(mut found) => found.remove(arn).unwrap_or_default(),
+        Err(error) => {
+            report.failures.push(error);
+            return report;
+        }
+    };
+    let record = match QuarantineRecord::from_tags(&tags) {
+        None => {
+            report.note = Some("no quarantine is recorded on this resource".to_owned());
+            return report;
+        }
+        Some(Err(problem)) => {
+            report
+                .failures
+                .push(StoreError::permanent("Release", problem));
+            return report;
+        }
+        Some(Ok(record)) => record,
+    };
+    report.record = Some(record.clone());
+    if !write {
+        report.note = Some("plan only: nothing changed (run with --apply)".to_owned());
+        return report;
+    }
+    let target = QuarantineTarget {
+        arn,
+        resource_type: &record.resource_type,
+        tags: &tags,
+    };
+    if let Err(error) = quarantine.release(&target, &record).await {
+        report.failures.push(error);
+        return report;
+    }
+    let keys = QuarantineRecord::keys_in(&tags);
+    let mut failures = store.remove_tags(&[arn.to_owned()], &keys).await;
+    match failures.remove(arn) {
+        Some(failure) => report.failures.push(failure),
+        None => report.released = true,
+    }
+    report
+}

@@ -1,0 +1,63 @@
+//! RDS DB instance: not publicly accessible; the previous setting is restored on release.
+
+use std::collections::BTreeMap;
+
+use super::state;
+use crate::act::aws::{arn_name, store_error};
+use crate::act::{Prepared, QuarantineRecord, QuarantineTarget, StoreError};
+
+async fn set_public(rds: &aws_sdk_rds::Client, id: &str, public: bool) -> Result<(), StoreError> {
+    rds.modify_db_instance()
+        .db_instance_identifier(id)
+        .publicly_accessible(public)
+        .apply_immediately(true)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| store_error("ModifyDBInstance", &e))
+}
+
+pub(super) async fn prepare(
+    rds: &aws_sdk_rds::Client,
+    target: &QuarantineTarget<'_>,
+) -> Result<Prepared, StoreError> {
+    let id = arn_name(target.arn);
+    let output = rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+        .map_err(|e| store_error("DescribeDBInstances", &e))?;
+    let public = output
+        .db_instances()
+        .first()
+        .and_then(|db| db.publicly_accessible())
+        .unwrap_or(false);
+    Ok(Prepared::Isolate(QuarantineRecord::new(
+        target.resource_type,
+        "made not publicly accessible",
+        BTreeMap::from([("public".to_owned(), public.to_string())]),
+    )))
+}
+
+pub(super) async fn isolate(
+    rds: &aws_sdk_rds::Client,
+    target: &QuarantineTarget<'_>,
+    record: &QuarantineRecord,
+) -> Result<(), StoreError> {
+    if state(record, "public")? == "true" {
+        set_public(rds, arn_name(target.arn), false).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn release(
+    rds: &aws_sdk_rds::Client,
+    target: &QuarantineTarget<'_>,
+    record: &QuarantineRecord,
+) -> Result<(), StoreError> {
+    if state(record, "public")? == "true" {
+        set_public(rds, arn_name(target.arn), true).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Alerts to an SNS topic, with message attributes for subscription filter policies.
+
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use super::store_error;
+use crate::act::{AlertMessage, Notify, StoreError};
+
+/// Publishes alerts to one SNS topic.
+#[derive(Debug, Clone)]
+pub struct SnsNotify {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsNotify {
+    /// Alerts go to `topic_arn`.
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+impl Notify for SnsNotify {
+    fn destination(&self) -> String {
+        self.topic_arn.clone()
+    }
+
+    async fn publish(&self, message: &AlertMessage) -> Result<String, StoreError> {
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&message.subject)
+            .message(&message.body);
+        for (name, value) in &message.attributes {
+            if value.is_empty() {
+                // SNS rejects empty attribute values.
+                continue;
+            }
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| StoreError::permanent("Publish", e.to_string()))?;
+            request = request.message_attributes(name, attribute);
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| store_error("Publish", &e))?;
+        Ok(output.message_id().unwrap_or_default().to_owned())
+    }
+}

@@ -1,0 +1,77 @@
+//! What `check --aws`, `scan --aws` and `release` share: the runtime, the SDK clients built once,
+//! and the backends over them.
+
+use anyhow::Context;
+use enforcer::act::aws::{
+    self, AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify,
+};
+use enforcer::act::{AlertMessage, InMemoryNotify, Notify, StoreError};
+
+/// The runtime every command drives its async work on: one thread, I/O and timers on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Alerts: to SNS when a topic is given, otherwise kept in memory (and reported as not sent).
+#[derive(Debug, Clone)]
+pub enum CliNotify {
+    /// `--alert-topic`.
+    Sns(SnsNotify),
+    /// No topic.
+    Memory(InMemoryNotify),
+}
+
+impl Notify for CliNotify {
+    fn destination(&self) -> String {
+        match self {
+            Self::Sns(sns) => sns.destination(),
+            Self::Memory(memory) => memory.destination(),
+        }
+    }
+
+    async fn publish(&self, message: &AlertMessage) -> Result<String, StoreError> {
+        match self {
+            Self::Sns(sns) => sns.publish(message).await,
+            Self::Memory(memory) => memory.publish(message).await,
+        }
+    }
+}
+
+/// The AWS backends, built once from the standard configuration.
+#[derive(Debug)]
+pub struct AwsBackends {
+    /// Tags.
+    pub store: AwsTagStore,
+    /// Quarantines.
+    pub quarantine: AwsQuarantine,
+    /// Alerts.
+    pub notify: CliNotify,
+}
+
+impl AwsBackends {
+    /// Loads the configuration (credential chain, `AWS_REGION`, `AWS_ENDPOINT_URL`) and builds
+    /// the clients.
+    pub async fn load(
+        quarantine: QuarantineConfig,
+        alert_topic: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let config = aws::load_config().await;
+        if config.region().is_none() {
+            anyhow::bail!(
+                "no AWS region is configured: set AWS_REGION (or a profile's region) to use --aws"
+            );
+        }
+        let clients = AwsClients::new(&config);
+        Ok(Self {
+            store: AwsTagStore::new(&clients),
+            quarantine: AwsQuarantine::new(&clients, quarantine),
+            notify: match alert_topic {
+                Some(topic) => CliNotify::Sns(SnsNotify::new(clients.sns.clone(), topic)),
+                None => CliNotify::Memory(InMemoryNotify::new()),
+            },
+        })
+    }
+}

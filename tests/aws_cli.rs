@@ -1,0 +1,434 @@
+//! The `enforcer` command line against the local AWS stand-in, run as a user runs it: the
+//! standard AWS environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, access keys), the project's own
+//! policies, event files on disk.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/events.rs"]
+mod events;
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
+use enforcer::Tags;
+use events::{api_call, enforcer_identity, enforcer_role, person};
+use moto::{moto, Moto, TestAccount, REGION};
+use serde_json::{json, Value};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A test's account, with an access key the CLI uses to reach it.
+struct Cli {
+    aws: TestAccount,
+    endpoint: String,
+    key: (String, String),
+    dir: tempfile::TempDir,
+}
+
+async fn cli(moto: &Moto, name: &str) -> Cli {
+    let aws = moto.account(name).await;
+    // Moto maps an access key to the account it was created in.
+    aws.clients
+        .iam
+        .create_user()
+        .user_name("operator")
+        .send()
+        .await
+        .unwrap();
+    let key = aws
+        .clients
+        .iam
+        .create_access_key()
+        .user_name("operator")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    Cli {
+        key: (
+            key.access_key_id().to_owned(),
+            key.secret_access_key().to_owned(),
+        ),
+        endpoint: moto.endpoint.clone(),
+        aws,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Cli {
+    fn account(&self) -> &str {
+        &self.aws.account
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_enforcer"));
+        command
+            .current_dir(repo_root())
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", &self.key.0)
+            .env("AWS_SECRET_ACCESS_KEY", &self.key.1)
+            .env("AWS_CONFIG_FILE", self.dir.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("no-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("ENFORCER_ROLE_ARN")
+            .env_remove("ENFORCER_ALERT_TOPIC_ARN");
+        command
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let mut command = self.command(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = command.output().unwrap();
+        (
+            status.code().unwrap_or(-1),
+            String::from_utf8(stdout).unwrap(),
+            String::from_utf8(stderr).unwrap(),
+        )
+    }
+
+    fn event_file(&self, name: &str, event: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, event).unwrap();
+        path.display().to_string()
+    }
+
+    async fn bucket(&self, bucket: &str, pairs: &[(&str, &str)]) -> String {
+        let s3 = &self.aws.clients.s3;
+        s3.create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if !pairs.is_empty() {
+            let tags = pairs
+                .iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
+                .collect();
+            s3.put_bucket_tagging()
+                .bucket(bucket)
+                .tagging(Tagging::builder().set_tag_set(Some(tags)).build().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        format!("arn:aws:s3:::{bucket}")
+    }
+
+    async fn bucket_tags(&self, bucket: &str) -> Tags {
+        match self
+            .aws
+            .clients
+            .s3
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+            Err(_) => Tags::new(),
+        }
+    }
+
+    fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
+        api_call(
+            self.account(),
+            REGION,
+            identity,
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": bucket}),
+            Value::Null,
+        )
+    }
+}
+
+#[tokio::test]
+async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_check").await;
+    let bucket = "webshop-prod-s3-curated-eu-west-1";
+    t.bucket(bucket, &[("Team", "web")]).await;
+    let file = t.event_file(
+        "create.json",
+        &t.create_bucket_event(bucket, person(t.account())),
+    );
+    let topic = t
+        .aws
+        .clients
+        .sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = t
+        .aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    t.aws
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{REGION}:{}:alerts", t.account()))
+        .send()
+        .await
+        .unwrap();
+
+    // Without --apply: a plan, and the account is untouched.
+    let (code, stdout, stderr) = t.run(&["check", "--aws", &file], &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("REMEDIATE"), "{stdout}");
+    assert!(stdout.contains("plan only"), "{stdout}");
+    assert!(
+        stdout.contains("would add DataClassification=Confidential"),
+        "{stdout}"
+    );
+    assert_eq!(t.bucket_tags(bucket).await.len(), 1);
+
+    // With --apply and a topic: tagged and alerted.
+    let (code, stdout, stderr) = t.run(
+        &["check", "--aws", "--apply", "--alert-topic", &topic, &file],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("added DataClassification=Confidential"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("alert to {topic}")), "{stdout}");
+    assert!(
+        stdout.contains("acted: 1 tagged, 0 quarantined, 1 alert, 0 failures"),
+        "{stdout}"
+    );
+    let tags = t.bucket_tags(bucket).await;
+    assert_eq!(tags["Team"], "web");
+    assert_eq!(tags["TargetSystems"], "S3-Refined,Redshift");
+    assert_eq!(tags.len(), 5, "{tags:?}");
+    let messages = t
+        .aws
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(messages.messages().len(), 1);
+    let envelope: Value = serde_json::from_str(messages.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(
+        envelope["MessageAttributes"]["owner"]["Value"],
+        "DataEngineering"
+    );
+    assert_eq!(
+        envelope["MessageAttributes"]["action"]["Value"],
+        "remediate"
+    );
+    assert_eq!(
+        envelope["MessageAttributes"]["account"]["Value"],
+        t.account()
+    );
+
+    // Once more: nothing left to do; JSON output carries the act report.
+    let (code, stdout, _) = t.run(
+        &["check", "--aws", "--apply", "--format", "json", &file],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let line: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["outcome"], "compliant");
+    assert_eq!(line["act"]["written"], true);
+}
+
+#[tokio::test]
+async fn check_quarantines_and_release_undoes_it() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_quarantine").await;
+    let bucket = "mystery-bucket";
+    let arn = t.bucket(bucket, &[]).await;
+    let file = t.event_file(
+        "create.json",
+        &t.create_bucket_event(bucket, person(t.account())),
+    );
+    let role = enforcer_role(t.account());
+    let (code, stdout, stderr) = t.run(
+        &["check", "--aws", "--apply", &file],
+        &[("ENFORCER_ROLE_ARN", &role)],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("QUARANTINE"), "{stdout}");
+    assert!(
+        stdout.contains("quarantined (public access block on"),
+        "{stdout}"
+    );
+    let tags = t.bucket_tags(bucket).await;
+    assert_eq!(
+        tags["enforcer:quarantine-undo"],
+        format!("enforcer release {arn}")
+    );
+    assert!(t
+        .aws
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_ok());
+
+    let (code, stdout, stderr) = t.run(&["release", "--dry-run", &arn], &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("UNCHANGED"), "{stdout}");
+    assert!(stdout.contains("restore pab=none"), "{stdout}");
+
+    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("RELEASED"), "{stdout}");
+    assert!(t.bucket_tags(bucket).await.is_empty());
+    assert!(t
+        .aws
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+
+    let (code, stdout, _) = t.run(&["release", &arn], &[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("no quarantine is recorded"), "{stdout}");
+}
+
+#[tokio::test]
+async fn check_ignores_the_enforcers_own_calls() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_loop_guard").await;
+    t.bucket("team-raw-exports", &[]).await;
+    let file = t.event_file(
+        "own.json",
+        &t.create_bucket_event("team-raw-exports", enforcer_identity(t.account())),
+    );
+    let role = enforcer_role(t.account());
+    let (code, stdout, stderr) = t.run(
+        &["check", "--aws", "--apply", &file],
+        &[("ENFORCER_ROLE_ARN", &role)],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("IGNORED"), "{stdout}");
+    assert!(stdout.contains("(loop guard)"), "{stdout}");
+    assert!(t.bucket_tags("team-raw-exports").await.is_empty());
+}
+
+#[tokio::test]
+async fn scan_walks_the_account_and_backfills_with_apply() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_scan").await;
+    // GetResources lists resources that have (or had) a tag.
+    t.bucket("old-prod-s3-curated-eu-west-1", &[("Team", "a")])
+        .await;
+    t.bucket("old-prod-s3-refined-eu-west-1", &[("Team", "b")])
+        .await;
+    t.bucket(
+        "already-fine",
+        &[
+            ("DataClassification", "Internal"),
+            ("SourceSystems", "Manual"),
+            ("ProcessOwner", "Platform"),
+        ],
+    )
+    .await;
+
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--resource-type",
+            "s3:bucket",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines.iter().all(|l| l["act"]["written"] == false));
+
+    let (code, stdout, stderr) = t.run(&["scan", "--aws", "--resource-type", "s3", "--apply"], &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("3 resources: 1 compliant, 2 remediate"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("acted: 2 tagged"), "{stdout}");
+    assert_eq!(
+        t.bucket_tags("old-prod-s3-refined-eu-west-1").await["ProcessOwner"],
+        "AnalyticsTeam"
+    );
+
+    let (code, stdout, _) = t.run(&["scan", "--aws", "--resource-type", "s3:bucket"], &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("3 resources: 3 compliant"), "{stdout}");
+}
+
+#[test]
+fn check_without_a_region_says_what_to_set() {
+    let Some(moto) = moto() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = runtime.block_on(cli(moto, "cli_no_region"));
+    let file = t.event_file("e.json", &t.create_bucket_event("x", person(t.account())));
+    let mut command = t.command(&["check", "--aws", &file]);
+    command.env_remove("AWS_REGION");
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("AWS_REGION"), "{stderr}");
+}
