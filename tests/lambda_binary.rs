@@ -62,7 +62,10 @@ fn start(api: &RuntimeApi, env: &[(&str, &str)]) -> Function {
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/enforcer-lambda")
         .env("LAMBDA_TASK_ROOT", dir.path())
         .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("no-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("no-credentials"),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
@@ -83,7 +86,13 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
     let aws = moto.account("lambda_binary").await;
     let account = aws.account.clone();
     // Moto maps an access key to the account it was created in: the function's credentials.
-    aws.clients.iam.create_user().user_name("fn").send().await.unwrap();
+    aws.clients
+        .iam
+        .create_user()
+        .user_name("fn")
+        .send()
+        .await
+        .unwrap();
     let key = aws
         .clients
         .iam
@@ -152,7 +161,10 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
             ("ENFORCER_POLICY_DIR", &policies()),
             ("ENFORCER_MODE", "enforce"),
             ("ENFORCER_ALERT_TOPIC_ARN", &topic),
-            ("ENFORCER_ROLE_ARN", &format!("arn:aws:iam::{account}:role/TagEnforcer")),
+            (
+                "ENFORCER_ROLE_ARN",
+                &format!("arn:aws:iam::{account}:role/TagEnforcer"),
+            ),
         ],
     );
     let event: Value = serde_json::from_str(&api_call(
@@ -263,7 +275,11 @@ fn a_broken_policy_dir_is_an_init_error_with_the_diagnostic() {
         "{:?}",
         api.requests()
     );
-    assert!(function.log().contains("broken.toml:"), "{}", function.log());
+    assert!(
+        function.log().contains("broken.toml:"),
+        "{}",
+        function.log()
+    );
 }
 
 #[test]

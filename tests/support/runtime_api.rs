@@ -431,7 +431,10 @@ fn next_invocation(writer: &mut TcpStream, shared: &Shared) -> std::io::Result<(
         &[
             ("Lambda-Runtime-Aws-Request-Id", id.as_str()),
             ("Lambda-Runtime-Deadline-Ms", deadline.as_str()),
-            ("Lambda-Runtime-Invoked-Function-Arn", shared.function_arn.as_str()),
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                shared.function_arn.as_str(),
+            ),
             ("Lambda-Runtime-Trace-Id", trace.as_str()),
         ],
         &event,

@@ -55,7 +55,13 @@ async fn run() -> ExitCode {
     match config.backend {
         Backend::Memory => {
             let accounts = SingleAccount::new(InMemoryTagStore::new(), InMemoryQuarantine::new());
-            serve(Handler::new(config, prepared, accounts, InMemoryNotify::new())).await
+            serve(Handler::new(
+                config,
+                prepared,
+                accounts,
+                InMemoryNotify::new(),
+            ))
+            .await
         }
         Backend::Aws => {
             let base = load_config().await;

@@ -65,7 +65,11 @@ impl Config {
     /// Reads the configuration through `get` (a variable's value, `None` when unset; an empty
     /// value counts as unset). Pure: `Config::from_env(|k| std::env::var(k).ok())` in `main`.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |key: &str| get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mode = match get(MODE_VAR) {
             None => Mode::Audit,
             Some(value) => Mode::parse(&value).ok_or(ConfigError {
@@ -159,10 +163,7 @@ mod tests {
         assert_eq!(c.alert_topic_arn, None);
         assert!(c.own_principals.is_empty());
         assert_eq!(c.member_role_name, None);
-        assert_eq!(
-            config(&[]).unwrap().policy_dir,
-            PathBuf::from("policies")
-        );
+        assert_eq!(config(&[]).unwrap().policy_dir, PathBuf::from("policies"));
     }
 
     #[test]
@@ -171,8 +172,14 @@ mod tests {
             ("ENFORCER_MODE", "enforce"),
             ("ENFORCER_POLICY_DIR", "/opt/policies"),
             ("LAMBDA_TASK_ROOT", "/var/task"),
-            ("ENFORCER_ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:alerts"),
-            ("ENFORCER_ROLE_ARN", "arn:aws:iam::1:role/A, arn:aws:iam::1:role/B,"),
+            (
+                "ENFORCER_ALERT_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:111122223333:alerts",
+            ),
+            (
+                "ENFORCER_ROLE_ARN",
+                "arn:aws:iam::1:role/A, arn:aws:iam::1:role/B,",
+            ),
             ("ENFORCER_MEMBER_ROLE_NAME", "tag-enforcer-member"),
             ("ENFORCER_BACKEND", "memory"),
         ])
@@ -205,7 +212,10 @@ mod tests {
     fn bad_values_name_the_variable() {
         let error = config(&[("ENFORCER_MODE", "Enforce!")]).unwrap_err();
         assert_eq!(error.variable, "ENFORCER_MODE");
-        assert!(error.to_string().contains("`audit` or `enforce`"), "{error}");
+        assert!(
+            error.to_string().contains("`audit` or `enforce`"),
+            "{error}"
+        );
         let error = config(&[("ENFORCER_BACKEND", "s3")]).unwrap_err();
         assert_eq!(error.variable, "ENFORCER_BACKEND");
         let error = config(&[(

@@ -365,10 +365,8 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
                 return summary(&decision, None, Vec::new(), Disposition::Done);
             }
         };
-        let (mut decision, read_error) = self
-            .engine
-            .decide_with(&backends.store, &input, None)
-            .await;
+        let (mut decision, read_error) =
+            self.engine.decide_with(&backends.store, &input, None).await;
         decision.mode = mode;
         if let Some(error) = read_error {
             let disposition = disposition_of(&[&error]);

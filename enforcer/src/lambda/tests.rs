@@ -35,7 +35,11 @@ fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_env(|key| all.get(key).cloned()).unwrap()
 }
 
-fn handler<S, Q>(mode: &str, store: S, quarantine: Q) -> Handler<SingleAccount<S, Q>, InMemoryNotify>
+fn handler<S, Q>(
+    mode: &str,
+    store: S,
+    quarantine: Q,
+) -> Handler<SingleAccount<S, Q>, InMemoryNotify>
 where
     S: TagStore + Send + Sync,
     Q: Quarantine + Send + Sync,
@@ -114,7 +118,9 @@ fn audit_mode_writes_nothing_but_alerts() {
     assert!(!response.written);
     assert_eq!(handler.accounts().0.store.write_calls(), 0);
     // Planned, not written.
-    assert!(response.actions[0].tags_added.contains_key("DataClassification"));
+    assert!(response.actions[0]
+        .tags_added
+        .contains_key("DataClassification"));
     let messages = handler.notify().messages();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].attributes["mode"], "audit");
@@ -144,7 +150,11 @@ fn every_sample_is_answered_without_a_retry() {
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let response = run(handler.handle(&event, Some(OWN)))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(response.failures.is_empty(), "{}: {response:?}", path.display());
+        assert!(
+            response.failures.is_empty(),
+            "{}: {response:?}",
+            path.display()
+        );
         count += 1;
     }
     assert!(count > 300, "{count} samples");
@@ -169,7 +179,10 @@ fn a_bad_event_is_answered_not_retried() {
 fn the_enforcers_own_call_is_ignored() {
     let config = config(&[
         ("ENFORCER_MODE", "enforce"),
-        ("ENFORCER_ROLE_ARN", "arn:aws:iam::111122223333:role/DataEngineer"),
+        (
+            "ENFORCER_ROLE_ARN",
+            "arn:aws:iam::111122223333:role/DataEngineer",
+        ),
     ]);
     let prepared = prepare(&config).unwrap();
     let handler = Handler::new(
@@ -194,11 +207,19 @@ struct FailingStore {
 
 impl FailingStore {
     fn reads(error: StoreError) -> Self {
-        Self { read: Some(error), write: None, reads: AtomicUsize::new(0) }
+        Self {
+            read: Some(error),
+            write: None,
+            reads: AtomicUsize::new(0),
+        }
     }
 
     fn writes(error: StoreError) -> Self {
-        Self { read: None, write: Some(error), reads: AtomicUsize::new(0) }
+        Self {
+            read: None,
+            write: Some(error),
+            reads: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -238,10 +259,17 @@ fn denied() -> StoreError {
 
 #[test]
 fn a_retryable_read_failure_returns_an_error_so_lambda_retries() {
-    let handler = handler("enforce", FailingStore::reads(throttled()), InMemoryQuarantine::new());
+    let handler = handler(
+        "enforce",
+        FailingStore::reads(throttled()),
+        InMemoryQuarantine::new(),
+    );
     let error = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap_err();
     assert_eq!(error.0.len(), 1);
-    assert_eq!(error.0[0].error.code.as_deref(), Some("ThrottlingException"));
+    assert_eq!(
+        error.0[0].error.code.as_deref(),
+        Some("ThrottlingException")
+    );
     assert!(error.to_string().contains("retried"), "{error}");
     assert!(handler.notify().messages().is_empty());
 }
@@ -250,14 +278,22 @@ fn a_retryable_read_failure_returns_an_error_so_lambda_retries() {
 fn a_retryable_write_failure_returns_an_error() {
     let mut error = throttled();
     error.operation = "TagResources".to_owned();
-    let handler = handler("enforce", FailingStore::writes(error), InMemoryQuarantine::new());
+    let handler = handler(
+        "enforce",
+        FailingStore::writes(error),
+        InMemoryQuarantine::new(),
+    );
     let error = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap_err();
     assert_eq!(error.0[0].arn.as_deref(), Some(BUCKET));
 }
 
 #[test]
 fn a_permanent_failure_is_logged_and_answered() {
-    let denying = handler("enforce", FailingStore::writes(denied()), InMemoryQuarantine::new());
+    let denying = handler(
+        "enforce",
+        FailingStore::writes(denied()),
+        InMemoryQuarantine::new(),
+    );
     let response = run(denying.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
     assert_eq!(response.disposition, Disposition::Permanent);
     assert_eq!(response.failures.len(), 1, "{response:?}");
@@ -267,7 +303,11 @@ fn a_permanent_failure_is_logged_and_answered() {
     // The owner still hears about it.
     assert_eq!(denying.notify().messages().len(), 1);
 
-    let handler = handler("enforce", FailingStore::reads(denied()), InMemoryQuarantine::new());
+    let handler = handler(
+        "enforce",
+        FailingStore::reads(denied()),
+        InMemoryQuarantine::new(),
+    );
     let response = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
     assert_eq!(response.outcome, Outcome::Error);
     assert_eq!(response.disposition, Disposition::Permanent);
@@ -332,7 +372,10 @@ fn an_event_from_another_account_asks_for_that_accounts_backends() {
     let handler = Handler::new(
         config.clone(),
         prepare(&config).unwrap(),
-        OwnOnly { member_error: Some(throttled()), ..OwnOnly::default() },
+        OwnOnly {
+            member_error: Some(throttled()),
+            ..OwnOnly::default()
+        },
         InMemoryNotify::new(),
     );
     assert!(run(handler.handle(&event, Some("999988887777"))).is_err());
