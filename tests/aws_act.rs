@@ -212,18 +212,15 @@ fn tags(pairs: &[(&str, &str)]) -> Tags {
         .collect()
 }
 
-fn attributes(
-    owner: &str,
-    severity: &str,
-    action: &str,
-    account: &str,
-) -> BTreeMap<String, String> {
-    tags(&[
-        ("owner", owner),
-        ("severity", severity),
-        ("action", action),
-        ("account", account),
-    ])
+/// The attributes subscriptions filter on, of those an alert carries.
+fn attributes(all: &BTreeMap<String, String>) -> (&str, &str, &str, &str) {
+    let get = |key: &str| all.get(key).map(String::as_str).unwrap_or_default();
+    (get("owner"), get("severity"), get("action"), get("account"))
+}
+
+/// The notification's visible text.
+fn description(body: &Value) -> &str {
+    body["content"]["description"].as_str().unwrap()
 }
 
 fn without_record(mut tags: Tags) -> Tags {
@@ -327,11 +324,11 @@ async fn s3_bucket_gets_exactly_the_inferable_tags_and_a_second_delivery_changes
     let alerts = t.alerts().await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(
-        alerts[0].0,
-        attributes("DataEngineering", "info", "remediate", t.account())
+        attributes(&alerts[0].0),
+        ("DataEngineering", "info", "remediate", t.account())
     );
-    assert_eq!(alerts[0].1["decision"]["resources"][0]["arn"], arn.as_str());
-    assert_eq!(alerts[0].1["slack_channel"], "#data-engineering");
+    assert_eq!(alerts[0].1["metadata"]["relatedResources"][0], arn.as_str());
+    assert!(description(&alerts[0].1).contains("#data-engineering"));
 
     // The same event delivered again: one read, nothing written, nobody alerted. (The record
     // still carries the person's old tag set, so the decision replans; what the read shows is
@@ -339,7 +336,7 @@ async fn s3_bucket_gets_exactly_the_inferable_tags_and_a_second_delivery_changes
     t.aws.harness.clear_calls();
     let (_, report) = t.run(&event).await;
     assert!(
-        report.resources.is_empty() && report.alert.is_none(),
+        report.resources.is_empty() && report.alerts.is_empty(),
         "{report:#?}"
     );
     assert_eq!(operations(&t.calls()), ["GetResources"]);
@@ -445,10 +442,21 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     assert!(current[QUARANTINE_KEY].contains("public access block"));
     let alerts = t.alerts().await;
     assert_eq!(alerts.len(), 1);
+    // Nobody owns the resource yet: the alert goes to the person who made the call.
     assert_eq!(
-        alerts[0].0,
-        attributes("Platform", "critical", "quarantine", t.account())
+        attributes(&alerts[0].0),
+        (
+            format!(
+                "arn:aws:sts::{}:assumed-role/Developer/alice@example.com",
+                t.account()
+            )
+            .as_str(),
+            "critical",
+            "quarantine",
+            t.account()
+        )
     );
+    assert!(description(&alerts[0].1).contains("enforcer release"));
 
     // A second delivery finds the record and changes nothing.
     t.aws.harness.clear_calls();
@@ -616,10 +624,21 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
         "{record:?}"
     );
     let alerts = t.alerts().await;
+    // Nobody owns the resource yet: the alert goes to the person who made the call.
     assert_eq!(
-        alerts[0].0,
-        attributes("Platform", "critical", "quarantine", t.account())
+        attributes(&alerts[0].0),
+        (
+            format!(
+                "arn:aws:sts::{}:assumed-role/Developer/alice@example.com",
+                t.account()
+            )
+            .as_str(),
+            "critical",
+            "quarantine",
+            t.account()
+        )
     );
+    assert!(description(&alerts[0].1).contains("enforcer release"));
 
     // A second delivery: the record says it is done; the instance keeps the isolation group.
     let (_, again) = t.run(&event).await;
@@ -998,7 +1017,7 @@ async fn dynamodb_table_gets_defaults_and_keeps_its_owners_tags() {
     t.aws.harness.clear_calls();
     let (_, report) = t.run(&event).await;
     assert!(
-        report.resources.is_empty() && report.alert.is_none(),
+        report.resources.is_empty() && report.alerts.is_empty(),
         "{report:#?}"
     );
     assert_eq!(operations(&t.calls()), ["GetResources"]);
@@ -1082,13 +1101,13 @@ async fn alerts_carry_attributes_that_subscription_filter_policies_route_on() {
     let routed = received(&t.aws, &data_engineering).await;
     assert_eq!(routed.len(), 1);
     assert_eq!(
-        routed[0].1["decision"]["resources"][0]["arn"],
+        routed[0].1["metadata"]["relatedResources"][0],
         curated.as_str()
     );
     let critical = received(&t.aws, &critical_only).await;
     assert_eq!(critical.len(), 1);
     assert_eq!(
-        critical[0].1["decision"]["resources"][0]["arn"],
+        critical[0].1["metadata"]["relatedResources"][0],
         unlabelled.as_str()
     );
     assert_eq!(critical[0].0["action"], "quarantine");
@@ -1118,7 +1137,7 @@ async fn the_enforcers_own_calls_are_ignored() {
     let reason = decision.reason.unwrap();
     assert!(reason.contains("loop guard"), "{reason}");
     assert!(reason.contains(&enforcer_role(t.account())), "{reason}");
-    assert!(report.resources.is_empty() && report.alert.is_none());
+    assert!(report.resources.is_empty() && report.alerts.is_empty());
     assert!(t.calls().is_empty(), "no AWS call at all: {:?}", t.calls());
 }
 
@@ -1168,13 +1187,13 @@ async fn a_failed_resources_map_entry_is_reported_and_alerted() {
     assert!(t.tags(&arn).await.is_empty(), "nothing was written");
     let alerts = t.alerts().await;
     assert_eq!(alerts.len(), 1);
-    assert_eq!(
-        alerts[0].0["severity"], "warning",
-        "a failure raises the severity"
-    );
-    assert_eq!(
-        alerts[0].1["act"]["resources"][0]["failures"][0]["message"],
-        "AccessDenied: not authorized to perform s3:PutBucketTagging"
+    assert!(
+        description(&alerts[0].1).contains(
+            "*Failed* on `billing-prod-s3-curated-eu-west-1`: TagResources \
+             (InvalidParameterException, permanent): AccessDenied"
+        ),
+        "{}",
+        description(&alerts[0].1)
     );
 }
 
@@ -1218,7 +1237,8 @@ async fn throttling_is_retried_with_backoff_and_reported_when_it_persists() {
     assert_eq!(failures[0].0, Some(arn.as_str()));
     assert!(failures[0].1.retryable);
     assert_eq!(failures[0].1.code.as_deref(), Some("ThrottlingException"));
-    assert_eq!(t.alerts().await[0].0["severity"], "warning");
+    let alerts = t.alerts().await;
+    assert!(description(&alerts[0].1).contains("TagResources (ThrottlingException, retryable)"));
 }
 
 #[tokio::test]
@@ -1287,7 +1307,7 @@ async fn a_lagging_read_is_retried_and_never_taken_for_untagged() {
         .as_deref()
         .unwrap()
         .contains("lagged"));
-    assert!(report.alert.is_none());
+    assert!(report.alerts.is_empty());
     assert_eq!(t.tags(&arn).await, expected);
 }
 

@@ -238,7 +238,7 @@ async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
     );
     assert!(stdout.contains(&format!("alert to {topic}")), "{stdout}");
     assert!(
-        stdout.contains("acted: 1 tagged, 0 quarantined, 1 alert, 0 failures"),
+        stdout.contains("acted: 1 tagged, 0 quarantined, 1 alert sent, 0 failures"),
         "{stdout}"
     );
     let tags = t.bucket_tags(bucket).await;

@@ -1,9 +1,7 @@
-//! The alert message: what [`Notify`](super::Notify) sends for a decision that needs a person.
-//!
-//! Routing (the message attributes subscriptions filter on) is decided by
-//! [`apply()`](super::apply()); the subject and body come from an [`AlertRenderer`], so a later
-//! renderer (AWS Chatbot custom notifications, Slack) replaces [`JsonAlert`] without touching the
-//! rest.
+//! The alert messages [`Notify`](super::Notify) sends for a decision: built by an
+//! [`AlertRenderer`]. [`ChatbotAlert`] (the default) publishes what [`crate::alert`] renders — one
+//! Amazon Q Developer custom notification per owner, with its message attributes — plus what the
+//! enforcer did and every failure; [`JsonAlert`] publishes one structured JSON body per decision.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +10,7 @@ use serde::Serialize;
 
 use super::apply::ActReport;
 use crate::engine::Decision;
+use crate::policy::PolicySet;
 
 /// How urgent an alert is; the `severity` message attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -52,6 +51,8 @@ pub struct AlertMessage {
 pub struct AlertInput<'a> {
     /// The decision.
     pub decision: &'a Decision,
+    /// The policies it was made under.
+    pub policies: &'a PolicySet,
     /// What was done about it (or planned, when nothing may be written).
     pub report: &'a ActReport,
     /// The owner the alert is routed to (a `ProcessOwner` value).
@@ -66,10 +67,81 @@ pub struct AlertInput<'a> {
     pub attributes: &'a BTreeMap<String, String>,
 }
 
-/// Builds the subject and body of an alert.
+/// Builds the messages of an alert.
 pub trait AlertRenderer: Send + Sync + fmt::Debug {
-    /// The message for `input`.
-    fn render(&self, input: &AlertInput<'_>) -> AlertMessage;
+    /// The messages for `input` (one per owner, or one in all).
+    fn render(&self, input: &AlertInput<'_>) -> Vec<AlertMessage>;
+}
+
+/// Longest notification description (Slack's section limit, as [`crate::alert`] keeps it).
+const MAX_DESCRIPTION: usize = 3000;
+
+/// The alerts [`crate::alert::render`] builds (one per owner, the Amazon Q Developer custom
+/// notification as body, its message attributes), with how to undo a quarantine and every
+/// failure added to each notification's description.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChatbotAlert;
+
+/// What the decision's own text cannot know, as markdown lines for a notification: that nothing
+/// was written (a dry run), how to undo a quarantine, and every failure.
+fn act_lines(report: &ActReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(why) = &report.dry_run {
+        lines.push(format!("*Enforcer:* nothing written ({why})"));
+    }
+    for resource in &report.resources {
+        let name = crate::catalog::resource_name(&resource.arn);
+        if let Some(record) = resource.quarantine.as_ref().and_then(|q| q.record.as_ref()) {
+            lines.push(format!(
+                "*Quarantine* of `{name}`: {} (undo: `enforcer release {}`)",
+                record.done, resource.arn
+            ));
+        }
+        for failure in &resource.failures {
+            lines.push(format!(
+                "*Failed* on `{name}`: {} ({}{}): {}",
+                failure.operation,
+                failure
+                    .code
+                    .as_deref()
+                    .map(|c| format!("{c}, "))
+                    .unwrap_or_default(),
+                if failure.retryable {
+                    "retryable"
+                } else {
+                    "permanent"
+                },
+                failure.message
+            ));
+        }
+    }
+    lines
+}
+
+impl AlertRenderer for ChatbotAlert {
+    fn render(&self, input: &AlertInput<'_>) -> Vec<AlertMessage> {
+        let lines = act_lines(input.report);
+        crate::alert::render(input.decision, input.policies)
+            .into_iter()
+            .map(|alert| {
+                let mut chatbot = alert.chatbot;
+                if !lines.is_empty() {
+                    let description = &mut chatbot.content.description;
+                    description.push('\n');
+                    description.push_str(&lines.join("\n"));
+                    if description.chars().count() > MAX_DESCRIPTION {
+                        let kept: String = description.chars().take(MAX_DESCRIPTION - 3).collect();
+                        *description = format!("{kept}...");
+                    }
+                }
+                AlertMessage {
+                    subject: alert.subject,
+                    body: serde_json::to_string(&chatbot).unwrap_or_default(),
+                    attributes: alert.attributes,
+                }
+            })
+            .collect()
+    }
 }
 
 /// A structured JSON body carrying the decision and what was done.
@@ -89,7 +161,7 @@ struct JsonBody<'a> {
 }
 
 impl AlertRenderer for JsonAlert {
-    fn render(&self, input: &AlertInput<'_>) -> AlertMessage {
+    fn render(&self, input: &AlertInput<'_>) -> Vec<AlertMessage> {
         let decision = input.decision;
         let first = decision
             .resources
@@ -119,13 +191,13 @@ impl AlertRenderer for JsonAlert {
             decision,
             act: input.report,
         };
-        AlertMessage {
+        vec![AlertMessage {
             subject: sns_subject(&subject),
             body: serde_json::to_string(&body).unwrap_or_else(|error| {
                 format!("{{\"error\":\"the alert could not be serialised: {error}\"}}")
             }),
             attributes: input.attributes.clone(),
-        }
+        }]
     }
 }
 

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::alert::{AlertInput, AlertMessage, AlertRenderer, JsonAlert, Severity};
+use super::alert::{AlertInput, AlertMessage, AlertRenderer, ChatbotAlert, Severity};
 use super::record::QuarantineRecord;
 use super::{Notify, Prepared, Quarantine, QuarantineTarget, StoreError, TagStore};
 use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
-use crate::policy::{Mode, Owner, PolicySet};
+use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
 /// The alert owner when neither the resource nor the policy names one.
@@ -22,22 +22,19 @@ pub struct ActSettings {
     /// May anything be written? The CLI's `--apply`; always true in the Lambda. A policy in
     /// `audit` mode writes nothing whatever this says.
     pub write: bool,
-    /// Owner alerted when a resource names none.
-    pub default_owner: Option<String>,
-    /// Owners by `ProcessOwner` value.
-    pub owners: BTreeMap<String, Owner>,
-    /// Builds alert subjects and bodies.
+    /// The policies the decisions are made under (owners and their channels, default owner).
+    pub policies: PolicySet,
+    /// Builds the alert messages.
     pub renderer: Box<dyn AlertRenderer>,
 }
 
 impl ActSettings {
-    /// Settings from a policy set, with the JSON alert body.
+    /// Settings from a policy set, with the Amazon Q Developer (Chatbot) alerts.
     pub fn new(policies: &PolicySet, write: bool) -> Self {
         Self {
             write,
-            default_owner: policies.default_owner.clone(),
-            owners: policies.owners.clone(),
-            renderer: Box::new(JsonAlert),
+            policies: policies.clone(),
+            renderer: Box::new(ChatbotAlert),
         }
     }
 
@@ -141,9 +138,9 @@ pub struct ActReport {
     /// Per resource that needed something.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceReport>,
-    /// The alert, when one was due.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub alert: Option<AlertReport>,
+    /// The alert messages sent (one per owner), when alerts were due.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertReport>,
 }
 
 impl ActReport {
@@ -154,9 +151,12 @@ impl ActReport {
             .iter()
             .flat_map(|r| r.failures.iter().map(|f| (Some(r.arn.as_str()), f)))
             .collect();
-        if let Some(error) = self.alert.as_ref().and_then(|a| a.error.as_ref()) {
-            all.push((None, error));
-        }
+        all.extend(
+            self.alerts
+                .iter()
+                .filter_map(|a| a.error.as_ref())
+                .map(|error| (None, error)),
+        );
         all
     }
 
@@ -356,7 +356,7 @@ where
         }
     }
     if !acting.is_empty() {
-        report.alert = Some(send_alert(decision, &acting, &report, settings, notify).await);
+        report.alerts = send_alerts(decision, &acting, &report, settings, notify).await;
     }
     for resource in stale {
         let mut entry = ResourceReport::new(&resource.arn);
@@ -430,13 +430,14 @@ async fn plan_quarantine<Q: Quarantine + Sync>(
     }
 }
 
-async fn send_alert<N: Notify + Sync>(
+async fn send_alerts<N: Notify + Sync>(
     decision: &Decision,
     acting: &[&ResourceDecision],
     report: &ActReport,
     settings: &ActSettings,
     notify: &N,
-) -> AlertReport {
+) -> Vec<AlertReport> {
+    let policies = &settings.policies;
     let owners: Vec<&str> = acting
         .iter()
         .zip(&report.resources)
@@ -448,15 +449,15 @@ async fn send_alert<N: Notify + Sync>(
                 .map(String::as_str)
         })
         .collect();
-    let default_owner = settings.default_owner.as_deref().unwrap_or(UNOWNED);
+    let default_owner = policies.default_owner.as_deref().unwrap_or(UNOWNED);
     let owner = match owners.first() {
         Some(first) if owners.len() == acting.len() && owners.iter().all(|o| o == first) => first,
         _ => default_owner,
     };
-    let slack_channel = settings
+    let slack_channel = policies
         .owners
         .get(owner)
-        .or_else(|| settings.owners.get(default_owner))
+        .or_else(|| policies.owners.get(default_owner))
         .and_then(|o| o.slack_channel.as_deref());
     let mut severity = match decision.outcome {
         Outcome::Quarantine => Severity::Critical,
@@ -488,8 +489,9 @@ async fn send_alert<N: Notify + Sync>(
         ("action".to_owned(), action.to_owned()),
         ("account".to_owned(), account),
     ]);
-    let message: AlertMessage = settings.renderer.render(&AlertInput {
+    let messages: Vec<AlertMessage> = settings.renderer.render(&AlertInput {
         decision,
+        policies,
         report,
         owner,
         slack_channel,
@@ -498,24 +500,23 @@ async fn send_alert<N: Notify + Sync>(
         attributes: &attributes,
     });
     let destination = notify.destination();
-    match notify.publish(&message).await {
-        Ok(id) => AlertReport {
-            destination,
-            sent: true,
-            message_id: Some(id),
+    let mut sent = Vec::with_capacity(messages.len());
+    for message in messages {
+        let outcome = notify.publish(&message).await;
+        let (message_id, error) = match outcome {
+            Ok(id) => (Some(id), None),
+            Err(error) => (None, Some(error)),
+        };
+        sent.push(AlertReport {
+            destination: destination.clone(),
+            sent: error.is_none(),
+            message_id,
             subject: message.subject,
             attributes: message.attributes,
-            error: None,
-        },
-        Err(error) => AlertReport {
-            destination,
-            sent: false,
-            message_id: None,
-            subject: message.subject,
-            attributes: message.attributes,
-            error: Some(error),
-        },
+            error,
+        });
     }
+    sent
 }
 
 /// What [`release()`] did.

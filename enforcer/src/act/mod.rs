@@ -22,7 +22,7 @@ use std::future::Future;
 
 use serde::Serialize;
 
-pub use alert::{AlertInput, AlertMessage, AlertRenderer, JsonAlert, Severity};
+pub use alert::{AlertInput, AlertMessage, AlertRenderer, ChatbotAlert, JsonAlert, Severity};
 pub use apply::{
     apply, release, ActReport, ActSettings, AlertReport, QuarantineReport, QuarantineStatus,
     ReleaseReport, ResourceReport,

@@ -183,6 +183,8 @@ mod tests {
             stale_read: false,
             read: None,
             action: Action::Alert,
+            stale_read: false,
+            read: None,
         }
     }
 

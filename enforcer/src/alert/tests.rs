@@ -85,6 +85,8 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         stale_read: false,
         read: None,
         action,
+        stale_read: false,
+        read: None,
     }
 }
 

@@ -49,6 +49,7 @@ pub struct AwsBackends {
     pub quarantine: AwsQuarantine,
     /// Alerts.
     pub notify: CliNotify,
+    sts: aws_sdk_sts::Client,
 }
 
 impl AwsBackends {
@@ -66,6 +67,7 @@ impl AwsBackends {
         }
         let clients = AwsClients::new(&config);
         Ok(Self {
+            sts: aws_sdk_sts::Client::new(&config),
             store: AwsTagStore::new(&clients),
             quarantine: AwsQuarantine::new(&clients, quarantine),
             notify: match alert_topic {
@@ -73,5 +75,19 @@ impl AwsBackends {
                 None => CliNotify::Memory(InMemoryNotify::new()),
             },
         })
+    }
+}
+
+impl AwsBackends {
+    /// The account the credentials belong to (`sts:GetCallerIdentity`), for resources whose
+    /// ARN names none (S3 buckets).
+    pub async fn caller_account(&self) -> Result<String, StoreError> {
+        let output = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws::store_error("GetCallerIdentity", &e))?;
+        Ok(output.account().unwrap_or_default().to_owned())
     }
 }

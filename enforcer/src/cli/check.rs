@@ -1,4 +1,5 @@
-//! `enforcer check`: one decision per input record.
+//! `enforcer check`: one decision per input record; with `--aws`, against the account, and with
+//! `--apply`, acted on.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use enforcer::act::aws::QuarantineConfig;
-use enforcer::act::{apply, ActSettings, InMemoryTagStore, TagStore};
+use enforcer::act::{apply, ActReport, ActSettings, InMemoryTagStore, TagStore};
 use enforcer::engine::{Decision, Engine};
 use enforcer::event::{ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
@@ -56,140 +57,87 @@ pub struct CheckArgs {
     /// audit mode writes nothing even so.
     #[arg(long, requires = "aws")]
     apply: bool,
-    /// With --aws: publish one alert per decision that needs a person to this SNS topic.
+    /// With --aws: publish one alert per owner of each decision that needs one to this SNS topic.
     #[arg(long, env = "ENFORCER_ALERT_TOPIC_ARN")]
     alert_topic: Option<String>,
 }
 
 /// Runs `enforcer check`.
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    if args.aws {
+        return run_aws(&args);
+    }
+    let style = Style::for_stdout();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut summary = Summary::default();
+    let decided = decide_all(&args.decide, |decision, _| {
+        summary.add(decision.outcome);
+        match args.format {
+            Format::Json => write_json(&mut out, decision)?,
+            Format::Text => write_text(&mut out, decision, style)?,
+        }
+        Ok(())
+    })?;
+    if let Err(code) = decided {
+        return Ok(code);
+    }
+    if args.format == Format::Text {
+        writeln!(out, "\n{}", summary.line())?;
+    }
+    out.flush()?;
+    Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// `check --aws`: tags read from the account, each decision acted on (or planned).
+fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let loaded = match load_policies(&args.decide.policies) {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let resolver = resolver(&args.decide)?;
     let runtime = runtime()?;
-    if args.aws {
-        let backends = runtime.block_on(AwsBackends::load(
-            QuarantineConfig {
-                break_glass_principals: loaded.set.break_glass_principals.clone(),
-                enforcer_principals: args.decide.enforcer_role.clone(),
-            },
-            args.alert_topic.as_deref(),
-        ))?;
-        let settings = ActSettings::new(&loaded.set, args.apply);
-        let engine = Engine::new(resolver, loaded.set, backends.store.clone());
-        let act = |decision: &Decision| {
-            runtime.block_on(apply(
-                decision,
-                &settings,
-                engine.store(),
-                &backends.quarantine,
-                &backends.notify,
-            ))
-        };
-        return print_all(&args, &runtime, &engine, Some(&act));
-    }
-    let inventory = match inventory(&args.decide) {
-        Ok(inventory) => inventory,
-        Err(code) => return Ok(code),
-    };
-    let engine = Engine::new(
-        resolver,
-        loaded.set,
-        InMemoryTagStore::with_inventory(inventory),
-    );
-    print_all(&args, &runtime, &engine, None)
-}
-
-type Act<'a> = dyn Fn(&Decision) -> enforcer::act::ActReport + 'a;
-
-fn print_all<S: TagStore>(
-    args: &CheckArgs,
-    runtime: &tokio::runtime::Runtime,
-    engine: &Engine<S>,
-    act: Option<&Act<'_>>,
-) -> anyhow::Result<ExitCode> {
+    let backends = runtime.block_on(AwsBackends::load(
+        QuarantineConfig {
+            break_glass_principals: loaded.set.break_glass_principals.clone(),
+            enforcer_principals: args.decide.enforcer_role.clone(),
+        },
+        args.alert_topic.as_deref(),
+    ))?;
+    let settings = ActSettings::new(&loaded.set, args.apply);
+    let engine = Engine::new(resolver(&args.decide)?, loaded.set, backends.store.clone());
     let style = Style::for_stdout();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
     let mut tally = ActTally::default();
-    each_decision(&args.decide, runtime, engine, |decision| {
+    decide_with(&args.decide, &runtime, &engine, |decision, _| {
         summary.add(decision.outcome);
-        let report = act.map(|act| act(decision));
-        if let Some(report) = &report {
-            tally.add(report);
-        }
-        match (args.format, &report) {
-            (Format::Json, Some(report)) => write_json_with_act(&mut out, decision, report)?,
-            (Format::Json, None) => write_json(&mut out, decision)?,
-            (Format::Text, report) => {
+        let report: ActReport = runtime.block_on(apply(
+            decision,
+            &settings,
+            engine.store(),
+            &backends.quarantine,
+            &backends.notify,
+        ));
+        tally.add(&report);
+        match args.format {
+            Format::Json => write_json_with_act(&mut out, decision, &report)?,
+            Format::Text => {
                 write_text(&mut out, decision, style)?;
-                if let Some(report) = report {
-                    write_act_text(&mut out, report, style)?;
-                }
+                write_act_text(&mut out, &report, style)?;
             }
         }
         Ok(())
     })?;
     if args.format == Format::Text {
         writeln!(out, "\n{}", summary.line())?;
-        if act.is_some() {
-            writeln!(out, "{}", tally.line())?;
-        }
+        writeln!(out, "{}", tally.line())?;
     }
     out.flush()?;
     if tally.failures() > 0 {
         return Ok(ExitCode::from(EXIT_ACT_FAILED));
     }
     Ok(ExitCode::from(summary.exit_code()))
-}
-
-/// Decodes, resolves and evaluates every record of the inputs against the in-memory store, in
-/// order, handing each decision (with the policies it was made under) to `each`. `Ok(Err(code))`
-/// when the policies or the tag inventory are bad: the problems are on stderr and nothing was
-/// decided.
-pub fn decide_all(
-    args: &DecideArgs,
-    mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
-) -> anyhow::Result<Result<(), ExitCode>> {
-    let loaded = match load_policies(&args.policies) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(Err(code)),
-    };
-    let inventory = match inventory(args) {
-        Ok(inventory) => inventory,
-        Err(code) => return Ok(Err(code)),
-    };
-    let engine = Engine::new(
-        resolver(args)?,
-        loaded.set,
-        InMemoryTagStore::with_inventory(inventory),
-    );
-    let runtime = runtime()?;
-    each_decision(args, &runtime, &engine, |decision| {
-        each(decision, engine.policies())
-    })?;
-    Ok(Ok(()))
-}
-
-fn each_decision<S: TagStore>(
-    args: &DecideArgs,
-    runtime: &tokio::runtime::Runtime,
-    engine: &Engine<S>,
-    mut each: impl FnMut(&Decision) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    for path in expand_inputs(&args.files) {
-        for result in read_input(&path) {
-            let decision = match result {
-                Ok((location, event)) => runtime.block_on(engine.decide(&event, Some(&location))),
-                Err(error) => Decision::decode_error(&error, engine.policies().mode),
-            };
-            each(&decision)?;
-        }
-    }
-    Ok(())
 }
 
 fn resolver(args: &DecideArgs) -> anyhow::Result<Resolver> {
@@ -201,14 +149,54 @@ fn resolver(args: &DecideArgs) -> anyhow::Result<Resolver> {
     ))
 }
 
-fn inventory(args: &DecideArgs) -> Result<BTreeMap<String, Tags>, ExitCode> {
-    match &args.tags {
-        Some(path) => read_inventory(path).map_err(|error| {
-            eprintln!("error: {error:#}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        }),
-        None => Ok(BTreeMap::new()),
+/// Decodes, resolves and evaluates every record of the inputs, in order, handing each decision
+/// (with the policies it was made under) to `each`. `Ok(Err(code))` when the policies or the tag
+/// inventory are bad: the problems are on stderr and nothing was decided.
+pub fn decide_all(
+    args: &DecideArgs,
+    each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
+) -> anyhow::Result<Result<(), ExitCode>> {
+    let loaded = match load_policies(&args.policies) {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(Err(code)),
+    };
+    let inventory = match &args.tags {
+        Some(path) => match read_inventory(path) {
+            Ok(inventory) => inventory,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                return Ok(Err(ExitCode::from(EXIT_BAD_INPUT)));
+            }
+        },
+        None => BTreeMap::new(),
+    };
+    let engine = Engine::new(
+        resolver(args)?,
+        loaded.set,
+        InMemoryTagStore::with_inventory(inventory),
+    );
+    let runtime = runtime()?;
+    decide_with(args, &runtime, &engine, each)?;
+    Ok(Ok(()))
+}
+
+/// Decides every record of the inputs with `engine`.
+fn decide_with<S: TagStore>(
+    args: &DecideArgs,
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine<S>,
+    mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for path in expand_inputs(&args.files) {
+        for result in read_input(&path) {
+            let decision = match result {
+                Ok((location, event)) => runtime.block_on(engine.decide(&event, Some(&location))),
+                Err(error) => Decision::decode_error(&error, engine.policies().mode),
+            };
+            each(&decision, engine.policies())?;
+        }
     }
+    Ok(())
 }
 
 /// Reads a tag inventory file, `{"arn": {"key": "value"}}`.

@@ -34,6 +34,10 @@ pub struct Cli {
 enum Command {
     /// Decide what to do about CloudTrail events: decode, resolve, evaluate, print the plan.
     Check(check::CheckArgs),
+    /// Evaluate every existing resource (the backfill for resources older than the enforcer).
+    Scan(scan::ScanArgs),
+    /// Undo a quarantine from what was recorded on the resource (AWS).
+    Release(release::ReleaseArgs),
     /// Check policy files: every problem, with file, line, column and a fix.
     Validate(validate::ValidateArgs),
     /// Run the policies' test cases (`policies/tests/*.toml`).
@@ -47,10 +51,6 @@ enum Command {
     /// The catalog of supported CloudTrail calls: list it, measure a corpus against it, print the
     /// EventBridge patterns that match it.
     Events(events::EventsArgs),
-    /// Evaluate every existing resource (the backfill for resources older than the enforcer).
-    Scan(scan::ScanArgs),
-    /// Undo a quarantine from what was recorded on the resource (AWS).
-    Release(release::ReleaseArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -64,14 +64,14 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Release(args) => release::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Schema(args) => validate::schema(args),
         Command::Alert(args) => alert::run(args),
         Command::Events(args) => events::run(args),
-        Command::Scan(args) => scan::run(args),
-        Command::Release(args) => release::run(args),
     }
 }
 

@@ -225,7 +225,7 @@ pub fn write_act_text(
     report: &ActReport,
     style: Style,
 ) -> std::io::Result<()> {
-    if report.resources.is_empty() && report.alert.is_none() {
+    if report.resources.is_empty() && report.alerts.is_empty() {
         return Ok(());
     }
     let header = match &report.dry_run {
@@ -304,14 +304,19 @@ pub fn write_act_text(
             )?;
         }
     }
-    if let Some(alert) = &report.alert {
+    for alert in &report.alerts {
         let attributes = alert
             .attributes
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(", ");
-        if alert.sent {
+        if alert.sent && alert.destination.starts_with("memory") {
+            writeln!(
+                out,
+                "      alert due, not sent: no --alert-topic ({attributes})"
+            )?;
+        } else if alert.sent {
             writeln!(out, "      alert to {} ({attributes})", alert.destination)?;
         } else if let Some(error) = &alert.error {
             writeln!(
@@ -372,7 +377,11 @@ impl ActTally {
                 })
             })
             .count();
-        self.alerts += usize::from(report.alert.as_ref().is_some_and(|a| a.sent));
+        self.alerts += report
+            .alerts
+            .iter()
+            .filter(|a| a.sent && !a.destination.starts_with("memory"))
+            .count();
         self.failures += report.failures().len();
     }
 
@@ -381,10 +390,10 @@ impl ActTally {
         self.failures
     }
 
-    /// `acted: 3 tagged, 1 quarantined, 2 alerts, 0 failures`.
+    /// `acted: 3 tagged, 1 quarantined, 2 alerts sent, 0 failures`.
     pub fn line(&self) -> String {
         format!(
-            "{}: {} {}, {} {}, {} alert{}, {} failure{}",
+            "{}: {} {}, {} {}, {} alert{} sent, {} failure{}",
             if self.written { "acted" } else { "planned" },
             self.tagged,
             if self.written { "tagged" } else { "to tag" },

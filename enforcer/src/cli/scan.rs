@@ -85,12 +85,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             },
             args.alert_topic.as_deref(),
         ))?;
-        let listed = runtime.block_on(backends.store.list(&args.resource_types, |n| {
-            progress.count("listing resources:", n)
-        }));
+        let listed = runtime.block_on(async {
+            let account = backends.caller_account().await?;
+            let resources = backends
+                .store
+                .list(&args.resource_types, |n| {
+                    progress.count("listing resources:", n)
+                })
+                .await?;
+            Ok::<_, enforcer::act::StoreError>((account, resources))
+        });
         progress.finish();
-        let resources = match listed {
-            Ok(resources) => resources,
+        let (account, resources) = match listed {
+            Ok(listed) => listed,
             Err(error) => {
                 eprintln!("error: cannot list the account's resources: {error}");
                 return Ok(ExitCode::from(EXIT_ACT_FAILED));
@@ -107,7 +114,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 &backends.notify,
             ))
         };
-        return scan(&args, &engine, resources, Some(&act), &mut progress);
+        return scan(
+            &args,
+            &engine,
+            resources,
+            Some(&account),
+            Some(&act),
+            &mut progress,
+        );
     }
     let inventory = match args.tags.as_ref().map(read_inventory) {
         Some(Ok(inventory)) => inventory,
@@ -123,7 +137,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         loaded.set,
         InMemoryTagStore::with_inventory(inventory),
     );
-    scan(&args, &engine, resources, None, &mut progress)
+    scan(&args, &engine, resources, None, None, &mut progress)
 }
 
 type Act<'a> = dyn Fn(&Decision) -> ActReport + 'a;
@@ -132,6 +146,7 @@ fn scan<S: TagStore>(
     args: &ScanArgs,
     engine: &Engine<S>,
     resources: Vec<(String, Tags)>,
+    account: Option<&str>,
     act: Option<&Act<'_>>,
     progress: &mut Progress,
 ) -> anyhow::Result<ExitCode> {
@@ -155,7 +170,10 @@ fn scan<S: TagStore>(
         .collect();
     let total = selected.len();
     for (index, (resource, tags)) in selected.into_iter().enumerate() {
-        let decision = engine.decide_existing(&resource, tags);
+        let mut decision = engine.decide_existing(&resource, tags);
+        if decision.account.is_none() {
+            decision.account = account.filter(|a| !a.is_empty()).map(str::to_owned);
+        }
         summary.add(decision.outcome);
         let report = act.map(|act| act(&decision));
         if let Some(report) = &report {

@@ -18,7 +18,6 @@
 
 pub mod aws;
 pub mod config;
-mod render;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,7 +27,6 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use config::{Backend, Config, ConfigError};
-pub use render::ChatbotAlert;
 
 use crate::act::{
     apply, ActReport, ActSettings, InMemoryQuarantine, InMemoryTagStore, Notify, Quarantine,
@@ -224,7 +222,7 @@ pub struct Response {
     pub actions: Vec<LoggedAction>,
     /// True when the enforcer wrote tags to the account (at least one resource, without failure).
     pub written: bool,
-    /// True when an alert was published.
+    /// True when an alert was published (at least one, when the resources have several owners).
     pub alerted: bool,
     /// Every failure, typed retryable or permanent.
     pub failures: Vec<LoggedFailure>,
@@ -269,11 +267,10 @@ pub struct Handler<A, N> {
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
     /// A handler over prepared policies and backends. Alerts are rendered as Amazon Q Developer
-    /// (Chatbot) custom notifications ([`ChatbotAlert`]).
+    /// (Chatbot) custom notifications, one per owner ([`crate::act::ChatbotAlert`]).
     pub fn new(config: Config, prepared: Prepared, accounts: A, notify: N) -> Self {
         let policies: &PolicySet = prepared.engine.policies();
-        let settings = ActSettings::new(policies, config.mode == policy::Mode::Enforce)
-            .with_renderer(Box::new(ChatbotAlert::new(policies.clone())));
+        let settings = ActSettings::new(policies, config.mode == policy::Mode::Enforce);
         Self {
             config,
             engine: prepared.engine,
@@ -458,9 +455,7 @@ fn summary(
                     x.failures.is_empty() && (!x.tags_added.is_empty() || !x.tags_fixed.is_empty())
                 })
         }),
-        alerted: report
-            .and_then(|r| r.alert.as_ref())
-            .is_some_and(|a| a.sent),
+        alerted: report.is_some_and(|r| r.alerts.iter().any(|a| a.sent)),
         failures,
         disposition,
         duration_ms: 0.0,

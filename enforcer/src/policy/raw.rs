@@ -41,11 +41,12 @@ pub struct PolicyFile {
     pub quarantine: Option<QuarantineRaw>,
 }
 
-/// `[quarantine]`.
+/// `[quarantine]`: how quarantines isolate resources.
 #[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuarantineRaw {
-    /// IAM role or user ARNs a quarantine never locks out (the S3 bucket policy's exceptions).
+    /// IAM role or user ARNs a quarantine never locks out (the S3 bucket policy's exceptions),
+    /// e.g. `arn:aws:iam::111122223333:role/BreakGlass`.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub break_glass_principals: Vec<Spanned<String>>,
