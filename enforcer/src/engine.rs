@@ -134,6 +134,27 @@ impl Decision {
         }
     }
 
+    /// The decision for an event that touched no resource to evaluate (ignored, unsupported or
+    /// unresolved); a resolved change is handed back for [`Engine::decide_resolved`].
+    pub fn unevaluated(
+        resolution: Resolution,
+        location: Option<&Location>,
+        mode: Mode,
+    ) -> Result<Self, Box<Change>> {
+        Ok(match resolution {
+            Resolution::Resolved(change) => return Err(change),
+            Resolution::Ignored { header, reason } => {
+                Self::without_resources(header, Outcome::Ignored, reason, location, mode)
+            }
+            Resolution::Unsupported { header, reason } => {
+                Self::without_resources(header, Outcome::Unsupported, reason, location, mode)
+            }
+            Resolution::Unresolved { header, reason } => {
+                Self::without_resources(header, Outcome::Error, reason, location, mode)
+            }
+        })
+    }
+
     /// The decision for an input that could not be decoded.
     pub fn decode_error(error: &DecodeError, mode: Mode) -> Self {
         Self::without_resources(
@@ -221,51 +242,62 @@ impl<S: TagStore> Engine<S> {
         event: &InputEvent,
         location: Option<&Location>,
     ) -> (Decision, Option<StoreError>) {
+        match Decision::unevaluated(self.resolver.resolve(event), location, self.policies.mode) {
+            Ok(decision) => (decision, None),
+            Err(change) => self.decide_resolved_with(store, *change, location).await,
+        }
+    }
+
+    /// Decides a change the resolver already found: reads the current tags, applies what the
+    /// event did to them, tells the store, and evaluates each resource.
+    pub async fn decide_resolved(&self, change: Change, location: Option<&Location>) -> Decision {
+        self.decide_resolved_with(&self.store, change, location)
+            .await
+            .0
+    }
+
+    /// [`Engine::decide_resolved`] reading through `store`, with the read failure beside the
+    /// decision.
+    pub async fn decide_resolved_with<T: TagStore>(
+        &self,
+        store: &T,
+        change: Change,
+        location: Option<&Location>,
+    ) -> (Decision, Option<StoreError>) {
         let mode = self.policies.mode;
-        let decision = match self.resolver.resolve(event) {
-            Resolution::Resolved(change) => match self.decide_change(store, &change).await {
-                Ok(resources) => {
-                    let outcome = overall_outcome(&resources);
-                    Decision {
+        match self.decide_change(store, &change).await {
+            Ok(resources) => {
+                let outcome = overall_outcome(&resources);
+                let decision = Decision {
+                    event_id: change.event_id,
+                    event_source: change.event_source,
+                    event_name: change.event_name,
+                    outcome,
+                    reason: None,
+                    location: location.map(ToString::to_string),
+                    actor: change.actor.arn.or(change.actor.session_issuer_arn),
+                    account: change.account,
+                    region: change.region,
+                    mode,
+                    resources,
+                };
+                (decision, None)
+            }
+            Err(error) => {
+                let decision = Decision::without_resources(
+                    EventHeader {
                         event_id: change.event_id,
                         event_source: change.event_source,
                         event_name: change.event_name,
-                        outcome,
-                        reason: None,
-                        location: location.map(ToString::to_string),
-                        actor: change.actor.arn.or(change.actor.session_issuer_arn),
-                        account: change.account,
-                        region: change.region,
-                        mode,
-                        resources,
-                    }
-                }
-                Err(error) => {
-                    let decision = Decision::without_resources(
-                        EventHeader {
-                            event_id: change.event_id,
-                            event_source: change.event_source,
-                            event_name: change.event_name,
-                        },
-                        Outcome::Error,
-                        format!("reading current tags failed: {error}"),
-                        location,
-                        mode,
-                    );
-                    return (decision, Some(error));
-                }
-            },
-            Resolution::Ignored { header, reason } => {
-                Decision::without_resources(header, Outcome::Ignored, reason, location, mode)
+                    },
+                    Outcome::Error,
+                    format!("reading current tags failed: {error}"),
+                    location,
+                    mode,
+                );
+                (decision, Some(error))
             }
-            Resolution::Unsupported { header, reason } => {
-                Decision::without_resources(header, Outcome::Unsupported, reason, location, mode)
-            }
-            Resolution::Unresolved { header, reason } => {
-                Decision::without_resources(header, Outcome::Error, reason, location, mode)
-            }
-        };
-        (decision, None)
+        }
     }
 
     async fn decide_change<T: TagStore>(

@@ -15,6 +15,7 @@ pub mod evaluate;
 pub mod event;
 pub mod lambda;
 pub mod policy;
+pub mod replay;
 
 /// A resource's tags: key → value, ordered for stable output.
 pub type Tags = std::collections::BTreeMap<String, String>;

@@ -9,6 +9,7 @@ mod input;
 mod output;
 mod progress;
 mod release;
+mod replay;
 mod scan;
 mod test_cmd;
 mod validate;
@@ -51,6 +52,8 @@ enum Command {
     /// The catalog of supported CloudTrail calls: list it, measure a corpus against it, print the
     /// EventBridge patterns that match it.
     Events(events::EventsArgs),
+    /// Replay CloudTrail history: what the policies would have said about every event, in order.
+    Replay(replay::ReplayArgs),
 }
 
 /// Exit code for bad input or a bad policy.
@@ -72,6 +75,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Schema(args) => validate::schema(args),
         Command::Alert(args) => alert::run(args),
         Command::Events(args) => events::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }
 

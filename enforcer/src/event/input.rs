@@ -4,6 +4,7 @@
 //! JSON Lines of either, and a CloudTrail log file as delivered to S3 (`{"Records": [...]}`),
 //! each plain or gzip-compressed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
@@ -113,53 +114,79 @@ or JSON Lines of those, or a CloudTrail log file ({\"Records\": [...]})";
 /// Decodes every event in `bytes`, read from the file `name`. Never stops at a bad event: each
 /// one becomes its own [`DecodeError`] and the rest are still returned.
 pub fn decode_bytes(name: &str, bytes: &[u8]) -> Vec<DecodeResult> {
-    let at_start = |message: String| {
-        vec![Err(DecodeError {
+    match inflate_text(bytes) {
+        Ok(text) => decode_text(name, &text),
+        Err(message) => vec![Err(DecodeError {
             location: Location {
                 file: name.to_owned(),
                 line: 1,
                 index: None,
             },
             message,
-        })]
-    };
-    let inflated;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut text = Vec::new();
-        if let Err(error) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut text) {
-            return at_start(format!("cannot decompress gzip input: {error}"));
-        }
-        inflated = text;
-        &inflated[..]
-    } else {
-        bytes
-    };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => return at_start(format!("input is not UTF-8 text: {error}")),
-    };
-    decode_text(name, text)
+        })],
+    }
 }
 
-/// Decodes every event in `text` (see [`decode_bytes`]).
-pub fn decode_text(name: &str, text: &str) -> Vec<DecodeResult> {
+/// The text of an input: gzip is inflated (detected by its magic bytes, whatever the file name),
+/// and the result must be UTF-8. The error says which of the two failed.
+pub fn inflate_text(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut text = Vec::with_capacity(bytes.len().saturating_mul(8));
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut text)
+            .map_err(|error| format!("cannot decompress gzip input: {error}"))?;
+        String::from_utf8(text)
+            .map(Cow::Owned)
+            .map_err(|error| format!("input is not UTF-8 text: {}", error.utf8_error()))
+    } else {
+        std::str::from_utf8(bytes)
+            .map(Cow::Borrowed)
+            .map_err(|error| format!("input is not UTF-8 text: {error}"))
+    }
+}
+
+/// One JSON value of an input, framed but not yet decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The value's JSON text, borrowed from the input.
+    pub raw: &'a str,
+    /// 1-based line where it starts.
+    pub line: usize,
+    /// 0-based position in a JSON array or `Records` list, if it came from one.
+    pub index: Option<usize>,
+}
+
+impl Frame<'_> {
+    /// The frame's location in the file `name`.
+    pub fn location(&self, name: &str) -> Location {
+        Location {
+            file: name.to_owned(),
+            line: self.line,
+            index: self.index,
+        }
+    }
+}
+
+/// Splits `text` into the JSON values it holds, in order, without decoding them: the framing
+/// step of [`decode_text`]. Fails only when the input as a whole is empty or not JSON (a JSON
+/// Lines input never fails here: each line is decoded on its own).
+pub fn frame_text<'a>(name: &str, text: &'a str) -> Result<Vec<Frame<'a>>, DecodeError> {
     let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     let offset = text.len() - trimmed.len();
-    let locate = |byte: usize, index: Option<usize>| Location {
-        file: name.to_owned(),
-        line: line_of(text, byte),
-        index,
-    };
     if trimmed.is_empty() {
-        return vec![Err(DecodeError {
-            location: locate(0, None),
+        return Err(DecodeError {
+            location: Location {
+                file: name.to_owned(),
+                line: line_of(text, 0),
+                index: None,
+            },
             message: format!("input is empty; {EXPECTED_FORMS}"),
-        })];
+        });
     }
     if trimmed.starts_with('[') {
         return match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
-            Ok(items) => decode_items(text, &items, &locate),
-            Err(error) => vec![Err(json_error(name, text, offset, &error))],
+            Ok(items) => Ok(frame_items(text, &items)),
+            Err(error) => Err(json_error(name, text, offset, &error)),
         };
     }
     if trimmed.starts_with('{') && !looks_like_json_lines(trimmed) {
@@ -171,14 +198,27 @@ pub fn decode_text(name: &str, text: &str) -> Vec<DecodeResult> {
         return match serde_json::from_str::<LogFile>(trimmed) {
             Ok(LogFile {
                 records: Some(records),
-            }) => decode_items(text, &records, &locate),
-            Ok(LogFile { records: None }) => {
-                vec![decode_one(trimmed, locate(offset, None))]
-            }
-            Err(error) => vec![Err(json_error(name, text, offset, &error))],
+            }) => Ok(frame_items(text, &records)),
+            Ok(LogFile { records: None }) => Ok(vec![Frame {
+                raw: trimmed,
+                line: line_of(text, offset),
+                index: None,
+            }]),
+            Err(error) => Err(json_error(name, text, offset, &error)),
         };
     }
-    decode_json_lines(name, text)
+    Ok(frame_json_lines(text))
+}
+
+/// Decodes every event in `text` (see [`decode_bytes`]).
+pub fn decode_text(name: &str, text: &str) -> Vec<DecodeResult> {
+    match frame_text(name, text) {
+        Ok(frames) => frames
+            .into_iter()
+            .map(|frame| decode_one(frame.raw, frame.location(name)))
+            .collect(),
+        Err(error) => vec![Err(error)],
+    }
 }
 
 /// True when the first line is a complete JSON value and more content follows: JSON Lines.
@@ -191,36 +231,43 @@ fn looks_like_json_lines(trimmed: &str) -> bool {
     }
 }
 
-fn decode_json_lines(name: &str, text: &str) -> Vec<DecodeResult> {
-    let mut results = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let content = line.trim();
-        if content.is_empty() {
-            continue;
-        }
-        let location = Location {
-            file: name.to_owned(),
-            line: number + 1,
-            index: None,
-        };
-        results.push(decode_one(content, location));
-    }
-    results
+fn frame_json_lines(text: &str) -> Vec<Frame<'_>> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(number, line)| {
+            let content = line.trim();
+            (!content.is_empty()).then_some(Frame {
+                raw: content,
+                line: number + 1,
+                index: None,
+            })
+        })
+        .collect()
 }
 
-fn decode_items(
-    text: &str,
-    items: &[&RawValue],
-    locate: &dyn Fn(usize, Option<usize>) -> Location,
-) -> Vec<DecodeResult> {
+/// Frames of the items of an array or `Records` list. Items come in text order, so line numbers
+/// are counted incrementally: one pass over the text, not one per item.
+fn frame_items<'a>(text: &'a str, items: &[&'a RawValue]) -> Vec<Frame<'a>> {
+    let mut counted_to = 0;
+    let mut line = 1;
     items
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let byte = byte_offset(text, raw.get());
-            decode_one(raw.get(), locate(byte, Some(index)))
+            let byte = byte_offset(text, raw.get()).clamp(counted_to, text.len());
+            line += newlines(&text.as_bytes()[counted_to..byte]);
+            counted_to = byte;
+            Frame {
+                raw: raw.get(),
+                line,
+                index: Some(index),
+            }
         })
         .collect()
+}
+
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Offset of `part` inside `whole`; `part` is always a sub-slice borrowed from `whole`.
@@ -230,11 +277,7 @@ fn byte_offset(whole: &str, part: &str) -> usize {
 
 fn line_of(text: &str, byte: usize) -> usize {
     let end = byte.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    newlines(&text.as_bytes()[..end]) + 1
 }
 
 fn json_error(name: &str, text: &str, offset: usize, error: &serde_json::Error) -> DecodeError {

@@ -4,6 +4,9 @@
 //! fields, carry booleans as strings and use odd date formats, so these types accept anything
 //! CloudTrail has been seen to write and keep the free-form parts as JSON values.
 
+use std::borrow::Cow;
+
+use serde::de::{self, IgnoredAny, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -156,5 +159,201 @@ impl CloudTrailRecord {
             .as_ref()?
             .arn
             .as_deref()
+    }
+}
+
+/// A borrowed view of the fields of a CloudTrail record that decide whether the record needs
+/// decoding at all: who, what, whether it failed, whether it was read-only.
+///
+/// Parsing it allocates nothing for strings without escapes and skips `requestParameters`,
+/// `responseElements` and every other free-form part without building values. It accepts
+/// exactly the inputs [`decode_one`](super::decode_one) accepts as a bare record: its fields
+/// are the union of the record's and of the envelope probe's, with the same types, so a text
+/// that parses here also decodes there, and `detail_type` tells an envelope apart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordHeader<'a> {
+    /// e.g. `s3.amazonaws.com`.
+    #[serde(borrow)]
+    pub event_source: Cow<'a, str>,
+    /// The event name as written.
+    #[serde(borrow)]
+    pub event_name: Cow<'a, str>,
+    /// `eventID`.
+    #[serde(default, borrow, rename = "eventID")]
+    pub event_id: LenientStr<'a>,
+    /// `eventTime` as written.
+    #[serde(default, borrow)]
+    pub event_time: LenientStr<'a>,
+    /// Present when the call failed.
+    #[serde(default, borrow)]
+    pub error_code: LenientStr<'a>,
+    /// `readOnly`, leniently.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub read_only: Option<bool>,
+    /// Who made the call.
+    #[serde(default, borrow)]
+    pub user_identity: Option<UserIdentityHeader<'a>>,
+    /// Set on EventBridge envelopes only.
+    #[serde(default, borrow, rename = "detail-type")]
+    pub detail_type: Option<Cow<'a, str>>,
+    #[serde(default, rename = "eventVersion")]
+    _event_version: Option<IgnoredAny>,
+    #[serde(default, rename = "awsRegion")]
+    _aws_region: Option<IgnoredAny>,
+    #[serde(default, rename = "recipientAccountId")]
+    _recipient_account_id: Option<IgnoredAny>,
+    #[serde(default, rename = "requestParameters")]
+    _request_parameters: Option<IgnoredAny>,
+    #[serde(default, rename = "responseElements")]
+    _response_elements: Option<IgnoredAny>,
+    #[serde(default, rename = "resources")]
+    _resources: Option<IgnoredAny>,
+    #[serde(default, rename = "errorMessage")]
+    _error_message: Option<IgnoredAny>,
+    #[serde(default, rename = "eventType")]
+    _event_type: Option<IgnoredAny>,
+    // The envelope probe's fields, typed as the probe types them.
+    #[serde(default, rename = "detail")]
+    _detail: Option<IgnoredAny>,
+    #[serde(default, borrow, rename = "id")]
+    _id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "source")]
+    _source: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "account")]
+    _account: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "region")]
+    _region: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "time")]
+    _time: Option<Cow<'a, str>>,
+}
+
+/// `userIdentity`, borrowed: the fields that name the caller.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentityHeader<'a> {
+    /// ARN of the caller.
+    #[serde(default, borrow)]
+    pub arn: LenientStr<'a>,
+    /// Role session details.
+    #[serde(default, borrow)]
+    pub session_context: Option<SessionContextHeader<'a>>,
+    #[serde(default, rename = "type")]
+    _identity_type: LenientStr<'a>,
+    #[serde(default, rename = "accountId")]
+    _account_id: LenientStr<'a>,
+    #[serde(default, rename = "principalId")]
+    _principal_id: LenientStr<'a>,
+    #[serde(default, rename = "userName")]
+    _user_name: LenientStr<'a>,
+    #[serde(default, rename = "invokedBy")]
+    _invoked_by: LenientStr<'a>,
+}
+
+/// `userIdentity.sessionContext`, borrowed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContextHeader<'a> {
+    /// The role that issued the session.
+    #[serde(default, borrow)]
+    pub session_issuer: Option<SessionIssuerHeader<'a>>,
+}
+
+/// `userIdentity.sessionContext.sessionIssuer`, borrowed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionIssuerHeader<'a> {
+    /// ARN of the role.
+    #[serde(default, borrow)]
+    pub arn: LenientStr<'a>,
+    #[serde(default, rename = "userName")]
+    _user_name: LenientStr<'a>,
+}
+
+impl<'a> RecordHeader<'a> {
+    /// Parses the header of one record's JSON text.
+    pub fn parse(raw: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(raw)
+    }
+
+    /// True when the caller (or the role behind its session) has an ARN.
+    pub fn has_principal(&self) -> bool {
+        self.user_identity.as_ref().is_some_and(|identity| {
+            identity.arn.0.is_some()
+                || identity
+                    .session_context
+                    .as_ref()
+                    .and_then(|c| c.session_issuer.as_ref())
+                    .is_some_and(|issuer| issuer.arn.0.is_some())
+        })
+    }
+}
+
+/// A string field read as [`CloudTrailRecord`] reads it: a string (borrowed when it has no
+/// escapes), a number or a bool as text; `null`, objects and arrays as absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LenientStr<'a>(pub Option<Cow<'a, str>>);
+
+impl LenientStr<'_> {
+    /// The text, if any.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = LenientStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Owned(v))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(LenientStr(
+                    serde_json::Number::from_f64(v).map(|n| Cow::Owned(n.to_string())),
+                ))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Borrowed(if v {
+                    "true"
+                } else {
+                    "false"
+                }))))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+        }
+        deserializer.deserialize_any(Visit)
     }
 }
