@@ -180,8 +180,6 @@ mod tests {
             violations,
             add_tags: Tags::new(),
             case_fixes: Tags::new(),
-            stale_read: false,
-            read: None,
             action: Action::Alert,
             stale_read: false,
             read: None,

@@ -82,8 +82,6 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         violations: Vec::new(),
         add_tags: Tags::new(),
         case_fixes: Tags::new(),
-        stale_read: false,
-        read: None,
         action,
         stale_read: false,
         read: None,
