@@ -229,20 +229,46 @@ impl<S: TagStore> Engine<S> {
 
     /// Decides one event.
     pub async fn decide(&self, event: &InputEvent, location: Option<&Location>) -> Decision {
+        self.decide_with(&self.store, event, location).await.0
+    }
+
+    /// Decides one event reading current tags from `store` instead of the engine's own (the
+    /// Lambda reads another account's tags through that account's clients). When reading the
+    /// tags failed, the decision is an [`Outcome::Error`] and the failure comes back beside it,
+    /// so a caller can tell a retryable failure from a permanent one.
+    pub async fn decide_with<T: TagStore>(
+        &self,
+        store: &T,
+        event: &InputEvent,
+        location: Option<&Location>,
+    ) -> (Decision, Option<StoreError>) {
         match Decision::unevaluated(self.resolver.resolve(event), location, self.policies.mode) {
-            Ok(decision) => decision,
-            Err(change) => self.decide_resolved(*change, location).await,
+            Ok(decision) => (decision, None),
+            Err(change) => self.decide_resolved_with(store, *change, location).await,
         }
     }
 
     /// Decides a change the resolver already found: reads the current tags, applies what the
     /// event did to them, tells the store, and evaluates each resource.
     pub async fn decide_resolved(&self, change: Change, location: Option<&Location>) -> Decision {
+        self.decide_resolved_with(&self.store, change, location)
+            .await
+            .0
+    }
+
+    /// [`Engine::decide_resolved`] reading through `store`, with the read failure beside the
+    /// decision.
+    pub async fn decide_resolved_with<T: TagStore>(
+        &self,
+        store: &T,
+        change: Change,
+        location: Option<&Location>,
+    ) -> (Decision, Option<StoreError>) {
         let mode = self.policies.mode;
-        match self.decide_change(&change).await {
+        match self.decide_change(store, &change).await {
             Ok(resources) => {
                 let outcome = overall_outcome(&resources);
-                Decision {
+                let decision = Decision {
                     event_id: change.event_id,
                     event_source: change.event_source,
                     event_name: change.event_name,
@@ -254,28 +280,36 @@ impl<S: TagStore> Engine<S> {
                     region: change.region,
                     mode,
                     resources,
-                }
+                };
+                (decision, None)
             }
-            Err(error) => Decision::without_resources(
-                EventHeader {
-                    event_id: change.event_id,
-                    event_source: change.event_source,
-                    event_name: change.event_name,
-                },
-                Outcome::Error,
-                format!("reading current tags failed: {error}"),
-                location,
-                mode,
-            ),
+            Err(error) => {
+                let decision = Decision::without_resources(
+                    EventHeader {
+                        event_id: change.event_id,
+                        event_source: change.event_source,
+                        event_name: change.event_name,
+                    },
+                    Outcome::Error,
+                    format!("reading current tags failed: {error}"),
+                    location,
+                    mode,
+                );
+                (decision, Some(error))
+            }
         }
     }
 
-    async fn decide_change(&self, change: &Change) -> Result<Vec<ResourceDecision>, StoreError> {
+    async fn decide_change<T: TagStore>(
+        &self,
+        store: &T,
+        change: &Change,
+    ) -> Result<Vec<ResourceDecision>, StoreError> {
         let arns: Vec<String> = change.resources.iter().map(|r| r.arn.clone()).collect();
         for arn in &arns {
-            self.store.observe(arn, &change.tag_update);
+            store.observe(arn, &change.tag_update);
         }
-        let mut current = self.store.get_tags(&arns).await?;
+        let mut current = store.get_tags(&arns).await?;
         // An index that lags the call does not show the event's own tags yet: read again briefly
         // rather than conclude from one answer that they are missing.
         let mut delay = self.read_retry.first_delay;
@@ -290,7 +324,7 @@ impl<S: TagStore> Engine<S> {
             }
             tokio::time::sleep(delay).await;
             delay = delay.saturating_mul(2);
-            current.extend(self.store.get_tags(&lagging).await?);
+            current.extend(store.get_tags(&lagging).await?);
         }
         Ok(change
             .resources

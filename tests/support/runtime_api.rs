@@ -76,6 +76,7 @@ struct Shared {
     stop: AtomicBool,
     next_id: AtomicU64,
     deadline: Duration,
+    function_arn: String,
 }
 
 /// The running stand-in.
@@ -88,6 +89,12 @@ pub struct RuntimeApi {
 impl RuntimeApi {
     /// Starts on a free port of 127.0.0.1; invocations get `deadline` to run.
     pub fn start(deadline: Duration) -> Self {
+        Self::start_as(deadline, FUNCTION_ARN)
+    }
+
+    /// The same, reporting `function_arn` as the invoked function (its account is the
+    /// function's own account).
+    pub fn start_as(deadline: Duration, function_arn: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let address = listener.local_addr().unwrap();
@@ -97,6 +104,7 @@ impl RuntimeApi {
             stop: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             deadline,
+            function_arn: function_arn.to_owned(),
         });
         let accepting = Arc::clone(&shared);
         let acceptor = std::thread::spawn(move || {
@@ -423,7 +431,10 @@ fn next_invocation(writer: &mut TcpStream, shared: &Shared) -> std::io::Result<(
         &[
             ("Lambda-Runtime-Aws-Request-Id", id.as_str()),
             ("Lambda-Runtime-Deadline-Ms", deadline.as_str()),
-            ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN),
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                shared.function_arn.as_str(),
+            ),
             ("Lambda-Runtime-Trace-Id", trace.as_str()),
         ],
         &event,

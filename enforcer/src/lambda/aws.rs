@@ -1,0 +1,148 @@
+//! The function's AWS backends: SDK clients built once at start, and for each member account of
+//! an organization, clients over credentials from assuming `ENFORCER_MEMBER_ROLE_NAME` there,
+//! built on the first event from that account and kept.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::SdkConfig;
+use aws_sdk_sns::config::SharedCredentialsProvider;
+use tokio::sync::Mutex;
+
+use super::{Accounts, Backends, Config};
+use crate::act::aws::{AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify};
+use crate::act::{AlertMessage, InMemoryNotify, Notify, StoreError};
+use crate::catalog::partition_for_region;
+
+/// The backends of one account.
+pub type AwsBackends = Backends<AwsTagStore, AwsQuarantine>;
+
+/// The function's own account's backends, and member accounts' on demand.
+#[derive(Debug)]
+pub struct AwsAccounts {
+    base: SdkConfig,
+    own: Arc<AwsBackends>,
+    member_role_name: Option<String>,
+    quarantine: QuarantineConfig,
+    members: Mutex<HashMap<String, Arc<AwsBackends>>>,
+}
+
+impl AwsAccounts {
+    /// Builds the own account's clients from `base`.
+    pub fn new(base: SdkConfig, config: &Config, quarantine: QuarantineConfig) -> Self {
+        let clients = AwsClients::new(&base);
+        Self {
+            own: Arc::new(Backends {
+                store: AwsTagStore::new(&clients),
+                quarantine: AwsQuarantine::new(&clients, quarantine.clone()),
+            }),
+            base,
+            member_role_name: config.member_role_name.clone(),
+            quarantine,
+            members: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The clients of the function's own account.
+    pub fn own(&self) -> &Arc<AwsBackends> {
+        &self.own
+    }
+
+    async fn member(&self, account: &str) -> Result<Arc<AwsBackends>, StoreError> {
+        let Some(role_name) = &self.member_role_name else {
+            return Err(StoreError::permanent(
+                "AssumeRole",
+                format!(
+                    "the event is from account {account}, not the function's own, and \
+                     ENFORCER_MEMBER_ROLE_NAME is not set"
+                ),
+            ));
+        };
+        if !account.chars().all(|c| c.is_ascii_digit()) || account.len() != 12 {
+            return Err(StoreError::permanent(
+                "AssumeRole",
+                format!("{account:?} is not an account id"),
+            ));
+        }
+        let mut members = self.members.lock().await;
+        if let Some(found) = members.get(account) {
+            return Ok(found.clone());
+        }
+        let partition = self
+            .base
+            .region()
+            .map(|r| partition_for_region(r.as_ref()))
+            .unwrap_or("aws");
+        let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
+        // Credentials are fetched lazily, on the first call, and refreshed by the clients'
+        // identity cache; a failure to assume the role surfaces as that call's error.
+        let provider = AssumeRoleProvider::builder(role_arn.clone())
+            .session_name("tag-enforcer")
+            .configure(&self.base)
+            .build()
+            .await;
+        let config = self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+        let clients = AwsClients::new(&config);
+        let mut quarantine = self.quarantine.clone();
+        quarantine.enforcer_principals.push(role_arn);
+        let backends = Arc::new(Backends {
+            store: AwsTagStore::new(&clients),
+            quarantine: AwsQuarantine::new(&clients, quarantine),
+        });
+        members.insert(account.to_owned(), backends.clone());
+        Ok(backends)
+    }
+}
+
+impl Accounts for AwsAccounts {
+    type Store = AwsTagStore;
+    type Quarantine = AwsQuarantine;
+
+    async fn backends(&self, account: Option<&str>) -> Result<Arc<AwsBackends>, StoreError> {
+        match account {
+            None => Ok(self.own.clone()),
+            Some(account) => self.member(account).await,
+        }
+    }
+}
+
+/// Alerts: to the SNS topic when `ENFORCER_ALERT_TOPIC_ARN` is set, otherwise kept in memory
+/// (rendered, logged, reported as not sent).
+#[derive(Debug, Clone)]
+pub enum Alerts {
+    /// The topic.
+    Sns(SnsNotify),
+    /// No topic.
+    Memory(InMemoryNotify),
+}
+
+impl Alerts {
+    /// From the configuration and the own account's SDK configuration.
+    pub fn new(config: &Config, base: &SdkConfig) -> Self {
+        match &config.alert_topic_arn {
+            Some(topic) => Self::Sns(SnsNotify::new(aws_sdk_sns::Client::new(base), topic)),
+            None => Self::Memory(InMemoryNotify::new()),
+        }
+    }
+}
+
+impl Notify for Alerts {
+    fn destination(&self) -> String {
+        match self {
+            Self::Sns(sns) => sns.destination(),
+            Self::Memory(memory) => memory.destination(),
+        }
+    }
+
+    async fn publish(&self, message: &AlertMessage) -> Result<String, StoreError> {
+        match self {
+            Self::Sns(sns) => sns.publish(message).await,
+            Self::Memory(memory) => memory.publish(message).await,
+        }
+    }
+}

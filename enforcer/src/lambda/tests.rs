@@ -1,0 +1,413 @@
+//! The handler in-process, on the sample events, with the in-memory backends.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::act::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore, WriteFailures};
+use crate::evaluate::Action;
+use crate::policy::Mode;
+
+const OWN: &str = "111122223333";
+const BUCKET: &str = "arn:aws:s3:::ecometricx-prod-s3-raw-eu-west-1";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn sample(name: &str) -> serde_json::Value {
+    let path = repo().join("events/samples").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn config(vars: &[(&str, &str)]) -> Config {
+    let mut all: BTreeMap<String, String> = BTreeMap::from([(
+        "ENFORCER_POLICY_DIR".to_owned(),
+        repo().join("policies").display().to_string(),
+    )]);
+    for (k, v) in vars {
+        all.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_env(|key| all.get(key).cloned()).unwrap()
+}
+
+fn handler<S, Q>(
+    mode: &str,
+    store: S,
+    quarantine: Q,
+) -> Handler<SingleAccount<S, Q>, InMemoryNotify>
+where
+    S: TagStore + Send + Sync,
+    Q: Quarantine + Send + Sync,
+{
+    let config = config(&[("ENFORCER_MODE", mode)]);
+    let prepared = prepare(&config).unwrap();
+    let engine = prepared.engine.with_read_retry(crate::engine::ReadRetry {
+        retries: 0,
+        first_delay: std::time::Duration::ZERO,
+    });
+    let prepared = Prepared { engine, ..prepared };
+    Handler::new(
+        config,
+        prepared,
+        SingleAccount::new(store, quarantine),
+        InMemoryNotify::new(),
+    )
+}
+
+fn memory(mode: &str) -> Handler<MemoryAccounts, InMemoryNotify> {
+    handler(mode, InMemoryTagStore::new(), InMemoryQuarantine::new())
+}
+
+fn run<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn an_untagged_raw_bucket_gets_its_layer_tags_and_an_alert() {
+    let handler = memory("enforce");
+    let response = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
+    assert_eq!(response.call, "s3.amazonaws.com:CreateBucket");
+    assert_eq!(response.arns, [BUCKET]);
+    assert_eq!(response.mode, Mode::Enforce);
+    assert_eq!(response.disposition, Disposition::Done);
+    assert!(response.written, "{response:?}");
+    assert!(response.failures.is_empty(), "{response:?}");
+    let tags = handler.accounts().0.store.snapshot();
+    let tags = &tags[BUCKET];
+    assert_eq!(tags["DataClassification"], "Confidential");
+    assert_eq!(tags["ProcessOwner"], "DataEngineering");
+    assert_eq!(response.actions[0].tags_added, *tags);
+
+    // The alert: the Chatbot custom notification, with the owner's routing attributes.
+    assert!(response.alerted, "{response:?}");
+    let messages = handler.notify().messages();
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert_eq!(message.attributes["owner"], "DataEngineering");
+    assert_eq!(message.attributes["account"], OWN);
+    assert_eq!(message.attributes["mode"], "enforce");
+    let body: serde_json::Value = serde_json::from_str(&message.body).unwrap();
+    assert_eq!(body["source"], "custom", "{body}");
+    assert!(message.subject.contains("ecometricx-prod-s3-raw-eu-west-1"));
+}
+
+#[test]
+fn the_same_event_twice_writes_once() {
+    let handler = memory("enforce");
+    let event = sample("s3-CreateBucket.json");
+    run(handler.handle(&event, Some(OWN))).unwrap();
+    let second = run(handler.handle(&event, Some(OWN))).unwrap();
+    assert!(!second.written, "{second:?}");
+    assert_eq!(handler.accounts().0.store.write_calls(), 1);
+}
+
+#[test]
+fn audit_mode_writes_nothing_but_alerts() {
+    let handler = memory("audit");
+    let response = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
+    assert_eq!(response.mode, Mode::Audit);
+    assert!(!response.written);
+    assert_eq!(handler.accounts().0.store.write_calls(), 0);
+    // Planned, not written.
+    assert!(response.actions[0]
+        .tags_added
+        .contains_key("DataClassification"));
+    let messages = handler.notify().messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].attributes["mode"], "audit");
+}
+
+#[test]
+fn a_tag_change_event_is_decided() {
+    let handler = memory("enforce");
+    let event = sample("tag-TagChangeOnResource-s3-bucket.json");
+    let response = run(handler.handle(&event, Some(OWN))).unwrap();
+    assert_ne!(response.outcome, Outcome::Error, "{response:?}");
+    assert_ne!(response.outcome, Outcome::Unsupported, "{response:?}");
+    assert_eq!(response.arns.len(), 1, "{response:?}");
+    assert_eq!(response.disposition, Disposition::Done);
+}
+
+#[test]
+fn every_sample_is_answered_without_a_retry() {
+    let handler = memory("enforce");
+    let mut count = 0;
+    for entry in std::fs::read_dir(repo().join("events/samples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let response = run(handler.handle(&event, Some(OWN)))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            response.failures.is_empty(),
+            "{}: {response:?}",
+            path.display()
+        );
+        count += 1;
+    }
+    assert!(count > 300, "{count} samples");
+}
+
+#[test]
+fn a_bad_event_is_answered_not_retried() {
+    let handler = memory("enforce");
+    for event in [
+        serde_json::json!("just a string"),
+        serde_json::json!({"detail-type": "AWS API Call via CloudTrail", "detail": 42}),
+    ] {
+        let response = run(handler.handle(&event, Some(OWN))).unwrap();
+        assert_eq!(response.outcome, Outcome::Error, "{response:?}");
+        assert_eq!(response.disposition, Disposition::Permanent);
+        assert!(response.reason.is_some());
+    }
+    assert!(handler.notify().messages().is_empty());
+}
+
+#[test]
+fn the_enforcers_own_call_is_ignored() {
+    let config = config(&[
+        ("ENFORCER_MODE", "enforce"),
+        (
+            "ENFORCER_ROLE_ARN",
+            "arn:aws:iam::111122223333:role/DataEngineer",
+        ),
+    ]);
+    let prepared = prepare(&config).unwrap();
+    let handler = Handler::new(
+        config,
+        prepared,
+        SingleAccount::new(InMemoryTagStore::new(), InMemoryQuarantine::new()),
+        InMemoryNotify::new(),
+    );
+    let response = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
+    assert_eq!(response.outcome, Outcome::Ignored);
+    assert_eq!(response.disposition, Disposition::Done);
+    assert_eq!(handler.accounts().0.store.write_calls(), 0);
+}
+
+/// A store that fails every read or every write with the given error.
+#[derive(Debug)]
+struct FailingStore {
+    read: Option<StoreError>,
+    write: Option<StoreError>,
+    reads: AtomicUsize,
+}
+
+impl FailingStore {
+    fn reads(error: StoreError) -> Self {
+        Self {
+            read: Some(error),
+            write: None,
+            reads: AtomicUsize::new(0),
+        }
+    }
+
+    fn writes(error: StoreError) -> Self {
+        Self {
+            read: None,
+            write: Some(error),
+            reads: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl TagStore for FailingStore {
+    async fn get_tags(&self, _arns: &[String]) -> Result<BTreeMap<String, Tags>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        match &self.read {
+            Some(error) => Err(error.clone()),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    async fn put_tags(&self, arns: &[String], _tags: &Tags) -> WriteFailures {
+        match &self.write {
+            Some(error) => arns.iter().map(|a| (a.clone(), error.clone())).collect(),
+            None => WriteFailures::new(),
+        }
+    }
+
+    async fn remove_tags(&self, _arns: &[String], _keys: &[String]) -> WriteFailures {
+        WriteFailures::new()
+    }
+}
+
+fn throttled() -> StoreError {
+    StoreError {
+        operation: "GetResources".to_owned(),
+        message: "Rate exceeded".to_owned(),
+        retryable: true,
+        code: Some("ThrottlingException".to_owned()),
+    }
+}
+
+fn denied() -> StoreError {
+    StoreError::permanent("TagResources", "not authorized").with_code("AccessDeniedException")
+}
+
+#[test]
+fn a_retryable_read_failure_returns_an_error_so_lambda_retries() {
+    let handler = handler(
+        "enforce",
+        FailingStore::reads(throttled()),
+        InMemoryQuarantine::new(),
+    );
+    let error = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap_err();
+    assert_eq!(error.0.len(), 1);
+    assert_eq!(
+        error.0[0].error.code.as_deref(),
+        Some("ThrottlingException")
+    );
+    assert!(error.to_string().contains("retried"), "{error}");
+    assert!(handler.notify().messages().is_empty());
+}
+
+#[test]
+fn a_retryable_write_failure_returns_an_error() {
+    let mut error = throttled();
+    error.operation = "TagResources".to_owned();
+    let handler = handler(
+        "enforce",
+        FailingStore::writes(error),
+        InMemoryQuarantine::new(),
+    );
+    let error = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap_err();
+    assert_eq!(error.0[0].arn.as_deref(), Some(BUCKET));
+}
+
+#[test]
+fn a_permanent_failure_is_logged_and_answered() {
+    let denying = handler(
+        "enforce",
+        FailingStore::writes(denied()),
+        InMemoryQuarantine::new(),
+    );
+    let response = run(denying.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
+    assert_eq!(response.disposition, Disposition::Permanent);
+    assert_eq!(response.failures.len(), 1, "{response:?}");
+    assert_eq!(response.failures[0].arn.as_deref(), Some(BUCKET));
+    assert!(!response.failures[0].error.retryable);
+    assert!(!response.written);
+    // The owner still hears about it.
+    assert_eq!(denying.notify().messages().len(), 1);
+
+    let handler = handler(
+        "enforce",
+        FailingStore::reads(denied()),
+        InMemoryQuarantine::new(),
+    );
+    let response = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
+    assert_eq!(response.outcome, Outcome::Error);
+    assert_eq!(response.disposition, Disposition::Permanent);
+}
+
+/// Accounts that only serve the own account, and count the member accounts asked for.
+#[derive(Debug, Default)]
+struct OwnOnly {
+    own: MemoryAccounts,
+    asked: std::sync::Mutex<Vec<String>>,
+    member_error: Option<StoreError>,
+}
+
+impl Default for MemoryAccounts {
+    fn default() -> Self {
+        SingleAccount::new(InMemoryTagStore::new(), InMemoryQuarantine::new())
+    }
+}
+
+impl Accounts for OwnOnly {
+    type Store = InMemoryTagStore;
+    type Quarantine = InMemoryQuarantine;
+
+    async fn backends(
+        &self,
+        account: Option<&str>,
+    ) -> Result<Arc<Backends<InMemoryTagStore, InMemoryQuarantine>>, StoreError> {
+        match account {
+            None => Ok(self.own.0.clone()),
+            Some(account) => {
+                self.asked.lock().unwrap().push(account.to_owned());
+                Err(self
+                    .member_error
+                    .clone()
+                    .unwrap_or_else(|| StoreError::permanent("AssumeRole", "no member role")))
+            }
+        }
+    }
+}
+
+#[test]
+fn an_event_from_another_account_asks_for_that_accounts_backends() {
+    let config = config(&[("ENFORCER_MODE", "enforce")]);
+    let handler = Handler::new(
+        config.clone(),
+        prepare(&config).unwrap(),
+        OwnOnly::default(),
+        InMemoryNotify::new(),
+    );
+    let event = sample("s3-CreateBucket.json");
+    // Own account: no member backends asked for.
+    run(handler.handle(&event, Some(OWN))).unwrap();
+    assert!(handler.accounts().asked.lock().unwrap().is_empty());
+    // From the central account's view, 111122223333 is a member.
+    let response = run(handler.handle(&event, Some("999988887777"))).unwrap();
+    assert_eq!(*handler.accounts().asked.lock().unwrap(), [OWN]);
+    assert_eq!(response.outcome, Outcome::Error);
+    assert_eq!(response.disposition, Disposition::Permanent);
+    assert!(response.reason.unwrap().contains("no member role"));
+
+    // A throttled AssumeRole is retried.
+    let handler = Handler::new(
+        config.clone(),
+        prepare(&config).unwrap(),
+        OwnOnly {
+            member_error: Some(throttled()),
+            ..OwnOnly::default()
+        },
+        InMemoryNotify::new(),
+    );
+    assert!(run(handler.handle(&event, Some("999988887777"))).is_err());
+}
+
+#[test]
+fn a_policy_that_does_not_validate_fails_init_with_the_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "[[rule]]\nname = \"x\"\nselect = { type = \"s3:bukket\" }\n",
+    )
+    .unwrap();
+    let config = Config::from_env(|key| {
+        (key == "ENFORCER_POLICY_DIR").then(|| dir.path().display().to_string())
+    })
+    .unwrap();
+    let error = prepare(&config).unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, InitError::Policies { .. }), "{text}");
+    assert!(text.contains("broken.toml:"), "{text}");
+    assert!(text.contains("do not validate"), "{text}");
+}
+
+#[test]
+fn the_response_is_one_json_object() {
+    let handler = memory("enforce");
+    let response = run(handler.handle(&sample("s3-CreateBucket.json"), Some(OWN))).unwrap();
+    let json = serde_json::to_value(&response).unwrap();
+    assert_eq!(json["outcome"], name(&response.outcome));
+    assert_eq!(json["disposition"], "done");
+    assert_eq!(json["actions"][0]["arn"], BUCKET);
+    assert!(json["duration_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(response.actions[0].action, Action::Alert);
+}
