@@ -60,8 +60,11 @@ pub trait Accounts: Send + Sync {
     fn backends(
         &self,
         account: Option<&str>,
-    ) -> impl Future<Output = Result<Arc<Backends<Self::Store, Self::Quarantine>>, StoreError>> + Send;
+    ) -> impl Future<Output = BackendsResult<Self::Store, Self::Quarantine>> + Send;
 }
+
+/// The backends of one account, shared, or why they cannot be had.
+pub type BackendsResult<S, Q> = Result<Arc<Backends<S, Q>>, StoreError>;
 
 /// One set of backends for every account: tests and `ENFORCER_BACKEND=memory`.
 #[derive(Debug)]
