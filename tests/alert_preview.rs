@@ -3,34 +3,7 @@
 
 mod support;
 
-use std::process::{Command, Output};
-
-use serde_json::Value;
-
-fn enforcer(args: &[&str]) -> Output {
-    Command::new(support::enforcer_bin())
-        .args(args)
-        .current_dir(support::repo_root())
-        .env("NO_COLOR", "1")
-        .env_remove("ENFORCER_ROLE_ARN")
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
-
-fn json_lines(output: &Output) -> Vec<Value> {
-    stdout(output)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
-        .collect()
-}
+use support::{enforcer, json_lines, stderr, stdout};
 
 /// The policies with `mode = "audit"`, in a temporary directory.
 fn audit_policies() -> tempfile::TempDir {

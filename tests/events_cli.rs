@@ -3,23 +3,11 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use support::{enforcer, stdout};
+
+use std::process::Output;
 
 use serde_json::Value;
-
-fn enforcer(args: &[&str]) -> Output {
-    Command::new(support::enforcer_bin())
-        .args(args)
-        .current_dir(support::repo_root())
-        .env("NO_COLOR", "1")
-        .env_remove("ENFORCER_ROLE_ARN")
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
 
 fn json(output: &Output) -> Value {
     serde_json::from_str(&stdout(output))

@@ -62,3 +62,33 @@ pub const IDLESS_REAL: &[&str] = &[
 /// The same for the documentation corpus: its PutBucketAcl example has `"bucketName": ""`.
 pub const IDLESS_DOCS: &[&str] =
     &["amazon-s3-developer-guide__cloudtrail-logging.repaired.jsonl:1"];
+
+/// Runs the built binary from the repository root, as a user would, without colour and without
+/// an enforcer role from the environment.
+pub fn enforcer(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(enforcer_bin())
+        .args(args)
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .env_remove("ENFORCER_ROLE_ARN")
+        .output()
+        .unwrap()
+}
+
+/// Standard output as text.
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Standard output as JSON Lines.
+pub fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
+        .collect()
+}
