@@ -432,3 +432,122 @@ fn check_without_a_region_says_what_to_set() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("AWS_REGION"), "{stderr}");
 }
+
+#[tokio::test]
+async fn replay_with_aws_judges_history_against_todays_tags_and_writes_nothing() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_replay").await;
+    // Created bare, classified since: the history alone says it was out of line.
+    let fine = [
+        ("DataClassification", "Internal"),
+        ("SourceSystems", "Manual"),
+        ("ProcessOwner", "Platform"),
+    ];
+    t.bucket("classified-since", &fine).await;
+    // Still bare today.
+    t.bucket("hist-prod-s3-raw-eu-west-1", &[]).await;
+
+    let history = t.dir.path().join("history");
+    std::fs::create_dir(&history).unwrap();
+    let mut events = vec![
+        t.create_bucket_event("classified-since", person(t.account())),
+        t.create_bucket_event("hist-prod-s3-raw-eu-west-1", person(t.account())),
+        // The same bucket again: answered from the first read.
+        t.create_bucket_event("classified-since", person(t.account())),
+    ];
+    // A queue of another account: refused, not read as untagged.
+    events.push(api_call(
+        "999999999999",
+        REGION,
+        person("999999999999"),
+        "sqs.amazonaws.com",
+        "CreateQueue",
+        json!({"queueName": "elsewhere"}),
+        json!({"queueUrl": format!("https://sqs.{REGION}.amazonaws.com/999999999999/elsewhere")}),
+    ));
+    for (i, event) in events.iter().enumerate() {
+        std::fs::write(history.join(format!("{i}.json")), event).unwrap();
+    }
+    let history = history.display().to_string();
+
+    let summary = |stdout: &str| -> Value { serde_json::from_str(stdout).unwrap() };
+    let (code, stdout, stderr) = t.run(&["replay", "--format", "json", &history], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let modelled = summary(&stdout);
+    assert_eq!(modelled["records"], 4);
+    assert_eq!(modelled["outcomes"]["compliant"], 0, "{stdout}");
+    assert_eq!(modelled["outcomes"]["quarantine"], 2, "{stdout}");
+
+    let (code, stdout, stderr) = t.run(&["replay", "--aws", "--format", "json", &history], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let current = summary(&stdout);
+    assert_eq!(current["records"], 4);
+    assert_eq!(current["outcomes"]["compliant"], 2, "{stdout}");
+    assert_eq!(current["outcomes"]["quarantine"], 0, "{stdout}");
+    assert_eq!(current["outcomes"]["alert"], 1, "{stdout}");
+    assert_eq!(current["outcomes"]["error"], 1, "{stdout}");
+    assert!(
+        stderr.contains("read the current tags of 2 resources in 2 calls"),
+        "{stderr}"
+    );
+
+    // Every decision, as JSON Lines: the refused queue says why.
+    let decisions = t.dir.path().join("decisions.jsonl");
+    let (code, _, stderr) = t.run(
+        &[
+            "replay",
+            "--aws",
+            "--decisions",
+            decisions.to_str().unwrap(),
+            &history,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&decisions).unwrap();
+    let error = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|d| d["outcome"] == "error")
+        .unwrap();
+    let reason = error["reason"].as_str().unwrap();
+    assert!(reason.contains("account 999999999999"), "{reason}");
+    assert!(
+        reason.contains(&format!("reads account {}", t.account())),
+        "{reason}"
+    );
+
+    // A replay plans; it never tags.
+    assert!(t.bucket_tags("hist-prod-s3-raw-eu-west-1").await.is_empty());
+    assert_eq!(t.bucket_tags("classified-since").await.len(), fine.len());
+}
+
+#[test]
+fn replay_with_aws_and_bad_credentials_stops_before_reading_anything() {
+    let Some(moto) = moto() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = runtime.block_on(cli(moto, "cli_replay_no_identity"));
+    let file = t.event_file("e.json", &t.create_bucket_event("x", person(t.account())));
+    // Moto answers GetCallerIdentity for any key, so the failure here is a closed endpoint.
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let (code, stdout, stderr) = t.run(
+        &["replay", "--aws", &file],
+        &[
+            ("AWS_ENDPOINT_URL", closed.as_str()),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
+    assert!(stderr.contains("replay without --aws"), "{stderr}");
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}

@@ -176,6 +176,17 @@ pub struct ReadRetry {
     pub first_delay: Duration,
 }
 
+impl ReadRetry {
+    /// One read, never retried: for tags that are not expected to show the event (a replay
+    /// against today's tags).
+    pub fn none() -> Self {
+        Self {
+            retries: 0,
+            first_delay: Duration::ZERO,
+        }
+    }
+}
+
 impl Default for ReadRetry {
     /// Three more reads, 250 ms, 500 ms and 1 s apart: under two seconds in all.
     fn default() -> Self {

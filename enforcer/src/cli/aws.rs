@@ -1,4 +1,4 @@
-//! What `check --aws`, `scan --aws` and `release` share: the runtime, the SDK clients built once,
+//! What `check --aws`, `scan --aws`, `replay --aws` and `release` share: the runtime, the SDK clients built once,
 //! and the backends over them.
 
 use anyhow::Context;
@@ -49,6 +49,8 @@ pub struct AwsBackends {
     pub quarantine: AwsQuarantine,
     /// Alerts.
     pub notify: CliNotify,
+    /// The configured region, the one the clients read and write.
+    pub region: String,
     sts: aws_sdk_sts::Client,
 }
 
@@ -60,13 +62,14 @@ impl AwsBackends {
         alert_topic: Option<&str>,
     ) -> anyhow::Result<Self> {
         let config = aws::load_config().await;
-        if config.region().is_none() {
+        let Some(region) = config.region().map(ToString::to_string) else {
             anyhow::bail!(
                 "no AWS region is configured: set AWS_REGION (or a profile's region) to use --aws"
             );
-        }
+        };
         let clients = AwsClients::new(&config);
         Ok(Self {
+            region,
             sts: aws_sdk_sts::Client::new(&config),
             store: AwsTagStore::new(&clients),
             quarantine: AwsQuarantine::new(&clients, quarantine),

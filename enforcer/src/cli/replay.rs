@@ -8,12 +8,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{InMemoryTagStore, TagStore};
-use enforcer::engine::{Decision, Engine};
+use enforcer::engine::{Decision, Engine, ReadRetry};
 use enforcer::event::{ResolveOptions, Resolver};
+use enforcer::policy::PolicySet;
+use enforcer::replay::current::{CurrentTags, ReadScope};
 use enforcer::replay::time::rfc3339_millis;
 use enforcer::replay::{self, html, order_files, Progress, ReplayOptions, ReplaySink};
 
+use super::aws::{runtime, AwsBackends};
 use super::input::expand_inputs;
 use super::output::Format;
 use super::{catalog, load_policies, EXIT_BAD_INPUT};
@@ -65,21 +69,57 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         },
     );
     if args.aws {
-        // The replay is generic over the tag store: wiring the AWS one is constructing it here
-        // and calling `replay_with(args, Engine::new(resolver, loaded.set, store))`.
-        eprintln!(
-            "error: replay --aws (current tags from the account) is not available yet; \
-             replay without --aws uses the tags the history itself sets, and `check --aws` \
-             reads an account's current tags"
-        );
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        return replay_current_tags(&args, resolver, loaded.set);
     }
     let engine = Engine::new(resolver, loaded.set, InMemoryTagStore::new());
-    replay_with(&args, &engine)
+    let runtime = runtime()?;
+    replay_with(&args, &runtime, &engine)
+}
+
+/// `replay --aws`: each event judged against its resources' tags as the account holds them now,
+/// each resource read once.
+fn replay_current_tags(
+    args: &ReplayArgs,
+    resolver: Resolver,
+    policies: PolicySet,
+) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
+    // A replay never quarantines or alerts; only the tag store is used.
+    let backends = runtime.block_on(AwsBackends::load(QuarantineConfig::default(), None))?;
+    let account = match runtime.block_on(backends.caller_account()) {
+        Ok(account) => account,
+        Err(error) => {
+            eprintln!(
+                "error: --aws cannot tell which account the credentials belong to \
+                 (sts:GetCallerIdentity): {error}; check the credentials (AWS_PROFILE, \
+                 AWS_ACCESS_KEY_ID, …) or replay without --aws"
+            );
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let scope = ReadScope {
+        account: Some(account),
+        region: Some(backends.region.clone()),
+    };
+    let store = CurrentTags::new(backends.store, scope);
+    // The account's tags are today's, not the event's: a tag an event set may have been removed
+    // since, and reading again would not bring it back.
+    let engine = Engine::new(resolver, policies, store).with_read_retry(ReadRetry::none());
+    let code = replay_with(args, &runtime, &engine)?;
+    eprintln!(
+        "read the current tags of {} resources in {} calls",
+        engine.store().resources_read(),
+        engine.store().reads()
+    );
+    Ok(code)
 }
 
 /// Runs the replay over any tag store.
-pub fn replay_with<S: TagStore>(args: &ReplayArgs, engine: &Engine<S>) -> anyhow::Result<ExitCode> {
+pub fn replay_with<S: TagStore>(
+    args: &ReplayArgs,
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine<S>,
+) -> anyhow::Result<ExitCode> {
     // CloudTrail-Digest files (log file validation) sit beside the logs and hold no records.
     let files = order_files(
         expand_inputs(&args.paths)
@@ -110,8 +150,8 @@ pub fn replay_with<S: TagStore>(args: &ReplayArgs, engine: &Engine<S>) -> anyhow
         bar: progress_bar(),
         started: Instant::now(),
     };
-    let summary =
-        replay::replay(engine, &files, &options, &mut sink).context("the replay stopped")?;
+    let summary = replay::replay_on(runtime, engine, &files, &options, &mut sink)
+        .context("the replay stopped")?;
     sink.bar.finish_and_clear();
     if let Some(mut writer) = sink.decisions.take() {
         writer.flush().context("cannot write the decisions file")?;

@@ -6,7 +6,8 @@
 //! order to a [`TagStore`]: with the in-memory store that is a model of every resource's tags,
 //! updated by each event (tags on create, `CreateTags`, `DeleteTags`, `TagResource`,
 //! `PutBucketTagging`, …), so each verdict is the one the enforcer would have given at that
-//! moment.
+//! moment. Over [`current::CurrentTags`] (`replay --aws`) each event is judged against the tags
+//! its resources carry today instead, each resource read once.
 //!
 //! # Order
 //!
@@ -38,6 +39,7 @@
 //! record through the full path.
 
 pub mod classify;
+pub mod current;
 pub mod generate;
 pub mod html;
 mod summary;
@@ -160,6 +162,22 @@ pub fn replay<S: TagStore>(
     options: &ReplayOptions,
     sink: &mut dyn ReplaySink,
 ) -> io::Result<ReplaySummary> {
+    // Timers and I/O on: a tag store that reads an account needs both.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    replay_on(&runtime, engine, files, options, sink)
+}
+
+/// [`replay`] on the caller's runtime: the one an AWS tag store's clients were built and first
+/// used on (a pooled connection belongs to the runtime that opened it).
+pub fn replay_on<S: TagStore>(
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine<S>,
+    files: &[PathBuf],
+    options: &ReplayOptions,
+    sink: &mut dyn ReplaySink,
+) -> io::Result<ReplaySummary> {
     let start = Instant::now();
     let context = Context {
         resolver: engine.resolver(),
@@ -168,7 +186,6 @@ pub fn replay<S: TagStore>(
         every_decision: options.every_decision,
         mode: engine.policies().mode,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let window = i64::try_from(options.window_minutes)
         .unwrap_or(i64::MAX / 60_000)
         .saturating_mul(60_000);
@@ -472,7 +489,7 @@ impl FileOutput {
 /// Takes decoded files in order, applies their records in time order.
 struct Consumer<'e, S> {
     engine: &'e Engine<S>,
-    runtime: tokio::runtime::Runtime,
+    runtime: &'e tokio::runtime::Runtime,
     sink: &'e mut dyn ReplaySink,
     heap: BinaryHeap<Pending>,
     newest: i64,
