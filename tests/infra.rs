@@ -1,6 +1,8 @@
 //! The deployable templates in infra/: the EventBridge rules deliver exactly the catalogued calls
-//! (and never the enforcer's own), the roles grant the same tagging and quarantine actions, the
-//! function is configured as the Lambda expects, and every skipped checkov rule says why.
+//! (and never the enforcer's own), both roles grant every IAM action the code's SDK calls need
+//! (`enforcer::act::aws::REQUIRED_IAM_ACTIONS`, itself checked against the calls in the source)
+//! and nothing else, the function is configured as the Lambda expects, and every skipped checkov
+//! rule says why.
 //!
 //! cfn-lint and checkov run over the same templates in infra/check.sh (called by
 //! tests/run-all.sh).
@@ -13,6 +15,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use enforcer::act::aws::{required_actions, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
 use enforcer::catalog::{CallKind, Catalog};
 use serde_json::{json, Value};
 
@@ -781,15 +784,11 @@ fn central_and_member_roles_grant_the_same_tagging_and_quarantine_actions() {
             .collect()
     };
     assert_eq!(sids(&central), sids(&member));
-    // Nothing but reading and adding tags, and the quarantine calls.
+    // No wildcard actions (what the roles may do is checked against the code in
+    // `the_roles_grant_every_action_the_code_needs_and_nothing_else`).
     for action in actions(&central, "Allow") {
-        let name = action.split_once(':').unwrap().1;
         assert!(
-            !action.contains('*')
-                && !name.starts_with("Untag")
-                && !name.starts_with("Remove")
-                && !name.starts_with("DeleteTags")
-                && !name.contains("DeleteBucket"),
+            !action.contains('*'),
             "{action} is broader than the enforcer needs"
         );
     }
@@ -828,6 +827,264 @@ fn the_roles_can_tag_every_service_the_rules_forward() {
             "{name}: tagging permission for {prefix}"
         );
     }
+}
+
+/// The roles' policies: the central function's (tagging and quarantine, and running) and the
+/// member role's.
+struct Roles {
+    central_tag: Vec<Value>,
+    central_run: Vec<Value>,
+    member: Vec<Value>,
+}
+
+fn roles() -> Roles {
+    let central = template("template.yaml");
+    Roles {
+        central_tag: policy_statements(&central, "EnforcerTagAndQuarantinePolicy"),
+        central_run: policy_statements(&central, "EnforcerRunPolicy"),
+        member: policy_statements(&template("member.yaml"), "MemberTagAndQuarantine"),
+    }
+}
+
+/// Why an action is needed: the calls of REQUIRED_IAM_ACTIONS that need it.
+fn needed_by(action: &str) -> String {
+    REQUIRED_IAM_ACTIONS
+        .iter()
+        .filter(|r| r.actions.contains(&action))
+        .map(|r| format!("{} ({:?}: {})", r.call, r.backend, r.purpose))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn owned(actions: Vec<&str>) -> BTreeSet<String> {
+    actions.into_iter().map(str::to_owned).collect()
+}
+
+/// Both roles grant every IAM action of `enforcer::act::aws::REQUIRED_IAM_ACTIONS` (the member
+/// role those of [`Scope::EveryAccount`]), and their tagging and quarantine policies grant
+/// nothing else but the catalog's tagging actions.
+#[test]
+fn the_roles_grant_every_action_the_code_needs_and_nothing_else() {
+    let roles = roles();
+    let every = owned(required_actions(Scope::EveryAccount));
+    let function_only = owned(required_actions(Scope::FunctionOnly));
+    let central: BTreeSet<String> = actions(&roles.central_tag, "Allow")
+        .into_iter()
+        .chain(actions(&roles.central_run, "Allow"))
+        .collect();
+    let member = actions(&roles.member, "Allow");
+    let missing = |granted: &BTreeSet<String>, needed: &BTreeSet<String>| -> Vec<String> {
+        needed
+            .difference(granted)
+            .map(|a| format!("{a}, for {}", needed_by(a)))
+            .collect()
+    };
+    let all: BTreeSet<String> = every.union(&function_only).cloned().collect();
+    let central_missing = missing(&central, &all);
+    assert!(
+        central_missing.is_empty(),
+        "infra/template.yaml's EnforcerRole does not grant:\n{}",
+        central_missing.join("\n")
+    );
+    let member_missing = missing(&member, &every);
+    assert!(
+        member_missing.is_empty(),
+        "infra/member.yaml's MemberRole does not grant:\n{}",
+        member_missing.join("\n")
+    );
+    // Alerts and assuming member roles happen in the function's own account only.
+    for action in &function_only {
+        assert!(!member.contains(action), "the member role grants {action}");
+    }
+    // Nothing more: the code's actions and the catalog's tagging actions.
+    let expected: BTreeSet<String> = every.union(&tag_actions()).cloned().collect();
+    let tag_and_quarantine = actions(&roles.central_tag, "Allow");
+    let extra: Vec<&String> = tag_and_quarantine.difference(&expected).collect();
+    assert!(
+        extra.is_empty(),
+        "EnforcerTagAndQuarantinePolicy grants {extra:?}, which no call in \
+         enforcer/src/act/aws needs (REQUIRED_IAM_ACTIONS)"
+    );
+    assert_eq!(tag_and_quarantine, member);
+}
+
+/// `Resource: "*"` only for actions without resource-level permissions, and the actions that
+/// remove tags only for the enforcer's quarantine records.
+#[test]
+fn the_roles_scope_their_statements() {
+    let unscoped_ok = [
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "redshift:DescribeTags",
+        "tag:GetResources",
+        "tag:TagResources",
+        "tag:UntagResources",
+    ];
+    let roles = roles();
+    for (file, statements) in [
+        ("template.yaml", &roles.central_tag),
+        ("member.yaml", &roles.member),
+    ] {
+        for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
+            let sid = statement["Sid"].as_str().unwrap();
+            let resources = match &statement["Resource"] {
+                Value::Array(many) => many.clone(),
+                one => vec![one.clone()],
+            };
+            let granted = actions(std::slice::from_ref(statement), "Allow");
+            if resources.contains(&json!("*")) {
+                for action in &granted {
+                    assert!(
+                        unscoped_ok.contains(&action.as_str()),
+                        "{file} {sid}: {action} on every resource; scope it by ARN"
+                    );
+                }
+            }
+            let removes = granted.iter().any(|a| {
+                let name = a.split_once(':').unwrap().1;
+                name.starts_with("Untag")
+                    || name.starts_with("DeleteTags")
+                    || name.starts_with("RemoveTags")
+            });
+            if removes {
+                assert_eq!(
+                    statement["Condition"],
+                    json!({"ForAllValues:StringLike": {"aws:TagKeys": REMOVABLE_TAG_KEYS}}),
+                    "{file} {sid}: the enforcer removes only its quarantine records"
+                );
+            }
+        }
+    }
+}
+
+/// SDK clients by the names the AWS backends give them (`AwsClients`' fields), with the IAM
+/// prefix of their service.
+const CLIENTS: &[(&str, &str)] = &[
+    ("tagging", "tag"),
+    ("sns", "sns"),
+    ("s3", "s3"),
+    ("ec2", "ec2"),
+    ("rds", "rds"),
+    ("lambda", "lambda"),
+    ("iam", "iam"),
+    ("sqs", "sqs"),
+    ("redshift", "redshift"),
+    ("ecr", "ecr"),
+];
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `s3:get_public_access_block` and `s3:GetPublicAccessBlock` alike: `s3:getpublicaccessblock`.
+fn normalized(call: &str) -> String {
+    call.to_ascii_lowercase().replace('_', "")
+}
+
+/// The SDK calls in a source file, as `prefix:operation` (the operation in snake case): a
+/// method called on a client named after its `AwsClients` field (`self.s3.get_bucket_policy()`,
+/// `ec2\n.describe_instances()`), and `AssumeRoleProvider` (`sts:AssumeRole`). Comment lines are
+/// skipped. In a file with SDK calls, every `.send()` must belong to one of them, or the scan
+/// fails: a call on a client of another name would otherwise go unseen.
+fn sdk_calls(path: &std::path::Path) -> Vec<String> {
+    let text: String = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let names: Vec<&str> = CLIENTS.iter().map(|(name, _)| *name).collect();
+    let call = regex::Regex::new(&format!(
+        r"\b({})\s*\.\s*([a-z][a-z0-9_]*)\s*\(",
+        names.join("|")
+    ))
+    .unwrap();
+    let mut calls: Vec<String> = call
+        .captures_iter(&text)
+        .filter(|c| &c[2] != "clone")
+        .map(|c| {
+            let prefix = CLIENTS.iter().find(|(name, _)| *name == &c[1]).unwrap().1;
+            format!("{prefix}:{}", &c[2])
+        })
+        .collect();
+    let sends = regex::Regex::new(r"\.\s*send\(\)")
+        .unwrap()
+        .find_iter(&text)
+        .count();
+    if sends == 0 {
+        // No SDK call (they all end in `.send()`): a client-named receiver is a wrapper, as in
+        // lambda/aws.rs (`sns.publish(message)` on `SnsNotify`).
+        calls.clear();
+    }
+    assert_eq!(
+        sends,
+        calls.len(),
+        "{}: {sends} `.send()` but {} calls on clients named after AwsClients' fields ({calls:?}); \
+         name every SDK client after its AwsClients field",
+        path.display(),
+        calls.len()
+    );
+    if text.contains("AssumeRoleProvider::builder") {
+        calls.push("sts:AssumeRole".to_owned());
+    }
+    calls
+}
+
+/// Every SDK call the AWS backends make has its row in REQUIRED_IAM_ACTIONS, and every row is a
+/// call the code makes.
+#[test]
+fn required_iam_actions_name_every_sdk_call_of_the_code() {
+    let src = support::repo_root().join("enforcer/src");
+    let mut files = Vec::new();
+    rust_files(&src.join("act/aws"), &mut files);
+    files.push(src.join("lambda/aws.rs"));
+    files.sort();
+    // Normalized call → where it is made, as written there.
+    let mut found: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for file in &files {
+        for call in sdk_calls(file) {
+            let location = format!(
+                "{call} in {}",
+                file.strip_prefix(&src).unwrap_or(file).display()
+            );
+            found.entry(normalized(&call)).or_insert(location);
+        }
+    }
+    assert!(
+        found.len() >= 30,
+        "only {} calls found: {found:?}",
+        found.len()
+    );
+    let listed: BTreeSet<String> = REQUIRED_IAM_ACTIONS
+        .iter()
+        .map(|r| normalized(r.call))
+        .collect();
+    let unlisted: Vec<&String> = found
+        .iter()
+        .filter(|(call, _)| !listed.contains(*call))
+        .map(|(_, location)| location)
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "SDK calls without a row in REQUIRED_IAM_ACTIONS (enforcer/src/act/aws/permissions.rs): \
+         {unlisted:?}; add them with the IAM actions they need, and grant those in infra/"
+    );
+    let unused: Vec<&str> = REQUIRED_IAM_ACTIONS
+        .iter()
+        .map(|r| r.call)
+        .filter(|call| !found.contains_key(&normalized(call)))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "rows of REQUIRED_IAM_ACTIONS no code calls: {unused:?}"
+    );
 }
 
 #[test]

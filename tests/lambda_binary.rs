@@ -11,10 +11,12 @@ mod moto;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use events::{api_call, person};
 use moto::{moto, REGION};
@@ -80,12 +82,9 @@ fn policies() -> String {
     repo_root().join("policies").display().to_string()
 }
 
-#[tokio::test]
-async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns() {
-    let Some(moto) = moto() else { return };
-    let aws = moto.account("lambda_binary").await;
-    let account = aws.account.clone();
-    // Moto maps an access key to the account it was created in: the function's credentials.
+/// The function's credentials: an access key of a user created in `aws`'s account (moto maps an
+/// access key to the account it was created in), as (id, secret).
+async fn function_credentials(aws: &moto::TestAccount) -> (String, String) {
     aws.clients
         .iam
         .create_user()
@@ -102,7 +101,13 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
         .await
         .unwrap();
     let key = key.access_key().unwrap();
-    let bucket = "ecometricx-prod-s3-raw-eu-west-1";
+    (
+        key.access_key_id().to_owned(),
+        key.secret_access_key().to_owned(),
+    )
+}
+
+async fn create_bucket(aws: &moto::TestAccount, bucket: &str) {
     aws.clients
         .s3
         .create_bucket()
@@ -115,6 +120,38 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
         .send()
         .await
         .unwrap();
+}
+
+/// The bucket's tags as `aws`'s account sees them (none when it has no tag set).
+async fn bucket_tags(aws: &moto::TestAccount, bucket: &str) -> BTreeMap<String, String> {
+    match aws
+        .clients
+        .s3
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect(),
+        Err(e) => {
+            assert_eq!(e.code(), Some("NoSuchTagSet"), "{e:?}");
+            BTreeMap::new()
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns() {
+    let Some(moto) = moto() else { return };
+    let aws = moto.account("lambda_binary").await;
+    let account = aws.account.clone();
+    let key = function_credentials(&aws).await;
+    let bucket = "ecometricx-prod-s3-raw-eu-west-1";
+    create_bucket(&aws, bucket).await;
     let topic = aws
         .clients
         .sns
@@ -156,8 +193,8 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
         &[
             ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
             ("AWS_REGION", REGION),
-            ("AWS_ACCESS_KEY_ID", key.access_key_id()),
-            ("AWS_SECRET_ACCESS_KEY", key.secret_access_key()),
+            ("AWS_ACCESS_KEY_ID", key.0.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", key.1.as_str()),
             ("ENFORCER_POLICY_DIR", &policies()),
             ("ENFORCER_MODE", "enforce"),
             ("ENFORCER_ALERT_TOPIC_ARN", &topic),
@@ -192,18 +229,7 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
     assert_eq!(response["arns"][0], format!("arn:aws:s3:::{bucket}"));
 
     // The layer's tags are on the bucket.
-    let tags: std::collections::BTreeMap<String, String> = aws
-        .clients
-        .s3
-        .get_bucket_tagging()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap()
-        .tag_set()
-        .iter()
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect();
+    let tags = bucket_tags(&aws, bucket).await;
     assert_eq!(tags["DataClassification"], "Confidential", "{tags:?}");
     assert_eq!(tags["ProcessOwner"], "DataEngineering", "{tags:?}");
 
@@ -242,6 +268,130 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
     let id = api.invoke(&event);
     let again = api.wait(&id, Duration::from_secs(60)).unwrap().json();
     assert_eq!(again["written"], false, "{again}");
+}
+
+/// An event from another account of the organization: the function assumes
+/// `ENFORCER_MEMBER_ROLE_NAME` there through moto's STS and tags in that account, not its own.
+/// The member's clients are cached, so two events make one `AssumeRole`.
+///
+/// moto (5.2.5) gives `AssumeRole` credentials whose access key belongs to the role's account, so
+/// calls made with them act there. It neither requires the role to exist nor checks its trust
+/// policy (the role is created anyway, as member.yaml does), nor evaluates IAM policies: the
+/// permissions the member role needs are tests/infra.rs's business.
+#[tokio::test]
+async fn member_account_events_are_acted_on_through_the_assumed_member_role() {
+    let Some(moto) = moto() else { return };
+    let own = moto.account("lambda_binary_central").await;
+    let member = moto.account("lambda_binary_member").await;
+    let (account, member_account) = (own.account.clone(), member.account.clone());
+    let key = function_credentials(&own).await;
+    let role_name = "tag-enforcer-member";
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:role/TagEnforcer")},
+            "Action": "sts:AssumeRole",
+        }],
+    });
+    member
+        .clients
+        .iam
+        .create_role()
+        .role_name(role_name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    // Distinct name lengths: the events' ids derive from them.
+    let buckets = [
+        "mbrproj-prod-s3-raw-eu-west-1",
+        "mbrproj-dev-s3-raw-eu-west-1",
+    ];
+    for bucket in buckets {
+        create_bucket(&member, bucket).await;
+    }
+
+    let api = RuntimeApi::start_as(
+        Duration::from_secs(30),
+        &format!("arn:aws:lambda:{REGION}:{account}:function:enforcer-lambda"),
+    );
+    let function = start(
+        &api,
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", key.0.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", key.1.as_str()),
+            ("ENFORCER_POLICY_DIR", &policies()),
+            ("ENFORCER_MODE", "enforce"),
+            ("ENFORCER_MEMBER_ROLE_NAME", role_name),
+            (
+                "ENFORCER_ROLE_ARN",
+                &format!("arn:aws:iam::{account}:role/TagEnforcer"),
+            ),
+        ],
+    );
+    for bucket in buckets {
+        // `account` and `recipientAccountId`: the member account.
+        let event: Value = serde_json::from_str(&api_call(
+            &member_account,
+            REGION,
+            person(&member_account),
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": bucket}),
+            Value::Null,
+        ))
+        .unwrap();
+        let id = api.invoke(&event);
+        let outcome = api
+            .wait(&id, Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("no answer; log:\n{}", function.log()));
+        let Outcome::Response(_) = &outcome else {
+            panic!("{outcome:?}\n{}", function.log())
+        };
+        let response = outcome.json();
+        assert_eq!(response["account"], member_account.as_str(), "{response}");
+        assert_eq!(response["disposition"], "done", "{response}");
+        assert_eq!(response["written"], true, "{response}\n{}", function.log());
+    }
+
+    for bucket in buckets {
+        // In the member account (read with its own credentials)…
+        let tags = bucket_tags(&member, bucket).await;
+        assert_eq!(
+            tags.get("DataClassification").map(String::as_str),
+            Some("Confidential"),
+            "{bucket}: {tags:?}"
+        );
+        assert_eq!(
+            tags.get("ProcessOwner").map(String::as_str),
+            Some("DataEngineering"),
+            "{bucket}: {tags:?}"
+        );
+        // …and not in the function's own: moto's bucket names are global, its tags per account.
+        assert_eq!(bucket_tags(&own, bucket).await, BTreeMap::new(), "{bucket}");
+    }
+    let own_tagged = own.clients.tagging.get_resources().send().await.unwrap();
+    assert!(
+        own_tagged.resource_tag_mapping_list().is_empty(),
+        "{:?}",
+        own_tagged.resource_tag_mapping_list()
+    );
+
+    // One AssumeRole of the member role, for both events: moto keeps every assumed role.
+    let role_arn = format!("arn:aws:iam::{member_account}:role/{role_name}");
+    let data = moto.model_data();
+    let assumed: Vec<&Value> = data["sts"]["AssumedRole"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["role_arn"] == role_arn.as_str())
+        .collect();
+    assert_eq!(assumed.len(), 1, "{assumed:?}");
+    assert_eq!(assumed[0]["session_name"], "tag-enforcer");
+    assert_eq!(assumed[0]["account_id"], member_account.as_str());
 }
 
 #[test]

@@ -116,6 +116,31 @@ fn start() -> Option<Moto> {
     panic!("the moto server did not start:\n{last_error}");
 }
 
+impl Moto {
+    /// What moto holds (`GET /moto-api/data.json`): service → model → the attributes of every
+    /// instance, across all accounts. For what no AWS API lists, e.g. `sts` → `AssumedRole`.
+    pub fn model_data(&self) -> serde_json::Value {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("cannot reach moto");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        let request = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("write to moto");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).expect("read from moto");
+        let answer = String::from_utf8_lossy(&answer);
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .expect("an HTTP answer from moto");
+        assert!(
+            head.starts_with("HTTP/1.") && head[9..].starts_with("200"),
+            "{head}"
+        );
+        serde_json::from_str(body).expect("moto's data.json is JSON")
+    }
+}
+
 /// Polls `GET /moto-api/` until it answers 200.
 fn wait_ready(port: u16, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;

@@ -5,8 +5,12 @@
 //! builds them at start and every event reuses them. Every client shares one HTTP client
 //! ([`http_client`]: hyper with rustls on *ring*) and one retry policy ([`retry_config`]:
 //! adaptive, so throttling slows the client down instead of failing it).
+//!
+//! [`REQUIRED_IAM_ACTIONS`] lists every SDK call made here and the IAM actions it needs; the
+//! roles in `infra/` grant them.
 
 mod fallback;
+pub mod permissions;
 mod quarantine;
 mod sns;
 mod tagging;
@@ -21,6 +25,9 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use fallback::{fallback_service, FALLBACK_SERVICES};
+pub use permissions::{
+    required_actions, Backend, IamRequirement, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS,
+};
 pub use quarantine::{
     AwsQuarantine, QuarantineConfig, DENY_POLICY_NAME, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
     QUARANTINE_TYPES,

@@ -8,15 +8,17 @@ use crate::act::{AlertMessage, Notify, StoreError};
 /// Publishes alerts to one SNS topic.
 #[derive(Debug, Clone)]
 pub struct SnsNotify {
-    client: aws_sdk_sns::Client,
+    // Named after its `AwsClients` field, as every client here: tests/infra.rs attributes the
+    // calls by the name.
+    sns: aws_sdk_sns::Client,
     topic_arn: String,
 }
 
 impl SnsNotify {
     /// Alerts go to `topic_arn`.
-    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+    pub fn new(sns: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
         Self {
-            client,
+            sns,
             topic_arn: topic_arn.into(),
         }
     }
@@ -29,7 +31,7 @@ impl Notify for SnsNotify {
 
     async fn publish(&self, message: &AlertMessage) -> Result<String, StoreError> {
         let mut request = self
-            .client
+            .sns
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&message.subject)
