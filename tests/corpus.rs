@@ -194,3 +194,21 @@ fn records_without_event_version_decode() {
     }
     assert_eq!(without_version, 14);
 }
+
+#[test]
+fn the_documentation_manifest_is_not_taken_for_records() {
+    // manifest.json lists where each documentation record came from; its entries name the call
+    // (eventSource, eventName) and nothing else CloudTrail writes.
+    let path = support::shared_events().join("cloudtrail-docs/manifest.json");
+    let decoded = decode_bytes("manifest.json", &std::fs::read(&path).unwrap());
+    assert!(decoded.len() > 100, "{} entries", decoded.len());
+    for result in &decoded {
+        let Err(error) = result else {
+            panic!("a manifest entry decoded as an event: {result:?}")
+        };
+        assert!(
+            error.message.starts_with("not a CloudTrail record"),
+            "{error}"
+        );
+    }
+}

@@ -400,14 +400,23 @@ pub fn decode_one(raw: &str, location: Location) -> DecodeResult {
 }
 
 fn parse_record(raw: &str) -> Result<CloudTrailRecord, String> {
-    serde_json::from_str::<CloudTrailRecord>(raw).map_err(|error| {
+    let record = serde_json::from_str::<CloudTrailRecord>(raw).map_err(|error| {
         let detail = error.to_string();
         if detail.contains("missing field") {
             format!("not a CloudTrail record ({detail}); {EXPECTED_FORMS}")
         } else {
             format!("malformed CloudTrail record: {detail}")
         }
-    })
+    })?;
+    if !record.is_cloudtrail_shaped() {
+        return Err(format!(
+            "not a CloudTrail record: it names a call ({}:{}) but has none of eventTime, \
+             eventID, eventVersion, awsRegion, recipientAccountId, userIdentity, \
+             requestParameters, responseElements, eventType; {EXPECTED_FORMS}",
+            record.event_source, record.event_name
+        ));
+    }
+    Ok(record)
 }
 
 #[cfg(test)]
@@ -470,6 +479,28 @@ mod tests {
             .unwrap();
         let bytes = encoder.finish().unwrap();
         assert_eq!(names(&decode_bytes("a.json.gz", &bytes)), ["CreateBucket"]);
+    }
+
+    #[test]
+    fn a_call_name_alone_is_not_a_record() {
+        // An entry of the shared corpus's manifest.json: it names a call, nothing CloudTrail
+        // writes.
+        let entry = r#"{"file": "a.jsonl", "line": 1, "kind": "record", "cls": "othermut",
+            "eventSource": "athena.amazonaws.com", "eventName": "TerminateSession"}"#;
+        let decoded = decode_text("manifest.json", entry);
+        let Err(error) = &decoded[0] else {
+            panic!("a manifest entry must not decode: {decoded:?}")
+        };
+        let message = error.to_string();
+        assert!(message.contains("not a CloudTrail record"), "{message}");
+        assert!(
+            message.contains("athena.amazonaws.com:TerminateSession"),
+            "{message}"
+        );
+        // One CloudTrail field is enough: trimmed fixtures keep at least that.
+        let trimmed = r#"{"eventSource": "s3.amazonaws.com", "eventName": "CreateBucket",
+            "requestParameters": {"bucketName": "b"}}"#;
+        assert_eq!(names(&decode_text("t.json", trimmed)), ["CreateBucket"]);
     }
 
     #[test]

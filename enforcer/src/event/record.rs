@@ -135,6 +135,22 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<boo
 }
 
 impl CloudTrailRecord {
+    /// True when the record carries a field only CloudTrail writes besides `eventSource` and
+    /// `eventName`: `eventTime`, `eventID`, `eventVersion`, `awsRegion`, `recipientAccountId`,
+    /// `userIdentity`, `requestParameters`, `responseElements` or `eventType`. Every record of the
+    /// shared corpora has several; an index or manifest that only names calls has none.
+    pub fn is_cloudtrail_shaped(&self) -> bool {
+        self.event_id.is_some()
+            || self.event_time.is_some()
+            || self.event_version.is_some()
+            || self.aws_region.is_some()
+            || self.recipient_account_id.is_some()
+            || self.user_identity.is_some()
+            || self.request_parameters.is_some()
+            || self.response_elements.is_some()
+            || self.event_type.is_some()
+    }
+
     /// ARN of the principal, preferring the role behind an assumed-role session.
     pub fn actor_arn(&self) -> Option<&str> {
         let identity = self.user_identity.as_ref()?;
@@ -274,6 +290,21 @@ impl<'a> RecordHeader<'a> {
     /// Parses the header of one record's JSON text.
     pub fn parse(raw: &'a str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(raw)
+    }
+
+    /// True when the text carries a field only CloudTrail writes besides `eventSource` and
+    /// `eventName` (see [`CloudTrailRecord::is_cloudtrail_shaped`]). When false the header cannot
+    /// settle the record: the full decode does, and reports it.
+    pub fn is_cloudtrail_shaped(&self) -> bool {
+        self.event_id.0.is_some()
+            || self.event_time.0.is_some()
+            || self.user_identity.is_some()
+            || self._event_version.is_some()
+            || self._aws_region.is_some()
+            || self._recipient_account_id.is_some()
+            || self._request_parameters.is_some()
+            || self._response_elements.is_some()
+            || self._event_type.is_some()
     }
 
     /// True when the caller (or the role behind its session) has an ARN.

@@ -66,7 +66,8 @@ pub fn quick<'h>(
     index: &CatalogIndex,
     own_principals: bool,
 ) -> Quick<'h> {
-    if header.detail_type.is_some() {
+    // Envelopes, and texts the full decode must judge (it rejects a call name alone).
+    if header.detail_type.is_some() || !header.is_cloudtrail_shaped() {
         return Quick::Decode;
     }
     if header.error_code.0.is_some() {
