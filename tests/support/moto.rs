@@ -363,7 +363,9 @@ impl Moto {
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .http_client(enforcer::act::aws::http_client())
+            .http_client(enforcer::act::aws::http_client(
+                enforcer::act::aws::TrustRoots::Native,
+            ))
             .retry_config(
                 enforcer::act::aws::retry_config().with_initial_backoff(Duration::from_millis(20)),
             );
