@@ -1258,3 +1258,51 @@ fn the_readme_test_command_runs_the_infra_checks() {
         assert!(check.contains(needed), "infra/check.sh: {needed}");
     }
 }
+
+/// IAM's limit on the inline policies of one role, together (whitespace not counted).
+const ROLE_INLINE_POLICY_CHARS: usize = 10_240;
+
+#[test]
+fn each_roles_inline_policies_fit_iams_size_limit() {
+    // The tagging statement grows with the catalog: fail here, not at deploy time. Intrinsics
+    // (`Fn::Sub` of `${AWS::Partition}`, `${AWS::AccountId}`) are counted unresolved; resolved
+    // they differ by a few characters each, so the bound keeps a 10 % margin.
+    for file in ["template.yaml", "member.yaml"] {
+        let template = template(file);
+        let resources = template["Resources"].as_object().unwrap();
+        let mut per_role: std::collections::BTreeMap<String, usize> = Default::default();
+        for (name, resource) in resources {
+            let properties = &resource["Properties"];
+            match resource["Type"].as_str() {
+                Some("AWS::IAM::Role") => {
+                    let inline: usize = properties["Policies"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p["PolicyDocument"].to_string().len())
+                        .sum();
+                    *per_role.entry(name.clone()).or_default() += inline;
+                }
+                Some("AWS::IAM::Policy") => {
+                    let size = properties["PolicyDocument"].to_string().len();
+                    for role in properties["Roles"].as_array().unwrap() {
+                        let role = role["Ref"]
+                            .as_str()
+                            .unwrap_or_else(|| panic!("{name}: {role}"));
+                        *per_role.entry(role.to_owned()).or_default() += size;
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(!per_role.is_empty(), "{file}: no role");
+        for (role, size) in per_role {
+            assert!(
+                size * 10 <= ROLE_INLINE_POLICY_CHARS * 9,
+                "{file}: the inline policies of {role} take {size} characters; IAM allows \
+                 {ROLE_INLINE_POLICY_CHARS} per role: move statements to a managed policy"
+            );
+            eprintln!("{file}: {role} {size} characters");
+        }
+    }
+}
