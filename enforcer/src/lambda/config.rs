@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::act::aws::TrustRoots;
 use crate::policy::Mode;
 
 /// `ENFORCER_MODE`: `audit` or `enforce`.
@@ -19,9 +18,6 @@ pub const MEMBER_ROLE_VAR: &str = "ENFORCER_MEMBER_ROLE_NAME";
 /// `ENFORCER_BACKEND`: `aws` (the default) or `memory` (no AWS calls at all: tags are read from
 /// and written to memory, alerts only logged; for local runs and benchmarks).
 pub const BACKEND_VAR: &str = "ENFORCER_BACKEND";
-/// `ENFORCER_TLS_ROOTS`: `bundled` (the default: Mozilla's roots, compiled in) or `native` (the
-/// image's store, for an egress proxy that re-signs TLS with a private root added to the image).
-pub const TLS_ROOTS_VAR: &str = "ENFORCER_TLS_ROOTS";
 /// Set by Lambda: the directory the deployment package is unpacked in.
 pub const TASK_ROOT_VAR: &str = "LAMBDA_TASK_ROOT";
 
@@ -51,8 +47,6 @@ pub struct Config {
     pub member_role_name: Option<String>,
     /// `ENFORCER_BACKEND`.
     pub backend: Backend,
-    /// `ENFORCER_TLS_ROOTS`.
-    pub tls_roots: TrustRoots,
 }
 
 /// A variable with a value the function cannot use.
@@ -95,17 +89,6 @@ impl Config {
                 })
             }
         };
-        let tls_roots = match get(TLS_ROOTS_VAR).as_deref() {
-            None | Some("bundled") => TrustRoots::Bundled,
-            Some("native") => TrustRoots::Native,
-            Some(other) => {
-                return Err(ConfigError {
-                    variable: TLS_ROOTS_VAR,
-                    value: other.to_owned(),
-                    expected: "`bundled` or `native`",
-                })
-            }
-        };
         let policy_dir = match (get(POLICY_DIR_VAR), get(TASK_ROOT_VAR)) {
             (Some(dir), _) => PathBuf::from(dir),
             (None, Some(root)) => PathBuf::from(root).join("policies"),
@@ -136,7 +119,6 @@ impl Config {
                 .unwrap_or_default(),
             member_role_name,
             backend,
-            tls_roots,
         })
     }
 
@@ -181,7 +163,6 @@ mod tests {
         assert_eq!(c.alert_topic_arn, None);
         assert!(c.own_principals.is_empty());
         assert_eq!(c.member_role_name, None);
-        assert_eq!(c.tls_roots, TrustRoots::Bundled);
         assert_eq!(config(&[]).unwrap().policy_dir, PathBuf::from("policies"));
     }
 
@@ -201,10 +182,8 @@ mod tests {
             ),
             ("ENFORCER_MEMBER_ROLE_NAME", "tag-enforcer-member"),
             ("ENFORCER_BACKEND", "memory"),
-            ("ENFORCER_TLS_ROOTS", "native"),
         ])
         .unwrap();
-        assert_eq!(c.tls_roots, TrustRoots::Native);
         assert_eq!(c.mode, Mode::Enforce);
         assert_eq!(c.policy_dir, PathBuf::from("/opt/policies"));
         assert_eq!(
@@ -239,11 +218,6 @@ mod tests {
         );
         let error = config(&[("ENFORCER_BACKEND", "s3")]).unwrap_err();
         assert_eq!(error.variable, "ENFORCER_BACKEND");
-        let error = config(&[("ENFORCER_TLS_ROOTS", "system")]).unwrap_err();
-        assert!(
-            error.to_string().contains("`bundled` or `native`"),
-            "{error}"
-        );
         let error = config(&[(
             "ENFORCER_MEMBER_ROLE_NAME",
             "arn:aws:iam::1:role/tag-enforcer-member",
