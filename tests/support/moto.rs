@@ -363,9 +363,7 @@ impl Moto {
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .http_client(enforcer::act::aws::http_client(
-                enforcer::act::aws::TrustRoots::Native,
-            ))
+            .http_client(enforcer::act::aws::http_client())
             .retry_config(
                 enforcer::act::aws::retry_config().with_initial_backoff(Duration::from_millis(20)),
             );

@@ -13,7 +13,7 @@ use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use enforcer::act::aws::{load_config, QuarantineConfig, TrustRoots};
+use enforcer::act::aws::{load_config, QuarantineConfig};
 use enforcer::act::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore, Notify};
 use enforcer::lambda::aws::{Alerts, AwsAccounts};
 use enforcer::lambda::{prepare, Accounts, Backend, Config, Handler, InitError, SingleAccount};
@@ -64,7 +64,7 @@ async fn run() -> ExitCode {
             .await
         }
         Backend::Aws => {
-            let base = load_config(TrustRoots::Bundled).await;
+            let base = load_config().await;
             if base.region().is_none() {
                 return init_failed(&InitError::Other(
                     "no AWS region: AWS_REGION is not set".to_owned(),

@@ -61,7 +61,7 @@ impl AwsBackends {
         quarantine: QuarantineConfig,
         alert_topic: Option<&str>,
     ) -> anyhow::Result<Self> {
-        let config = aws::load_config(aws::TrustRoots::Native).await;
+        let config = aws::load_config().await;
         let Some(region) = config.region().map(ToString::to_string) else {
             anyhow::bail!(
                 "no AWS region is configured: set AWS_REGION (or a profile's region) to use --aws"

@@ -17,7 +17,7 @@ mod tagging;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -87,57 +87,12 @@ impl AwsClients {
     }
 }
 
-/// The root certificates TLS connections trust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrustRoots {
-    /// The platform's store (`/etc/ssl/certs`, `SSL_CERT_FILE`, `SSL_CERT_DIR`): the CLI's, so
-    /// that a corporate TLS-inspecting proxy's root, installed on the machine, is trusted.
-    Native,
-    /// Mozilla's roots, compiled in: the Lambda's. Reading and parsing the platform's store
-    /// (hundreds of files on some images) cost about 13 ms of a 21 ms start; AWS endpoints chain
-    /// to Amazon's roots, which are in the bundle.
-    Bundled,
-}
-
-/// The one HTTP client all SDK clients share: hyper 1 with rustls on *ring*, trusting `roots`.
-pub fn http_client(roots: TrustRoots) -> SharedHttpClient {
-    let builder = aws_smithy_http_client::Builder::new();
-    match roots {
-        TrustRoots::Native => builder
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https(),
-        TrustRoots::Bundled => builder
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .tls_context(bundled_tls_context())
-            .build_https(),
-    }
-}
-
-/// A TLS context over [`webpki_root_certs`], without the platform's store.
-fn bundled_tls_context() -> TlsContext {
-    let mut trust = TrustStore::empty().with_native_roots(false);
-    for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        trust.add_pem_certificate(pem_certificate(root.as_ref()));
-    }
-    // `build` cannot fail in this SDK version; should a later one refuse the bundle, fall back
-    // to the platform's store rather than refuse to start.
-    TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .unwrap_or_default()
-}
-
-/// `der` as a PEM `CERTIFICATE` block (the form the SDK's trust store takes).
-fn pem_certificate(der: &[u8]) -> Vec<u8> {
-    let body = aws_smithy_types::base64::encode(der);
-    let mut pem = String::with_capacity(body.len() + body.len() / 64 + 60);
-    pem.push_str("-----BEGIN CERTIFICATE-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem.into_bytes()
+/// The one HTTP client all SDK clients share: hyper 1 with rustls on *ring* and the platform's
+/// trusted roots.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Adaptive retries: throttling and transient errors (5xx, timeouts) are retried with
@@ -151,10 +106,10 @@ pub fn retry_config() -> RetryConfig {
 
 /// The configuration from the standard sources: the credential chain (environment, profile,
 /// SSO, web identity, ECS, IMDS), `AWS_REGION`, `AWS_ENDPOINT_URL`, with [`http_client`] and
-/// [`retry_config`]. `roots`: see [`TrustRoots`].
-pub async fn load_config(roots: TrustRoots) -> SdkConfig {
+/// [`retry_config`].
+pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client(roots))
+        .http_client(http_client())
         .retry_config(retry_config())
         .load()
         .await
@@ -232,23 +187,4 @@ pub(crate) fn error_code<E: ProvideErrorMetadata>(
 /// The last `/`- or `:`-separated segment of an ARN's resource part.
 pub(crate) fn arn_name(arn: &str) -> &str {
     crate::catalog::resource_name(arn)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bundled_roots_become_pem_blocks_that_decode_to_the_same_certificates() {
-        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
-        for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-            let pem = String::from_utf8(pem_certificate(root.as_ref())).unwrap();
-            let mut lines: Vec<&str> = pem.lines().collect();
-            assert_eq!(lines.remove(0), "-----BEGIN CERTIFICATE-----");
-            assert_eq!(lines.pop(), Some("-----END CERTIFICATE-----"));
-            assert!(lines.iter().all(|line| line.len() <= 64));
-            let der = aws_smithy_types::base64::decode(lines.concat()).unwrap();
-            assert_eq!(der, root.as_ref());
-        }
-    }
 }
