@@ -3,7 +3,7 @@
 #
 #   CARGO_TARGET_DIR=/path/to/target enforcer/benches/run.sh            # everything
 #   SIZE=1G SMALL=100M REPEAT=3 enforcer/benches/run.sh                 # the defaults
-#   LAMBDA_BIN=target/release/enforcer-lambda enforcer/benches/run.sh   # once the Lambda binary exists
+#   LAMBDA_BIN=path/to/bootstrap enforcer/benches/run.sh                # another Lambda binary
 #   ONLY=throughput,memory enforcer/benches/run.sh                       # some sections: hotpath,
 #                                                               # throughput, mix, memory, size, lambda
 #
@@ -39,7 +39,8 @@ section "machine"
 } | tee -a "$LOG"
 
 section "build (release)"
-cargo build --release --locked --bin enforcer --example gen-cloudtrail --example lambda-harness 2>&1 | tail -1
+cargo build --release --locked --bin enforcer --bin enforcer-lambda --example gen-cloudtrail \
+    --example lambda-harness 2>&1 | tail -1
 
 tree() { # tree NAME SIZE [generator flags] → path of a generated S3 tree of SIZE JSON bytes
     local dir="$DATA/tree-$1"
@@ -108,13 +109,20 @@ if want size; then
 fi
 
 want lambda || { echo; echo "log: $LOG"; exit 0; }
-section "Lambda: init, per event, peak RSS"
+section "Lambda: size, init, per event, peak RSS (in-memory backends, enforce mode)"
 LAMBDA_BIN="${LAMBDA_BIN:-$RELEASE/enforcer-lambda}"
-if [ -x "$LAMBDA_BIN" ]; then
-    printf 'size: %s bytes\n' "$(stat -c %s "$LAMBDA_BIN")" | tee -a "$LOG"
-    "$RELEASE/examples/lambda-harness" --bin "$LAMBDA_BIN" --runs 20 --events 200 | tee -a "$LOG"
-else
-    echo "pending: no Lambda binary at $LAMBDA_BIN (harness checked against enforcer/benches/fake-function.sh)" | tee -a "$LOG"
-    "$RELEASE/examples/lambda-harness" --bin enforcer/benches/fake-function.sh --runs 3 --events 5 | sed 's/^/  stand-in: /' | tee -a "$LOG"
-fi
+size=$(stat -c %s "$LAMBDA_BIN")
+printf 'enforcer-lambda (stripped, profile.release): %s bytes = %.2f MB\n' "$size" \
+    "$(echo "$size/1000000" | bc -l)" | tee -a "$LOG"
+"$RELEASE/examples/lambda-harness" --bin "$LAMBDA_BIN" --runs 20 --events 200 \
+    --env ENFORCER_BACKEND=memory --env ENFORCER_MODE=enforce \
+    --env "ENFORCER_POLICY_DIR=$PWD/policies" | tee -a "$LOG"
+section "Lambda: init and RSS at the first poll with the AWS backends (static keys, closed endpoint)"
+"$RELEASE/examples/lambda-harness" --bin "$LAMBDA_BIN" --runs 40 --events 0 \
+    --env ENFORCER_MODE=enforce --env "ENFORCER_POLICY_DIR=$PWD/policies" \
+    --env AWS_REGION=eu-west-1 --env AWS_ACCESS_KEY_ID=AKIDEXAMPLE --env AWS_SECRET_ACCESS_KEY=bench \
+    --env AWS_ENDPOINT_URL=http://127.0.0.1:9 --env AWS_EC2_METADATA_DISABLED=true | tee -a "$LOG"
+section "Lambda handler in-process (no Runtime API exchange)"
+cargo bench --locked --bench lambda_handler 2>&1 \
+    | grep -E '^(Lambda handler|init in-process|per event|lambda_handler/| +time:| +thrpt:)' | tee -a "$LOG"
 echo; echo "log: $LOG"

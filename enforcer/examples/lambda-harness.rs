@@ -12,6 +12,8 @@
 //! cargo run --release --example lambda-harness -- --bin target/release/enforcer-lambda \
 //!     [--runs 20] [--events 200] [--event FILE]... [--env KEY=VALUE]...
 //! ```
+//! `--events 0` measures init alone (and the peak RSS at the first poll): for a function whose
+//! events cannot be answered here, e.g. with its AWS backends pointed at a closed port.
 //! Events default to `events/samples/*.json`, handed out in turn.
 
 use std::collections::HashMap;
@@ -263,7 +265,10 @@ fn run_once(args: &Args, events: &[String]) -> Result<RunResult, String> {
         .map_err(|e| format!("cannot start {}: {e}", args.bin.display()))?;
     let deadline = start + Duration::from_secs(args.timeout);
     let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-    while state.per_event.len() < args.events && Instant::now() < deadline {
+    // `--events 0` measures init alone: wait for the first poll only.
+    while (state.per_event.len() < args.events || state.first_poll.is_none())
+        && Instant::now() < deadline
+    {
         if let Ok(Some(status)) = child.try_wait() {
             drop(state);
             return Err(format!("the function exited early: {status}"));
@@ -364,17 +369,21 @@ fn main() -> ExitCode {
         ms(percentile(&inits, 0.99)),
         ms(percentile(&inits, 1.0))
     );
-    println!(
-        "first event of a run: p50 {:.3} ms, max {:.3} ms",
-        ms(percentile(&firsts, 0.5)),
-        ms(percentile(&firsts, 1.0))
-    );
-    println!(
-        "per event after the first, {} events: p50 {:.3} ms, p99 {:.3} ms",
-        rest.len(),
-        ms(percentile(&rest, 0.5)),
-        ms(percentile(&rest, 0.99))
-    );
+    if !firsts.is_empty() {
+        println!(
+            "first event of a run: p50 {:.3} ms, max {:.3} ms",
+            ms(percentile(&firsts, 0.5)),
+            ms(percentile(&firsts, 1.0))
+        );
+    }
+    if !rest.is_empty() {
+        println!(
+            "per event after the first, {} events: p50 {:.3} ms, p99 {:.3} ms",
+            rest.len(),
+            ms(percentile(&rest, 0.5)),
+            ms(percentile(&rest, 0.99))
+        );
+    }
     println!("peak RSS (VmHWM): {:.1} MB", peak as f64 / 1024.0);
     if errors > 0 {
         println!("the function reported {errors} errors (invocation or init errors)");
