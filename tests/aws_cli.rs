@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
-use enforcer::Tags;
 use events::{api_call, enforcer_identity, enforcer_role, person};
 use moto::{moto, Moto, TestAccount, REGION};
 use serde_json::{json, Value};
@@ -138,25 +137,6 @@ impl Cli {
         format!("arn:aws:s3:::{bucket}")
     }
 
-    async fn bucket_tags(&self, bucket: &str) -> Tags {
-        match self
-            .aws
-            .clients
-            .s3
-            .get_bucket_tagging()
-            .bucket(bucket)
-            .send()
-            .await
-        {
-            Ok(out) => out
-                .tag_set()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect(),
-            Err(_) => Tags::new(),
-        }
-    }
-
     fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
         api_call(
             self.account(),
@@ -224,7 +204,7 @@ async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
         stdout.contains("would add DataClassification=Confidential"),
         "{stdout}"
     );
-    assert_eq!(t.bucket_tags(bucket).await.len(), 1);
+    assert_eq!(t.aws.bucket_tags(bucket).await.len(), 1);
 
     // With --apply and a topic: tagged and alerted.
     let (code, stdout, stderr) = t.run(
@@ -241,7 +221,7 @@ async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
         stdout.contains("acted: 1 tagged, 0 quarantined, 1 alert sent, 0 failures"),
         "{stdout}"
     );
-    let tags = t.bucket_tags(bucket).await;
+    let tags = t.aws.bucket_tags(bucket).await;
     assert_eq!(tags["Team"], "web");
     assert_eq!(tags["TargetSystems"], "S3-Refined,Redshift");
     assert_eq!(tags.len(), 5, "{tags:?}");
@@ -302,7 +282,7 @@ async fn check_quarantines_and_release_undoes_it() {
         stdout.contains("quarantined (public access block on"),
         "{stdout}"
     );
-    let tags = t.bucket_tags(bucket).await;
+    let tags = t.aws.bucket_tags(bucket).await;
     assert_eq!(
         tags["enforcer:quarantine-undo"],
         format!("enforcer release {arn}")
@@ -325,7 +305,7 @@ async fn check_quarantines_and_release_undoes_it() {
     let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("RELEASED"), "{stdout}");
-    assert!(t.bucket_tags(bucket).await.is_empty());
+    assert!(t.aws.bucket_tags(bucket).await.is_empty());
     assert!(t
         .aws
         .clients
@@ -358,7 +338,7 @@ async fn check_ignores_the_enforcers_own_calls() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("IGNORED"), "{stdout}");
     assert!(stdout.contains("(loop guard)"), "{stdout}");
-    assert!(t.bucket_tags("team-raw-exports").await.is_empty());
+    assert!(t.aws.bucket_tags("team-raw-exports").await.is_empty());
 }
 
 #[tokio::test]
@@ -407,7 +387,7 @@ async fn scan_walks_the_account_and_backfills_with_apply() {
     );
     assert!(stdout.contains("acted: 2 tagged"), "{stdout}");
     assert_eq!(
-        t.bucket_tags("old-prod-s3-refined-eu-west-1").await["ProcessOwner"],
+        t.aws.bucket_tags("old-prod-s3-refined-eu-west-1").await["ProcessOwner"],
         "AnalyticsTeam"
     );
 
@@ -518,8 +498,15 @@ async fn replay_with_aws_judges_history_against_todays_tags_and_writes_nothing()
     );
 
     // A replay plans; it never tags.
-    assert!(t.bucket_tags("hist-prod-s3-raw-eu-west-1").await.is_empty());
-    assert_eq!(t.bucket_tags("classified-since").await.len(), fine.len());
+    assert!(t
+        .aws
+        .bucket_tags("hist-prod-s3-raw-eu-west-1")
+        .await
+        .is_empty());
+    assert_eq!(
+        t.aws.bucket_tags("classified-since").await.len(),
+        fine.len()
+    );
 }
 
 #[test]

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use events::{api_call, person};
 use moto::{moto, REGION};
@@ -122,26 +121,31 @@ async fn create_bucket(aws: &moto::TestAccount, bucket: &str) {
         .unwrap();
 }
 
-/// The bucket's tags as `aws`'s account sees them (none when it has no tag set).
-async fn bucket_tags(aws: &moto::TestAccount, bucket: &str) -> BTreeMap<String, String> {
-    match aws
-        .clients
-        .s3
-        .get_bucket_tagging()
-        .bucket(bucket)
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect(),
-        Err(e) => {
-            assert_eq!(e.code(), Some("NoSuchTagSet"), "{e:?}");
-            BTreeMap::new()
-        }
-    }
+/// A CreateBucket by a person in `account` (`account` and `recipientAccountId`).
+fn create_bucket_event(account: &str, bucket: &str) -> Value {
+    serde_json::from_str(&api_call(
+        account,
+        REGION,
+        person(account),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket}),
+        Value::Null,
+    ))
+    .unwrap()
+}
+
+/// Hands `event` to the function and returns its response (a failed invocation fails the test,
+/// with the function's log).
+fn answer(api: &RuntimeApi, function: &Function, event: &Value) -> Value {
+    let id = api.invoke(event);
+    let outcome = api
+        .wait(&id, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("no answer; log:\n{}", function.log()));
+    let Outcome::Response(_) = &outcome else {
+        panic!("{outcome:?}\n{}", function.log())
+    };
+    outcome.json()
 }
 
 #[tokio::test]
@@ -204,24 +208,8 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
             ),
         ],
     );
-    let event: Value = serde_json::from_str(&api_call(
-        &account,
-        REGION,
-        person(&account),
-        "s3.amazonaws.com",
-        "CreateBucket",
-        json!({"bucketName": bucket}),
-        Value::Null,
-    ))
-    .unwrap();
-    let id = api.invoke(&event);
-    let outcome = api
-        .wait(&id, Duration::from_secs(60))
-        .unwrap_or_else(|| panic!("no answer; log:\n{}", function.log()));
-    let Outcome::Response(_) = &outcome else {
-        panic!("{outcome:?}\n{}", function.log())
-    };
-    let response = outcome.json();
+    let event = create_bucket_event(&account, bucket);
+    let response = answer(&api, &function, &event);
     assert_eq!(response["outcome"], "alert", "{response}");
     assert_eq!(response["disposition"], "done", "{response}");
     assert_eq!(response["written"], true, "{response}");
@@ -229,7 +217,7 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
     assert_eq!(response["arns"][0], format!("arn:aws:s3:::{bucket}"));
 
     // The layer's tags are on the bucket.
-    let tags = bucket_tags(&aws, bucket).await;
+    let tags = aws.bucket_tags(bucket).await;
     assert_eq!(tags["DataClassification"], "Confidential", "{tags:?}");
     assert_eq!(tags["ProcessOwner"], "DataEngineering", "{tags:?}");
 
@@ -334,24 +322,11 @@ async fn member_account_events_are_acted_on_through_the_assumed_member_role() {
     );
     for bucket in buckets {
         // `account` and `recipientAccountId`: the member account.
-        let event: Value = serde_json::from_str(&api_call(
-            &member_account,
-            REGION,
-            person(&member_account),
-            "s3.amazonaws.com",
-            "CreateBucket",
-            json!({"bucketName": bucket}),
-            Value::Null,
-        ))
-        .unwrap();
-        let id = api.invoke(&event);
-        let outcome = api
-            .wait(&id, Duration::from_secs(60))
-            .unwrap_or_else(|| panic!("no answer; log:\n{}", function.log()));
-        let Outcome::Response(_) = &outcome else {
-            panic!("{outcome:?}\n{}", function.log())
-        };
-        let response = outcome.json();
+        let response = answer(
+            &api,
+            &function,
+            &create_bucket_event(&member_account, bucket),
+        );
         assert_eq!(response["account"], member_account.as_str(), "{response}");
         assert_eq!(response["disposition"], "done", "{response}");
         assert_eq!(response["written"], true, "{response}\n{}", function.log());
@@ -359,7 +334,7 @@ async fn member_account_events_are_acted_on_through_the_assumed_member_role() {
 
     for bucket in buckets {
         // In the member account (read with its own credentials)…
-        let tags = bucket_tags(&member, bucket).await;
+        let tags = member.bucket_tags(bucket).await;
         assert_eq!(
             tags.get("DataClassification").map(String::as_str),
             Some("Confidential"),
@@ -371,7 +346,7 @@ async fn member_account_events_are_acted_on_through_the_assumed_member_role() {
             "{bucket}: {tags:?}"
         );
         // …and not in the function's own: moto's bucket names are global, its tags per account.
-        assert_eq!(bucket_tags(&own, bucket).await, BTreeMap::new(), "{bucket}");
+        assert_eq!(own.bucket_tags(bucket).await, BTreeMap::new(), "{bucket}");
     }
     let own_tagged = own.clients.tagging.get_resources().send().await.unwrap();
     assert!(

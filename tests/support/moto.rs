@@ -344,6 +344,32 @@ pub struct TestAccount {
     _clock: Option<SimulatedClock>,
 }
 
+impl TestAccount {
+    /// The bucket's tags as this account sees them (none when it has no tag set; any other
+    /// failure fails the test).
+    pub async fn bucket_tags(&self, bucket: &str) -> std::collections::BTreeMap<String, String> {
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        match self
+            .clients
+            .s3
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+            Err(e) => {
+                assert_eq!(e.code(), Some("NoSuchTagSet"), "{e:?}");
+                std::collections::BTreeMap::new()
+            }
+        }
+    }
+}
+
 /// A 12-digit account id derived from `name`.
 pub fn account_for(name: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
