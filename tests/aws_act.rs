@@ -14,9 +14,6 @@ mod moto;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Tag as S3Tag, Tagging,
-};
 use enforcer::act::aws::{
     AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify, DENY_POLICY_NAME, DENY_STATEMENT_SID,
     ISOLATION_GROUP_NAME, MAX_ATTEMPTS,
@@ -235,41 +232,6 @@ fn operations(calls: &[String]) -> Vec<&str> {
         .collect()
 }
 
-async fn create_bucket(aws: &TestAccount, bucket: &str, person_tags: &[(&str, &str)]) -> String {
-    aws.clients
-        .s3
-        .create_bucket()
-        .bucket(bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    if !person_tags.is_empty() {
-        let tag_set = person_tags
-            .iter()
-            .map(|(k, v)| S3Tag::builder().key(*k).value(*v).build().unwrap())
-            .collect();
-        aws.clients
-            .s3
-            .put_bucket_tagging()
-            .bucket(bucket)
-            .tagging(
-                Tagging::builder()
-                    .set_tag_set(Some(tag_set))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-    format!("arn:aws:s3:::{bucket}")
-}
-
 fn put_bucket_tagging_event(account: &str, bucket: &str, pairs: &[(&str, &str)]) -> String {
     let tag_set: Vec<Value> = pairs
         .iter()
@@ -293,7 +255,7 @@ async fn s3_bucket_gets_exactly_the_inferable_tags_and_a_second_delivery_changes
     };
     let bucket = "acme-prod-s3-curated-eu-west-1";
     let person_tags = [("DataClassification", "confidential"), ("CostCenter", "42")];
-    let arn = create_bucket(&t.aws, bucket, &person_tags).await;
+    let arn = t.aws.create_bucket(bucket, &person_tags).await;
     let event = put_bucket_tagging_event(t.account(), bucket, &person_tags);
     t.aws.harness.clear_calls();
 
@@ -349,7 +311,7 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
         return;
     };
     let bucket = "unlabelled-uploads";
-    let arn = create_bucket(&t.aws, bucket, &[("Team", "growth")]).await;
+    let arn = t.aws.create_bucket(bucket, &[("Team", "growth")]).await;
     let theirs = json!({
         "Sid": "TheirsReadOnly",
         "Effect": "Allow",
@@ -1084,8 +1046,11 @@ async fn alerts_carry_attributes_that_subscription_filter_policies_route_on() {
     let (_, critical_only) =
         alert_queue(&t.aws, "critical", Some(json!({"severity": ["critical"]}))).await;
     // A remediation for DataEngineering (info) and a quarantine for the default owner.
-    let curated = create_bucket(&t.aws, "shop-dev-s3-curated-eu-west-1", &[]).await;
-    let unlabelled = create_bucket(&t.aws, "scratch-space", &[]).await;
+    let curated = t
+        .aws
+        .create_bucket("shop-dev-s3-curated-eu-west-1", &[])
+        .await;
+    let unlabelled = t.aws.create_bucket("scratch-space", &[]).await;
     for bucket in ["shop-dev-s3-curated-eu-west-1", "scratch-space"] {
         let event = api_call(
             t.account(),
@@ -1120,7 +1085,7 @@ async fn the_enforcers_own_calls_are_ignored() {
         return;
     };
     let bucket = "ops-raw-feeds";
-    create_bucket(&t.aws, bucket, &[]).await;
+    t.aws.create_bucket(bucket, &[]).await;
     t.aws.harness.clear_calls();
     // The record of the enforcer's own TagResources call on the bucket.
     let event = api_call(
@@ -1146,7 +1111,10 @@ async fn a_failed_resources_map_entry_is_reported_and_alerted() {
     let Some(t) = setup("failed_resources_map").await else {
         return;
     };
-    let arn = create_bucket(&t.aws, "billing-prod-s3-curated-eu-west-1", &[]).await;
+    let arn = t
+        .aws
+        .create_bucket("billing-prod-s3-curated-eu-west-1", &[])
+        .await;
     // Moto tags S3 buckets fine, so the failure is injected: the answer real AWS gives when the
     // caller may not tag the bucket.
     t.aws.harness.inject(
@@ -1206,7 +1174,7 @@ async fn throttling_is_retried_with_backoff_and_reported_when_it_persists() {
         return;
     };
     let bucket = "events-dev-s3-curated-eu-west-1";
-    let arn = create_bucket(&t.aws, bucket, &[]).await;
+    let arn = t.aws.create_bucket(bucket, &[]).await;
     let event = api_call(
         t.account(),
         REGION,
@@ -1412,8 +1380,11 @@ async fn without_write_permission_nothing_is_written_but_the_plan_is_alerted() {
         return;
     };
     t.settings.write = false;
-    let arn = create_bucket(&t.aws, "plans-prod-s3-curated-eu-west-1", &[]).await;
-    let unlabelled = create_bucket(&t.aws, "plans-scratch", &[]).await;
+    let arn = t
+        .aws
+        .create_bucket("plans-prod-s3-curated-eu-west-1", &[])
+        .await;
+    let unlabelled = t.aws.create_bucket("plans-scratch", &[]).await;
     t.aws.harness.clear_calls();
     for bucket in ["plans-prod-s3-curated-eu-west-1", "plans-scratch"] {
         let event = api_call(

@@ -12,7 +12,6 @@ mod moto;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 use events::{api_call, enforcer_identity, enforcer_role, person};
 use moto::{moto, Moto, TestAccount, REGION};
 use serde_json::{json, Value};
@@ -31,28 +30,9 @@ struct Cli {
 
 async fn cli(moto: &Moto, name: &str) -> Cli {
     let aws = moto.account(name).await;
-    // Moto maps an access key to the account it was created in.
-    aws.clients
-        .iam
-        .create_user()
-        .user_name("operator")
-        .send()
-        .await
-        .unwrap();
-    let key = aws
-        .clients
-        .iam
-        .create_access_key()
-        .user_name("operator")
-        .send()
-        .await
-        .unwrap();
-    let key = key.access_key().unwrap();
+    let key = aws.access_key("operator").await;
     Cli {
-        key: (
-            key.access_key_id().to_owned(),
-            key.secret_access_key().to_owned(),
-        ),
+        key,
         endpoint: moto.endpoint.clone(),
         aws,
         dir: tempfile::tempdir().unwrap(),
@@ -110,33 +90,6 @@ impl Cli {
         path.display().to_string()
     }
 
-    async fn bucket(&self, bucket: &str, pairs: &[(&str, &str)]) -> String {
-        let s3 = &self.aws.clients.s3;
-        s3.create_bucket()
-            .bucket(bucket)
-            .create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        if !pairs.is_empty() {
-            let tags = pairs
-                .iter()
-                .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
-                .collect();
-            s3.put_bucket_tagging()
-                .bucket(bucket)
-                .tagging(Tagging::builder().set_tag_set(Some(tags)).build().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        format!("arn:aws:s3:::{bucket}")
-    }
-
     fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
         api_call(
             self.account(),
@@ -155,7 +108,7 @@ async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
     let Some(moto) = moto() else { return };
     let t = cli(moto, "cli_check").await;
     let bucket = "webshop-prod-s3-curated-eu-west-1";
-    t.bucket(bucket, &[("Team", "web")]).await;
+    t.aws.create_bucket(bucket, &[("Team", "web")]).await;
     let file = t.event_file(
         "create.json",
         &t.create_bucket_event(bucket, person(t.account())),
@@ -266,7 +219,7 @@ async fn check_quarantines_and_release_undoes_it() {
     let Some(moto) = moto() else { return };
     let t = cli(moto, "cli_quarantine").await;
     let bucket = "mystery-bucket";
-    let arn = t.bucket(bucket, &[]).await;
+    let arn = t.aws.create_bucket(bucket, &[]).await;
     let file = t.event_file(
         "create.json",
         &t.create_bucket_event(bucket, person(t.account())),
@@ -325,7 +278,7 @@ async fn check_quarantines_and_release_undoes_it() {
 async fn check_ignores_the_enforcers_own_calls() {
     let Some(moto) = moto() else { return };
     let t = cli(moto, "cli_loop_guard").await;
-    t.bucket("team-raw-exports", &[]).await;
+    t.aws.create_bucket("team-raw-exports", &[]).await;
     let file = t.event_file(
         "own.json",
         &t.create_bucket_event("team-raw-exports", enforcer_identity(t.account())),
@@ -346,19 +299,22 @@ async fn scan_walks_the_account_and_backfills_with_apply() {
     let Some(moto) = moto() else { return };
     let t = cli(moto, "cli_scan").await;
     // GetResources lists resources that have (or had) a tag.
-    t.bucket("old-prod-s3-curated-eu-west-1", &[("Team", "a")])
+    t.aws
+        .create_bucket("old-prod-s3-curated-eu-west-1", &[("Team", "a")])
         .await;
-    t.bucket("old-prod-s3-refined-eu-west-1", &[("Team", "b")])
+    t.aws
+        .create_bucket("old-prod-s3-refined-eu-west-1", &[("Team", "b")])
         .await;
-    t.bucket(
-        "already-fine",
-        &[
-            ("DataClassification", "Internal"),
-            ("SourceSystems", "Manual"),
-            ("ProcessOwner", "Platform"),
-        ],
-    )
-    .await;
+    t.aws
+        .create_bucket(
+            "already-fine",
+            &[
+                ("DataClassification", "Internal"),
+                ("SourceSystems", "Manual"),
+                ("ProcessOwner", "Platform"),
+            ],
+        )
+        .await;
 
     let (code, stdout, stderr) = t.run(
         &[
@@ -423,9 +379,9 @@ async fn replay_with_aws_judges_history_against_todays_tags_and_writes_nothing()
         ("SourceSystems", "Manual"),
         ("ProcessOwner", "Platform"),
     ];
-    t.bucket("classified-since", &fine).await;
+    t.aws.create_bucket("classified-since", &fine).await;
     // Still bare today.
-    t.bucket("hist-prod-s3-raw-eu-west-1", &[]).await;
+    t.aws.create_bucket("hist-prod-s3-raw-eu-west-1", &[]).await;
 
     let history = t.dir.path().join("history");
     std::fs::create_dir(&history).unwrap();

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use events::{api_call, person};
 use moto::{moto, REGION};
 use runtime_api::{Outcome, RuntimeApi};
@@ -81,46 +80,6 @@ fn policies() -> String {
     repo_root().join("policies").display().to_string()
 }
 
-/// The function's credentials: an access key of a user created in `aws`'s account (moto maps an
-/// access key to the account it was created in), as (id, secret).
-async fn function_credentials(aws: &moto::TestAccount) -> (String, String) {
-    aws.clients
-        .iam
-        .create_user()
-        .user_name("fn")
-        .send()
-        .await
-        .unwrap();
-    let key = aws
-        .clients
-        .iam
-        .create_access_key()
-        .user_name("fn")
-        .send()
-        .await
-        .unwrap();
-    let key = key.access_key().unwrap();
-    (
-        key.access_key_id().to_owned(),
-        key.secret_access_key().to_owned(),
-    )
-}
-
-async fn create_bucket(aws: &moto::TestAccount, bucket: &str) {
-    aws.clients
-        .s3
-        .create_bucket()
-        .bucket(bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 /// A CreateBucket by a person in `account` (`account` and `recipientAccountId`).
 fn create_bucket_event(account: &str, bucket: &str) -> Value {
     serde_json::from_str(&api_call(
@@ -153,9 +112,9 @@ async fn the_binary_tags_an_untagged_raw_bucket_on_moto_and_alerts_through_sns()
     let Some(moto) = moto() else { return };
     let aws = moto.account("lambda_binary").await;
     let account = aws.account.clone();
-    let key = function_credentials(&aws).await;
+    let key = aws.access_key("fn").await;
     let bucket = "ecometricx-prod-s3-raw-eu-west-1";
-    create_bucket(&aws, bucket).await;
+    aws.create_bucket(bucket, &[]).await;
     let topic = aws
         .clients
         .sns
@@ -272,7 +231,7 @@ async fn member_account_events_are_acted_on_through_the_assumed_member_role() {
     let own = moto.account("lambda_binary_central").await;
     let member = moto.account("lambda_binary_member").await;
     let (account, member_account) = (own.account.clone(), member.account.clone());
-    let key = function_credentials(&own).await;
+    let key = own.access_key("fn").await;
     let role_name = "tag-enforcer-member";
     let trust = json!({
         "Version": "2012-10-17",
@@ -297,7 +256,7 @@ async fn member_account_events_are_acted_on_through_the_assumed_member_role() {
         "mbrproj-dev-s3-raw-eu-west-1",
     ];
     for bucket in buckets {
-        create_bucket(&member, bucket).await;
+        member.create_bucket(bucket, &[]).await;
     }
 
     let api = RuntimeApi::start_as(

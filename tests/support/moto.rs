@@ -345,6 +345,60 @@ pub struct TestAccount {
 }
 
 impl TestAccount {
+    /// Creates `bucket` in [`REGION`], with `tags` as a person set them; returns its ARN.
+    pub async fn create_bucket(&self, bucket: &str, tags: &[(&str, &str)]) -> String {
+        use aws_sdk_s3::types::{
+            BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging,
+        };
+        let s3 = &self.clients.s3;
+        s3.create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(REGION))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if !tags.is_empty() {
+            let tag_set = tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
+                .collect();
+            s3.put_bucket_tagging()
+                .bucket(bucket)
+                .tagging(
+                    Tagging::builder()
+                        .set_tag_set(Some(tag_set))
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        format!("arn:aws:s3:::{bucket}")
+    }
+
+    /// An access key of a new IAM user `user` of this account, as (id, secret): moto maps an
+    /// access key to the account it was created in, so a process given it acts here.
+    pub async fn access_key(&self, user: &str) -> (String, String) {
+        let iam = &self.clients.iam;
+        iam.create_user().user_name(user).send().await.unwrap();
+        let key = iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        let key = key.access_key().unwrap();
+        (
+            key.access_key_id().to_owned(),
+            key.secret_access_key().to_owned(),
+        )
+    }
+
     /// The bucket's tags as this account sees them (none when it has no tag set; any other
     /// failure fails the test).
     pub async fn bucket_tags(&self, bucket: &str) -> std::collections::BTreeMap<String, String> {
