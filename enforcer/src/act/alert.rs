@@ -98,21 +98,7 @@ fn act_lines(report: &ActReport) -> Vec<String> {
             ));
         }
         for failure in &resource.failures {
-            lines.push(format!(
-                "*Failed* on `{name}`: {} ({}{}): {}",
-                failure.operation,
-                failure
-                    .code
-                    .as_deref()
-                    .map(|c| format!("{c}, "))
-                    .unwrap_or_default(),
-                if failure.retryable {
-                    "retryable"
-                } else {
-                    "permanent"
-                },
-                failure.message
-            ));
+            lines.push(format!("*Failed* on `{name}`: {}", failure.describe()));
         }
     }
     lines

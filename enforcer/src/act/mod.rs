@@ -53,6 +53,25 @@ pub struct StoreError {
 }
 
 impl StoreError {
+    /// `TagResources (AccessDenied, permanent): message`: what failed, whether trying again can
+    /// help, and why, for people (CLI output, alerts).
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}{}): {}",
+            self.operation,
+            self.code
+                .as_deref()
+                .map(|c| format!("{c}, "))
+                .unwrap_or_default(),
+            if self.retryable {
+                "retryable"
+            } else {
+                "permanent"
+            },
+            self.message
+        )
+    }
+
     /// A permanent failure.
     pub fn permanent(operation: impl Into<String>, message: impl Into<String>) -> Self {
         Self {

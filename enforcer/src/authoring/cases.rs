@@ -282,19 +282,12 @@ fn case_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|error| {
+    crate::policy::toml_files_in(path).map_err(|error| {
         Box::new(Diagnostic::general(
             "case::unreadable",
             format!("cannot read test cases at {}: {error}", path.display()),
         ))
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    Ok(files)
+    })
 }
 
 /// Reads and checks the case files at `paths` against `policies`. Errors: every problem found.

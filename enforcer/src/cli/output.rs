@@ -300,7 +300,7 @@ pub fn write_act_text(
                 out,
                 "        {} {}",
                 style.paint("31", "FAILED"),
-                describe_failure(failure)
+                failure.describe()
             )?;
         }
     }
@@ -324,30 +324,11 @@ pub fn write_act_text(
                 "      {} alert to {}: {}",
                 style.paint("31", "FAILED"),
                 alert.destination,
-                describe_failure(error)
+                error.describe()
             )?;
         }
     }
     Ok(())
-}
-
-/// `TagResources (AccessDenied, permanent): message`.
-pub fn describe_failure(failure: &enforcer::act::StoreError) -> String {
-    format!(
-        "{} ({}{}): {}",
-        failure.operation,
-        failure
-            .code
-            .as_deref()
-            .map(|c| format!("{c}, "))
-            .unwrap_or_default(),
-        if failure.retryable {
-            "retryable"
-        } else {
-            "permanent"
-        },
-        failure.message
-    )
 }
 
 /// Counts of what was done, for the closing summary.

@@ -7,7 +7,7 @@ use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::release;
 
 use super::aws::{runtime, AwsBackends};
-use super::output::{describe_failure, Format};
+use super::output::Format;
 use super::EXIT_ACT_FAILED;
 
 /// Arguments of `enforcer release`.
@@ -70,7 +70,7 @@ pub fn run(args: ReleaseArgs) -> anyhow::Result<ExitCode> {
                     writeln!(out, "    {note}")?;
                 }
                 for failure in &report.failures {
-                    writeln!(out, "    FAILED {}", describe_failure(failure))?;
+                    writeln!(out, "    FAILED {}", failure.describe())?;
                 }
             }
         }

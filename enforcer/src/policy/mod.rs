@@ -35,24 +35,29 @@ pub struct LoadedPolicies {
     pub files: Vec<PathBuf>,
 }
 
+/// The `*.toml` files directly in `dir`, sorted (subdirectories such as `tests/` are not read).
+pub fn toml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// The policy files a path stands for: the path itself, or the `*.toml` files directly in a
 /// directory (sorted; `tests/` and other subdirectories are not policies).
 pub fn policy_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|error| {
+    let files = toml_files_in(path).map_err(|error| {
         Box::new(Diagnostic::general(
             "policy::unreadable",
             format!("cannot read policies at {}: {error}", path.display()),
         ))
     })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
     if files.is_empty() {
         return Err(Box::new(Diagnostic::general(
             "policy::no-files",
