@@ -19,11 +19,11 @@ use enforcer::act::aws::{
     ISOLATION_GROUP_NAME, MAX_ATTEMPTS,
 };
 use enforcer::act::{
-    apply, release, ActReport, ActSettings, QuarantineStatus, StoreError, TagStore, QUARANTINE_KEY,
-    QUARANTINE_STATE_KEY,
+    apply, read_and_decide, release, ActReport, ActSettings, QuarantineStatus, ReadRetry,
+    StoreError, TagStore, QUARANTINE_KEY, QUARANTINE_STATE_KEY,
 };
 use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
-use enforcer::engine::{Decision, Engine, Outcome, ReadRetry};
+use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{decode_text, ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
@@ -45,7 +45,10 @@ fn policies() -> PolicySet {
 /// One test's enforcer: its own moto account, the AWS backends over it, and an alert queue.
 struct Setup {
     aws: TestAccount,
-    engine: Engine<AwsTagStore>,
+    resolver: Resolver,
+    policies: PolicySet,
+    store: AwsTagStore,
+    read_retry: ReadRetry,
     quarantine: AwsQuarantine,
     settings: ActSettings,
     notify: SnsNotify,
@@ -72,17 +75,20 @@ async fn setup_with(aws: TestAccount) -> Option<Setup> {
         },
     );
     let settings = ActSettings::new(&set, true);
-    let engine =
-        Engine::new(resolver, set, AwsTagStore::new(&aws.clients)).with_read_retry(ReadRetry {
-            retries: 2,
-            first_delay: Duration::from_millis(20),
-        });
+    let store = AwsTagStore::new(&aws.clients);
+    let read_retry = ReadRetry {
+        retries: 2,
+        first_delay: Duration::from_millis(20),
+    };
     let (topic, queue_url) = alert_queue(&aws, "alerts", None).await;
     let notify = SnsNotify::new(aws.clients.sns.clone(), topic);
     aws.harness.clear_calls();
     Some(Setup {
         aws,
-        engine,
+        resolver,
+        policies: set,
+        store,
+        read_retry,
         quarantine,
         settings,
         notify,
@@ -97,7 +103,19 @@ impl Setup {
 
     async fn decide(&self, event: &str) -> Decision {
         let (location, input) = decode_text("event", event).remove(0).unwrap();
-        self.engine.decide(&input, Some(&location)).await
+        let resolution = self.resolver.resolve(&input);
+        let (policies, mode) = (&self.policies, self.policies.mode);
+        let store = &self.store;
+        read_and_decide(
+            store,
+            &self.read_retry,
+            resolution,
+            policies,
+            mode,
+            Some(&location),
+        )
+        .await
+        .0
     }
 
     async fn run(&self, event: &str) -> (Decision, ActReport) {
@@ -105,7 +123,7 @@ impl Setup {
         let report = apply(
             &decision,
             &self.settings,
-            self.engine.store(),
+            &self.store,
             &self.quarantine,
             &self.notify,
         )
@@ -114,8 +132,7 @@ impl Setup {
     }
 
     async fn tags(&self, arn: &str) -> Tags {
-        self.engine
-            .store()
+        self.store
             .get_tags(&[arn.to_owned()])
             .await
             .unwrap()
@@ -430,7 +447,7 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     assert_eq!(operations(&t.calls()), ["GetResources", "Publish"]);
 
     // Release restores what was recorded.
-    let released = release(&arn, true, t.engine.store(), &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
     assert!(released.released, "{released:#?}");
     let policy: Value = serde_json::from_str(
         s3.get_bucket_policy()
@@ -610,7 +627,7 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
     );
     assert_eq!(instance_groups(&t.aws, &instance).await, isolated);
 
-    let released = release(&arn, true, t.engine.store(), &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(instance_groups(&t.aws, &instance).await, groups);
     assert!(without_record(t.tags(&arn).await) == t.tags(&arn).await);
@@ -724,7 +741,7 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
     // The default owner is added in the same write as the record.
     assert_eq!(current["ProcessOwner"], "DataEngineering");
     assert_eq!(current[QUARANTINE_STATE_KEY], "type=rds:db+public=true");
-    let released = release(&arn, true, t.engine.store(), &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(public(&t).await, Some(true));
     assert_eq!(
@@ -834,7 +851,7 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
         t.tags(&arn).await[QUARANTINE_STATE_KEY],
         "type=lambda:function+concurrency=7"
     );
-    let released = release(&arn, true, t.engine.store(), &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(concurrency(&t).await, Some(7));
     assert_eq!(
@@ -886,7 +903,7 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
     assert!(document.to_string().contains("Deny"), "{document}");
     assert!(operations(&t.calls()).contains(&"TagRole"));
     assert!(!operations(&t.calls()).contains(&"TagResources"));
-    let released = release(&arn, true, t.engine.store(), &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
     assert!(released.released, "{released:#?}");
     assert!(iam
         .get_role_policy()
@@ -1247,7 +1264,7 @@ async fn a_lagging_read_is_retried_and_never_taken_for_untagged() {
         .await
         .unwrap();
     // The index has not caught up yet: moto is always consistent, so the lag is injected as an
-    // empty first answer. The engine reads again and sees everything.
+    // empty first answer. The read is retried and sees everything.
     let empty = json!({"ResourceTagMappingList": [], "PaginationToken": ""}).to_string();
     t.aws
         .harness

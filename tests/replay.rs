@@ -10,25 +10,57 @@ use std::process::Command;
 
 use enforcer::act::InMemoryTagStore;
 use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
-use enforcer::engine::{Decision, Engine, Outcome};
+use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{decode_one, Location, RecordHeader, Resolution, ResolveOptions, Resolver};
+use enforcer::policy::PolicySet;
 use enforcer::replay::generate::{generate, Generated, GeneratorConfig, Templates};
 use enforcer::replay::{
     order_files, quick, replay, CatalogIndex, Quick, ReplayOptions, ReplaySink, ReplaySummary,
 };
 use serde_json::{json, Value};
 
-fn engine() -> Engine<InMemoryTagStore> {
+/// What a replay decides with: the shipped policies, and the in-memory model of every
+/// resource's tags the events build.
+struct Replaying {
+    resolver: Resolver,
+    policies: PolicySet,
+    model: InMemoryTagStore,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Replaying {
+    fn replay(
+        &self,
+        files: &[PathBuf],
+        options: &ReplayOptions,
+        sink: &mut dyn ReplaySink,
+    ) -> std::io::Result<ReplaySummary> {
+        replay(
+            &self.runtime,
+            &self.resolver,
+            &self.policies,
+            &self.model,
+            files,
+            options,
+            sink,
+        )
+    }
+}
+
+fn replaying() -> Replaying {
     let policies = enforcer::policy::load(
         &[support::repo_root().join("policies")],
         KNOWN_RESOURCE_TYPES,
     )
     .unwrap();
-    Engine::new(
-        Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default()),
-        policies.set,
-        InMemoryTagStore::new(),
-    )
+    Replaying {
+        resolver: Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default()),
+        policies: policies.set,
+        model: InMemoryTagStore::new(),
+        runtime: tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+    }
 }
 
 #[derive(Default)]
@@ -59,21 +91,23 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn run(
-    engine: &Engine<InMemoryTagStore>,
+    replaying: &Replaying,
     dir: &Path,
     options: ReplayOptions,
 ) -> (ReplaySummary, Vec<Decision>) {
-    let (summary, sink) = run_collect(engine, dir, options);
+    let (summary, sink) = run_collect(replaying, dir, options);
     (summary, sink.0)
 }
 
 fn run_collect(
-    engine: &Engine<InMemoryTagStore>,
+    replaying: &Replaying,
     dir: &Path,
     options: ReplayOptions,
 ) -> (ReplaySummary, Collect) {
     let mut sink = Collect::default();
-    let summary = replay(engine, &files_under(dir), &options, &mut sink).unwrap();
+    let summary = replaying
+        .replay(&files_under(dir), &options, &mut sink)
+        .unwrap();
     (summary, sink)
 }
 
@@ -180,8 +214,8 @@ fn events_are_applied_in_event_time_order_across_files_to_the_tag_model() {
         &[create_volume("2024-03-01T12:00:00Z", vol)],
     );
     for threads in [1, 2] {
-        let engine = engine();
-        let (summary, decisions) = run(&engine, dir.path(), options(threads, true));
+        let replaying = replaying();
+        let (summary, decisions) = run(&replaying, dir.path(), options(threads, true));
         assert_eq!(
             names(&decisions),
             ["CreateVolume", "DeleteTags", "CreateTags"]
@@ -197,7 +231,7 @@ fn events_are_applied_in_event_time_order_across_files_to_the_tag_model() {
         assert_eq!(tags(&decisions[2])["DataClassification"], "Internal");
         let arn = format!("arn:aws:ec2:eu-west-1:111122223333:volume/{vol}");
         assert_eq!(
-            engine.store().snapshot()[&arn]["DataClassification"],
+            replaying.model.snapshot()[&arn]["DataClassification"],
             "Internal"
         );
         assert_eq!(summary.late_records, 0);
@@ -240,7 +274,7 @@ fn a_record_older_than_the_window_is_applied_late_and_counted() {
         )],
     );
     // 12:00 was applied once 12:58 was read (more than 15 minutes newer); 11:00 comes after it.
-    let (summary, decisions) = run(&engine(), dir.path(), options(2, true));
+    let (summary, decisions) = run(&replaying(), dir.path(), options(2, true));
     assert_eq!(
         names(&decisions),
         ["CreateTags", "DeleteTags", "CreateVolume"]
@@ -251,7 +285,7 @@ fn a_record_older_than_the_window_is_applied_late_and_counted() {
         window_minutes: 120,
         ..options(2, true)
     };
-    let (summary, decisions) = run(&engine(), dir.path(), wide);
+    let (summary, decisions) = run(&replaying(), dir.path(), wide);
     assert_eq!(
         names(&decisions),
         ["DeleteTags", "CreateTags", "CreateVolume"]
@@ -313,7 +347,7 @@ fn generated_history_gives_one_summary_whatever_the_threads_and_path() {
     let dir = tempfile::tempdir().unwrap();
     let generated = small_history(dir.path(), true);
     assert!(generated.files >= 5, "{generated:?}");
-    let (reference, _) = run(&engine(), dir.path(), options(1, false));
+    let (reference, _) = run(&replaying(), dir.path(), options(1, false));
     assert_eq!(reference.records, generated.records);
     assert_eq!(reference.files, generated.files as u64);
     assert_eq!(reference.bytes_decoded, generated.json_bytes);
@@ -338,7 +372,7 @@ fn generated_history_gives_one_summary_whatever_the_threads_and_path() {
             own_principals: own,
             ..options(threads, every)
         };
-        let (summary, sink) = run_collect(&engine(), dir.path(), options);
+        let (summary, sink) = run_collect(&replaying(), dir.path(), options);
         assert_eq!(
             comparable(&summary),
             comparable(&reference),
@@ -365,8 +399,8 @@ fn gzip_and_plain_trees_give_the_same_summary() {
     assert!(files_under(plain.path())
         .iter()
         .all(|p| p.extension().is_some_and(|e| e == "json")));
-    let (a, _) = run(&engine(), gz.path(), options(2, false));
-    let (b, _) = run(&engine(), plain.path(), options(2, false));
+    let (a, _) = run(&replaying(), gz.path(), options(2, false));
+    let (b, _) = run(&replaying(), plain.path(), options(2, false));
     assert!(a.bytes_read < b.bytes_read);
     assert_eq!(comparable(&a), comparable(&b));
 }
@@ -398,7 +432,7 @@ fn decode_errors_are_reported_with_file_and_line_and_skipped() {
     )
     .unwrap();
     for every in [false, true] {
-        let (summary, decisions) = run(&engine(), dir.path(), options(2, every));
+        let (summary, decisions) = run(&replaying(), dir.path(), options(2, every));
         assert_eq!(
             summary.decode_errors_total, 3,
             "{:?}",
@@ -665,13 +699,13 @@ fn a_failing_sink_stops_the_replay_and_every_worker() {
     let dir = tempfile::tempdir().unwrap();
     small_history(dir.path(), true);
     for threads in [1, 2, 3] {
-        let error = replay(
-            &engine(),
-            &files_under(dir.path()),
-            &options(threads, true),
-            &mut Failing,
-        )
-        .unwrap_err();
+        let error = replaying()
+            .replay(
+                &files_under(dir.path()),
+                &options(threads, true),
+                &mut Failing,
+            )
+            .unwrap_err();
         assert_eq!(error.to_string(), "disk full");
     }
 }

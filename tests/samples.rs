@@ -7,11 +7,11 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use enforcer::act::InMemoryTagStore;
+use enforcer::act::{read_and_decide, InMemoryTagStore, ReadRetry};
 use enforcer::catalog::{base_event_name, Catalog, KNOWN_RESOURCE_TYPES};
-use enforcer::engine::{Decision, Engine, Outcome};
+use enforcer::engine::{Decision, Outcome};
 use enforcer::evaluate::{Action, ViolationKind};
-use enforcer::event::{decode_bytes, InputEvent, ResolveOptions, Resolver};
+use enforcer::event::{decode_bytes, InputEvent, Location, ResolveOptions, Resolver};
 use enforcer::policy::{self, Level};
 use serde::Deserialize;
 
@@ -45,28 +45,49 @@ fn shared() -> &'static (Catalog, enforcer::policy::PolicySet) {
     })
 }
 
-/// A fresh engine: the shared catalog and policies, an empty in-memory store.
-fn engine() -> Engine<InMemoryTagStore> {
-    let (catalog, policies) = shared();
-    Engine::new(
-        Resolver::new(catalog.clone(), ResolveOptions::default()),
-        policies.clone(),
-        InMemoryTagStore::new(),
-    )
+/// Deciding events as `enforcer check` does: the shared catalog and policies, one in-memory
+/// store across the events.
+struct Deciding {
+    resolver: Resolver,
+    store: InMemoryTagStore,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Deciding {
+    /// A fresh run on an empty store.
+    fn new() -> Self {
+        Self {
+            resolver: Resolver::new(shared().0.clone(), ResolveOptions::default()),
+            store: InMemoryTagStore::new(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn decide(&self, event: &InputEvent, location: &Location) -> Decision {
+        let policies = &shared().1;
+        let decided = read_and_decide(
+            &self.store,
+            &ReadRetry::default(),
+            self.resolver.resolve(event),
+            policies,
+            policies.mode,
+            Some(location),
+        );
+        self.runtime.block_on(decided).0
+    }
 }
 
 /// Decides every record of one sample on a fresh, empty store.
 fn decide(file: &str) -> Vec<Decision> {
     let path = samples_dir().join(file);
-    let engine = engine();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let deciding = Deciding::new();
     decode_bytes(file, &std::fs::read(&path).unwrap())
         .into_iter()
         .map(|result| {
             let (location, event) = result.unwrap_or_else(|e| panic!("{e}"));
-            runtime.block_on(engine.decide(&event, Some(&location)))
+            deciding.decide(&event, &location)
         })
         .collect()
 }
@@ -370,10 +391,7 @@ fn lambda_calls_with_version_suffixes_resolve() {
 #[test]
 fn tag_changes_accumulate_across_events_in_one_run() {
     // The same store across events: create the function with full tags, then remove two.
-    let engine = engine();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let deciding = Deciding::new();
     let mut outcomes = Vec::new();
     for file in [
         "lambda-CreateFunction20150331.json",
@@ -381,7 +399,7 @@ fn tag_changes_accumulate_across_events_in_one_run() {
     ] {
         for result in decode_bytes(file, &std::fs::read(samples_dir().join(file)).unwrap()) {
             let (location, event) = result.unwrap();
-            outcomes.push(runtime.block_on(engine.decide(&event, Some(&location))));
+            outcomes.push(deciding.decide(&event, &location));
         }
     }
     let after = &outcomes[1].resources[0];

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
-use enforcer::act::InMemoryTagStore;
+use enforcer::act::{read_and_decide, InMemoryTagStore, ReadRetry};
 use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
-use enforcer::engine::Engine;
 use enforcer::event::{decode_one, Location, RecordHeader, ResolveOptions, Resolver};
+use enforcer::policy::PolicySet;
 use enforcer::replay::{quick, CatalogIndex, Quick};
 
 fn shared_events() -> PathBuf {
@@ -46,14 +46,21 @@ fn records() -> Vec<String> {
     out
 }
 
-fn engine() -> Engine<InMemoryTagStore> {
+/// What `enforcer check` decides records with: the shipped policies, an in-memory store.
+struct Deciding {
+    resolver: Resolver,
+    policies: PolicySet,
+    store: InMemoryTagStore,
+}
+
+fn engine() -> Deciding {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let policies = enforcer::policy::load(&[root.join("policies")], KNOWN_RESOURCE_TYPES).unwrap();
-    Engine::new(
-        Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default()),
-        policies.set,
-        InMemoryTagStore::new(),
-    )
+    Deciding {
+        resolver: Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default()),
+        policies: policies.set,
+        store: InMemoryTagStore::new(),
+    }
 }
 
 fn location() -> Location {
@@ -65,16 +72,19 @@ fn location() -> Location {
 }
 
 /// The work `enforcer check` and the Lambda do per record.
-fn decide(
-    engine: &Engine<InMemoryTagStore>,
-    runtime: &tokio::runtime::Runtime,
-    raw: &str,
-) -> usize {
+fn decide(engine: &Deciding, runtime: &tokio::runtime::Runtime, raw: &str) -> usize {
     match decode_one(raw, location()) {
-        Ok((location, event)) => runtime
-            .block_on(engine.decide(&event, Some(&location)))
-            .resources
-            .len(),
+        Ok((location, event)) => {
+            let decided = read_and_decide(
+                &engine.store,
+                &ReadRetry::default(),
+                engine.resolver.resolve(&event),
+                &engine.policies,
+                engine.policies.mode,
+                Some(&location),
+            );
+            runtime.block_on(decided).0.resources.len()
+        }
         Err(_) => 0,
     }
 }
@@ -100,7 +110,7 @@ fn percentiles(records: &[String], catalogued: &[bool]) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let index = CatalogIndex::new(engine.resolver().catalog());
+    let index = CatalogIndex::new(engine.resolver.catalog());
     let rounds = 200;
     let (mut all, mut resolved, mut header) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
@@ -132,7 +142,7 @@ fn percentiles(records: &[String], catalogued: &[bool]) {
 fn main() {
     let records = records();
     let engine = engine();
-    let index = CatalogIndex::new(engine.resolver().catalog());
+    let index = CatalogIndex::new(engine.resolver.catalog());
     let catalogued: Vec<bool> = records
         .iter()
         .map(|raw| {

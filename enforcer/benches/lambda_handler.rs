@@ -18,8 +18,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
 use enforcer::act::aws::{load_config, AwsClients};
-use enforcer::act::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
-use enforcer::engine::ReadRetry;
+use enforcer::act::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore, ReadRetry};
 use enforcer::lambda::{prepare, Config, Handler, MemoryAccounts, Prepared};
 
 const OWN_ACCOUNT: &str = "111122223333";
@@ -54,12 +53,11 @@ fn config() -> Config {
 }
 
 fn handler(config: &Config) -> Handler<MemoryAccounts, InMemoryNotify> {
-    let prepared = prepare(config).unwrap();
     // The in-memory store already holds each event's own tags, so the read never lags; no
     // retry delay can enter the figures.
     let prepared = Prepared {
-        engine: prepared.engine.with_read_retry(ReadRetry::none()),
-        ..prepared
+        read_retry: ReadRetry::none(),
+        ..prepare(config).unwrap()
     };
     Handler::new(
         config.clone(),

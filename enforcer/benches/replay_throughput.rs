@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use enforcer::act::InMemoryTagStore;
 use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
-use enforcer::engine::Engine;
 use enforcer::event::{inflate_text, ResolveOptions, Resolver};
 use enforcer::replay::generate::{generate, GeneratorConfig, Templates};
 use enforcer::replay::{order_files, replay, NoSink, ReplayOptions};
@@ -271,12 +270,16 @@ fn main() {
 
     let policies =
         enforcer::policy::load(&[root().join("policies")], KNOWN_RESOURCE_TYPES).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     // Thread counts interleaved run by run, so that a change in the machine's load hits them alike.
     let mut records = 0;
     let mut by_threads: Vec<Vec<Run>> = vec![Vec::new(); args.threads.len()];
     for _ in 0..args.repeat {
         for (slot, &threads) in args.threads.iter().enumerate() {
-            let engine = Engine::new(resolver(), policies.set.clone(), InMemoryTagStore::new());
+            let resolver = resolver();
+            let model = InMemoryTagStore::new();
             let options = ReplayOptions {
                 threads,
                 own_principals: false,
@@ -284,7 +287,16 @@ fn main() {
             };
             let mut summary = None;
             by_threads[slot].push(measure(|| {
-                summary = Some(replay(&engine, &files, &options, &mut NoSink).unwrap());
+                let replayed = replay(
+                    &runtime,
+                    &resolver,
+                    &policies.set,
+                    &model,
+                    &files,
+                    &options,
+                    &mut NoSink,
+                );
+                summary = Some(replayed.unwrap());
             }));
             let summary = summary.unwrap();
             assert_eq!(summary.bytes_decoded, json_bytes);

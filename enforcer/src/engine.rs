@@ -1,18 +1,20 @@
-//! The flow for one event: resolve → current tags → evaluate → decision.
+//! Deciding: (resolved change, current tags, policies, mode) → [`Decision`], in [`decide`].
 //!
-//! The engine is generic over the [`TagStore`], so the CLI runs it in memory and the Lambda
-//! against AWS with the same code.
+//! Pure and synchronous: no I/O, no clock, no runtime. What decides needs from outside arrives as
+//! values: the [`Change`] the resolver found in an event, and the [`CurrentTags`] of its
+//! resources, read at the edge with the tag stores ([`crate::act::read`]: the read-lag retry, the
+//! event laid over the read) or given (a scan's listing, a policy test case, `enforcer explain`).
+//! Every decision about resources is made by [`decide`]: `enforcer check`, `scan`, `replay`,
+//! `alert preview`, `test`, `explain` and the Lambda.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::act::{overlay, read_lags, StoreError, TagStore};
 use crate::catalog::{Arn, CallKind};
-use crate::evaluate::{evaluate, Action, Verdict, Violation};
+use crate::evaluate::{evaluate, Action, Violation};
 use crate::event::{
-    Change, DecodeError, EventHeader, InputEvent, Location, Resolution, Resolver, ResourceRef,
+    Actor, Change, DecodeError, EventHeader, Location, Resolution, ResourceRef, TagUpdate,
 };
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
@@ -112,6 +114,8 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The decision about a record whose resources were not evaluated: `outcome` (ignored,
+    /// unsupported or error) and why.
     fn without_resources(
         header: EventHeader,
         outcome: Outcome,
@@ -135,7 +139,8 @@ impl Decision {
     }
 
     /// The decision for an event that touched no resource to evaluate (ignored, unsupported or
-    /// unresolved); a resolved change is handed back for [`Engine::decide_resolved`].
+    /// unresolved); a resolved change is handed back, to be decided with its resources' current
+    /// tags ([`decide`]).
     pub fn unevaluated(
         resolution: Resolution,
         location: Option<&Location>,
@@ -165,245 +170,138 @@ impl Decision {
             mode,
         )
     }
-}
 
-/// How long to wait for an eventually consistent tag read to show what an event did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadRetry {
-    /// Further reads after the first (0: never retry).
-    pub retries: u32,
-    /// Wait before the first retry; doubled before each next one.
-    pub first_delay: Duration,
-}
-
-impl ReadRetry {
-    /// One read, never retried: for tags that are not expected to show the event (a replay
-    /// against today's tags).
-    pub fn none() -> Self {
-        Self {
-            retries: 0,
-            first_delay: Duration::ZERO,
-        }
-    }
-}
-
-impl Default for ReadRetry {
-    /// Three more reads, 250 ms, 500 ms and 1 s apart: under two seconds in all.
-    fn default() -> Self {
-        Self {
-            retries: 3,
-            first_delay: Duration::from_millis(250),
-        }
-    }
-}
-
-/// Resolves and evaluates events against one policy set and one tag store.
-#[derive(Debug)]
-pub struct Engine<S> {
-    resolver: Resolver,
-    policies: PolicySet,
-    store: S,
-    read_retry: ReadRetry,
-}
-
-impl<S: TagStore> Engine<S> {
-    /// An engine over the given parts.
-    pub fn new(resolver: Resolver, policies: PolicySet, store: S) -> Self {
-        Self {
-            resolver,
-            policies,
-            store,
-            read_retry: ReadRetry::default(),
-        }
-    }
-
-    /// The same engine with another read-retry setting.
-    pub fn with_read_retry(mut self, read_retry: ReadRetry) -> Self {
-        self.read_retry = read_retry;
-        self
-    }
-
-    /// The compiled policies.
-    pub fn policies(&self) -> &PolicySet {
-        &self.policies
-    }
-
-    /// The tag store.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// The resolver.
-    pub fn resolver(&self) -> &Resolver {
-        &self.resolver
-    }
-
-    /// Decides one event.
-    pub async fn decide(&self, event: &InputEvent, location: Option<&Location>) -> Decision {
-        self.decide_with(&self.store, event, location).await.0
-    }
-
-    /// Decides one event reading current tags from `store` instead of the engine's own (the
-    /// Lambda reads another account's tags through that account's clients). When reading the
-    /// tags failed, the decision is an [`Outcome::Error`] and the failure comes back beside it,
-    /// so a caller can tell a retryable failure from a permanent one.
-    pub async fn decide_with<T: TagStore>(
-        &self,
-        store: &T,
-        event: &InputEvent,
+    /// The decision for an event that could not be decided because what it needs could not be
+    /// had (its resources' tags could not be read, its account's backends are out of reach):
+    /// an [`Outcome::Error`] saying why.
+    pub fn failed(
+        header: EventHeader,
+        reason: String,
         location: Option<&Location>,
-    ) -> (Decision, Option<StoreError>) {
-        match Decision::unevaluated(self.resolver.resolve(event), location, self.policies.mode) {
-            Ok(decision) => (decision, None),
-            Err(change) => self.decide_resolved_with(store, *change, location).await,
-        }
+        mode: Mode,
+    ) -> Self {
+        Self::without_resources(header, Outcome::Error, reason, location, mode)
     }
+}
 
-    /// Decides a change the resolver already found: reads the current tags, applies what the
-    /// event did to them, tells the store, and evaluates each resource.
-    pub async fn decide_resolved(&self, change: Change, location: Option<&Location>) -> Decision {
-        self.decide_resolved_with(&self.store, change, location)
-            .await
-            .0
+/// The identity of a change, for a decision about it that evaluates nothing.
+pub fn event_header(change: Change) -> EventHeader {
+    EventHeader {
+        event_id: change.event_id,
+        event_source: change.event_source,
+        event_name: change.event_name,
     }
+}
 
-    /// [`Engine::decide_resolved`] reading through `store`, with the read failure beside the
-    /// decision.
-    pub async fn decide_resolved_with<T: TagStore>(
-        &self,
-        store: &T,
-        change: Change,
-        location: Option<&Location>,
-    ) -> (Decision, Option<StoreError>) {
-        let mode = self.policies.mode;
-        match self.decide_change(store, &change).await {
-            Ok(resources) => {
-                let outcome = overall_outcome(&resources);
-                let decision = Decision {
-                    event_id: change.event_id,
-                    event_source: change.event_source,
-                    event_name: change.event_name,
-                    outcome,
-                    reason: None,
-                    location: location.map(ToString::to_string),
-                    actor: change.actor.arn.or(change.actor.session_issuer_arn),
-                    account: change.account,
-                    region: change.region,
-                    mode,
-                    resources,
-                };
-                (decision, None)
-            }
-            Err(error) => {
-                let decision = Decision::without_resources(
-                    EventHeader {
-                        event_id: change.event_id,
-                        event_source: change.event_source,
-                        event_name: change.event_name,
-                    },
-                    Outcome::Error,
-                    format!("reading current tags failed: {error}"),
-                    location,
-                    mode,
-                );
-                (decision, Some(error))
-            }
-        }
-    }
+/// What is known of one resource's tags when an event is decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceTags {
+    /// The tags it has after the event: what is judged.
+    pub tags: Tags,
+    /// The tags the store returned, before the event was laid over them (`None` when the store
+    /// did not list the resource).
+    pub read: Option<Tags>,
+    /// True when the read still lagged the event after the read retries.
+    pub stale: bool,
+}
 
-    async fn decide_change<T: TagStore>(
-        &self,
-        store: &T,
-        change: &Change,
-    ) -> Result<Vec<ResourceDecision>, StoreError> {
-        let arns: Vec<String> = change.resources.iter().map(|r| r.arn.clone()).collect();
-        for arn in &arns {
-            store.observe(arn, &change.tag_update);
-        }
-        let mut current = store.get_tags(&arns).await?;
-        // An index that lags the call does not show the event's own tags yet: read again briefly
-        // rather than conclude from one answer that they are missing.
-        let mut delay = self.read_retry.first_delay;
-        for _ in 0..self.read_retry.retries {
-            let lagging: Vec<String> = arns
+/// The current tags of a change's resources, by ARN: what [`decide`] judges besides the
+/// policies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CurrentTags(BTreeMap<String, ResourceTags>);
+
+impl CurrentTags {
+    /// Every resource of `change`, with what `tags_of` knows of its tags.
+    pub fn of(change: &Change, mut tags_of: impl FnMut(&ResourceRef) -> ResourceTags) -> Self {
+        Self(
+            change
+                .resources
                 .iter()
-                .filter(|arn| read_lags(current.get(*arn), &change.tag_update))
-                .cloned()
-                .collect();
-            if lagging.is_empty() {
-                break;
-            }
-            tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2);
-            current.extend(store.get_tags(&lagging).await?);
-        }
-        Ok(change
-            .resources
-            .iter()
-            .map(|resource| {
-                let read = current.remove(&resource.arn);
-                // A new resource has exactly the tags its create call carried, so a lagging read
-                // of one is complete once the event's tags are laid over it.
-                let stale =
-                    read_lags(read.as_ref(), &change.tag_update) && change.kind != CallKind::Create;
-                let mut tags = read.clone().unwrap_or_default();
-                overlay(&mut tags, &change.tag_update);
-                let verdict = evaluate(resource, &tags, &self.policies);
-                let mut decision =
-                    resource_decision(&resource.arn, &resource.resource_type, tags, verdict);
-                decision.stale_read = stale;
-                decision.read = read;
-                decision
-            })
-            .collect())
+                .map(|resource| (resource.arn.clone(), tags_of(resource)))
+                .collect(),
+        )
     }
 
-    /// Decides a resource that exists with `tags`, outside any event (`enforcer scan`).
-    pub fn decide_existing(&self, resource: &ResourceRef, tags: Tags) -> Decision {
-        let verdict = evaluate(resource, &tags, &self.policies);
-        let mut decision = resource_decision(
-            &resource.arn,
-            &resource.resource_type,
-            tags.clone(),
-            verdict,
-        );
-        decision.read = Some(tags);
-        let parsed = Arn::parse(&resource.arn);
-        let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
-        Decision {
-            event_id: None,
-            event_source: "enforcer.scan".to_owned(),
-            event_name: "GetResources".to_owned(),
-            outcome: overall_outcome(std::slice::from_ref(&decision)),
-            reason: None,
-            location: None,
-            actor: None,
-            account: parsed.as_ref().and_then(|a| non_empty(a.account)),
-            region: parsed.as_ref().and_then(|a| non_empty(a.region)),
-            mode: self.policies.mode,
-            resources: vec![decision],
-        }
+    /// What is known of the tags of `arn`.
+    pub fn get(&self, arn: &str) -> Option<&ResourceTags> {
+        self.0.get(arn)
     }
 }
 
-fn resource_decision(
-    arn: &str,
-    resource_type: &str,
-    tags: Tags,
-    verdict: Verdict,
-) -> ResourceDecision {
-    ResourceDecision {
-        arn: arn.to_owned(),
-        resource_type: resource_type.to_owned(),
-        tags,
-        matched_rules: verdict.matched_rules,
-        exempt: verdict.exempt,
-        violations: verdict.violations,
-        add_tags: verdict.add_tags,
-        case_fixes: verdict.case_fixes,
-        action: verdict.action,
-        stale_read: false,
-        read: None,
+/// The change that stands for a resource as it exists, outside any event: what `enforcer scan`
+/// decides for each resource it lists, and a policy test case or `enforcer explain` given a
+/// resource and its tags. `listed_in` is the account it was listed in, for ARNs that name none
+/// (S3 buckets).
+pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
+    let parsed = Arn::parse(&resource.arn);
+    let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    let account = parsed
+        .as_ref()
+        .and_then(|arn| non_empty(arn.account))
+        .or_else(|| listed_in.and_then(non_empty));
+    let region = parsed.as_ref().and_then(|arn| non_empty(arn.region));
+    Change {
+        event_id: None,
+        event_time: None,
+        event_source: "enforcer.scan".to_owned(),
+        event_name: "GetResources".to_owned(),
+        // Nothing happened to the resource: no call changed it and no tag update is laid over
+        // its tags.
+        kind: CallKind::Modify,
+        actor: Actor::default(),
+        account,
+        region,
+        resources: vec![resource],
+        tag_update: TagUpdate::None,
+    }
+}
+
+/// Decides a change: evaluates each of its resources with its current tags against the
+/// policies, and records the decision under `mode` (`audit` plans and writes nothing).
+///
+/// A resource `current` does not hold ([`CurrentTags::of`] holds every resource of the change it
+/// was made for) is judged untagged and unread.
+pub fn decide(
+    change: Change,
+    mut current: CurrentTags,
+    policies: &PolicySet,
+    mode: Mode,
+    location: Option<&Location>,
+) -> Decision {
+    let resources: Vec<ResourceDecision> = change
+        .resources
+        .iter()
+        .map(|resource| {
+            let ResourceTags { tags, read, stale } =
+                current.0.remove(&resource.arn).unwrap_or_default();
+            let verdict = evaluate(resource, &tags, policies);
+            ResourceDecision {
+                arn: resource.arn.clone(),
+                resource_type: resource.resource_type.clone(),
+                tags,
+                matched_rules: verdict.matched_rules,
+                exempt: verdict.exempt,
+                violations: verdict.violations,
+                add_tags: verdict.add_tags,
+                case_fixes: verdict.case_fixes,
+                action: verdict.action,
+                stale_read: stale,
+                read,
+            }
+        })
+        .collect();
+    Decision {
+        event_id: change.event_id,
+        event_source: change.event_source,
+        event_name: change.event_name,
+        outcome: overall_outcome(&resources),
+        reason: None,
+        location: location.map(ToString::to_string),
+        actor: change.actor.arn.or(change.actor.session_issuer_arn),
+        account: change.account,
+        region: change.region,
+        mode,
+        resources,
     }
 }
 
@@ -413,5 +311,68 @@ fn overall_outcome(resources: &[ResourceDecision]) -> Outcome {
         Action::Remediate => Outcome::Remediate,
         Action::Alert => Outcome::Alert,
         Action::Quarantine => Outcome::Quarantine,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::KNOWN_RESOURCE_TYPES;
+    use crate::policy::{compile_sources, SourceFile};
+
+    fn standard() -> PolicySet {
+        let source = SourceFile {
+            path: "policies/ecometricx.toml".to_owned(),
+            text: Arc::new(include_str!("../../policies/ecometricx.toml").to_owned()),
+        };
+        compile_sources(&[source], KNOWN_RESOURCE_TYPES).0
+    }
+
+    fn bucket(name: &str) -> ResourceRef {
+        ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap()
+    }
+
+    /// Deciding is a plain function call: no runtime, no store. The mode is the one asked for,
+    /// whatever the policy's, and a bucket's account is the one it was listed in.
+    #[test]
+    fn deciding_needs_no_runtime_and_records_the_mode_it_was_asked_for() {
+        let policies = standard();
+        assert_eq!(policies.mode, Mode::Enforce);
+        let change = existing(
+            bucket("ecometricx-prod-s3-raw-eu-west-1"),
+            Some("111122223333"),
+        );
+        let current = CurrentTags::of(&change, |_| ResourceTags::default());
+        let decision = decide(change, current, &policies, Mode::Audit, None);
+        assert_eq!(decision.mode, Mode::Audit);
+        assert_eq!(decision.account.as_deref(), Some("111122223333"));
+        assert_eq!(decision.event_source, "enforcer.scan");
+        let [resource] = decision.resources.as_slice() else {
+            panic!("one resource: {decision:?}")
+        };
+        assert_eq!(resource.add_tags["DataClassification"], "Confidential");
+        assert_eq!(decision.outcome, overall_outcome(&decision.resources));
+        assert_ne!(decision.outcome, Outcome::Compliant);
+    }
+
+    /// What the read side says about a resource reaches its decision as it was said.
+    #[test]
+    fn the_read_and_its_staleness_reach_the_decision() {
+        let policies = standard();
+        let change = existing(bucket("scratch"), None);
+        let read = Tags::from([("Owner".to_owned(), "x".to_owned())]);
+        let current = CurrentTags::of(&change, |_| ResourceTags {
+            tags: read.clone(),
+            read: Some(read.clone()),
+            stale: true,
+        });
+        let decision = decide(change, current, &policies, policies.mode, None);
+        let resource = &decision.resources[0];
+        assert!(resource.stale_read);
+        assert_eq!(resource.read.as_ref(), Some(&read));
+        assert_eq!(resource.tags, read);
+        assert_eq!(decision.account, None, "an S3 ARN names no account");
     }
 }

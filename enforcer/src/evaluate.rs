@@ -1,5 +1,10 @@
 //! Evaluation: (resource, current tags, policies) → verdict. Pure: no I/O, no clock.
 //!
+//! It runs in two steps: [`gather`] collects what the policies say about the resource and about
+//! each tag key ([`Facts`]), [`judge`] weighs those facts against the tags ([`Verdict`]).
+//! `enforcer explain` shows the facts the same [`gather`] collected, so an explanation cannot
+//! drift from the decision it explains.
+//!
 //! The rules that apply to a resource are those that select it ([`selection`]), minus those
 //! another selecting rule lists in `overrides` ([`applicable_rules`]). `enforcer validate`
 //! rejects rules that can select the same resource and set different values unless one
@@ -16,7 +21,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::event::ResourceRef;
-use crate::policy::{unanchored_text, Level, PolicySet, Rule, UnfixableAction, ValueCheck};
+use crate::policy::{
+    unanchored_text, Exemption, Level, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
+    ValueCheck,
+};
 use crate::Tags;
 
 /// What kind of problem a violation is.
@@ -228,29 +236,178 @@ pub fn applicable_rules<'p>(
     applicable
 }
 
+/// A value a rule states for a key (in `set` or `default`), with the rule's captures filled in.
+#[derive(Debug, Clone)]
+pub struct Stated<'p> {
+    /// The rule.
+    pub rule: &'p Rule,
+    /// The value as written.
+    pub value: &'p RuleValue,
+    /// The value with the captures filled in; `None` when a capture it uses took no part in the
+    /// match, and then the rule states nothing for the key.
+    pub rendered: Option<String>,
+}
+
+/// Everything the applicable rules and the vocabulary say about one tag key: the facts
+/// [`judge`] weighs and `enforcer explain` shows.
+#[derive(Debug, Clone)]
+pub struct KeyFacts<'p> {
+    /// The tag key.
+    pub key: &'p str,
+    /// The vocabulary's entry for it.
+    pub spec: Option<&'p TagSpec>,
+    /// Applicable rules that require it, in policy order.
+    pub required_by: Vec<&'p Rule>,
+    /// Applicable rules that recommend it, in policy order.
+    pub recommended_by: Vec<&'p Rule>,
+    /// Values applicable rules know for it (`set`), in policy order.
+    pub set: Vec<Stated<'p>>,
+    /// Values applicable rules default it to, in policy order.
+    pub defaults: Vec<Stated<'p>>,
+    /// Narrower allowed values, per applicable rule that has them, in policy order.
+    pub allowed: Vec<(&'p Rule, &'p [String])>,
+}
+
+/// What the policies say about one resource with given tags, before anything is judged.
+#[derive(Debug, Clone, Default)]
+pub struct Facts<'p> {
+    /// The exemption that applies (then nothing else is gathered).
+    pub exemption: Option<&'p Exemption>,
+    /// The rules that apply, and those overridden.
+    pub applicable: Applicable<'p>,
+    /// Every key the applicable rules name, in rule order (`require`, `recommend`, `set`,
+    /// `default`, `allow` of each rule), then every vocabulary key the resource carries.
+    pub keys: Vec<KeyFacts<'p>>,
+}
+
+/// Gathers what the policies say about `resource` with `tags`: the exemption, the applicable
+/// rules, and per tag key everything those rules and the vocabulary say about it.
+pub fn gather<'p>(resource: &ResourceRef, tags: &Tags, policies: &'p PolicySet) -> Facts<'p> {
+    if let Some(exemption) = policies
+        .exemptions
+        .iter()
+        .find(|e| e.arn.as_ref().is_some_and(|re| re.is_match(&resource.arn)))
+    {
+        return Facts {
+            exemption: Some(exemption),
+            ..Facts::default()
+        };
+    }
+    let applicable = applicable_rules(resource, tags, policies);
+    let mut keys: Vec<&'p str> = Vec::new();
+    let mut note_key = |key: &'p str| {
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    };
+    for (rule, _) in &applicable.applied {
+        let rule: &'p Rule = rule;
+        for key in rule.require.iter().chain(&rule.recommend) {
+            note_key(key);
+        }
+        for value in rule.set.iter().chain(&rule.default) {
+            note_key(&value.key);
+        }
+        for (key, _) in &rule.allow {
+            note_key(key);
+        }
+    }
+    for spec in &policies.tags {
+        if tags.contains_key(&spec.key) {
+            note_key(&spec.key);
+        }
+    }
+    let stated = |key: &str, pick: fn(&'p Rule) -> &'p [RuleValue]| -> Vec<Stated<'p>> {
+        applicable
+            .applied
+            .iter()
+            .flat_map(|(rule, captures)| {
+                let rule: &'p Rule = rule;
+                pick(rule)
+                    .iter()
+                    .filter(move |value| value.key == key)
+                    .map(move |value| Stated {
+                        rule,
+                        value,
+                        rendered: value.value.render(captures),
+                    })
+            })
+            .collect()
+    };
+    let keys = keys
+        .into_iter()
+        .map(|key| KeyFacts {
+            key,
+            spec: policies.tag(key),
+            required_by: applicable
+                .applied
+                .iter()
+                .map(|(rule, _)| *rule)
+                .filter(|rule| rule.require.iter().any(|k| k == key))
+                .collect(),
+            recommended_by: applicable
+                .applied
+                .iter()
+                .map(|(rule, _)| *rule)
+                .filter(|rule| rule.recommend.iter().any(|k| k == key))
+                .collect(),
+            set: stated(key, |rule| &rule.set),
+            defaults: stated(key, |rule| &rule.default),
+            allowed: applicable
+                .applied
+                .iter()
+                .filter_map(|(rule, _)| {
+                    let (_, allowed) = rule.allow.iter().find(|(k, _)| k == key)?;
+                    Some((*rule, allowed.as_slice()))
+                })
+                .collect(),
+        })
+        .collect();
+    Facts {
+        exemption: None,
+        applicable,
+        keys,
+    }
+}
+
 /// A value some rule knows for a key.
 struct Known<'a> {
     value: String,
     rule: &'a Rule,
 }
 
-/// Evaluates one resource with its current tags.
-pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Verdict {
-    if let Some(exemption) = policies
-        .exemptions
+/// The values of `stated` that render, with their rules.
+fn rendered_values<'p>(stated: &[Stated<'p>]) -> Vec<Known<'p>> {
+    stated
         .iter()
-        .find(|e| e.arn.as_ref().is_some_and(|re| re.is_match(&resource.arn)))
-    {
+        .filter_map(|s| {
+            Some(Known {
+                value: s.rendered.clone()?,
+                rule: s.rule,
+            })
+        })
+        .collect()
+}
+
+/// Evaluates one resource with its current tags: [`gather`] then [`judge`].
+pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Verdict {
+    judge(&gather(resource, tags, policies), tags)
+}
+
+/// Judges the facts gathered about a resource with `tags`: every violation, the tags the plan
+/// adds or re-cases, and the action.
+pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
+    if let Some(exemption) = facts.exemption {
         return Verdict {
             exempt: Some(format!("{} ({})", exemption.reason, exemption.origin)),
             ..Verdict::default()
         };
     }
-    let applicable = applicable_rules(resource, tags, policies);
-    let matched = applicable.applied;
+    let matched = &facts.applicable.applied;
     let mut verdict = Verdict {
         matched_rules: matched.iter().map(|(rule, _)| rule.name.clone()).collect(),
-        overridden_rules: applicable
+        overridden_rules: facts
+            .applicable
             .overridden
             .iter()
             .map(|(rule, _)| rule.name.clone())
@@ -260,58 +417,13 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
     if matched.is_empty() {
         return verdict;
     }
-    // Everything the matched rules say about each key, in vocabulary order then rule order.
-    let mut keys: Vec<&str> = Vec::new();
-    fn note_key<'k>(key: &'k str, keys: &mut Vec<&'k str>) {
-        if !keys.contains(&key) {
-            keys.push(key);
-        }
-    }
-    let mut set_values: BTreeMap<&str, Vec<Known>> = BTreeMap::new();
-    let mut default_values: BTreeMap<&str, Vec<Known>> = BTreeMap::new();
-    for (rule, captures) in &matched {
-        for key in rule.require.iter().chain(&rule.recommend) {
-            note_key(key, &mut keys);
-        }
-        for (target, source) in [
-            (&mut set_values, &rule.set),
-            (&mut default_values, &rule.default),
-        ] {
-            for value in source {
-                note_key(&value.key, &mut keys);
-                if let Some(rendered) = value.value.render(captures) {
-                    target.entry(value.key.as_str()).or_default().push(Known {
-                        value: rendered,
-                        rule,
-                    });
-                }
-            }
-        }
-        for (key, _) in &rule.allow {
-            note_key(key, &mut keys);
-        }
-    }
-    for spec in &policies.tags {
-        if tags.contains_key(&spec.key) {
-            note_key(&spec.key, &mut keys);
-        }
-    }
     let mut unfixable_actions = Vec::new();
-    for key in keys {
-        let requiring: Vec<&Rule> = matched
-            .iter()
-            .map(|(rule, _)| *rule)
-            .filter(|rule| rule.require.iter().any(|k| k == key))
-            .collect();
-        let recommending = matched
-            .iter()
-            .map(|(rule, _)| *rule)
-            .find(|rule| rule.recommend.iter().any(|k| k == key));
-        let known = set_values.get(key).map(Vec::as_slice).unwrap_or_default();
-        let defaults = default_values
-            .get(key)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+    for facts in &facts.keys {
+        let key = facts.key;
+        let requiring = facts.required_by.as_slice();
+        let recommending = facts.recommended_by.first().copied();
+        let known = rendered_values(&facts.set);
+        let defaults = rendered_values(&facts.defaults);
         let mut add =
             |verdict: &mut Verdict, violation: Violation, action: Option<UnfixableAction>| {
                 if let Some(action) = action {
@@ -353,7 +465,7 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
             .or(recommending);
         let rule_name =
             responsible_rule.map_or_else(|| format!("tags.{key}"), |rule| rule.name.clone());
-        let spec = policies.tag(key);
+        let spec = facts.spec;
         match tags.get(key) {
             Some(current) => {
                 let mut effective = current.clone();
@@ -382,7 +494,7 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
                                     level: Level::Error,
                                     fixed: fixable,
                                 },
-                                (!fixable).then(|| action_of(&requiring)),
+                                (!fixable).then(|| action_of(requiring)),
                             );
                             effective = fixed;
                         }
@@ -397,32 +509,30 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
                                     level: Level::Error,
                                     fixed: false,
                                 },
-                                Some(action_of(&requiring)),
+                                Some(action_of(requiring)),
                             );
                             continue;
                         }
                     }
                 }
-                for (rule, _) in &matched {
-                    if let Some((_, allowed)) = rule.allow.iter().find(|(k, _)| k == key) {
-                        if !allowed.contains(&effective) {
-                            add(
-                                &mut verdict,
-                                Violation {
-                                    tag: key.to_owned(),
-                                    kind: ViolationKind::InvalidValue,
-                                    rule: rule.name.clone(),
-                                    message: format!(
-                                        "{key} is `{current}`, but rule `{}` allows only {} here",
-                                        rule.name,
-                                        allowed.join(", ")
-                                    ),
-                                    level: Level::Error,
-                                    fixed: false,
-                                },
-                                Some(rule.action),
-                            );
-                        }
+                for (rule, allowed) in &facts.allowed {
+                    if !allowed.contains(&effective) {
+                        add(
+                            &mut verdict,
+                            Violation {
+                                tag: key.to_owned(),
+                                kind: ViolationKind::InvalidValue,
+                                rule: rule.name.clone(),
+                                message: format!(
+                                    "{key} is `{current}`, but rule `{}` allows only {} here",
+                                    rule.name,
+                                    allowed.join(", ")
+                                ),
+                                level: Level::Error,
+                                fixed: false,
+                            },
+                            Some(rule.action),
+                        );
                     }
                 }
                 if let Some(known) = certain {
@@ -459,7 +569,7 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
                             level: Level::Error,
                             fixed: false,
                         },
-                        Some(action_of(&requiring)),
+                        Some(action_of(requiring)),
                     );
                     continue;
                 }
@@ -507,7 +617,7 @@ pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Ve
                             level: Level::Error,
                             fixed: false,
                         },
-                        Some(action_of(&requiring)),
+                        Some(action_of(requiring)),
                     ),
                     None if recommending.is_some() => add(
                         &mut verdict,

@@ -1,10 +1,11 @@
 //! Event-driven tag and data-classification enforcer for AWS.
 //!
 //! The flow: [`event`] decodes a CloudTrail record and resolves the resources it touched using
-//! the [`catalog`]; [`policy`] compiles the TOML tagging standard; [`evaluate`] checks a
-//! resource's tags against it and plans what to do; [`act`] carries the plan out through small
-//! traits with in-memory and AWS implementations; [`alert`] renders a decision for the people who
-//! must act on it.
+//! the [`catalog`]; [`policy`] compiles the TOML tagging standard; [`act::read`] reads the
+//! current tags of the resources (the edge: tag stores, the read-lag retry); [`engine::decide`]
+//! decides, a pure function of the change, those tags, the policies and the mode, evaluating each
+//! resource with [`evaluate`]; [`act`] carries the plan out through small traits with in-memory
+//! and AWS implementations; [`alert`] renders a decision for the people who must act on it.
 
 pub mod act;
 pub mod alert;

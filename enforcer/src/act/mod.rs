@@ -5,6 +5,9 @@
 //! - [`Quarantine`] isolates a resource reversibly and releases it again;
 //! - [`Notify`] sends an [`AlertMessage`] to the people concerned.
 //!
+//! [`read`] reads the current tags of an event's resources (with the read-lag retry) for the
+//! pure decision core ([`crate::engine::decide`]).
+//!
 //! [`apply()`] carries out one [`Decision`](crate::engine::Decision)'s plan through them and
 //! reports every outcome per ARN; [`release()`] undoes a quarantine from what was recorded on the
 //! resource.
@@ -15,6 +18,7 @@ pub mod aws;
 mod memory;
 #[cfg(test)]
 mod proptests;
+pub mod read;
 mod record;
 
 use std::collections::BTreeMap;
@@ -28,6 +32,7 @@ pub use apply::{
     ReleaseReport, ResourceReport,
 };
 pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
+pub use read::{given_current, read_and_decide, read_current, ReadRetry};
 pub use record::{
     now_rfc3339, sanitize_tag_value, QuarantineRecord, QUARANTINE_AT_KEY, QUARANTINE_KEY,
     QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY, RECORD_PREFIX,

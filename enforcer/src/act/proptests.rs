@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use super::{apply, ActSettings, InMemoryNotify, InMemoryQuarantine, InMemoryTagStore, TagStore};
+use super::{
+    apply, given_current, ActSettings, InMemoryNotify, InMemoryQuarantine, InMemoryTagStore,
+    TagStore,
+};
 use crate::catalog::KNOWN_RESOURCE_TYPES;
-use crate::engine::{Decision, Engine, Outcome, ResourceDecision};
+use crate::engine::{decide, existing, Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
-use crate::event::{ResolveOptions, Resolver, ResourceRef};
+use crate::event::ResourceRef;
 use crate::policy::{compile_sources, Mode, PolicySet, SourceFile};
 use crate::Tags;
 
@@ -184,16 +187,17 @@ proptest! {
         let store = InMemoryTagStore::with_inventory(BTreeMap::from([(arn.clone(), current.clone())]));
         let policies = standard();
         let settings = ActSettings::new(&policies, true);
-        let engine = Engine::new(
-            Resolver::new(crate::catalog::Catalog::builtin().unwrap(), ResolveOptions::default()),
-            policies,
-            store.clone(),
-        );
         let resource = ResourceRef::from_arn(&arn, None).unwrap();
+        // As `enforcer scan` decides a resource it listed.
+        let decide_existing = |tags: Tags| {
+            let change = existing(resource.clone(), None);
+            let current = given_current(&change, |_| Some(tags.clone()));
+            decide(change, current, &policies, policies.mode, None)
+        };
         let runtime = runtime();
         let quarantine = InMemoryQuarantine::new();
         let notify = InMemoryNotify::new();
-        let first = engine.decide_existing(&resource, current.clone());
+        let first = decide_existing(current.clone());
         let fixes = first.resources[0].case_fixes.clone();
         runtime.block_on(apply(&first, &settings, &store, &quarantine, &notify));
         let once = store.snapshot().remove(&arn).unwrap_or_default();
@@ -201,7 +205,7 @@ proptest! {
         let writes = store.write_calls();
 
         let tags = runtime.block_on(store.get_tags(std::slice::from_ref(&arn))).unwrap().remove(&arn).unwrap_or_default();
-        let second = engine.decide_existing(&resource, tags);
+        let second = decide_existing(tags);
         let report = runtime.block_on(apply(&second, &settings, &store, &quarantine, &notify));
         prop_assert_eq!(store.snapshot().remove(&arn).unwrap_or_default(), once);
         prop_assert_eq!(store.write_calls(), writes, "the second pass wrote: {:?}", report);

@@ -5,9 +5,10 @@
 //! schema generated from the types below), then against the policies: rule names, tag keys and
 //! resource types a case names must exist, and an event file must hold exactly one event.
 //!
-//! A resource case is evaluated with [`crate::evaluate::evaluate`]; an event case runs through
-//! [`Engine`] with an [`InMemoryTagStore`] seeded from the case's `inventory`, so it exercises
-//! decode → resolve → evaluate exactly as the Lambda does.
+//! Every case is decided by [`decide`], as the Lambda decides: a resource case with its `tags`,
+//! an event case resolved and its resources' tags taken from the case's `inventory`, the event
+//! laid over them ([`given_current`]), so it exercises decode → resolve → decide exactly as the
+//! Lambda does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -18,10 +19,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::act::InMemoryTagStore;
+use crate::act::given_current;
 use crate::catalog::Catalog;
-use crate::engine::{Engine, Outcome, ResourceDecision};
-use crate::evaluate::{evaluate, Action, Verdict, Violation, ViolationKind};
+use crate::engine::{decide, existing, Decision, Outcome, ResourceDecision};
+use crate::evaluate::{Violation, ViolationKind};
 use crate::event::{decode_bytes, InputEvent, Location, ResolveOptions, Resolver, ResourceRef};
 use crate::policy::{
     did_you_mean, parse_checked, schema_for, Diagnostic, Level, PolicySet, SourceFile,
@@ -675,146 +676,117 @@ impl CaseReport {
     }
 }
 
-/// Runs every case against `policies`.
-pub fn run_cases(
-    cases: &CaseSet,
-    policies: &PolicySet,
-    catalog: &Catalog,
-) -> std::io::Result<Vec<CaseReport>> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    Ok(cases
+/// Runs every case against `policies`: each case decided as the Lambda decides ([`decide`]), a
+/// resource with its tags as they are, an event with its resources' tags before it.
+pub fn run_cases(cases: &CaseSet, policies: &PolicySet, catalog: &Catalog) -> Vec<CaseReport> {
+    cases
         .cases
         .iter()
-        .map(|case| {
-            let mismatches = match &case.subject {
-                Subject::Resource { resource, tags } => {
-                    let verdict = evaluate(resource, tags, policies);
-                    let outcome = if verdict.exempt.is_some() {
-                        ExpectedOutcome::Exempt
-                    } else {
-                        match verdict.action {
-                            Action::None => ExpectedOutcome::Compliant,
-                            Action::Remediate => ExpectedOutcome::Remediate,
-                            Action::Alert => ExpectedOutcome::Alert,
-                            Action::Quarantine => ExpectedOutcome::Quarantine,
-                        }
-                    };
-                    let mut mismatches = compare_outcome(case.expect.outcome, outcome);
-                    mismatches.extend(compare_resource(&case.expect, &Actual::from(&verdict), ""));
-                    mismatches
-                }
-                Subject::Event {
-                    event,
-                    location,
-                    inventory,
-                    own_principals,
-                } => {
-                    let engine = Engine::new(
-                        Resolver::new(
-                            catalog.clone(),
-                            ResolveOptions {
-                                own_principals: own_principals.clone(),
-                            },
-                        ),
-                        policies.clone(),
-                        InMemoryTagStore::with_inventory(inventory.clone()),
-                    );
-                    let decision = runtime.block_on(engine.decide(event, Some(location)));
-                    let exempt = !decision.resources.is_empty()
-                        && decision.resources.iter().all(|r| r.exempt.is_some());
-                    let outcome = match decision.outcome {
-                        Outcome::Compliant if exempt => ExpectedOutcome::Exempt,
-                        Outcome::Compliant => ExpectedOutcome::Compliant,
-                        Outcome::Remediate => ExpectedOutcome::Remediate,
-                        Outcome::Alert => ExpectedOutcome::Alert,
-                        Outcome::Quarantine => ExpectedOutcome::Quarantine,
-                        Outcome::Ignored => ExpectedOutcome::Ignored,
-                        Outcome::Unsupported => ExpectedOutcome::Unsupported,
-                        Outcome::Error => ExpectedOutcome::Error,
-                    };
-                    let mut mismatches = compare_outcome(case.expect.outcome, outcome);
-                    if let (Some(reason), true) = (&decision.reason, outcome != case.expect.outcome)
-                    {
-                        if let Some(first) = mismatches.first_mut() {
-                            first.actual.push(format!("  ({reason})"));
-                        }
-                    }
-                    let resources: Vec<&ResourceDecision> = match &case.expect.arn {
-                        Some(arn) => {
-                            let found: Vec<&ResourceDecision> = decision
-                                .resources
-                                .iter()
-                                .filter(|r| &r.arn == arn)
-                                .collect();
-                            if found.is_empty() {
-                                mismatches.push(Mismatch {
-                                    field: "resources".to_owned(),
-                                    expected: vec![arn.clone()],
-                                    actual: decision
-                                        .resources
-                                        .iter()
-                                        .map(|r| r.arn.clone())
-                                        .collect(),
-                                    common: Vec::new(),
-                                });
-                            }
-                            found
-                        }
-                        None => decision.resources.iter().collect(),
-                    };
-                    let several = resources.len() > 1;
-                    for resource in resources {
-                        let prefix = if several {
-                            format!("{}: ", resource.arn)
-                        } else {
-                            String::new()
-                        };
-                        mismatches.extend(compare_resource(
-                            &case.expect,
-                            &Actual::from(resource),
-                            &prefix,
-                        ));
-                    }
-                    mismatches
-                }
-            };
-            CaseReport {
-                id: case.id.clone(),
-                location: case.location.clone(),
-                mismatches,
-            }
+        .map(|case| CaseReport {
+            id: case.id.clone(),
+            location: case.location.clone(),
+            mismatches: compare(&case.expect, &decide_case(&case.subject, policies, catalog)),
         })
-        .collect())
+        .collect()
 }
 
-/// The parts of a decision about one resource that cases compare.
-struct Actual<'a> {
-    matched_rules: &'a [String],
-    add_tags: &'a Tags,
-    case_fixes: &'a Tags,
-    violations: &'a [Violation],
-}
-
-impl<'a> From<&'a Verdict> for Actual<'a> {
-    fn from(verdict: &'a Verdict) -> Self {
-        Self {
-            matched_rules: &verdict.matched_rules,
-            add_tags: &verdict.add_tags,
-            case_fixes: &verdict.case_fixes,
-            violations: &verdict.violations,
+/// The decision about a case's subject.
+fn decide_case(subject: &Subject, policies: &PolicySet, catalog: &Catalog) -> Decided {
+    match subject {
+        Subject::Resource { resource, tags } => {
+            let change = existing(resource.clone(), None);
+            let current = given_current(&change, |_| Some(tags.clone()));
+            Decided {
+                decision: decide(change, current, policies, policies.mode, None),
+                of_event: false,
+            }
+        }
+        Subject::Event {
+            event,
+            location,
+            inventory,
+            own_principals,
+        } => {
+            let resolver = Resolver::new(
+                catalog.clone(),
+                ResolveOptions {
+                    own_principals: own_principals.clone(),
+                },
+            );
+            let mode = policies.mode;
+            let decision =
+                match Decision::unevaluated(resolver.resolve(event), Some(location), mode) {
+                    Ok(decision) => decision,
+                    Err(change) => {
+                        let current = given_current(&change, |r| inventory.get(&r.arn).cloned());
+                        decide(*change, current, policies, mode, Some(location))
+                    }
+                };
+            Decided {
+                decision,
+                of_event: true,
+            }
         }
     }
 }
 
-impl<'a> From<&'a ResourceDecision> for Actual<'a> {
-    fn from(decision: &'a ResourceDecision) -> Self {
-        Self {
-            matched_rules: &decision.matched_rules,
-            add_tags: &decision.add_tags,
-            case_fixes: &decision.case_fixes,
-            violations: &decision.violations,
+/// A case's decision, and whether it is about an event (which may touch several resources).
+struct Decided {
+    decision: Decision,
+    of_event: bool,
+}
+
+/// Where the decision differs from what the case expects.
+fn compare(expect: &Expectation, decided: &Decided) -> Vec<Mismatch> {
+    let decision = &decided.decision;
+    let exempt =
+        !decision.resources.is_empty() && decision.resources.iter().all(|r| r.exempt.is_some());
+    let outcome = match decision.outcome {
+        Outcome::Compliant if exempt => ExpectedOutcome::Exempt,
+        Outcome::Compliant => ExpectedOutcome::Compliant,
+        Outcome::Remediate => ExpectedOutcome::Remediate,
+        Outcome::Alert => ExpectedOutcome::Alert,
+        Outcome::Quarantine => ExpectedOutcome::Quarantine,
+        Outcome::Ignored => ExpectedOutcome::Ignored,
+        Outcome::Unsupported => ExpectedOutcome::Unsupported,
+        Outcome::Error => ExpectedOutcome::Error,
+    };
+    let mut mismatches = compare_outcome(expect.outcome, outcome);
+    if let (Some(reason), true) = (&decision.reason, outcome != expect.outcome) {
+        if let Some(first) = mismatches.first_mut() {
+            first.actual.push(format!("  ({reason})"));
         }
     }
+    // `expect.arn` picks one resource of an event; a resource case has only its own.
+    let resources: Vec<&ResourceDecision> = match expect.arn.as_ref().filter(|_| decided.of_event) {
+        Some(arn) => {
+            let found: Vec<&ResourceDecision> = decision
+                .resources
+                .iter()
+                .filter(|r| &r.arn == arn)
+                .collect();
+            if found.is_empty() {
+                mismatches.push(Mismatch {
+                    field: "resources".to_owned(),
+                    expected: vec![arn.clone()],
+                    actual: decision.resources.iter().map(|r| r.arn.clone()).collect(),
+                    common: Vec::new(),
+                });
+            }
+            found
+        }
+        None => decision.resources.iter().collect(),
+    };
+    let several = resources.len() > 1;
+    for resource in resources {
+        let prefix = if several {
+            format!("{}: ", resource.arn)
+        } else {
+            String::new()
+        };
+        mismatches.extend(compare_resource(expect, resource, &prefix));
+    }
+    mismatches
 }
 
 fn compare_outcome(expected: ExpectedOutcome, actual: ExpectedOutcome) -> Vec<Mismatch> {
@@ -829,7 +801,11 @@ fn compare_outcome(expected: ExpectedOutcome, actual: ExpectedOutcome) -> Vec<Mi
     }]
 }
 
-fn compare_resource(expect: &Expectation, actual: &Actual<'_>, prefix: &str) -> Vec<Mismatch> {
+fn compare_resource(
+    expect: &Expectation,
+    actual: &ResourceDecision,
+    prefix: &str,
+) -> Vec<Mismatch> {
     let mut out = Vec::new();
     if let Some(rules) = &expect.matched_rules {
         let expected: BTreeSet<String> = rules.iter().cloned().collect();
@@ -842,8 +818,8 @@ fn compare_resource(expect: &Expectation, actual: &Actual<'_>, prefix: &str) -> 
         );
     }
     for (field, expected, found) in [
-        ("add_tags", &expect.add_tags, actual.add_tags),
-        ("case_fixes", &expect.case_fixes, actual.case_fixes),
+        ("add_tags", &expect.add_tags, &actual.add_tags),
+        ("case_fixes", &expect.case_fixes, &actual.case_fixes),
     ] {
         let show = |tags: &Tags| -> BTreeSet<String> {
             tags.iter().map(|(k, v)| format!("{k} = {v}")).collect()

@@ -1,14 +1,19 @@
 //! Why the policies decide what they decide about one resource: which rules select it and
 //! which do not (and why), where every requirement, expectation, default and allowed list comes
 //! from (file:line), and the final plan.
+//!
+//! An explanation is made from a decision ([`crate::engine::decide`]): it shows the verdict the
+//! decision holds and the facts the same [`gather`] collected from the same tags, so it cannot
+//! drift from the decision it explains.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::evaluate::{applicable_rules, evaluate, selection, NotSelected, Verdict, Violation};
-use crate::event::ResourceRef;
-use crate::policy::{Origin, PolicySet, Rule, RuleValue};
+use crate::engine::{decide, CurrentTags, ResourceDecision};
+use crate::evaluate::{gather, selection, KeyFacts, NotSelected, Stated, Verdict, Violation};
+use crate::event::{Change, ResourceRef};
+use crate::policy::{Origin, PolicySet, Rule};
 use crate::Tags;
 
 /// What one rule did about the resource.
@@ -101,9 +106,45 @@ pub struct Explanation {
     pub verdict: Verdict,
 }
 
-/// Explains the decision about `resource` with `tags`.
-pub fn explain(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Explanation {
-    let verdict = evaluate(resource, tags, policies);
+/// Decides `change` with its resources' current tags ([`decide`]) and explains the decision
+/// about each resource.
+pub fn explain_change(
+    change: Change,
+    current: CurrentTags,
+    policies: &PolicySet,
+) -> Vec<Explanation> {
+    let resources = change.resources.clone();
+    let decision = decide(change, current, policies, policies.mode, None);
+    resources
+        .iter()
+        .zip(&decision.resources)
+        .map(|(resource, decided)| explain(resource, decided, policies))
+        .collect()
+}
+
+/// Explains the decision `decided` about `resource`: the facts [`gather`] collects from the tags
+/// it was decided with (the facts the decision judged), every rule's status, and the verdict.
+pub fn explain(
+    resource: &ResourceRef,
+    decided: &ResourceDecision,
+    policies: &PolicySet,
+) -> Explanation {
+    let tags = &decided.tags;
+    let facts = gather(resource, tags, policies);
+    let verdict = Verdict {
+        matched_rules: decided.matched_rules.clone(),
+        overridden_rules: facts
+            .applicable
+            .overridden
+            .iter()
+            .map(|(rule, _)| rule.name.clone())
+            .collect(),
+        exempt: decided.exempt.clone(),
+        violations: decided.violations.clone(),
+        add_tags: decided.add_tags.clone(),
+        case_fixes: decided.case_fixes.clone(),
+        action: decided.action,
+    };
     if verdict.exempt.is_some() {
         return Explanation {
             resource: resource.clone(),
@@ -114,12 +155,12 @@ pub fn explain(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Exp
             verdict,
         };
     }
-    let applicable = applicable_rules(resource, tags, policies);
     let rules = policies
         .rules
         .iter()
         .map(|rule| {
-            let status = if let Some((_, by)) = applicable
+            let status = if let Some((_, by)) = facts
+                .applicable
                 .overridden
                 .iter()
                 .find(|(r, _)| r.name == rule.name)
@@ -143,96 +184,19 @@ pub fn explain(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Exp
             }
         })
         .collect();
-    let applied: Vec<(&Rule, &BTreeMap<String, String>)> = applicable
-        .applied
-        .iter()
-        .map(|(rule, captures)| (*rule, captures))
-        .collect();
-    let mut keys: Vec<String> = Vec::new();
-    let mut note = |key: &str| {
-        if !keys.iter().any(|k| k == key) {
-            keys.push(key.to_owned());
-        }
-    };
-    for spec in &policies.tags {
-        let mentioned = applied.iter().any(|(rule, _)| mentions(rule, &spec.key));
-        if mentioned || tags.contains_key(&spec.key) {
-            note(&spec.key);
-        }
-    }
-    for (rule, _) in &applied {
-        for key in rule
-            .require
+    // The vocabulary's keys first, in its order; then the others, in the order the rules name
+    // them.
+    let mut keys: Vec<&KeyFacts<'_>> = facts.keys.iter().collect();
+    keys.sort_by_key(|key| {
+        policies
+            .tags
             .iter()
-            .chain(&rule.recommend)
-            .chain(rule.set.iter().map(|v| &v.key))
-            .chain(rule.default.iter().map(|v| &v.key))
-            .chain(rule.allow.iter().map(|(k, _)| k))
-        {
-            note(key);
-        }
-    }
+            .position(|spec| spec.key == key.key)
+            .unwrap_or(usize::MAX)
+    });
     let keys = keys
         .into_iter()
-        .map(|key| {
-            let by_rule = |pick: &dyn Fn(&Rule) -> bool| -> Vec<ValueSource> {
-                applied
-                    .iter()
-                    .filter(|(rule, _)| pick(rule))
-                    .map(|(rule, _)| ValueSource {
-                        rule: rule.name.clone(),
-                        values: Vec::new(),
-                        origin: rule.origin.clone(),
-                    })
-                    .collect()
-            };
-            let values = |pick: &dyn Fn(&Rule) -> &[RuleValue]| -> Vec<ValueSource> {
-                applied
-                    .iter()
-                    .flat_map(|(rule, captures)| {
-                        pick(rule)
-                            .iter()
-                            .filter(|v| v.key == key)
-                            .map(|v| ValueSource {
-                                rule: rule.name.clone(),
-                                values: vec![v
-                                    .value
-                                    .render(captures)
-                                    .unwrap_or_else(|| v.value.text.clone())],
-                                origin: v.origin.clone(),
-                            })
-                    })
-                    .collect()
-            };
-            KeyTrace {
-                current: tags.get(&key).cloned(),
-                vocabulary: policies.tag(&key).map(|spec| spec.origin.clone()),
-                required_by: by_rule(&|rule| rule.require.contains(&key)),
-                recommended_by: by_rule(&|rule| rule.recommend.contains(&key)),
-                set_by: values(&|rule| &rule.set),
-                defaulted_by: values(&|rule| &rule.default),
-                allowed_by: applied
-                    .iter()
-                    .filter_map(|(rule, _)| {
-                        let (_, allowed) = rule.allow.iter().find(|(k, _)| *k == key)?;
-                        Some(ValueSource {
-                            rule: rule.name.clone(),
-                            values: allowed.clone(),
-                            origin: rule.origin.clone(),
-                        })
-                    })
-                    .collect(),
-                add: verdict.add_tags.get(&key).cloned(),
-                case_fix: verdict.case_fixes.get(&key).cloned(),
-                violations: verdict
-                    .violations
-                    .iter()
-                    .filter(|v| v.tag == key)
-                    .cloned()
-                    .collect(),
-                key,
-            }
-        })
+        .map(|key| key_trace(key, &verdict, tags))
         .collect();
     Explanation {
         resource: resource.clone(),
@@ -244,10 +208,123 @@ pub fn explain(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Exp
     }
 }
 
-fn mentions(rule: &Rule, key: &str) -> bool {
-    rule.require.iter().any(|k| k == key)
-        || rule.recommend.iter().any(|k| k == key)
-        || rule.set.iter().any(|v| v.key == key)
-        || rule.default.iter().any(|v| v.key == key)
-        || rule.allow.iter().any(|(k, _)| k == key)
+/// One key's facts as shown, with what the verdict does about the key.
+fn key_trace(facts: &KeyFacts<'_>, verdict: &Verdict, tags: &Tags) -> KeyTrace {
+    let key = facts.key;
+    let rules = |rules: &[&Rule]| -> Vec<ValueSource> {
+        rules
+            .iter()
+            .map(|rule| ValueSource {
+                rule: rule.name.clone(),
+                values: Vec::new(),
+                origin: rule.origin.clone(),
+            })
+            .collect()
+    };
+    let stated = |stated: &[Stated<'_>]| -> Vec<ValueSource> {
+        stated
+            .iter()
+            .map(|s| ValueSource {
+                rule: s.rule.name.clone(),
+                // A value whose capture took no part in the match states nothing: shown as
+                // written.
+                values: vec![s
+                    .rendered
+                    .clone()
+                    .unwrap_or_else(|| s.value.value.text.clone())],
+                origin: s.value.origin.clone(),
+            })
+            .collect()
+    };
+    KeyTrace {
+        key: key.to_owned(),
+        current: tags.get(key).cloned(),
+        vocabulary: facts.spec.map(|spec| spec.origin.clone()),
+        required_by: rules(&facts.required_by),
+        recommended_by: rules(&facts.recommended_by),
+        set_by: stated(&facts.set),
+        defaulted_by: stated(&facts.defaults),
+        allowed_by: facts
+            .allowed
+            .iter()
+            .map(|(rule, allowed)| ValueSource {
+                rule: rule.name.clone(),
+                values: allowed.to_vec(),
+                origin: rule.origin.clone(),
+            })
+            .collect(),
+        add: verdict.add_tags.get(key).cloned(),
+        case_fix: verdict.case_fixes.get(key).cloned(),
+        violations: verdict
+            .violations
+            .iter()
+            .filter(|v| v.tag == key)
+            .cloned()
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::act::given_current;
+    use crate::catalog::KNOWN_RESOURCE_TYPES;
+    use crate::engine::existing;
+    use crate::policy::{compile_sources, SourceFile};
+
+    fn standard() -> PolicySet {
+        let source = SourceFile {
+            path: "policies/ecometricx.toml".to_owned(),
+            text: Arc::new(include_str!("../../../policies/ecometricx.toml").to_owned()),
+        };
+        compile_sources(&[source], KNOWN_RESOURCE_TYPES).0
+    }
+
+    /// The explanation holds the decision's own verdict, and shows every violation of it under
+    /// its key, the vocabulary's keys first.
+    #[test]
+    fn an_explanation_shows_the_decision_it_explains() {
+        let policies = standard();
+        let resource =
+            ResourceRef::from_arn("arn:aws:s3:::ecometricx-prod-s3-raw-eu-west-1", None).unwrap();
+        let before = Tags::from([
+            ("dataclassification".to_owned(), "confidential".to_owned()),
+            ("CostCentre".to_owned(), "7".to_owned()),
+        ]);
+        let change = existing(resource, None);
+        let current = given_current(&change, |_| Some(before.clone()));
+        let decision = decide(
+            change.clone(),
+            current.clone(),
+            &policies,
+            policies.mode,
+            None,
+        );
+        let [explanation] = explain_change(change, current, &policies)
+            .try_into()
+            .unwrap();
+        let decided = &decision.resources[0];
+        assert_eq!(explanation.tags, decided.tags);
+        assert_eq!(explanation.verdict.violations, decided.violations);
+        assert_eq!(explanation.verdict.add_tags, decided.add_tags);
+        assert_eq!(explanation.verdict.action, decided.action);
+        assert!(!decided.violations.is_empty());
+        let shown: Vec<&Violation> = explanation
+            .keys
+            .iter()
+            .flat_map(|k| &k.violations)
+            .collect();
+        assert_eq!(shown.len(), decided.violations.len());
+        let vocabulary: Vec<bool> = explanation
+            .keys
+            .iter()
+            .map(|k| k.vocabulary.is_some())
+            .collect();
+        assert!(
+            vocabulary.windows(2).all(|w| w[0] || !w[1]),
+            "vocabulary keys first: {vocabulary:?}"
+        );
+    }
 }

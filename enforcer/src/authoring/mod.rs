@@ -1,15 +1,17 @@
 //! Tools for policy authors: the policy's own test cases ([`cases`], behind `enforcer test`) and
 //! the explanation of one decision ([`mod@explain`], behind `enforcer explain`).
 //!
-//! Both evaluate through the same code as the Lambda: [`crate::policy::load`] for the policies,
-//! [`crate::evaluate::evaluate`] for a resource, and [`crate::engine::Engine`] (decode → resolve
-//! → evaluate) for an event.
+//! Both decide through the same code as the Lambda: [`crate::policy::load`] for the policies and
+//! [`crate::engine::decide`] for a resource or the resources of an event; an explanation shows
+//! the facts [`crate::evaluate::gather`] collected for that decision.
 
 pub mod cases;
 pub mod explain;
 
 pub use cases::{cases_schema, load_cases, run_cases, CaseReport, CaseSet, Mismatch};
-pub use explain::{explain, Explanation, KeyTrace, RuleStatus, RuleTrace, ValueSource};
+pub use explain::{
+    explain, explain_change, Explanation, KeyTrace, RuleStatus, RuleTrace, ValueSource,
+};
 
 use crate::catalog::partition_for_region;
 use crate::event::ResourceRef;

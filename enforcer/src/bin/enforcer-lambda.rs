@@ -46,7 +46,7 @@ async fn run() -> ExitCode {
     tracing::info!(
         mode = ?config.mode,
         policy_dir = %config.policy_dir.display(),
-        policy_mode = ?prepared.engine.policies().mode,
+        policy_mode = ?prepared.policies.mode,
         backend = ?config.backend,
         alert_topic = config.alert_topic_arn.as_deref().unwrap_or(""),
         member_role = config.member_role_name.as_deref().unwrap_or(""),
@@ -71,7 +71,7 @@ async fn run() -> ExitCode {
                 ));
             }
             let quarantine = QuarantineConfig {
-                break_glass_principals: prepared.engine.policies().break_glass_principals.clone(),
+                break_glass_principals: prepared.policies.break_glass_principals.clone(),
                 enforcer_principals: config.own_principals.clone(),
             };
             let accounts = AwsAccounts::new(base.clone(), &config, quarantine);

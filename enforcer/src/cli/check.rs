@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use enforcer::act::aws::QuarantineConfig;
-use enforcer::act::{apply, ActReport, ActSettings, InMemoryTagStore, TagStore};
-use enforcer::engine::{Decision, Engine};
+use enforcer::act::{
+    apply, read_and_decide, ActReport, ActSettings, InMemoryTagStore, ReadRetry, TagStore,
+};
+use enforcer::engine::Decision;
 use enforcer::event::{ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
@@ -104,31 +106,39 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         args.alert_topic.as_deref(),
     ))?;
     let settings = ActSettings::new(&loaded.set, args.apply);
-    let engine = Engine::new(resolver(&args.decide)?, loaded.set, backends.store.clone());
+    let resolver = resolver(&args.decide)?;
     let style = Style::for_stdout();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
     let mut tally = ActTally::default();
-    decide_with(&args.decide, &runtime, &engine, |decision, _| {
-        summary.add(decision.outcome);
-        let report: ActReport = runtime.block_on(apply(
-            decision,
-            &settings,
-            engine.store(),
-            &backends.quarantine,
-            &backends.notify,
-        ));
-        tally.add(&report);
-        match args.format {
-            Format::Json => write_json_with_act(&mut out, decision, &report)?,
-            Format::Text => {
-                write_text(&mut out, decision, style)?;
-                write_act_text(&mut out, &report, style)?;
+    let inputs = &args.decide;
+    decide_with(
+        inputs,
+        &runtime,
+        &resolver,
+        &loaded.set,
+        &backends.store,
+        |decision, _| {
+            summary.add(decision.outcome);
+            let report: ActReport = runtime.block_on(apply(
+                decision,
+                &settings,
+                &backends.store,
+                &backends.quarantine,
+                &backends.notify,
+            ));
+            tally.add(&report);
+            match args.format {
+                Format::Json => write_json_with_act(&mut out, decision, &report)?,
+                Format::Text => {
+                    write_text(&mut out, decision, style)?;
+                    write_act_text(&mut out, &report, style)?;
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     if args.format == Format::Text {
         writeln!(out, "\n{}", summary.line())?;
         writeln!(out, "{}", tally.line())?;
@@ -170,30 +180,40 @@ pub fn decide_all(
         },
         None => BTreeMap::new(),
     };
-    let engine = Engine::new(
-        resolver(args)?,
-        loaded.set,
-        InMemoryTagStore::with_inventory(inventory),
-    );
+    let resolver = resolver(args)?;
+    let store = InMemoryTagStore::with_inventory(inventory);
     let runtime = runtime()?;
-    decide_with(args, &runtime, &engine, each)?;
+    decide_with(args, &runtime, &resolver, &loaded.set, &store, each)?;
     Ok(Ok(()))
 }
 
-/// Decides every record of the inputs with `engine`.
+/// Decides every record of the inputs, in order, reading current tags from `store`.
 fn decide_with<S: TagStore>(
     args: &DecideArgs,
     runtime: &tokio::runtime::Runtime,
-    engine: &Engine<S>,
+    resolver: &Resolver,
+    policies: &PolicySet,
+    store: &S,
     mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    let retry = ReadRetry::default();
     for path in expand_inputs(&args.files) {
         for result in read_input(&path) {
             let decision = match result {
-                Ok((location, event)) => runtime.block_on(engine.decide(&event, Some(&location))),
-                Err(error) => Decision::decode_error(&error, engine.policies().mode),
+                Ok((location, event)) => {
+                    let decided = read_and_decide(
+                        store,
+                        &retry,
+                        resolver.resolve(&event),
+                        policies,
+                        policies.mode,
+                        Some(&location),
+                    );
+                    runtime.block_on(decided).0
+                }
+                Err(error) => Decision::decode_error(&error, policies.mode),
             };
-            each(&decision, engine.policies())?;
+            each(&decision, policies)?;
         }
     }
     Ok(())

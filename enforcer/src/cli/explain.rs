@@ -4,8 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use enforcer::act::overlay;
-use enforcer::authoring::{explain, Explanation, KeyTrace, RuleStatus, ValueSource};
+use enforcer::act::given_current;
+use enforcer::authoring::{explain_change, Explanation, KeyTrace, RuleStatus, ValueSource};
+use enforcer::engine::existing;
 use enforcer::evaluate::{Action, NotSelected};
 use enforcer::event::{decode_bytes, Resolution, ResolveOptions, Resolver, ResourceRef};
 use enforcer::policy::{Level, PolicySet};
@@ -64,8 +65,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: `{arn}` is not an ARN whose resource type can be read; give --type");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         };
-        let explanation = explain(&resource, &tags, &loaded.set);
-        write_explanation(&mut out, &explanation, &loaded.set, args.format, style)?;
+        let change = existing(resource, None);
+        let current = given_current(&change, |_| Some(tags.clone()));
+        for explanation in explain_change(change, current, &loaded.set) {
+            write_explanation(&mut out, &explanation, &loaded.set, args.format, style)?;
+        }
     } else if let Some(file) = &args.file {
         let bytes = match std::fs::read(file) {
             Ok(bytes) => bytes,
@@ -91,16 +95,13 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             };
             match resolver.resolve(&event) {
                 Resolution::Resolved(change) => {
-                    for resource in &change.resources {
-                        let mut current = tags.clone();
-                        overlay(&mut current, &change.tag_update);
-                        let explanation = explain(resource, &current, &loaded.set);
+                    // `--tags` are every resource's tags before the event.
+                    let current = given_current(&change, |_| Some(tags.clone()));
+                    let call =
+                        format!("{} {} ({location})", change.event_source, change.event_name);
+                    for explanation in explain_change(*change, current, &loaded.set) {
                         if args.format == Format::Text {
-                            writeln!(
-                                out,
-                                "{} {} ({location})",
-                                change.event_source, change.event_name
-                            )?;
+                            writeln!(out, "{call}")?;
                         }
                         write_explanation(&mut out, &explanation, &loaded.set, args.format, style)?;
                     }

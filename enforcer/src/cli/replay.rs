@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{InMemoryTagStore, TagStore};
-use enforcer::engine::{Decision, Engine, ReadRetry};
+use enforcer::engine::Decision;
 use enforcer::event::{ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
 use enforcer::replay::current::{CurrentTags, ReadScope};
@@ -69,19 +69,19 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         },
     );
     if args.aws {
-        return replay_current_tags(&args, resolver, loaded.set);
+        return replay_current_tags(&args, &resolver, &loaded.set);
     }
-    let engine = Engine::new(resolver, loaded.set, InMemoryTagStore::new());
     let runtime = runtime()?;
-    replay_with(&args, &runtime, &engine)
+    let model = InMemoryTagStore::new();
+    replay_with(&args, &runtime, &resolver, &loaded.set, &model)
 }
 
 /// `replay --aws`: each event judged against its resources' tags as the account holds them now,
 /// each resource read once.
 fn replay_current_tags(
     args: &ReplayArgs,
-    resolver: Resolver,
-    policies: PolicySet,
+    resolver: &Resolver,
+    policies: &PolicySet,
 ) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     // A replay never quarantines or alerts; only the tag store is used.
@@ -102,14 +102,11 @@ fn replay_current_tags(
         region: Some(backends.region.clone()),
     };
     let store = CurrentTags::new(backends.store, scope);
-    // The account's tags are today's, not the event's: a tag an event set may have been removed
-    // since, and reading again would not bring it back.
-    let engine = Engine::new(resolver, policies, store).with_read_retry(ReadRetry::none());
-    let code = replay_with(args, &runtime, &engine)?;
+    let code = replay_with(args, &runtime, resolver, policies, &store)?;
     eprintln!(
         "read the current tags of {} resources in {} calls",
-        engine.store().resources_read(),
-        engine.store().reads()
+        store.resources_read(),
+        store.reads()
     );
     Ok(code)
 }
@@ -118,7 +115,9 @@ fn replay_current_tags(
 pub fn replay_with<S: TagStore>(
     args: &ReplayArgs,
     runtime: &tokio::runtime::Runtime,
-    engine: &Engine<S>,
+    resolver: &Resolver,
+    policies: &PolicySet,
+    store: &S,
 ) -> anyhow::Result<ExitCode> {
     // CloudTrail-Digest files (log file validation) sit beside the logs and hold no records.
     let files = order_files(
@@ -150,8 +149,10 @@ pub fn replay_with<S: TagStore>(
         bar: progress_bar(),
         started: Instant::now(),
     };
-    let summary = replay::replay_on(runtime, engine, &files, &options, &mut sink)
-        .context("the replay stopped")?;
+    let summary = replay::replay(
+        runtime, resolver, policies, store, &files, &options, &mut sink,
+    )
+    .context("the replay stopped")?;
     sink.bar.finish_and_clear();
     if let Some(mut writer) = sink.decisions.take() {
         writer.flush().context("cannot write the decisions file")?;

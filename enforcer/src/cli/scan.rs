@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use enforcer::act::aws::QuarantineConfig;
-use enforcer::act::{apply, ActReport, ActSettings, InMemoryTagStore, TagStore};
-use enforcer::engine::{Decision, Engine, Outcome};
-use enforcer::event::{ResolveOptions, Resolver, ResourceRef};
+use enforcer::act::{apply, given_current, ActReport, ActSettings};
+use enforcer::engine::{decide, existing, Decision, Outcome};
+use enforcer::event::ResourceRef;
+use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
 use super::aws::{runtime, AwsBackends};
@@ -18,7 +19,7 @@ use super::output::{
     write_act_text, write_json, write_json_with_act, write_text, ActTally, Format, Style, Summary,
 };
 use super::progress::Progress;
-use super::{catalog, load_policies, EXIT_ACT_FAILED, EXIT_BAD_INPUT};
+use super::{load_policies, EXIT_ACT_FAILED, EXIT_BAD_INPUT};
 
 /// Arguments of `enforcer scan`.
 #[derive(Debug, clap::Args)]
@@ -69,12 +70,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let resolver = Resolver::new(
-        catalog()?,
-        ResolveOptions {
-            own_principals: args.enforcer_role.clone(),
-        },
-    );
     let runtime = runtime()?;
     let mut progress = Progress::for_stderr();
     if args.aws {
@@ -104,19 +99,18 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let settings = ActSettings::new(&loaded.set, args.apply);
-        let engine = Engine::new(resolver, loaded.set, backends.store.clone());
         let act = |decision: &Decision| {
             runtime.block_on(apply(
                 decision,
                 &settings,
-                engine.store(),
+                &backends.store,
                 &backends.quarantine,
                 &backends.notify,
             ))
         };
         return scan(
             &args,
-            &engine,
+            &loaded.set,
             resources,
             Some(&account),
             Some(&act),
@@ -131,20 +125,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         None => BTreeMap::new(),
     };
-    let resources: Vec<(String, Tags)> = inventory.clone().into_iter().collect();
-    let engine = Engine::new(
-        resolver,
-        loaded.set,
-        InMemoryTagStore::with_inventory(inventory),
-    );
-    scan(&args, &engine, resources, None, None, &mut progress)
+    let resources: Vec<(String, Tags)> = inventory.into_iter().collect();
+    scan(&args, &loaded.set, resources, None, None, &mut progress)
 }
 
 type Act<'a> = dyn Fn(&Decision) -> ActReport + 'a;
 
-fn scan<S: TagStore>(
+fn scan(
     args: &ScanArgs,
-    engine: &Engine<S>,
+    policies: &PolicySet,
     resources: Vec<(String, Tags)>,
     account: Option<&str>,
     act: Option<&Act<'_>>,
@@ -170,10 +159,9 @@ fn scan<S: TagStore>(
         .collect();
     let total = selected.len();
     for (index, (resource, tags)) in selected.into_iter().enumerate() {
-        let mut decision = engine.decide_existing(&resource, tags);
-        if decision.account.is_none() {
-            decision.account = account.filter(|a| !a.is_empty()).map(str::to_owned);
-        }
+        let change = existing(resource, account);
+        let current = given_current(&change, |_| Some(tags.clone()));
+        let decision = decide(change, current, policies, policies.mode, None);
         summary.add(decision.outcome);
         let report = act.map(|act| act(&decision));
         if let Some(report) = &report {

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use enforcer::authoring::{load_cases, run_cases, CaseReport, CaseSet};
 
 use super::output::Style;
@@ -52,8 +51,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         cases.cases.retain(|case| case.id.contains(filter.as_str()));
     }
     let filtered_out = total - cases.cases.len();
-    let reports =
-        run_cases(&cases, &loaded.set, &catalog()?).context("cannot start the async runtime")?;
+    let reports = run_cases(&cases, &loaded.set, &catalog()?);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     write_reports(

@@ -19,7 +19,6 @@
 pub mod aws;
 pub mod config;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,12 +28,12 @@ use serde::Serialize;
 pub use config::{Backend, Config, ConfigError};
 
 use crate::act::{
-    apply, ActReport, ActSettings, InMemoryQuarantine, InMemoryTagStore, Notify, Quarantine,
-    StoreError, TagStore,
+    apply, read_and_decide, ActReport, ActSettings, InMemoryQuarantine, InMemoryTagStore, Notify,
+    Quarantine, ReadRetry, StoreError, TagStore,
 };
 use crate::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
-use crate::engine::{Decision, Engine, Outcome};
-use crate::event::{decode_one, InputEvent, Location, ResolveOptions, Resolver, TagUpdate};
+use crate::engine::{event_header, Decision, Outcome};
+use crate::event::{decode_one, EventHeader, InputEvent, Location, ResolveOptions, Resolver};
 use crate::policy::{self, PolicySet};
 use crate::Tags;
 
@@ -115,8 +114,12 @@ pub enum InitError {
 /// The compiled policies and the resolver, built once at start.
 #[derive(Debug)]
 pub struct Prepared {
-    /// The engine (its own store is unused: every read goes to the event's account).
-    pub engine: Engine<NoStore>,
+    /// Resolves each event to the resources it touched.
+    pub resolver: Resolver,
+    /// The compiled policies.
+    pub policies: PolicySet,
+    /// How long to wait for a lagging tag read to show the event.
+    pub read_retry: ReadRetry,
     /// Warnings of the policies, rendered, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -140,41 +143,11 @@ pub fn prepare(config: &Config) -> Result<Prepared, InitError> {
         },
     );
     Ok(Prepared {
-        engine: Engine::new(resolver, loaded.set, NoStore),
+        resolver,
+        policies: loaded.set,
+        read_retry: ReadRetry::default(),
         warnings: loaded.warnings.iter().map(|w| w.render(false)).collect(),
     })
-}
-
-/// The engine's placeholder store: the handler reads each event's tags through the backends of
-/// the event's account ([`Engine::decide_with`]), never through the engine's own store.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoStore;
-
-impl TagStore for NoStore {
-    async fn get_tags(&self, _arns: &[String]) -> Result<BTreeMap<String, Tags>, StoreError> {
-        Err(StoreError::permanent("GetResources", "no tag store"))
-    }
-
-    async fn put_tags(&self, arns: &[String], _tags: &Tags) -> crate::act::WriteFailures {
-        no_store(arns)
-    }
-
-    async fn remove_tags(&self, arns: &[String], _keys: &[String]) -> crate::act::WriteFailures {
-        no_store(arns)
-    }
-
-    fn observe(&self, _arn: &str, _update: &TagUpdate) {}
-}
-
-fn no_store(arns: &[String]) -> crate::act::WriteFailures {
-    arns.iter()
-        .map(|arn| {
-            (
-                arn.clone(),
-                StoreError::permanent("TagResources", "no tag store"),
-            )
-        })
-        .collect()
 }
 
 /// How an event ended, for the log and the answer.
@@ -262,7 +235,11 @@ pub struct RetryableError(pub Vec<LoggedFailure>);
 #[derive(Debug)]
 pub struct Handler<A, N> {
     config: Config,
-    engine: Engine<NoStore>,
+    resolver: Resolver,
+    policies: PolicySet,
+    read_retry: ReadRetry,
+    /// The stricter of `ENFORCER_MODE` and the policy's mode: what every decision is made in.
+    mode: policy::Mode,
     settings: ActSettings,
     accounts: A,
     notify: N,
@@ -272,11 +249,13 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
     /// A handler over prepared policies and backends. Alerts are rendered as Amazon Q Developer
     /// (Chatbot) custom notifications, one per owner ([`crate::act::ChatbotAlert`]).
     pub fn new(config: Config, prepared: Prepared, accounts: A, notify: N) -> Self {
-        let policies: &PolicySet = prepared.engine.policies();
-        let settings = ActSettings::new(policies, config.mode == policy::Mode::Enforce);
+        let settings = ActSettings::new(&prepared.policies, config.mode == policy::Mode::Enforce);
         Self {
+            mode: config.effective_mode(prepared.policies.mode),
             config,
-            engine: prepared.engine,
+            resolver: prepared.resolver,
+            policies: prepared.policies,
+            read_retry: prepared.read_retry,
             settings,
             accounts,
             notify,
@@ -330,7 +309,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         event: &serde_json::Value,
         own_account: Option<&str>,
     ) -> Response {
-        let mode = self.config.effective_mode(self.engine.policies().mode);
+        let mode = self.mode;
         let raw = event.to_string();
         let location = Location {
             file: "event".to_owned(),
@@ -350,24 +329,39 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             (Some(account), Some(own)) if account != own => Some(account.as_str()),
             _ => None,
         };
+        let resolution = self.resolver.resolve(&input);
         let backends = match self.accounts.backends(foreign).await {
             Ok(backends) => backends,
             Err(error) => {
-                let (mut decision, _) = self.engine.decide_with(&NoStore, &input, None).await;
-                decision.mode = mode;
-                if decision.outcome.needs_fixing() || decision.outcome == Outcome::Error {
-                    decision.outcome = Outcome::Error;
-                    decision.reason = Some(format!("cannot act in account {foreign:?}: {error}"));
-                    let disposition = disposition_of(&[&error]);
-                    let failures = vec![LoggedFailure { arn: None, error }];
-                    return summary(&decision, None, failures, disposition);
-                }
-                return summary(&decision, None, Vec::new(), Disposition::Done);
+                // Without the account's backends nothing can be read or done there: an event
+                // with resources to decide (or that failed to resolve) fails with that error.
+                let header = match Decision::unevaluated(resolution, None, mode) {
+                    Err(change) => event_header(*change),
+                    Ok(decision) if decision.outcome == Outcome::Error => EventHeader {
+                        event_id: decision.event_id,
+                        event_source: decision.event_source,
+                        event_name: decision.event_name,
+                    },
+                    Ok(decision) => {
+                        return summary(&decision, None, Vec::new(), Disposition::Done);
+                    }
+                };
+                let reason = format!("cannot act in account {foreign:?}: {error}");
+                let decision = Decision::failed(header, reason, None, mode);
+                let disposition = disposition_of(&[&error]);
+                let failures = vec![LoggedFailure { arn: None, error }];
+                return summary(&decision, None, failures, disposition);
             }
         };
-        let (mut decision, read_error) =
-            self.engine.decide_with(&backends.store, &input, None).await;
-        decision.mode = mode;
+        let (decision, read_error) = read_and_decide(
+            &backends.store,
+            &self.read_retry,
+            resolution,
+            &self.policies,
+            mode,
+            None,
+        )
+        .await;
         if let Some(error) = read_error {
             let disposition = disposition_of(&[&error]);
             let failures = vec![LoggedFailure { arn: None, error }];

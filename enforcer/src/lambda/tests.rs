@@ -45,12 +45,10 @@ where
     Q: Quarantine + Send + Sync,
 {
     let config = config(&[("ENFORCER_MODE", mode)]);
-    let prepared = prepare(&config).unwrap();
-    let engine = prepared.engine.with_read_retry(crate::engine::ReadRetry {
-        retries: 0,
-        first_delay: std::time::Duration::ZERO,
-    });
-    let prepared = Prepared { engine, ..prepared };
+    let prepared = Prepared {
+        read_retry: ReadRetry::none(),
+        ..prepare(&config).unwrap()
+    };
     Handler::new(
         config,
         prepared,

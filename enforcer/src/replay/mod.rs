@@ -59,12 +59,13 @@ pub use summary::{
     TOP,
 };
 
-use crate::act::TagStore;
-use crate::engine::{Decision, Engine};
+use crate::act::{read_and_decide, ReadRetry, TagStore};
+use crate::engine::Decision;
 use crate::event::{
-    decode_one, frame_text, inflate_text, Change, DecodeError, Location, RecordHeader, Resolver,
+    decode_one, frame_text, inflate_text, Change, DecodeError, Location, RecordHeader, Resolution,
+    Resolver,
 };
-use crate::policy::Mode;
+use crate::policy::{Mode, PolicySet};
 use time::{file_time, parse_millis};
 
 /// Files per thread that may be decoded ahead of the one being applied.
@@ -152,45 +153,39 @@ pub fn order_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
     keyed.into_iter().map(|(_, path)| path).collect()
 }
 
-/// Replays `files` (already in replay order, see [`order_files`]) through `engine`.
+/// Replays `files` (already in replay order, see [`order_files`]): each record resolved with
+/// `resolver` and decided against `policies` over the tags `store` holds. The tags are read once
+/// per event, never again: the in-memory model holds what each event did the moment it is told,
+/// and an account's tags today would not show an old event by being read again.
+///
+/// `runtime` is the caller's: the one an AWS tag store's clients were built and first used on (a
+/// pooled connection belongs to the runtime that opened it).
 ///
 /// Decode errors are counted, reported in the summary with their `file:line`, and skipped.
-/// Fails only when the sink fails (writing decisions) or no async runtime can be started.
+/// Fails only when the sink fails (writing decisions).
 pub fn replay<S: TagStore>(
-    engine: &Engine<S>,
-    files: &[PathBuf],
-    options: &ReplayOptions,
-    sink: &mut dyn ReplaySink,
-) -> io::Result<ReplaySummary> {
-    // Timers and I/O on: a tag store that reads an account needs both.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    replay_on(&runtime, engine, files, options, sink)
-}
-
-/// [`replay`] on the caller's runtime: the one an AWS tag store's clients were built and first
-/// used on (a pooled connection belongs to the runtime that opened it).
-pub fn replay_on<S: TagStore>(
     runtime: &tokio::runtime::Runtime,
-    engine: &Engine<S>,
+    resolver: &Resolver,
+    policies: &PolicySet,
+    store: &S,
     files: &[PathBuf],
     options: &ReplayOptions,
     sink: &mut dyn ReplaySink,
 ) -> io::Result<ReplaySummary> {
     let start = Instant::now();
     let context = Context {
-        resolver: engine.resolver(),
-        index: CatalogIndex::new(engine.resolver().catalog()),
+        resolver,
+        index: CatalogIndex::new(resolver.catalog()),
         own_principals: options.own_principals,
         every_decision: options.every_decision,
-        mode: engine.policies().mode,
+        mode: policies.mode,
     };
     let window = i64::try_from(options.window_minutes)
         .unwrap_or(i64::MAX / 60_000)
         .saturating_mul(60_000);
     let mut consumer = Consumer {
-        engine,
+        policies,
+        store,
         runtime,
         sink,
         heap: BinaryHeap::new(),
@@ -198,8 +193,7 @@ pub fn replay_on<S: TagStore>(
         last_applied: i64::MIN,
         window,
         accumulator: Accumulator::default(),
-        default_owner: engine
-            .policies()
+        default_owner: policies
             .default_owner
             .clone()
             .unwrap_or_else(|| UNOWNED.to_owned()),
@@ -488,7 +482,8 @@ impl FileOutput {
 
 /// Takes decoded files in order, applies their records in time order.
 struct Consumer<'e, S> {
-    engine: &'e Engine<S>,
+    policies: &'e PolicySet,
+    store: &'e S,
     runtime: &'e tokio::runtime::Runtime,
     sink: &'e mut dyn ReplaySink,
     heap: BinaryHeap<Pending>,
@@ -536,11 +531,18 @@ impl<S: TagStore> Consumer<'_, S> {
             }
         }
         let (decision, decode_error) = match pending.item {
-            Item::Change(change, location) => (
-                self.runtime
-                    .block_on(self.engine.decide_resolved(*change, Some(&location))),
-                false,
-            ),
+            Item::Change(change, location) => {
+                let retry = ReadRetry::none();
+                let decided = read_and_decide(
+                    self.store,
+                    &retry,
+                    Resolution::Resolved(change),
+                    self.policies,
+                    self.policies.mode,
+                    Some(&location),
+                );
+                (self.runtime.block_on(decided).0, false)
+            }
             Item::Decision(decision, decode_error) => (*decision, decode_error),
         };
         self.accumulator

@@ -1,0 +1,270 @@
+//! Reading the current tags of a change's resources: the edge before [`decide`].
+//!
+//! A tag store read right after an event may lag it (the Resource Groups Tagging API is
+//! eventually consistent), so [`read_current`] tells the store what the event did, reads, reads
+//! the lagging resources again a few times ([`ReadRetry`]), and lays the event over each read
+//! ([`overlay`]): the record is newer than the read. Tags known rather than read (a scan's
+//! listing, a policy test case, `enforcer explain --tags`) take [`given_current`] instead.
+//! [`read_and_decide`] reads and then decides, turning a failed read into an error decision.
+
+use std::time::Duration;
+
+use super::{overlay, read_lags, StoreError, TagStore};
+use crate::catalog::CallKind;
+use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
+use crate::event::{Change, Location, Resolution, ResourceRef};
+use crate::policy::{Mode, PolicySet};
+use crate::Tags;
+
+/// How long to wait for an eventually consistent tag read to show what an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRetry {
+    /// Further reads after the first (0: never retry).
+    pub retries: u32,
+    /// Wait before the first retry; doubled before each next one.
+    pub first_delay: Duration,
+}
+
+impl ReadRetry {
+    /// One read, never retried: for tags that are not expected to show the event (a replay
+    /// against today's tags, or over a model the events themselves build).
+    pub fn none() -> Self {
+        Self {
+            retries: 0,
+            first_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl Default for ReadRetry {
+    /// Three more reads, 250 ms, 500 ms and 1 s apart: under two seconds in all.
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            first_delay: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Reads the current tags of `change`'s resources from `store`: tells the store what the event
+/// did ([`TagStore::observe`]), reads, reads again the resources whose read does not show the
+/// event yet (as `retry` says, sleeping between reads), and lays the event over each read.
+pub async fn read_current<S: TagStore>(
+    store: &S,
+    change: &Change,
+    retry: &ReadRetry,
+) -> Result<CurrentTags, StoreError> {
+    let arns: Vec<String> = change.resources.iter().map(|r| r.arn.clone()).collect();
+    for arn in &arns {
+        store.observe(arn, &change.tag_update);
+    }
+    let mut reads = store.get_tags(&arns).await?;
+    // An index that lags the call does not show the event's own tags yet: read again briefly
+    // rather than conclude from one answer that they are missing.
+    let mut delay = retry.first_delay;
+    for _ in 0..retry.retries {
+        let lagging: Vec<String> = arns
+            .iter()
+            .filter(|arn| read_lags(reads.get(*arn), &change.tag_update))
+            .cloned()
+            .collect();
+        if lagging.is_empty() {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        delay = delay.saturating_mul(2);
+        reads.extend(store.get_tags(&lagging).await?);
+    }
+    Ok(CurrentTags::of(change, |resource| {
+        let read = reads.remove(&resource.arn);
+        // A new resource has exactly the tags its create call carried, so a lagging read of one
+        // is complete once the event's tags are laid over it.
+        let stale = read_lags(read.as_ref(), &change.tag_update) && change.kind != CallKind::Create;
+        let mut tags = read.clone().unwrap_or_default();
+        overlay(&mut tags, &change.tag_update);
+        ResourceTags { tags, read, stale }
+    }))
+}
+
+/// The current tags of `change`'s resources when their tags before the event are given rather
+/// than read (`before`; `None`: untagged): the event laid over them, as the in-memory store
+/// holds them once told of the event. Nothing lags a given answer, so none is stale.
+pub fn given_current(
+    change: &Change,
+    mut before: impl FnMut(&ResourceRef) -> Option<Tags>,
+) -> CurrentTags {
+    CurrentTags::of(change, |resource| {
+        let mut tags = before(resource).unwrap_or_default();
+        overlay(&mut tags, &change.tag_update);
+        ResourceTags {
+            read: Some(tags.clone()),
+            tags,
+            stale: false,
+        }
+    })
+}
+
+/// Decides what an event resolved to, reading its resources' current tags from `store`: an
+/// event that resolved to no resource is decided as it is; a change is read ([`read_current`])
+/// and decided ([`decide`]) under `mode`. When the read failed, the decision is an
+/// [`Outcome::Error`](crate::engine::Outcome::Error) and the failure comes back beside it, so a
+/// caller can tell a retryable failure from a permanent one.
+pub async fn read_and_decide<S: TagStore>(
+    store: &S,
+    retry: &ReadRetry,
+    resolution: Resolution,
+    policies: &PolicySet,
+    mode: Mode,
+    location: Option<&Location>,
+) -> (Decision, Option<StoreError>) {
+    let change = match Decision::unevaluated(resolution, location, mode) {
+        Ok(decision) => return (decision, None),
+        Err(change) => *change,
+    };
+    match read_current(store, &change, retry).await {
+        Ok(current) => (decide(change, current, policies, mode, location), None),
+        Err(error) => {
+            let reason = format!("reading current tags failed: {error}");
+            let decision = Decision::failed(event_header(change), reason, location, mode);
+            (decision, Some(error))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::act::{InMemoryTagStore, WriteFailures};
+    use crate::engine::existing;
+    use crate::event::TagUpdate;
+
+    const BUCKET: &str = "arn:aws:s3:::lake-raw";
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn change(kind: CallKind, tag_update: TagUpdate) -> Change {
+        let resource = ResourceRef::from_arn(BUCKET, None).unwrap();
+        Change {
+            kind,
+            tag_update,
+            ..existing(resource, None)
+        }
+    }
+
+    fn updates() -> Vec<TagUpdate> {
+        vec![
+            TagUpdate::None,
+            TagUpdate::Merge(tags(&[("Env", "prod"), ("Team", "Data")])),
+            TagUpdate::Remove(BTreeSet::from(["Env".to_owned()])),
+            TagUpdate::Replace(tags(&[("Team", "Data")])),
+        ]
+    }
+
+    /// Tags given rather than read are what the in-memory store reads once told of the event:
+    /// `enforcer test` and `explain` judge the tags `check` would.
+    #[tokio::test]
+    async fn given_tags_are_what_the_in_memory_store_reads() {
+        for before in [None, Some(tags(&[("Env", "dev"), ("Owner", "x")]))] {
+            for update in updates() {
+                let change = change(CallKind::Tag, update);
+                let inventory = before
+                    .iter()
+                    .map(|t| (BUCKET.to_owned(), t.clone()))
+                    .collect();
+                let store = InMemoryTagStore::with_inventory(inventory);
+                let read = read_current(&store, &change, &ReadRetry::none())
+                    .await
+                    .unwrap();
+                let given = given_current(&change, |_| before.clone());
+                assert_eq!(given, read, "{:?} then {:?}", before, change.tag_update);
+            }
+        }
+    }
+
+    /// A store whose index shows a resource's tags only after some reads.
+    struct Lagging {
+        tags: Tags,
+        empty_reads: Mutex<u32>,
+        reads: Mutex<u32>,
+    }
+
+    impl Lagging {
+        fn new(tags: Tags, empty_reads: u32) -> Self {
+            Self {
+                tags,
+                empty_reads: Mutex::new(empty_reads),
+                reads: Mutex::new(0),
+            }
+        }
+    }
+
+    impl TagStore for Lagging {
+        async fn get_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, StoreError> {
+            *self.reads.lock().unwrap() += 1;
+            let mut empty = self.empty_reads.lock().unwrap();
+            if *empty > 0 {
+                *empty -= 1;
+                return Ok(BTreeMap::new());
+            }
+            Ok(arns
+                .iter()
+                .map(|arn| (arn.clone(), self.tags.clone()))
+                .collect())
+        }
+
+        async fn put_tags(&self, _arns: &[String], _tags: &Tags) -> WriteFailures {
+            WriteFailures::new()
+        }
+
+        async fn remove_tags(&self, _arns: &[String], _keys: &[String]) -> WriteFailures {
+            WriteFailures::new()
+        }
+    }
+
+    fn retry(retries: u32) -> ReadRetry {
+        ReadRetry {
+            retries,
+            first_delay: Duration::from_millis(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lagging_read_is_retried_until_it_shows_the_event() {
+        let after = tags(&[("Env", "prod"), ("Owner", "x")]);
+        let store = Lagging::new(after.clone(), 2);
+        let update = TagUpdate::Merge(tags(&[("Env", "prod")]));
+        let current = read_current(&store, &change(CallKind::Tag, update), &retry(3))
+            .await
+            .unwrap();
+        assert_eq!(*store.reads.lock().unwrap(), 3);
+        let read = current.get(BUCKET).unwrap();
+        assert_eq!(read.tags, after);
+        assert_eq!(read.read.as_ref(), Some(&after));
+        assert!(!read.stale);
+    }
+
+    #[tokio::test]
+    async fn a_read_that_never_shows_the_event_is_stale_unless_the_event_created_the_resource() {
+        let update = TagUpdate::Merge(tags(&[("Env", "prod")]));
+        for (kind, stale) in [(CallKind::Tag, true), (CallKind::Create, false)] {
+            let store = Lagging::new(tags(&[("Owner", "x")]), u32::MAX);
+            let current = read_current(&store, &change(kind, update.clone()), &retry(2))
+                .await
+                .unwrap();
+            assert_eq!(*store.reads.lock().unwrap(), 3, "one read and two retries");
+            let read = current.get(BUCKET).unwrap();
+            assert_eq!(read.read, None);
+            // The event's own tags are laid over what was read.
+            assert_eq!(read.tags, tags(&[("Env", "prod")]));
+            assert_eq!(read.stale, stale, "{kind:?}");
+        }
+    }
+}
