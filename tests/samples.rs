@@ -67,9 +67,10 @@ impl Deciding {
 
     fn decide(&self, event: &InputEvent, location: &Location) -> Decision {
         let policies = &shared().1;
+        let retry = ReadRetry::default();
         let decided = read_and_decide(
             &self.store,
-            &ReadRetry::default(),
+            &retry,
             self.resolver.resolve(event),
             policies,
             policies.mode,

@@ -75,9 +75,10 @@ fn location() -> Location {
 fn decide(engine: &Deciding, runtime: &tokio::runtime::Runtime, raw: &str) -> usize {
     match decode_one(raw, location()) {
         Ok((location, event)) => {
+            let retry = ReadRetry::default();
             let decided = read_and_decide(
                 &engine.store,
-                &ReadRetry::default(),
+                &retry,
                 engine.resolver.resolve(&event),
                 &engine.policies,
                 engine.policies.mode,
