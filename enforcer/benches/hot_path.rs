@@ -1,6 +1,6 @@
 //! The hot path on real records: decode + resolve + evaluate one record.
 //!
-//! Prints p50/p99 per record over every record of the shared corpora (many rounds, each record
+//! Prints p50/p99 per record over every record of the corpora in `tests/corpora/` (many rounds, each record
 //! timed alone), then runs criterion on the same work.
 //!
 //! ```sh
@@ -19,22 +19,10 @@ use enforcer::event::{decode_one, Location, RecordHeader, ResolveOptions, Resolv
 use enforcer::policy::PolicySet;
 use enforcer::replay::{quick, CatalogIndex, Quick};
 
-fn shared_events() -> PathBuf {
-    std::env::var_os("ENFORCER_SHARED_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/events"))
-}
-
 fn records() -> Vec<String> {
     let mut out = Vec::new();
-    for folder in ["cloudtrail-real", "cloudtrail-docs"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(shared_events().join(folder))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .collect();
-        files.sort();
-        for file in files {
+    for folder in enforcer_testkit::CORPORA {
+        for file in enforcer_testkit::corpus_files(folder).unwrap() {
             let text = std::fs::read_to_string(file).unwrap();
             out.extend(
                 text.lines()

@@ -18,8 +18,8 @@ use std::time::Instant;
 use enforcer::act::InMemoryTagStore;
 use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use enforcer::event::{inflate_text, ResolveOptions, Resolver};
-use enforcer::replay::generate::{generate, GeneratorConfig, Templates};
 use enforcer::replay::{order_files, replay, NoSink, ReplayOptions};
+use enforcer_testkit::generate::{generate, GeneratorConfig, Templates};
 
 struct Args {
     size: u64,
@@ -72,16 +72,6 @@ fn args() -> Args {
     args
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn shared_events() -> PathBuf {
-    std::env::var_os("ENFORCER_SHARED_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/events"))
-}
-
 fn resolver() -> Resolver {
     Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default())
 }
@@ -113,7 +103,7 @@ fn tree(args: &Args) -> PathBuf {
     let dir = {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| root().join("target"));
+            .unwrap_or_else(|| enforcer_testkit::repo_root().join("target"));
         let mix = args
             .catalogued
             .map_or_else(|| "corpus".to_owned(), |share| format!("cat{share}"));
@@ -122,14 +112,9 @@ fn tree(args: &Args) -> PathBuf {
     let done = dir.join(".complete");
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
-        let templates = Templates::from_dirs(
-            &[
-                shared_events().join("cloudtrail-real"),
-                shared_events().join("cloudtrail-docs"),
-            ],
-            &resolver(),
-        )
-        .unwrap();
+        let corpora =
+            enforcer_testkit::CORPORA.map(|folder| enforcer_testkit::corpora_dir().join(folder));
+        let templates = Templates::from_dirs(&corpora, &resolver()).unwrap();
         let config = GeneratorConfig {
             target_bytes: args.size,
             catalogued_share: args.catalogued,
@@ -268,8 +253,11 @@ fn main() {
         runs: ignored,
     });
 
-    let policies =
-        enforcer::policy::load(&[root().join("policies")], KNOWN_RESOURCE_TYPES).unwrap();
+    let policies = enforcer::policy::load(
+        &[enforcer_testkit::repo_root().join("policies")],
+        KNOWN_RESOURCE_TYPES,
+    )
+    .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -46,7 +46,7 @@ tree() { # tree NAME SIZE [generator flags] → path of a generated S3 tree of S
     local dir="$DATA/tree-$1"
     if [ ! -f "$dir/.complete" ]; then
         rm -rf "$dir"
-        "$RELEASE/examples/gen-cloudtrail" --out "$dir" --size "$2" "${@:3}" --shared ../shared/events >&2
+        "$RELEASE/examples/gen-cloudtrail" --out "$dir" --size "$2" "${@:3}" >&2
         touch "$dir/.complete"
     fi
     echo "$dir"

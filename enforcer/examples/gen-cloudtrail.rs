@@ -1,5 +1,5 @@
-//! Bench helper: writes a CloudTrail history in the S3 layout, built from the shared real
-//! records (see `enforcer::replay::generate`). Not part of the `enforcer` CLI.
+//! Bench helper: writes a CloudTrail history in the S3 layout, built from the real records in
+//! `tests/corpora/` (see `enforcer_testkit::generate`). Not part of the `enforcer` CLI.
 //!
 //! ```sh
 //! cargo run --release --example gen-cloudtrail -- --out /tmp/ct --size 500M [--catalogued 0.25]
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use enforcer::catalog::Catalog;
 use enforcer::event::{ResolveOptions, Resolver};
-use enforcer::replay::generate::{generate, GeneratorConfig, Templates};
+use enforcer_testkit::generate::{generate, GeneratorConfig, Templates};
 
 /// Writes generated CloudTrail log files.
 #[derive(Debug, Parser)]
@@ -40,9 +40,10 @@ struct Args {
     /// Write plain `.json` instead of `.json.gz`.
     #[arg(long)]
     plain: bool,
-    /// The shared events folder (with `cloudtrail-real/` and `cloudtrail-docs/`).
-    #[arg(long, default_value = "../shared/events")]
-    shared: PathBuf,
+    /// A folder holding corpora like `tests/corpora/` (`cloudtrail-real/` and `cloudtrail-docs/`
+    /// of `*.jsonl` records); default: the repository's own.
+    #[arg(long)]
+    corpora: Option<PathBuf>,
 }
 
 fn parse_size(text: &str) -> Option<u64> {
@@ -70,14 +71,18 @@ fn main() -> ExitCode {
         }
     };
     let resolver = Resolver::new(catalog, ResolveOptions::default());
-    let dirs = [
-        args.shared.join("cloudtrail-real"),
-        args.shared.join("cloudtrail-docs"),
-    ];
+    let corpora = args
+        .corpora
+        .clone()
+        .unwrap_or_else(enforcer_testkit::corpora_dir);
+    let dirs = enforcer_testkit::CORPORA.map(|folder| corpora.join(folder));
     let templates = match Templates::from_dirs(&dirs, &resolver) {
         Ok(templates) => templates,
         Err(error) => {
-            eprintln!("error: cannot read the shared records: {error}");
+            eprintln!(
+                "error: cannot read the corpora in {}: {error}",
+                corpora.display()
+            );
             return ExitCode::from(2);
         }
     };

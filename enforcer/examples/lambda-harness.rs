@@ -1,8 +1,8 @@
-//! Bench helper: measures a Lambda binary on this machine with a fake Lambda Runtime API on
-//! 127.0.0.1. Not part of the `enforcer` CLI.
+//! Bench helper: measures a Lambda binary on this machine against the local Lambda Runtime API
+//! the tests use (`enforcer_testkit::runtime_api`) on 127.0.0.1. Not part of the `enforcer` CLI.
 //!
-//! For each run it starts the binary with `AWS_LAMBDA_RUNTIME_API` pointing at the fake server
-//! and measures:
+//! For each run it starts the binary with `AWS_LAMBDA_RUNTIME_API` pointing at that server and
+//! measures:
 //! - **init**: process start → its first `GET /2018-06-01/runtime/invocation/next`;
 //! - **per event**: the server handing an event out → the function posting its response
 //!   (includes two loopback HTTP exchanges, about 0.1 ms);
@@ -16,15 +16,13 @@
 //! events cannot be answered here, e.g. with its AWS backends pointed at a closed port.
 //! Events default to `events/samples/*.json`, handed out in turn.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use enforcer_testkit::runtime_api::{Outcome, RuntimeApi};
+use serde_json::Value;
 
 /// Measures a Lambda binary's init, per-event time and peak memory.
 #[derive(Debug, Parser)]
@@ -49,159 +47,8 @@ struct Args {
     timeout: u64,
 }
 
-#[derive(Default)]
-struct State {
-    first_poll: Option<Instant>,
-    handed_out: usize,
-    sent: HashMap<String, Instant>,
-    per_event: Vec<Duration>,
-    errors: usize,
-    done: bool,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    changed: Condvar,
-    events: Vec<String>,
-    limit: usize,
-}
-
-struct Request {
-    method: String,
-    path: String,
-}
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let mut length = 0usize;
-    let mut chunked = false;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).ok()?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            let name = name.trim().to_ascii_lowercase();
-            if name == "content-length" {
-                length = value.trim().parse().unwrap_or(0);
-            } else if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked")
-            {
-                chunked = true;
-            }
-        }
-    }
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).ok()?;
-            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).ok()?;
-            if size == 0 {
-                break;
-            }
-        }
-    } else {
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).ok()?;
-    }
-    Some(Request { method, path })
-}
-
-fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &str) -> bool {
-    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).is_ok() && stream.write_all(body.as_bytes()).is_ok()
-}
-
-fn serve(stream: TcpStream, shared: &Shared) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    while let Some(request) = read_request(&mut reader) {
-        let now = Instant::now();
-        if request.method == "GET" && request.path.ends_with("/runtime/invocation/next") {
-            let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.first_poll.get_or_insert(now);
-            shared.changed.notify_all();
-            while state.handed_out >= shared.limit && !state.done {
-                state = shared
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.done {
-                return;
-            }
-            let n = state.handed_out;
-            state.handed_out += 1;
-            let id = format!("00000000-0000-4000-8000-{n:012}");
-            let event = &shared.events[n % shared.events.len()];
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() + 900_000);
-            state.sent.insert(id.clone(), Instant::now());
-            drop(state);
-            let headers = [
-                ("Content-Type", "application/json".to_owned()),
-                ("Lambda-Runtime-Aws-Request-Id", id),
-                ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
-                (
-                    "Lambda-Runtime-Invoked-Function-Arn",
-                    "arn:aws:lambda:eu-west-1:111122223333:function:enforcer".to_owned(),
-                ),
-                (
-                    "Lambda-Runtime-Trace-Id",
-                    "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
-                ),
-            ];
-            if !respond(&mut writer, "200 OK", &headers, event) {
-                return;
-            }
-        } else if request.method == "POST" && request.path.contains("/runtime/invocation/") {
-            let id = request
-                .path
-                .split('/')
-                .rev()
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned();
-            let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(sent) = state.sent.remove(&id) {
-                state.per_event.push(now - sent);
-            }
-            if request.path.ends_with("/error") {
-                state.errors += 1;
-            }
-            shared.changed.notify_all();
-            drop(state);
-            if !respond(&mut writer, "202 Accepted", &[], "{\"status\":\"OK\"}") {
-                return;
-            }
-        } else {
-            // init/error and anything else.
-            let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.errors += 1;
-            shared.changed.notify_all();
-            drop(state);
-            if !respond(&mut writer, "202 Accepted", &[], "{\"status\":\"OK\"}") {
-                return;
-            }
-        }
-    }
-}
+/// How long an invocation may run, as the function sees it (Lambda's maximum).
+const INVOCATION_DEADLINE: Duration = Duration::from_secs(900);
 
 struct RunResult {
     init: Duration,
@@ -225,25 +72,20 @@ fn peak_rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn run_once(args: &Args, events: &[String]) -> Result<RunResult, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State::default()),
-        changed: Condvar::new(),
-        events: events.to_vec(),
-        limit: args.events,
-    });
-    let accept_shared = Arc::clone(&shared);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let shared = Arc::clone(&accept_shared);
-            std::thread::spawn(move || serve(stream, &shared));
-        }
-    });
+/// Fails when the function has exited: a Lambda runtime never returns on its own.
+fn still_running(child: &mut Child) -> Result<(), String> {
+    match child.try_wait() {
+        Ok(Some(status)) => Err(format!("the function exited early: {status}")),
+        Ok(None) => Ok(()),
+        Err(e) => Err(format!("cannot watch the function: {e}")),
+    }
+}
+
+fn run_once(args: &Args, events: &[Value]) -> Result<RunResult, String> {
+    let api = RuntimeApi::start(INVOCATION_DEADLINE);
     let mut command = Command::new(&args.bin);
     command
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
         .env("AWS_LAMBDA_FUNCTION_NAME", "enforcer")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -259,46 +101,68 @@ fn run_once(args: &Args, events: &[String]) -> Result<RunResult, String> {
             command.env(key, value);
         }
     }
+    // Queued before the start: each event's time runs from when the function takes it.
+    let ids: Vec<String> = events
+        .iter()
+        .cycle()
+        .take(args.events)
+        .map(|event| api.invoke(event))
+        .collect();
     let start = Instant::now();
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", args.bin.display()))?;
-    let deadline = start + Duration::from_secs(args.timeout);
-    let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-    // `--events 0` measures init alone: wait for the first poll only.
-    while (state.per_event.len() < args.events || state.first_poll.is_none())
-        && Instant::now() < deadline
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            drop(state);
-            return Err(format!("the function exited early: {status}"));
-        }
-        state = shared
-            .changed
-            .wait_timeout(state, Duration::from_millis(50))
-            .map(|(guard, _)| guard)
-            .unwrap_or_else(|e| e.into_inner().0);
-    }
-    let peak = peak_rss_kb(child.id());
-    state.done = true;
-    shared.changed.notify_all();
-    let result = match state.first_poll {
-        Some(first) if state.per_event.len() >= args.events => Ok(RunResult {
-            init: first - start,
-            per_event: std::mem::take(&mut state.per_event),
-            peak_rss_kb: peak,
-            errors: state.errors,
-        }),
-        _ => Err(format!(
-            "timed out: {} of {} events answered",
-            state.per_event.len(),
-            args.events
-        )),
-    };
-    drop(state);
+    let result = measure(args, &api, &ids, start, &mut child);
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+fn measure(
+    args: &Args,
+    api: &RuntimeApi,
+    ids: &[String],
+    start: Instant,
+    child: &mut Child,
+) -> Result<RunResult, String> {
+    const POLL: Duration = Duration::from_millis(50);
+    let deadline = start + Duration::from_secs(args.timeout);
+    let first_poll = loop {
+        if let Some(at) = api.first_poll(POLL) {
+            break at;
+        }
+        still_running(child)?;
+        if Instant::now() >= deadline {
+            return Err("timed out before the first poll".to_owned());
+        }
+    };
+    let mut per_event = Vec::with_capacity(ids.len());
+    let mut errors = 0;
+    for (answered, id) in ids.iter().enumerate() {
+        let outcome = loop {
+            if let Some(outcome) = api.wait(id, POLL) {
+                break outcome;
+            }
+            still_running(child)?;
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "timed out: {answered} of {} events answered",
+                    ids.len()
+                ));
+            }
+        };
+        errors += usize::from(matches!(outcome, Outcome::Error { .. }));
+        per_event.extend(api.answered_in(id));
+    }
+    // `--events 0` measures init alone: the peak RSS is the one at the first poll.
+    let peak_rss_kb = peak_rss_kb(child.id());
+    errors += usize::from(api.wait_init_error(Duration::ZERO).is_some());
+    Ok(RunResult {
+        init: first_poll.saturating_duration_since(start),
+        per_event,
+        peak_rss_kb,
+        errors,
+    })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -314,7 +178,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let mut paths = args.event.clone();
     if paths.is_empty() {
-        let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/samples");
+        let samples = enforcer_testkit::repo_root().join("events/samples");
         if let Ok(entries) = std::fs::read_dir(samples) {
             paths = entries
                 .filter_map(Result::ok)
@@ -324,11 +188,19 @@ fn main() -> ExitCode {
         }
         paths.sort();
     }
-    let events: Vec<String> = paths
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|text| text.replace(['\n', '\r'], " "))
-        .collect();
+    let mut events: Vec<Value> = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let event = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+        match event {
+            Ok(event) => events.push(event),
+            Err(error) => {
+                eprintln!("error: {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     if events.is_empty() {
         eprintln!("error: no events to hand out");
         return ExitCode::from(2);

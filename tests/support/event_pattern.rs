@@ -1,6 +1,5 @@
-//! A small EventBridge event-pattern matcher over the syntax infra/ uses, so tests can prove which
-//! events the rule delivers without an AWS account. Include with
-//! `#[path = "support/event_pattern.rs"] mod event_pattern;`.
+//! A small EventBridge event-pattern matcher over the syntax infra/ and `enforcer events pattern`
+//! use, so tests can prove which events a rule delivers without an AWS account.
 //!
 //! Supported, with EventBridge's semantics:
 //! - an object: every key must match (AND); `$or`: a list of patterns at the same level, any of

@@ -1,6 +1,11 @@
-//! Shared helpers of the end-to-end tests.
+//! What both test binaries (`offline/`, `aws/`) share: paths, running the CLI, and the stand-ins
+//! (`moto`: the local AWS; `event_pattern`: EventBridge's pattern matching; `events`: CloudTrail
+//! records as the enforcer receives them; `shapes`: well-formed ARNs).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod event_pattern;
+pub mod events;
+pub mod moto;
 pub mod shapes;
 
 use std::path::{Path, PathBuf};
@@ -13,28 +18,15 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `shared/events` beside the clone (or `$ENFORCER_SHARED_EVENTS`). The shared corpus is part of
-/// the test contract: a missing folder fails the test instead of skipping it.
-pub fn shared_events() -> PathBuf {
-    let dir = std::env::var_os("ENFORCER_SHARED_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/events"));
-    assert!(
-        dir.join("cloudtrail-real").is_dir() && dir.join("cloudtrail-docs").is_dir(),
-        "the shared CloudTrail corpus is missing at {}; set ENFORCER_SHARED_EVENTS to its folder",
-        dir.display()
-    );
-    dir
+/// `tests/corpora/`: the real CloudTrail records (see its SOURCES.md), part of the repository.
+pub fn corpora() -> PathBuf {
+    enforcer_testkit::corpora_dir()
 }
 
-/// Every `*.jsonl` file of a shared corpus folder, sorted.
+/// Every `*.jsonl` file of a corpus folder (`cloudtrail-real`, `cloudtrail-docs`), sorted.
 pub fn corpus_files(folder: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(shared_events().join(folder))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
-        .collect();
-    files.sort();
+    let files = enforcer_testkit::corpus_files(folder).unwrap();
+    assert!(!files.is_empty(), "no records in tests/corpora/{folder}");
     files
 }
 

@@ -56,6 +56,14 @@ pub fn moto() -> Option<&'static Moto> {
     MOTO.get_or_init(start).as_ref()
 }
 
+/// A server of its own, stopped when dropped, for a test that reads what moto holds across all
+/// accounts ([`Moto::model_data`]): the shared server also holds the other tests' resources, and
+/// moto cannot list some of them (a Lambda function's model asks Docker, and the whole answer
+/// fails).
+pub fn dedicated_moto() -> Option<Moto> {
+    start()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())

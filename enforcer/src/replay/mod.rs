@@ -40,7 +40,6 @@
 
 pub mod classify;
 pub mod current;
-pub mod generate;
 pub mod html;
 mod summary;
 pub mod time;

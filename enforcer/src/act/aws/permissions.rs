@@ -2,7 +2,7 @@
 //! that call needs and the part of the enforcer that makes it.
 //!
 //! `infra/template.yaml` (the function's role) and `infra/member.yaml` (the role the function
-//! assumes in member accounts) grant these actions. `tests/infra.rs` checks that both roles grant
+//! assumes in member accounts) grant these actions. `tests/offline/infra.rs` checks that both roles grant
 //! every action of [`REQUIRED_IAM_ACTIONS`] their [`Scope`] asks for (and nothing beyond it and
 //! the catalog's tagging actions), and that the table names every SDK call made in
 //! `enforcer/src/act/aws/` and `enforcer/src/lambda/aws.rs`: a new call without a row here fails
@@ -13,7 +13,7 @@
 //!   `s3:PutBucketPublicAccessBlock` (the latter also for `DeletePublicAccessBlock`);
 //! - the Resource Groups Tagging API's writes also need each service's own tagging action for
 //!   every resource it writes: `TagResources` those of every catalogued service (generated into
-//!   the templates from the catalog, see `tests/infra.rs`; the quarantinable types' are listed
+//!   the templates from the catalog, see `tests/offline/infra.rs`; the quarantinable types' are listed
 //!   here too, since a quarantine record is written as tags), `UntagResources` the untag actions
 //!   of the quarantinable types (the enforcer removes nothing but quarantine records).
 

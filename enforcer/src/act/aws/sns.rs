@@ -8,7 +8,7 @@ use crate::act::{AlertMessage, Notify, StoreError};
 /// Publishes alerts to one SNS topic.
 #[derive(Debug, Clone)]
 pub struct SnsNotify {
-    // Named after its `AwsClients` field, as every client here: tests/infra.rs attributes the
+    // Named after its `AwsClients` field, as every client here: tests/offline/infra.rs attributes the
     // calls by the name.
     sns: aws_sdk_sns::Client,
     topic_arn: String,

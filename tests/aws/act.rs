@@ -1,0 +1,1433 @@
+//! The enforcer against the local AWS stand-in (moto's server on 127.0.0.1): for each resource
+//! type, create it untagged or mis-tagged, run the enforcer on the matching event, and check the
+//! account holds exactly the expected tags, the quarantine is applied and released, the alert
+//! arrives on an SQS queue subscribed to the topic, a second delivery changes nothing, and
+//! failures (a `FailedResourcesMap` entry, throttling) are reported, not lost.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::support::events;
+use crate::support::moto;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use enforcer::act::aws::{
+    AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify, DENY_POLICY_NAME, DENY_STATEMENT_SID,
+    ISOLATION_GROUP_NAME, MAX_ATTEMPTS,
+};
+use enforcer::act::{
+    apply, read_and_decide, release, ActReport, ActSettings, QuarantineStatus, ReadRetry,
+    StoreError, TagStore, QUARANTINE_KEY, QUARANTINE_STATE_KEY,
+};
+use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
+use enforcer::engine::{Decision, Outcome};
+use enforcer::event::{decode_text, ResolveOptions, Resolver};
+use enforcer::policy::PolicySet;
+use enforcer::Tags;
+use events::{api_call, enforcer_identity, enforcer_role, person, tag_change};
+use moto::{moto, Fault, TestAccount, REGION};
+use serde_json::{json, Value};
+
+const POLICY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/aws/policy.toml"
+);
+
+fn policies() -> PolicySet {
+    enforcer::policy::load(&[POLICY.into()], KNOWN_RESOURCE_TYPES)
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .set
+}
+
+/// One test's enforcer: its own moto account, the AWS backends over it, and an alert queue.
+struct Setup {
+    aws: TestAccount,
+    resolver: Resolver,
+    policies: PolicySet,
+    store: AwsTagStore,
+    read_retry: ReadRetry,
+    quarantine: AwsQuarantine,
+    settings: ActSettings,
+    notify: SnsNotify,
+    queue_url: String,
+}
+
+async fn setup(name: &str) -> Option<Setup> {
+    setup_with(moto()?.account(name).await).await
+}
+
+async fn setup_with(aws: TestAccount) -> Option<Setup> {
+    let set = policies();
+    let resolver = Resolver::new(
+        Catalog::builtin().unwrap(),
+        ResolveOptions {
+            own_principals: vec![enforcer_role(&aws.account)],
+        },
+    );
+    let quarantine = AwsQuarantine::new(
+        &aws.clients,
+        QuarantineConfig {
+            break_glass_principals: set.break_glass_principals.clone(),
+            enforcer_principals: vec![enforcer_role(&aws.account)],
+        },
+    );
+    let settings = ActSettings::new(&set, true);
+    let store = AwsTagStore::new(&aws.clients);
+    let read_retry = ReadRetry {
+        retries: 2,
+        first_delay: Duration::from_millis(20),
+    };
+    let (topic, queue_url) = alert_queue(&aws, "alerts", None).await;
+    let notify = SnsNotify::new(aws.clients.sns.clone(), topic);
+    aws.harness.clear_calls();
+    Some(Setup {
+        aws,
+        resolver,
+        policies: set,
+        store,
+        read_retry,
+        quarantine,
+        settings,
+        notify,
+        queue_url,
+    })
+}
+
+impl Setup {
+    fn account(&self) -> &str {
+        &self.aws.account
+    }
+
+    async fn decide(&self, event: &str) -> Decision {
+        let (location, input) = decode_text("event", event).remove(0).unwrap();
+        let resolution = self.resolver.resolve(&input);
+        let (policies, mode) = (&self.policies, self.policies.mode);
+        let store = &self.store;
+        read_and_decide(
+            store,
+            &self.read_retry,
+            resolution,
+            policies,
+            mode,
+            Some(&location),
+        )
+        .await
+        .0
+    }
+
+    async fn run(&self, event: &str) -> (Decision, ActReport) {
+        let decision = self.decide(event).await;
+        let report = apply(
+            &decision,
+            &self.settings,
+            &self.store,
+            &self.quarantine,
+            &self.notify,
+        )
+        .await;
+        (decision, report)
+    }
+
+    async fn tags(&self, arn: &str) -> Tags {
+        self.store
+            .get_tags(&[arn.to_owned()])
+            .await
+            .unwrap()
+            .remove(arn)
+            .unwrap_or_default()
+    }
+
+    /// Every alert on the test's queue, as (attributes, body).
+    async fn alerts(&self) -> Vec<(BTreeMap<String, String>, Value)> {
+        received(&self.aws, &self.queue_url).await
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.aws.harness.calls()
+    }
+}
+
+/// An SNS topic with an SQS queue subscribed (optionally through a filter policy).
+async fn alert_queue(aws: &TestAccount, name: &str, filter: Option<Value>) -> (String, String) {
+    let topic = aws
+        .clients
+        .sns
+        .create_topic()
+        .name("enforcer-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue_url = aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{}:{name}", aws.account);
+    let mut subscribe = aws
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn);
+    if let Some(filter) = filter {
+        subscribe = subscribe.attributes("FilterPolicy", filter.to_string());
+    }
+    subscribe.send().await.unwrap();
+    (topic, queue_url)
+}
+
+async fn received(aws: &TestAccount, queue_url: &str) -> Vec<(BTreeMap<String, String>, Value)> {
+    let output = aws
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    output
+        .messages()
+        .iter()
+        .map(|message| {
+            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let attributes = envelope["MessageAttributes"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let body: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+            (attributes, body)
+        })
+        .collect()
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The attributes subscriptions filter on, of those an alert carries.
+fn attributes(all: &BTreeMap<String, String>) -> (&str, &str, &str, &str) {
+    let get = |key: &str| all.get(key).map(String::as_str).unwrap_or_default();
+    (get("owner"), get("severity"), get("action"), get("account"))
+}
+
+/// The notification's visible text.
+fn description(body: &Value) -> &str {
+    body["content"]["description"].as_str().unwrap()
+}
+
+fn without_record(mut tags: Tags) -> Tags {
+    tags.retain(|k, _| !k.starts_with("enforcer:"));
+    tags
+}
+
+fn operations(calls: &[String]) -> Vec<&str> {
+    calls
+        .iter()
+        .map(|c| c.rsplit('.').next().unwrap_or_default())
+        .collect()
+}
+
+fn put_bucket_tagging_event(account: &str, bucket: &str, pairs: &[(&str, &str)]) -> String {
+    let tag_set: Vec<Value> = pairs
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    api_call(
+        account,
+        REGION,
+        person(account),
+        "s3.amazonaws.com",
+        "PutBucketTagging",
+        json!({"bucketName": bucket, "Tagging": {"TagSet": {"Tag": tag_set}}}),
+        Value::Null,
+    )
+}
+
+#[tokio::test]
+async fn s3_bucket_gets_exactly_the_inferable_tags_and_a_second_delivery_changes_nothing() {
+    let Some(t) = setup("s3_remediate").await else {
+        return;
+    };
+    let bucket = "acme-prod-s3-curated-eu-west-1";
+    let person_tags = [("DataClassification", "confidential"), ("CostCenter", "42")];
+    let arn = t.aws.create_bucket(bucket, &person_tags).await;
+    let event = put_bucket_tagging_event(t.account(), bucket, &person_tags);
+    t.aws.harness.clear_calls();
+
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
+    assert!(
+        report.written && report.failures().is_empty(),
+        "{report:#?}"
+    );
+    // One remediation: read, write, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        ["GetResources", "TagResources", "Publish"],
+        "{:?}",
+        t.calls()
+    );
+    assert_eq!(
+        t.tags(&arn).await,
+        tags(&[
+            ("CostCenter", "42"),
+            // The one change to a person's tag the policy allows: a case fix.
+            ("DataClassification", "Confidential"),
+            ("ProcessOwner", "DataEngineering"),
+            ("SourceSystems", "S3-Raw-Layer"),
+            ("TargetSystems", "S3-Refined,Redshift"),
+        ])
+    );
+    let alerts = t.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        attributes(&alerts[0].0),
+        ("DataEngineering", "info", "remediate", t.account())
+    );
+    assert_eq!(alerts[0].1["metadata"]["relatedResources"][0], arn.as_str());
+    assert!(description(&alerts[0].1).contains("#data-engineering"));
+
+    // The same event delivered again: one read, nothing written, nobody alerted. (The record
+    // still carries the person's old tag set, so the decision replans; what the read shows is
+    // already in place.)
+    t.aws.harness.clear_calls();
+    let (_, report) = t.run(&event).await;
+    assert!(
+        report.resources.is_empty() && report.alerts.is_empty(),
+        "{report:#?}"
+    );
+    assert_eq!(operations(&t.calls()), ["GetResources"]);
+    assert!(t.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released() {
+    let Some(t) = setup("s3_quarantine").await else {
+        return;
+    };
+    let bucket = "unlabelled-uploads";
+    let arn = t.aws.create_bucket(bucket, &[("Team", "growth")]).await;
+    let theirs = json!({
+        "Sid": "TheirsReadOnly",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{}:role/Reader", t.account())},
+        "Action": "s3:GetObject",
+        "Resource": format!("{arn}/*"),
+    });
+    t.aws
+        .clients
+        .s3
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(json!({"Version": "2012-10-17", "Statement": [theirs]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "GetPublicAccessBlock",
+            "GetBucketPolicy",
+            "TagResources",
+            "PutPublicAccessBlock",
+            "GetBucketPolicy",
+            "PutBucketPolicy",
+            "Publish"
+        ]
+    );
+    assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
+    let quarantine = report.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(quarantine.status, QuarantineStatus::Applied, "{report:#?}");
+
+    let s3 = &t.aws.clients.s3;
+    let pab = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        [
+            pab.block_public_acls(),
+            pab.ignore_public_acls(),
+            pab.block_public_policy(),
+            pab.restrict_public_buckets()
+        ],
+        [Some(true); 4]
+    );
+    let policy: Value = serde_json::from_str(
+        s3.get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2);
+    assert_eq!(
+        statements[0], theirs,
+        "the owner's statement is kept as it was"
+    );
+    assert_eq!(statements[1]["Sid"], DENY_STATEMENT_SID);
+    assert_eq!(
+        statements[1]["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        json!([
+            "arn:aws:iam::111122223333:role/BreakGlass",
+            enforcer_role(t.account())
+        ])
+    );
+    let current = t.tags(&arn).await;
+    assert_eq!(current["Team"], "growth");
+    assert_eq!(current[QUARANTINE_STATE_KEY], "type=s3:bucket+pab=none");
+    assert!(current[QUARANTINE_KEY].contains("public access block"));
+    let alerts = t.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    // Nobody owns the resource yet: the alert goes to the person who made the call.
+    assert_eq!(
+        attributes(&alerts[0].0),
+        (
+            format!(
+                "arn:aws:sts::{}:assumed-role/Developer/alice@example.com",
+                t.account()
+            )
+            .as_str(),
+            "critical",
+            "quarantine",
+            t.account()
+        )
+    );
+    assert!(description(&alerts[0].1).contains("enforcer release"));
+
+    // A second delivery finds the record and changes nothing.
+    t.aws.harness.clear_calls();
+    let (_, again) = t.run(&event).await;
+    assert_eq!(
+        again.resources[0].quarantine.as_ref().unwrap().status,
+        QuarantineStatus::AlreadyInPlace
+    );
+    assert_eq!(operations(&t.calls()), ["GetResources", "Publish"]);
+
+    // Release restores what was recorded.
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    assert!(released.released, "{released:#?}");
+    let policy: Value = serde_json::from_str(
+        s3.get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(policy["Statement"], json!([theirs]));
+    let no_pab = s3.get_public_access_block().bucket(bucket).send().await;
+    assert!(no_pab.is_err(), "there was no public access block before");
+    assert_eq!(t.tags(&arn).await, tags(&[("Team", "growth")]));
+}
+
+async fn vpc_with_instance(aws: &TestAccount) -> (String, String, Vec<String>) {
+    let ec2 = &aws.clients.ec2;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.1.0/24")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let mut groups = Vec::new();
+    for name in ["web", "ssh"] {
+        groups.push(
+            ec2.create_security_group()
+                .group_name(name)
+                .description(name)
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .unwrap()
+                .group_id()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let instance = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(subnet)
+        .set_security_group_ids(Some(groups.clone()))
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_owned();
+    (vpc, instance, groups)
+}
+
+async fn instance_groups(aws: &TestAccount, instance: &str) -> Vec<String> {
+    let output = aws
+        .clients
+        .ec2
+        .describe_instances()
+        .instance_ids(instance)
+        .send()
+        .await
+        .unwrap();
+    let mut groups: Vec<String> = output.reservations()[0].instances()[0]
+        .security_groups()
+        .iter()
+        .map(|g| g.group_id().unwrap().to_owned())
+        .collect();
+    groups.sort();
+    groups
+}
+
+#[tokio::test]
+async fn ec2_instance_is_isolated_by_security_group_and_released() {
+    let Some(t) = setup("ec2_quarantine").await else {
+        return;
+    };
+    let (vpc, instance, mut groups) = vpc_with_instance(&t.aws).await;
+    groups.sort();
+    let arn = format!("arn:aws:ec2:{REGION}:{}:instance/{instance}", t.account());
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "ec2.amazonaws.com",
+        "RunInstances",
+        json!({"instancesSet": {"items": [{"imageId": "ami-12c6146b", "minCount": 1, "maxCount": 1}]}}),
+        json!({"instancesSet": {"items": [{"instanceId": instance}]}}),
+    );
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "DescribeInstances",
+            "DescribeSecurityGroups",
+            "TagResources",
+            "DescribeSecurityGroups",
+            "CreateSecurityGroup",
+            "RevokeSecurityGroupEgress",
+            "ModifyInstanceAttribute",
+            "Publish"
+        ]
+    );
+    assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
+    assert_eq!(
+        report.resources[0].quarantine.as_ref().unwrap().status,
+        QuarantineStatus::Applied,
+        "{report:#?}"
+    );
+    let isolated = instance_groups(&t.aws, &instance).await;
+    assert_eq!(isolated.len(), 1);
+    let isolation = t
+        .aws
+        .clients
+        .ec2
+        .describe_security_groups()
+        .group_ids(&isolated[0])
+        .send()
+        .await
+        .unwrap();
+    let isolation = &isolation.security_groups()[0];
+    assert_eq!(isolation.group_name(), Some(ISOLATION_GROUP_NAME));
+    assert_eq!(isolation.vpc_id(), Some(vpc.as_str()));
+    assert!(isolation.ip_permissions().is_empty() && isolation.ip_permissions_egress().is_empty());
+    let record = t.tags(&arn).await;
+    assert!(
+        record[QUARANTINE_STATE_KEY].contains(&format!("groups={}", groups.join("/")))
+            || record[QUARANTINE_STATE_KEY]
+                .contains(&format!("groups={}/{}", groups[1], groups[0])),
+        "{record:?}"
+    );
+    let alerts = t.alerts().await;
+    // Nobody owns the resource yet: the alert goes to the person who made the call.
+    assert_eq!(
+        attributes(&alerts[0].0),
+        (
+            format!(
+                "arn:aws:sts::{}:assumed-role/Developer/alice@example.com",
+                t.account()
+            )
+            .as_str(),
+            "critical",
+            "quarantine",
+            t.account()
+        )
+    );
+    assert!(description(&alerts[0].1).contains("enforcer release"));
+
+    // A second delivery: the record says it is done; the instance keeps the isolation group.
+    let (_, again) = t.run(&event).await;
+    assert_eq!(
+        again.resources[0].quarantine.as_ref().unwrap().status,
+        QuarantineStatus::AlreadyInPlace
+    );
+    assert_eq!(instance_groups(&t.aws, &instance).await, isolated);
+
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    assert!(released.released, "{released:#?}");
+    assert_eq!(instance_groups(&t.aws, &instance).await, groups);
+    assert!(without_record(t.tags(&arn).await) == t.tags(&arn).await);
+}
+
+async fn create_db(aws: &TestAccount, id: &str, public: bool, pairs: &[(&str, &str)]) -> String {
+    let tags = pairs
+        .iter()
+        .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(*k).value(*v).build())
+        .collect();
+    aws.clients
+        .rds
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .db_instance_class("db.t3.micro")
+        .engine("mysql")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("password123")
+        .publicly_accessible(public)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap()
+        .db_instance()
+        .unwrap()
+        .db_instance_arn()
+        .unwrap()
+        .to_owned()
+}
+
+fn create_db_event(account: &str, id: &str, arn: &str, pairs: &[(&str, &str)]) -> String {
+    let tags: Vec<Value> = pairs
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
+    api_call(
+        account,
+        REGION,
+        person(account),
+        "rds.amazonaws.com",
+        "CreateDBInstance",
+        json!({"dBInstanceIdentifier": id, "engine": "mysql", "tags": tags}),
+        json!({"dBInstanceArn": arn, "dBInstanceIdentifier": id}),
+    )
+}
+
+#[tokio::test]
+async fn rds_instance_gets_the_default_owner_and_nothing_a_person_set_changes() {
+    let Some(t) = setup("rds_remediate").await else {
+        return;
+    };
+    let person_tags = [
+        ("DataClassification", "Restricted"),
+        ("SourceSystems", "CustomerPortal"),
+        ("Backup", "daily"),
+    ];
+    let arn = create_db(&t.aws, "orders", false, &person_tags).await;
+    let event = create_db_event(t.account(), "orders", &arn, &person_tags);
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
+    assert!(report.failures().is_empty(), "{report:#?}");
+    let mut expected = tags(&person_tags);
+    expected.insert("ProcessOwner".to_owned(), "DataEngineering".to_owned());
+    assert_eq!(t.tags(&arn).await, expected);
+    let (decision, _) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Compliant);
+    assert_eq!(t.tags(&arn).await, expected);
+}
+
+#[tokio::test]
+async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
+    let Some(t) = setup("rds_quarantine").await else {
+        return;
+    };
+    let arn = create_db(&t.aws, "exposed", true, &[]).await;
+    let event = create_db_event(t.account(), "exposed", &arn, &[]);
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "DescribeDBInstances",
+            "TagResources",
+            "ModifyDBInstance",
+            "Publish"
+        ]
+    );
+    assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
+    assert_eq!(
+        report.resources[0].quarantine.as_ref().unwrap().status,
+        QuarantineStatus::Applied,
+        "{report:#?}"
+    );
+    let public = |t: &Setup| {
+        let rds = t.aws.clients.rds.clone();
+        async move {
+            rds.describe_db_instances()
+                .db_instance_identifier("exposed")
+                .send()
+                .await
+                .unwrap()
+                .db_instances()[0]
+                .publicly_accessible()
+        }
+    };
+    assert_eq!(public(&t).await, Some(false));
+    let current = t.tags(&arn).await;
+    // The default owner is added in the same write as the record.
+    assert_eq!(current["ProcessOwner"], "DataEngineering");
+    assert_eq!(current[QUARANTINE_STATE_KEY], "type=rds:db+public=true");
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    assert!(released.released, "{released:#?}");
+    assert_eq!(public(&t).await, Some(true));
+    assert_eq!(
+        t.tags(&arn).await,
+        tags(&[("ProcessOwner", "DataEngineering")])
+    );
+}
+
+/// An empty zip archive: enough for moto to accept a function's code.
+const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+async fn create_role(aws: &TestAccount, name: &str) -> String {
+    aws.clients
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_it() {
+    let Some(t) = setup("lambda_quarantine").await else {
+        return;
+    };
+    let role = create_role(&t.aws, "ingest-role").await;
+    let lambda = &t.aws.clients.lambda;
+    let arn = lambda
+        .create_function()
+        .function_name("ingest")
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(role)
+        .handler("app.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_smithy_types::Blob::new(EMPTY_ZIP.to_vec()))
+                .build(),
+        )
+        .tags("SourceSystems", "ExternalAPI")
+        .send()
+        .await
+        .unwrap()
+        .function_arn()
+        .unwrap()
+        .to_owned();
+    lambda
+        .put_function_concurrency()
+        .function_name("ingest")
+        .reserved_concurrent_executions(7)
+        .send()
+        .await
+        .unwrap();
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "lambda.amazonaws.com",
+        "CreateFunction20150331",
+        json!({"functionName": "ingest", "tags": {"SourceSystems": "ExternalAPI"}}),
+        json!({"functionName": "ingest", "functionArn": arn}),
+    );
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "GetFunctionConcurrency",
+            "TagResources",
+            "PutFunctionConcurrency",
+            "Publish"
+        ]
+    );
+    assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
+    assert_eq!(
+        report.resources[0].quarantine.as_ref().unwrap().status,
+        QuarantineStatus::Applied,
+        "{report:#?}"
+    );
+    let concurrency = |t: &Setup| {
+        let lambda = t.aws.clients.lambda.clone();
+        async move {
+            lambda
+                .get_function_concurrency()
+                .function_name("ingest")
+                .send()
+                .await
+                .unwrap()
+                .reserved_concurrent_executions()
+        }
+    };
+    assert_eq!(concurrency(&t).await, Some(0));
+    assert_eq!(
+        t.tags(&arn).await[QUARANTINE_STATE_KEY],
+        "type=lambda:function+concurrency=7"
+    );
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    assert!(released.released, "{released:#?}");
+    assert_eq!(concurrency(&t).await, Some(7));
+    assert_eq!(
+        t.tags(&arn).await,
+        tags(&[("SourceSystems", "ExternalAPI")])
+    );
+}
+
+#[tokio::test]
+async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
+    let Some(t) = setup("iam_quarantine").await else {
+        return;
+    };
+    let arn = create_role(&t.aws, "contractor").await;
+    // The Resource Groups Tagging API does not cover IAM roles: the enforcer reads and writes
+    // their tags through IAM itself (ListRoleTags, TagRole, UntagRole).
+    let event = tag_change(t.account(), REGION, &arn, &[]);
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    // Read, read what to restore, write tags and record, isolate, publish.
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "ListRoleTags",
+            "GetRolePolicy",
+            "TagRole",
+            "PutRolePolicy",
+            "Publish"
+        ]
+    );
+    assert_eq!(decision.outcome, Outcome::Quarantine, "{decision:#?}");
+    assert_eq!(
+        report.resources[0].quarantine.as_ref().unwrap().status,
+        QuarantineStatus::Applied,
+        "{report:#?}"
+    );
+    let iam = &t.aws.clients.iam;
+    let document = iam
+        .get_role_policy()
+        .role_name("contractor")
+        .policy_name(DENY_POLICY_NAME)
+        .send()
+        .await
+        .unwrap()
+        .policy_document()
+        .to_owned();
+    let document: Value =
+        serde_json::from_str(&urlencoding_decode(&document)).unwrap_or_else(|_| json!(document));
+    assert!(document.to_string().contains("Deny"), "{document}");
+    assert!(operations(&t.calls()).contains(&"TagRole"));
+    assert!(!operations(&t.calls()).contains(&"TagResources"));
+    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    assert!(released.released, "{released:#?}");
+    assert!(iam
+        .get_role_policy()
+        .role_name("contractor")
+        .policy_name(DENY_POLICY_NAME)
+        .send()
+        .await
+        .is_err());
+    assert!(t.tags(&arn).await.is_empty());
+}
+
+/// IAM returns policy documents URL-encoded.
+fn urlencoding_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn dynamodb_table_gets_defaults_and_keeps_its_owners_tags() {
+    let Some(t) = setup("dynamodb_remediate").await else {
+        return;
+    };
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let arn = t
+        .aws
+        .dynamodb
+        .create_table()
+        .table_name("sessions")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("SourceSystems")
+                .value("LoginService")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .table_description()
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_owned();
+    // The catalog has no DynamoDB call yet; the tag-change event carries the same facts.
+    let event = tag_change(
+        t.account(),
+        REGION,
+        &arn,
+        &[("SourceSystems", "LoginService")],
+    );
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
+    assert!(report.failures().is_empty(), "{report:#?}");
+    let expected = tags(&[
+        ("DataClassification", "Confidential"),
+        ("ProcessOwner", "DataEngineering"),
+        ("SourceSystems", "LoginService"),
+    ]);
+    assert_eq!(t.tags(&arn).await, expected);
+    t.aws.harness.clear_calls();
+    let (_, report) = t.run(&event).await;
+    assert!(
+        report.resources.is_empty() && report.alerts.is_empty(),
+        "{report:#?}"
+    );
+    assert_eq!(operations(&t.calls()), ["GetResources"]);
+    assert_eq!(t.tags(&arn).await, expected);
+}
+
+#[tokio::test]
+async fn sns_topic_mis_tagged_gets_a_case_fix_and_its_missing_tags() {
+    let Some(t) = setup("sns_remediate").await else {
+        return;
+    };
+    let arn = t
+        .aws
+        .clients
+        .sns
+        .create_topic()
+        .name("orders-events")
+        .tags(
+            aws_sdk_sns::types::Tag::builder()
+                .key("DataClassification")
+                .value("INTERNAL")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let event = tag_change(
+        t.account(),
+        REGION,
+        &arn,
+        &[("DataClassification", "INTERNAL")],
+    );
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
+    assert_eq!(
+        report.resources[0].tags_fixed,
+        tags(&[("DataClassification", "Internal")])
+    );
+    assert_eq!(
+        t.tags(&arn).await,
+        tags(&[
+            ("DataClassification", "Internal"),
+            ("ProcessOwner", "DataEngineering"),
+            ("SourceSystems", "Internal"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn alerts_carry_attributes_that_subscription_filter_policies_route_on() {
+    let Some(t) = setup("alert_routing").await else {
+        return;
+    };
+    let (_, data_engineering) = alert_queue(
+        &t.aws,
+        "data-engineering",
+        Some(json!({"owner": ["DataEngineering"]})),
+    )
+    .await;
+    let (_, critical_only) =
+        alert_queue(&t.aws, "critical", Some(json!({"severity": ["critical"]}))).await;
+    // A remediation for DataEngineering (info) and a quarantine for the default owner.
+    let curated = t
+        .aws
+        .create_bucket("shop-dev-s3-curated-eu-west-1", &[])
+        .await;
+    let unlabelled = t.aws.create_bucket("scratch-space", &[]).await;
+    for bucket in ["shop-dev-s3-curated-eu-west-1", "scratch-space"] {
+        let event = api_call(
+            t.account(),
+            REGION,
+            person(t.account()),
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": bucket}),
+            Value::Null,
+        );
+        t.run(&event).await;
+    }
+    let routed = received(&t.aws, &data_engineering).await;
+    assert_eq!(routed.len(), 1);
+    assert_eq!(
+        routed[0].1["metadata"]["relatedResources"][0],
+        curated.as_str()
+    );
+    let critical = received(&t.aws, &critical_only).await;
+    assert_eq!(critical.len(), 1);
+    assert_eq!(
+        critical[0].1["metadata"]["relatedResources"][0],
+        unlabelled.as_str()
+    );
+    assert_eq!(critical[0].0["action"], "quarantine");
+    assert_eq!(t.alerts().await.len(), 2, "the unfiltered queue gets both");
+}
+
+#[tokio::test]
+async fn the_enforcers_own_calls_are_ignored() {
+    let Some(t) = setup("loop_guard").await else {
+        return;
+    };
+    let bucket = "ops-raw-feeds";
+    t.aws.create_bucket(bucket, &[]).await;
+    t.aws.harness.clear_calls();
+    // The record of the enforcer's own TagResources call on the bucket.
+    let event = api_call(
+        t.account(),
+        REGION,
+        enforcer_identity(t.account()),
+        "s3.amazonaws.com",
+        "PutBucketTagging",
+        json!({"bucketName": bucket, "Tagging": {"TagSet": {"Tag": []}}}),
+        Value::Null,
+    );
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Ignored);
+    let reason = decision.reason.unwrap();
+    assert!(reason.contains("loop guard"), "{reason}");
+    assert!(reason.contains(&enforcer_role(t.account())), "{reason}");
+    assert!(report.resources.is_empty() && report.alerts.is_empty());
+    assert!(t.calls().is_empty(), "no AWS call at all: {:?}", t.calls());
+}
+
+#[tokio::test]
+async fn a_failed_resources_map_entry_is_reported_and_alerted() {
+    let Some(t) = setup("failed_resources_map").await else {
+        return;
+    };
+    let arn = t
+        .aws
+        .create_bucket("billing-prod-s3-curated-eu-west-1", &[])
+        .await;
+    // Moto tags S3 buckets fine, so the failure is injected: the answer real AWS gives when the
+    // caller may not tag the bucket.
+    t.aws.harness.inject(
+        "TagResources",
+        1,
+        Fault::Json(
+            200,
+            json!({"FailedResourcesMap": {arn.clone(): {
+                "StatusCode": 403,
+                "ErrorCode": "InvalidParameterException",
+                "ErrorMessage": "AccessDenied: not authorized to perform s3:PutBucketTagging"
+            }}})
+            .to_string(),
+        ),
+    );
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": "billing-prod-s3-curated-eu-west-1"}),
+        Value::Null,
+    );
+    let (_, report) = t.run(&event).await;
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1, "{report:#?}");
+    assert_eq!(failures[0].0, Some(arn.as_str()));
+    assert_eq!(
+        failures[0].1,
+        &StoreError {
+            operation: "TagResources".to_owned(),
+            message: "AccessDenied: not authorized to perform s3:PutBucketTagging".to_owned(),
+            retryable: false,
+            code: Some("InvalidParameterException".to_owned()),
+        }
+    );
+    assert!(t.tags(&arn).await.is_empty(), "nothing was written");
+    let alerts = t.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        description(&alerts[0].1).contains(
+            "*Failed* on `billing-prod-s3-curated-eu-west-1`: TagResources \
+             (InvalidParameterException, permanent): AccessDenied"
+        ),
+        "{}",
+        description(&alerts[0].1)
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_backoff_and_reported_when_it_persists() {
+    // The production retry policy (adaptive) on a simulated clock: on a real one, its backoff and
+    // client-side rate limiting make this test take about two minutes.
+    let Some(moto) = moto() else { return };
+    let Some(t) = setup_with(moto.account_with_simulated_clock("throttling").await).await else {
+        return;
+    };
+    let bucket = "events-dev-s3-curated-eu-west-1";
+    let arn = t.aws.create_bucket(bucket, &[]).await;
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket}),
+        Value::Null,
+    );
+    // Two throttled reads, then moto answers: the SDK's retries absorb them.
+    t.aws.harness.inject("GetResources", 2, Fault::Throttle);
+    // Every write attempt throttled: retries run out and the failure is reported as retryable.
+    t.aws
+        .harness
+        .inject("TagResources", usize::MAX, Fault::Throttle);
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
+    assert_eq!(t.aws.harness.count("GetResources"), 3);
+    assert_eq!(
+        t.aws.harness.count("TagResources"),
+        MAX_ATTEMPTS as usize,
+        "{:?}",
+        t.calls()
+    );
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1, "{report:#?}");
+    assert_eq!(failures[0].0, Some(arn.as_str()));
+    assert!(failures[0].1.retryable);
+    assert_eq!(failures[0].1.code.as_deref(), Some("ThrottlingException"));
+    let alerts = t.alerts().await;
+    assert!(description(&alerts[0].1).contains("TagResources (ThrottlingException, retryable)"));
+}
+
+#[tokio::test]
+async fn a_lagging_read_is_retried_and_never_taken_for_untagged() {
+    let Some(t) = setup("eventual_consistency").await else {
+        return;
+    };
+    let person_tags = [
+        ("DataClassification", "Restricted"),
+        ("SourceSystems", "Ledger"),
+        ("ProcessOwner", "Finance"),
+    ];
+    let arn = create_db(&t.aws, "ledger", false, &person_tags).await;
+    // A person adds one more tag; the record carries only that one.
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "rds.amazonaws.com",
+        "AddTagsToResource",
+        json!({"resourceName": arn, "tags": [{"key": "CostCenter", "value": "7"}]}),
+        Value::Null,
+    );
+    let mut expected = tags(&person_tags);
+    expected.insert("CostCenter".to_owned(), "7".to_owned());
+    t.aws
+        .clients
+        .rds
+        .add_tags_to_resource()
+        .resource_name(&arn)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("CostCenter")
+                .value("7")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The index has not caught up yet: moto is always consistent, so the lag is injected as an
+    // empty first answer. The read is retried and sees everything.
+    let empty = json!({"ResourceTagMappingList": [], "PaginationToken": ""}).to_string();
+    t.aws
+        .harness
+        .inject("GetResources", 1, Fault::Json(200, empty.clone()));
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(t.aws.harness.count("GetResources"), 2);
+    assert!(!decision.resources[0].stale_read);
+    assert_eq!(decision.outcome, Outcome::Compliant, "{decision:#?}");
+    assert!(report.resources.is_empty());
+
+    // Still empty after every retry: read alone, the database would look unclassified and
+    // ownerless (a quarantine, and a default owner over Finance). Nothing is done instead.
+    t.aws
+        .harness
+        .inject("GetResources", 3, Fault::Json(200, empty));
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    assert!(decision.resources[0].stale_read, "{decision:#?}");
+    assert_eq!(operations(&t.calls()), ["GetResources"; 3]);
+    assert!(report.resources[0].tags_added.is_empty());
+    assert!(report.resources[0].quarantine.is_none());
+    assert!(report.resources[0]
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("lagged"));
+    assert!(report.alerts.is_empty());
+    assert_eq!(t.tags(&arn).await, expected);
+}
+
+#[tokio::test]
+async fn types_the_tagging_api_cannot_write_are_tagged_through_their_own_service() {
+    let Some(t) = setup("fallback_tagging").await else {
+        return;
+    };
+    // Moto's tagging API answers "Service not yet supported" for SQS, ECR and Redshift, as real
+    // AWS does for some types: the enforcer falls back to TagQueue, TagResource and CreateTags.
+    let queue_url = t
+        .aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("ingest-queue")
+        .tags("SourceSystems", "Webhooks")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let queue = format!("arn:aws:sqs:{REGION}:{}:ingest-queue", t.account());
+    let repository = t
+        .aws
+        .clients
+        .ecr
+        .create_repository()
+        .repository_name("models")
+        .send()
+        .await
+        .unwrap()
+        .repository()
+        .unwrap()
+        .repository_arn()
+        .unwrap()
+        .to_owned();
+    t.aws
+        .clients
+        .redshift
+        .create_cluster()
+        .cluster_identifier("warehouse")
+        .node_type("dc2.large")
+        .master_username("admin")
+        .master_user_password("Password123")
+        .send()
+        .await
+        .unwrap();
+    let cluster = format!(
+        "arn:aws:redshift:{REGION}:{}:cluster:warehouse",
+        t.account()
+    );
+    for (arn, person_tags) in [
+        (&queue, vec![("SourceSystems", "Webhooks")]),
+        (&repository, vec![]),
+        (&cluster, vec![]),
+    ] {
+        let event = tag_change(t.account(), REGION, arn, &person_tags);
+        let (decision, report) = t.run(&event).await;
+        assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
+        assert!(report.failures().is_empty(), "{arn}: {report:#?}");
+    }
+    let sqs_tags: Tags = t
+        .aws
+        .clients
+        .sqs
+        .list_queue_tags()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(
+        sqs_tags,
+        tags(&[
+            ("DataClassification", "Confidential"),
+            ("ProcessOwner", "DataEngineering"),
+            ("SourceSystems", "Webhooks"),
+        ])
+    );
+    let defaults = tags(&[
+        ("DataClassification", "Confidential"),
+        ("ProcessOwner", "DataEngineering"),
+        ("SourceSystems", "Internal"),
+    ]);
+    assert_eq!(t.tags(&repository).await, defaults);
+    assert_eq!(t.tags(&cluster).await, defaults);
+    let calls = t.calls();
+    for fallback in ["TagQueue", "TagResource", "CreateTags"] {
+        assert!(operations(&calls).contains(&fallback), "{calls:?}");
+    }
+}
+
+#[tokio::test]
+async fn without_write_permission_nothing_is_written_but_the_plan_is_alerted() {
+    let Some(mut t) = setup("plan_only").await else {
+        return;
+    };
+    t.settings.write = false;
+    let arn = t
+        .aws
+        .create_bucket("plans-prod-s3-curated-eu-west-1", &[])
+        .await;
+    let unlabelled = t.aws.create_bucket("plans-scratch", &[]).await;
+    t.aws.harness.clear_calls();
+    for bucket in ["plans-prod-s3-curated-eu-west-1", "plans-scratch"] {
+        let event = api_call(
+            t.account(),
+            REGION,
+            person(t.account()),
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": bucket}),
+            Value::Null,
+        );
+        let (_, report) = t.run(&event).await;
+        assert!(!report.written);
+        assert!(report.dry_run.is_some());
+    }
+    assert_eq!(
+        operations(&t.calls()),
+        ["GetResources", "Publish", "GetResources", "Publish"]
+    );
+    assert!(t.tags(&arn).await.is_empty());
+    assert!(t.tags(&unlabelled).await.is_empty());
+    assert!(t
+        .aws
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket("plans-scratch")
+        .send()
+        .await
+        .is_err());
+}

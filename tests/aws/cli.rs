@@ -1,0 +1,490 @@
+//! The `enforcer` command line against the local AWS stand-in, run as a user runs it: the
+//! standard AWS environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, access keys), the project's own
+//! policies, event files on disk.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::support::events;
+use crate::support::moto;
+use crate::support::repo_root;
+
+use std::process::{Command, Output};
+
+use events::{api_call, enforcer_identity, enforcer_role, person};
+use moto::{moto, Moto, TestAccount, REGION};
+use serde_json::{json, Value};
+
+/// A test's account, with an access key the CLI uses to reach it.
+struct Cli {
+    aws: TestAccount,
+    endpoint: String,
+    key: (String, String),
+    dir: tempfile::TempDir,
+}
+
+async fn cli(moto: &Moto, name: &str) -> Cli {
+    let aws = moto.account(name).await;
+    let key = aws.access_key("operator").await;
+    Cli {
+        key,
+        endpoint: moto.endpoint.clone(),
+        aws,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Cli {
+    fn account(&self) -> &str {
+        &self.aws.account
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_enforcer"));
+        command
+            .current_dir(repo_root())
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", &self.key.0)
+            .env("AWS_SECRET_ACCESS_KEY", &self.key.1)
+            .env("AWS_CONFIG_FILE", self.dir.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("no-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("ENFORCER_ROLE_ARN")
+            .env_remove("ENFORCER_ALERT_TOPIC_ARN");
+        command
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let mut command = self.command(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = command.output().unwrap();
+        (
+            status.code().unwrap_or(-1),
+            String::from_utf8(stdout).unwrap(),
+            String::from_utf8(stderr).unwrap(),
+        )
+    }
+
+    fn event_file(&self, name: &str, event: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, event).unwrap();
+        path.display().to_string()
+    }
+
+    fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
+        api_call(
+            self.account(),
+            REGION,
+            identity,
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": bucket}),
+            Value::Null,
+        )
+    }
+}
+
+#[tokio::test]
+async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_check").await;
+    let bucket = "webshop-prod-s3-curated-eu-west-1";
+    t.aws.create_bucket(bucket, &[("Team", "web")]).await;
+    let file = t.event_file(
+        "create.json",
+        &t.create_bucket_event(bucket, person(t.account())),
+    );
+    let topic = t
+        .aws
+        .clients
+        .sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = t
+        .aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    t.aws
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{REGION}:{}:alerts", t.account()))
+        .send()
+        .await
+        .unwrap();
+
+    // Without --apply: a plan, and the account is untouched.
+    let (code, stdout, stderr) = t.run(&["check", "--aws", &file], &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("REMEDIATE"), "{stdout}");
+    assert!(stdout.contains("plan only"), "{stdout}");
+    assert!(
+        stdout.contains("would add DataClassification=Confidential"),
+        "{stdout}"
+    );
+    assert_eq!(t.aws.bucket_tags(bucket).await.len(), 1);
+
+    // With --apply and a topic: tagged and alerted.
+    let (code, stdout, stderr) = t.run(
+        &["check", "--aws", "--apply", "--alert-topic", &topic, &file],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("added DataClassification=Confidential"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("alert to {topic}")), "{stdout}");
+    assert!(
+        stdout.contains("acted: 1 tagged, 0 quarantined, 1 alert sent, 0 failures"),
+        "{stdout}"
+    );
+    let tags = t.aws.bucket_tags(bucket).await;
+    assert_eq!(tags["Team"], "web");
+    assert_eq!(tags["TargetSystems"], "S3-Refined,Redshift");
+    assert_eq!(tags.len(), 5, "{tags:?}");
+    let messages = t
+        .aws
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(messages.messages().len(), 1);
+    let envelope: Value = serde_json::from_str(messages.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(
+        envelope["MessageAttributes"]["owner"]["Value"],
+        "DataEngineering"
+    );
+    assert_eq!(
+        envelope["MessageAttributes"]["action"]["Value"],
+        "remediate"
+    );
+    assert_eq!(
+        envelope["MessageAttributes"]["account"]["Value"],
+        t.account()
+    );
+
+    // Once more: nothing left to do; JSON output carries the act report.
+    let (code, stdout, _) = t.run(
+        &["check", "--aws", "--apply", "--format", "json", &file],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let line: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["outcome"], "compliant");
+    assert_eq!(line["act"]["written"], true);
+}
+
+#[tokio::test]
+async fn check_quarantines_and_release_undoes_it() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_quarantine").await;
+    let bucket = "mystery-bucket";
+    let arn = t.aws.create_bucket(bucket, &[]).await;
+    let file = t.event_file(
+        "create.json",
+        &t.create_bucket_event(bucket, person(t.account())),
+    );
+    let role = enforcer_role(t.account());
+    let (code, stdout, stderr) = t.run(
+        &["check", "--aws", "--apply", &file],
+        &[("ENFORCER_ROLE_ARN", &role)],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("QUARANTINE"), "{stdout}");
+    assert!(
+        stdout.contains("quarantined (public access block on"),
+        "{stdout}"
+    );
+    let tags = t.aws.bucket_tags(bucket).await;
+    assert_eq!(
+        tags["enforcer:quarantine-undo"],
+        format!("enforcer release {arn}")
+    );
+    assert!(t
+        .aws
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_ok());
+
+    let (code, stdout, stderr) = t.run(&["release", "--dry-run", &arn], &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("UNCHANGED"), "{stdout}");
+    assert!(stdout.contains("restore pab=none"), "{stdout}");
+
+    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("RELEASED"), "{stdout}");
+    assert!(t.aws.bucket_tags(bucket).await.is_empty());
+    assert!(t
+        .aws
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+
+    let (code, stdout, _) = t.run(&["release", &arn], &[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("no quarantine is recorded"), "{stdout}");
+}
+
+#[tokio::test]
+async fn check_ignores_the_enforcers_own_calls() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_loop_guard").await;
+    t.aws.create_bucket("team-raw-exports", &[]).await;
+    let file = t.event_file(
+        "own.json",
+        &t.create_bucket_event("team-raw-exports", enforcer_identity(t.account())),
+    );
+    let role = enforcer_role(t.account());
+    let (code, stdout, stderr) = t.run(
+        &["check", "--aws", "--apply", &file],
+        &[("ENFORCER_ROLE_ARN", &role)],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("IGNORED"), "{stdout}");
+    assert!(stdout.contains("(loop guard)"), "{stdout}");
+    assert!(t.aws.bucket_tags("team-raw-exports").await.is_empty());
+}
+
+#[tokio::test]
+async fn scan_walks_the_account_and_backfills_with_apply() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_scan").await;
+    // GetResources lists resources that have (or had) a tag.
+    t.aws
+        .create_bucket("old-prod-s3-curated-eu-west-1", &[("Team", "a")])
+        .await;
+    t.aws
+        .create_bucket("old-prod-s3-refined-eu-west-1", &[("Team", "b")])
+        .await;
+    t.aws
+        .create_bucket(
+            "already-fine",
+            &[
+                ("DataClassification", "Internal"),
+                ("SourceSystems", "Manual"),
+                ("ProcessOwner", "Platform"),
+            ],
+        )
+        .await;
+
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--resource-type",
+            "s3:bucket",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines.iter().all(|l| l["act"]["written"] == false));
+
+    let (code, stdout, stderr) = t.run(&["scan", "--aws", "--resource-type", "s3", "--apply"], &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("3 resources: 1 compliant, 2 remediate"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("acted: 2 tagged"), "{stdout}");
+    assert_eq!(
+        t.aws.bucket_tags("old-prod-s3-refined-eu-west-1").await["ProcessOwner"],
+        "AnalyticsTeam"
+    );
+
+    let (code, stdout, _) = t.run(&["scan", "--aws", "--resource-type", "s3:bucket"], &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("3 resources: 3 compliant"), "{stdout}");
+}
+
+#[test]
+fn check_without_a_region_says_what_to_set() {
+    let Some(moto) = moto() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = runtime.block_on(cli(moto, "cli_no_region"));
+    let file = t.event_file("e.json", &t.create_bucket_event("x", person(t.account())));
+    let mut command = t.command(&["check", "--aws", &file]);
+    command.env_remove("AWS_REGION");
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("AWS_REGION"), "{stderr}");
+}
+
+#[tokio::test]
+async fn replay_with_aws_judges_history_against_todays_tags_and_writes_nothing() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_replay").await;
+    // Created bare, classified since: the history alone says it was out of line.
+    let fine = [
+        ("DataClassification", "Internal"),
+        ("SourceSystems", "Manual"),
+        ("ProcessOwner", "Platform"),
+    ];
+    t.aws.create_bucket("classified-since", &fine).await;
+    // Still bare today.
+    t.aws.create_bucket("hist-prod-s3-raw-eu-west-1", &[]).await;
+
+    let history = t.dir.path().join("history");
+    std::fs::create_dir(&history).unwrap();
+    let mut events = vec![
+        t.create_bucket_event("classified-since", person(t.account())),
+        t.create_bucket_event("hist-prod-s3-raw-eu-west-1", person(t.account())),
+        // The same bucket again: answered from the first read.
+        t.create_bucket_event("classified-since", person(t.account())),
+    ];
+    // A queue of another account: refused, not read as untagged.
+    events.push(api_call(
+        "999999999999",
+        REGION,
+        person("999999999999"),
+        "sqs.amazonaws.com",
+        "CreateQueue",
+        json!({"queueName": "elsewhere"}),
+        json!({"queueUrl": format!("https://sqs.{REGION}.amazonaws.com/999999999999/elsewhere")}),
+    ));
+    for (i, event) in events.iter().enumerate() {
+        std::fs::write(history.join(format!("{i}.json")), event).unwrap();
+    }
+    let history = history.display().to_string();
+
+    let summary = |stdout: &str| -> Value { serde_json::from_str(stdout).unwrap() };
+    let (code, stdout, stderr) = t.run(&["replay", "--format", "json", &history], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let modelled = summary(&stdout);
+    assert_eq!(modelled["records"], 4);
+    assert_eq!(modelled["outcomes"]["compliant"], 0, "{stdout}");
+    assert_eq!(modelled["outcomes"]["quarantine"], 2, "{stdout}");
+
+    let (code, stdout, stderr) = t.run(&["replay", "--aws", "--format", "json", &history], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let current = summary(&stdout);
+    assert_eq!(current["records"], 4);
+    assert_eq!(current["outcomes"]["compliant"], 2, "{stdout}");
+    assert_eq!(current["outcomes"]["quarantine"], 0, "{stdout}");
+    assert_eq!(current["outcomes"]["alert"], 1, "{stdout}");
+    assert_eq!(current["outcomes"]["error"], 1, "{stdout}");
+    assert!(
+        stderr.contains("read the current tags of 2 resources in 2 calls"),
+        "{stderr}"
+    );
+
+    // Every decision, as JSON Lines: the refused queue says why.
+    let decisions = t.dir.path().join("decisions.jsonl");
+    let (code, _, stderr) = t.run(
+        &[
+            "replay",
+            "--aws",
+            "--decisions",
+            decisions.to_str().unwrap(),
+            &history,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&decisions).unwrap();
+    let error = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|d| d["outcome"] == "error")
+        .unwrap();
+    let reason = error["reason"].as_str().unwrap();
+    assert!(reason.contains("account 999999999999"), "{reason}");
+    assert!(
+        reason.contains(&format!("reads account {}", t.account())),
+        "{reason}"
+    );
+
+    // A replay plans; it never tags.
+    assert!(t
+        .aws
+        .bucket_tags("hist-prod-s3-raw-eu-west-1")
+        .await
+        .is_empty());
+    assert_eq!(
+        t.aws.bucket_tags("classified-since").await.len(),
+        fine.len()
+    );
+}
+
+#[test]
+fn replay_with_aws_and_bad_credentials_stops_before_reading_anything() {
+    let Some(moto) = moto() else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = runtime.block_on(cli(moto, "cli_replay_no_identity"));
+    let file = t.event_file("e.json", &t.create_bucket_event("x", person(t.account())));
+    // Moto answers GetCallerIdentity for any key, so the failure here is a closed endpoint.
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let (code, stdout, stderr) = t.run(
+        &["replay", "--aws", &file],
+        &[
+            ("AWS_ENDPOINT_URL", closed.as_str()),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
+    assert!(stderr.contains("replay without --aws"), "{stderr}");
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}

@@ -1,0 +1,1307 @@
+//! The deployable templates in infra/: the EventBridge rules deliver exactly the catalogued calls
+//! (and never the enforcer's own), both roles grant every IAM action the code's SDK calls need
+//! (`enforcer::act::aws::REQUIRED_IAM_ACTIONS`, itself checked against the calls in the source)
+//! and nothing else, the function is configured as the Lambda expects, and every skipped checkov
+//! rule says why.
+//!
+//! cfn-lint and checkov run over the same templates in infra/check.sh (called by
+//! tests/run-all.sh).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::support;
+use crate::support::event_pattern;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use enforcer::act::aws::{required_actions, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
+use enforcer::catalog::{CallKind, Catalog};
+use serde_json::{json, Value};
+
+use event_pattern::matches;
+
+/// The role ARN the tests put where a template references the enforcer's own role.
+const OWN_ROLE: &str = "arn:aws:iam::111122223333:role/enforcer-EnforcerRole-ABC123";
+
+/// EventBridge's default quota on the size of one event pattern.
+const MAX_PATTERN_CHARS: usize = 2048;
+
+/// Set to rewrite the generated parts of infra/ (see [`generated_infra_is_up_to_date`]).
+const BLESS: &str = "ENFORCER_BLESS";
+
+fn infra(file: &str) -> PathBuf {
+    support::repo_root().join("infra").join(file)
+}
+
+/// A CloudFormation YAML template as JSON, short-form intrinsics (`!GetAtt A.B`, `!Sub …`) in
+/// their long form (`{"Fn::GetAtt": ["A", "B"]}`, `{"Fn::Sub": …}`).
+fn template(file: &str) -> Value {
+    let text = std::fs::read_to_string(infra(file)).unwrap();
+    let yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
+    to_json(yaml)
+}
+
+fn to_json(yaml: serde_yaml_ng::Value) -> Value {
+    use serde_yaml_ng::Value as Y;
+    match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => json!(i),
+            (None, Some(f)) => json!(f),
+            _ => panic!("number {n}"),
+        },
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        Y::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Y::String(s) => s,
+                        other => serde_yaml_ng::to_string(&other).unwrap().trim().to_owned(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let inner = to_json(tagged.value);
+            match tag.as_str() {
+                "!Ref" => json!({ "Ref": inner }),
+                "!Condition" => json!({ "Condition": inner }),
+                "!GetAtt" => match inner.as_str() {
+                    Some(dotted) => {
+                        let (resource, attribute) = dotted.split_once('.').unwrap();
+                        json!({ "Fn::GetAtt": [resource, attribute] })
+                    }
+                    None => json!({ "Fn::GetAtt": inner }),
+                },
+                other => json!({ format!("Fn::{}", &other[1..]): inner }),
+            }
+        }
+    }
+}
+
+fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
+    let found = &template["Resources"][name];
+    assert!(found.is_object(), "no resource {name}");
+    found
+}
+
+/// `enforcer events pattern --format json`: `[{"name", "event_pattern"}]`, one per EventBridge
+/// source and `tag` last.
+fn command_patterns() -> Vec<(String, Value)> {
+    let output = std::process::Command::new(support::enforcer_bin())
+        .args(["events", "pattern", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    named_patterns(&serde_json::from_slice(&output.stdout).unwrap())
+}
+
+fn named_patterns(list: &Value) -> Vec<(String, Value)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["event_pattern"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// infra/event-pattern.json: what `enforcer events pattern` prints, as deployed.
+fn pattern_file() -> Vec<(String, Value)> {
+    named_patterns(
+        &serde_json::from_str(&std::fs::read_to_string(infra("event-pattern.json")).unwrap())
+            .unwrap(),
+    )
+}
+
+/// The loop guard the rules add under `detail.userIdentity`.
+fn guard(role: Value) -> Value {
+    json!({ "$or": [
+        { "sessionContext": { "sessionIssuer": { "arn": [{ "anything-but": [role] }] } } },
+        { "sessionContext": { "sessionIssuer": { "arn": [{ "exists": false }] } } },
+    ]})
+}
+
+/// A pattern with the loop guard on `role`; patterns without a caller (`detail`) stay as they are.
+fn guarded(pattern: &Value, role: &Value) -> Value {
+    let mut out = pattern.clone();
+    if let Some(detail) = out.get_mut("detail").and_then(Value::as_object_mut) {
+        detail.insert("userIdentity".to_owned(), guard(role.clone()));
+    }
+    out
+}
+
+/// `redshift-serverless` → `RedshiftServerless`.
+fn camel(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().unwrap().to_ascii_uppercase();
+            std::iter::once(first).chain(chars).collect::<String>()
+        })
+        .collect()
+}
+
+/// The two deployments of the rules: central (to the function, guarding the function's role)
+/// and member (to the central bus, guarding the member role).
+struct Rules {
+    file: &'static str,
+    logical_prefix: &'static str,
+    name_prefix: &'static str,
+    role: Value,
+    target: &'static str,
+}
+
+fn central() -> Rules {
+    Rules {
+        file: "template.yaml",
+        logical_prefix: "Rule",
+        name_prefix: "${FunctionName}",
+        role: json!({ "Fn::GetAtt": ["EnforcerRole", "Arn"] }),
+        target: "        - Id: enforcer\n          Arn: !GetAtt EnforcerFunction.Arn\n          RetryPolicy:\n            MaximumRetryAttempts: 8\n            MaximumEventAgeInSeconds: !Ref MaximumEventAgeInSeconds\n          DeadLetterConfig:\n            Arn: !GetAtt DeadLetterQueue.Arn\n",
+    }
+}
+
+fn member() -> Rules {
+    Rules {
+        file: "member.yaml",
+        logical_prefix: "Forward",
+        name_prefix: "${RuleNamePrefix}",
+        role: json!({ "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${MemberRoleName}" }),
+        target: "        - Id: central-enforcer\n          Arn: !If [HasCentralEventBusArn, !Ref CentralEventBusArn, !Sub \"arn:${AWS::Partition}:events:${AWS::Region}:${CentralAccountId}:event-bus/default\"]\n          RoleArn: !GetAtt ForwardRole.Arn\n          RetryPolicy:\n            MaximumRetryAttempts: 8\n            MaximumEventAgeInSeconds: 3600\n          DeadLetterConfig:\n            Arn: !GetAtt ForwardDeadLetterQueue.Arn\n",
+    }
+}
+
+/// The YAML of every rule of a deployment.
+fn render_rules(rules: &Rules, patterns: &[(String, Value)]) -> String {
+    let mut out = String::new();
+    for (name, pattern) in patterns {
+        let json = layout(&guarded(pattern, &rules.role), 8);
+        let source = pattern["source"][0].as_str().unwrap_or(name);
+        out.push_str(&format!(
+            "  {prefix}{camel}:\n    Type: AWS::Events::Rule\n    Properties:\n      Name: !Sub \"{name_prefix}-{name}\"\n      Description: \"{source} events the enforcer handles (enforcer events pattern: {name})\"\n      EventBusName: default\n      State: ENABLED\n      EventPattern:\n        {json}\n      Targets:\n{target}",
+            prefix = rules.logical_prefix,
+            camel = camel(name),
+            name_prefix = rules.name_prefix,
+            target = rules.target,
+        ));
+    }
+    out
+}
+
+/// JSON laid out for reading in a template: a value that fits in 90 characters on one line,
+/// objects one key a line, lists of names wrapped at 100 columns; `indent` spaces deep.
+fn layout(value: &Value, indent: usize) -> String {
+    let compact = serde_json::to_string(value)
+        .unwrap()
+        .replace("\",\"", "\", \"")
+        .replace("\":", "\": ")
+        .replace("\":  ", "\": ");
+    if compact.len() <= 90 {
+        return compact;
+    }
+    let pad = " ".repeat(indent + 2);
+    match value {
+        Value::Object(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{pad}{}: {}",
+                        serde_json::to_string(k).unwrap(),
+                        layout(v, indent + 2)
+                    )
+                })
+                .collect();
+            format!("{{\n{}\n{}}}", entries.join(",\n"), " ".repeat(indent))
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let mut lines = vec![String::new()];
+            for item in items {
+                let text = serde_json::to_string(item).unwrap();
+                let last = lines.last_mut().unwrap();
+                if !last.is_empty() && pad.len() + last.len() + text.len() + 2 > 100 {
+                    lines.push(String::new());
+                }
+                let last = lines.last_mut().unwrap();
+                if !last.is_empty() {
+                    last.push(' ');
+                }
+                last.push_str(&text);
+                last.push(',');
+            }
+            let body: Vec<String> = lines.iter().map(|l| format!("{pad}{l}")).collect();
+            let body = body.join("\n");
+            format!("[\n{}\n{}]", body.trim_end_matches(','), " ".repeat(indent))
+        }
+        Value::Array(items) => {
+            let entries: Vec<String> = items
+                .iter()
+                .map(|v| format!("{pad}{}", layout(v, indent + 2)))
+                .collect();
+            format!("[\n{}\n{}]", entries.join(",\n"), " ".repeat(indent))
+        }
+        _ => compact,
+    }
+}
+
+/// IAM action prefixes that differ from the event source's.
+fn iam_prefix(event_source: &str) -> &str {
+    match event_source
+        .strip_suffix(".amazonaws.com")
+        .unwrap_or(event_source)
+    {
+        "monitoring" => "cloudwatch",
+        "amazonmq" => "mq",
+        "tagging" => "tag",
+        other => other,
+    }
+}
+
+/// Each catalogued service's own tagging actions: the IAM actions of its catalogued tag calls
+/// (CloudTrail names the call after the action), and S3's read of the tag set it replaces.
+fn tag_actions() -> BTreeSet<String> {
+    let catalog = Catalog::builtin().unwrap();
+    let mut actions: BTreeSet<String> = catalog
+        .entries()
+        .iter()
+        .filter(|e| matches!(e.kind, CallKind::Tag | CallKind::ReplaceTags))
+        .map(|e| format!("{}:{}", iam_prefix(&e.event_source), e.event_name))
+        .filter(|action| action != "tag:TagResources")
+        .collect();
+    actions.insert("s3:GetBucketTagging".to_owned());
+    actions
+}
+
+fn render_tag_statement(actions: &BTreeSet<String>) -> String {
+    let mut out = String::from(
+        "          - Sid: TagEachService\n            Effect: Allow\n            Action:\n",
+    );
+    for action in actions {
+        out.push_str(&format!("              - {action}\n"));
+    }
+    out.push_str("            Resource:\n              - !Sub arn:${AWS::Partition}:*:*:${AWS::AccountId}:*\n              - !Sub arn:${AWS::Partition}:s3:::*\n");
+    out
+}
+
+/// Replaces what lies between `# BEGIN {what}` and `# END {what}` lines.
+fn splice(text: &str, what: &str, body: &str) -> String {
+    let begin = format!("# BEGIN {what}\n");
+    let end = format!("# END {what}");
+    let start = text.find(&begin).unwrap_or_else(|| panic!("no `{begin}`")) + begin.len();
+    let stop = text[start..]
+        .find(&end)
+        .unwrap_or_else(|| panic!("no `{end}`"))
+        + start;
+    let line_start = text[..stop].rfind('\n').map_or(0, |i| i + 1);
+    format!("{}{body}{}", &text[..start], &text[line_start..])
+}
+
+/// The rules of a deployment, as (pattern name, resource).
+fn deployed_rules(rules: &Rules) -> Vec<(String, Value)> {
+    let template = template(rules.file);
+    command_patterns()
+        .into_iter()
+        .map(|(name, _)| {
+            let logical = format!("{}{}", rules.logical_prefix, camel(&name));
+            (name, resource(&template, &logical).clone())
+        })
+        .collect()
+}
+
+/// The central rules' patterns with the role reference made concrete, for matching.
+fn central_patterns(role: &str) -> Vec<(String, Value)> {
+    deployed_rules(&central())
+        .into_iter()
+        .map(|(name, rule)| (name, resolved(&rule["Properties"]["EventPattern"], role)))
+        .collect()
+}
+
+fn delivered(patterns: &[(String, Value)], event: &Value) -> Vec<String> {
+    patterns
+        .iter()
+        .filter(|(_, p)| matches(p, event))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// A pattern with intrinsic functions replaced by `role` (the only reference a pattern holds).
+fn resolved(value: &Value, role: &str) -> Value {
+    match value {
+        Value::Object(map)
+            if map.len() == 1 && map.keys().all(|k| k == "Ref" || k.starts_with("Fn::")) =>
+        {
+            json!(role)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolved(v, role)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolved(v, role)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn samples() -> Vec<(String, Value)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(support::repo_root().join("events/samples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_str(&text).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn sample(name: &str) -> Value {
+    samples()
+        .into_iter()
+        .find(|(file, _)| file == name)
+        .unwrap_or_else(|| panic!("no sample {name}"))
+        .1
+}
+
+/// Events the rule must not deliver, each a sample changed in one way.
+fn near_misses() -> Vec<(&'static str, Value)> {
+    let bucket = sample("s3-CreateBucket.json");
+    let function = sample("lambda-CreateFunction20150331.json");
+    let with = |base: &Value, change: &dyn Fn(&mut Value)| {
+        let mut event = base.clone();
+        change(&mut event);
+        event
+    };
+    vec![
+        (
+            "a read-only call",
+            with(&bucket, &|e| {
+                e["detail"]["eventName"] = json!("GetBucketTagging")
+            }),
+        ),
+        (
+            "a call the catalog does not know",
+            with(&bucket, &|e| {
+                e["detail"]["eventName"] = json!("DeleteBucket")
+            }),
+        ),
+        (
+            "a longer name sharing a versioned prefix",
+            with(&function, &|e| {
+                e["detail"]["eventName"] = json!("CreateFunctionUrlConfig20211031");
+            }),
+        ),
+        (
+            "another service's call name",
+            with(&bucket, &|e| {
+                e["source"] = json!("aws.ec2");
+                e["detail"]["eventSource"] = json!("ec2.amazonaws.com");
+            }),
+        ),
+        (
+            "another detail type",
+            with(&bucket, &|e| {
+                e["detail-type"] = json!("AWS Service Event via CloudTrail")
+            }),
+        ),
+        (
+            "the enforcer's own call",
+            with(&bucket, &|e| {
+                e["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+                    json!(OWN_ROLE);
+                e["detail"]["userIdentity"]["arn"] = json!(
+                    "arn:aws:sts::111122223333:assumed-role/enforcer-EnforcerRole-ABC123/enforcer-lambda"
+                );
+            }),
+        ),
+    ]
+}
+
+/// Events the rule must deliver beyond the samples: other kinds of callers.
+fn other_callers() -> Vec<(&'static str, Value)> {
+    let bucket = sample("s3-CreateBucket.json");
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut event = bucket.clone();
+        change(&mut event);
+        event
+    };
+    vec![
+        (
+            "an IAM user (no session)",
+            with(&|e| {
+                e["detail"]["userIdentity"] = json!({
+                    "type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": "111122223333",
+                    "arn": "arn:aws:iam::111122223333:user/ci-deployer", "userName": "ci-deployer"
+                });
+            }),
+        ),
+        (
+            "an IAM user with session attributes only",
+            with(&|e| {
+                e["detail"]["userIdentity"] = json!({
+                    "type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/bob",
+                    "sessionContext": { "attributes": { "mfaAuthenticated": "true" } }
+                });
+            }),
+        ),
+        (
+            "the root user",
+            with(&|e| {
+                e["detail"]["userIdentity"] = json!({
+                    "type": "Root", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"
+                });
+            }),
+        ),
+        (
+            "a role whose name contains the enforcer's",
+            with(&|e| {
+                e["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+                    json!(format!("{OWN_ROLE}-copy"));
+            }),
+        ),
+    ]
+}
+
+/// Every line of the shared CloudTrail corpora as an EventBridge event: envelopes as they are,
+/// bare records wrapped the way EventBridge delivers them.
+fn corpus_events() -> Vec<(String, Value)> {
+    let catalog = Catalog::builtin().unwrap();
+    let mut out = Vec::new();
+    for folder in ["cloudtrail-real", "cloudtrail-docs"] {
+        for path in support::corpus_files(folder) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (index, line) in text.lines().enumerate() {
+                let Ok(value) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                let location = format!("{}:{}", path.display(), index + 1);
+                if value.get("detail-type").is_some() {
+                    out.push((location, value));
+                } else if let Some(source) = value["eventSource"].as_str() {
+                    out.push((
+                        location,
+                        json!({
+                            "version": "0",
+                            "id": "00000000-0000-0000-0000-000000000000",
+                            "detail-type": "AWS API Call via CloudTrail",
+                            "source": catalog.source_info(source).eventbridge_source,
+                            "account": value["recipientAccountId"],
+                            "region": value["awsRegion"],
+                            "time": value["eventTime"],
+                            "resources": [],
+                            "detail": value,
+                        }),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The generated parts of infra/ (event-pattern.json, the rules of both templates, the tagging
+/// permissions) are what the catalog and `enforcer events pattern` make of them today. After a
+/// catalog change, `ENFORCER_BLESS=1 cargo test --test offline infra::` rewrites them; review the diff.
+#[test]
+fn generated_infra_is_up_to_date() {
+    let patterns = command_patterns();
+    let mut file = serde_json::to_string_pretty(
+        &patterns
+            .iter()
+            .map(|(name, pattern)| json!({ "name": name, "event_pattern": pattern }))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    file.push('\n');
+    let tags = render_tag_statement(&tag_actions());
+    let mut expected = vec![("event-pattern.json", file)];
+    for rules in [central(), member()] {
+        let text = std::fs::read_to_string(infra(rules.file)).unwrap();
+        let text = splice(&text, "generated rules", &render_rules(&rules, &patterns));
+        expected.push((
+            rules.file,
+            splice(&text, "generated tag permissions", &tags),
+        ));
+    }
+    let bless = std::env::var_os(BLESS).is_some();
+    let mut stale = Vec::new();
+    for (file, text) in expected {
+        let current = std::fs::read_to_string(infra(file)).unwrap_or_default();
+        if current != text {
+            if bless {
+                std::fs::write(infra(file), text).unwrap();
+            } else {
+                stale.push(file);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "infra/{stale:?} out of date with the catalog: run `{BLESS}=1 cargo test --test offline infra::` and review the diff"
+    );
+}
+
+#[test]
+fn the_pattern_file_is_what_enforcer_events_pattern_prints() {
+    let file = pattern_file();
+    assert_eq!(file, command_patterns());
+    assert!(file.len() > 10);
+    assert_eq!(file.last().unwrap().0, "tag");
+}
+
+#[test]
+fn every_rule_is_its_pattern_plus_the_loop_guard_and_fits_eventbridge() {
+    let file = pattern_file();
+    for rules in [central(), member()] {
+        let deployed = deployed_rules(&rules);
+        assert_eq!(deployed.len(), file.len(), "{}", rules.file);
+        for ((name, rule), (file_name, pattern)) in deployed.iter().zip(&file) {
+            assert_eq!(name, file_name);
+            let properties = &rule["Properties"];
+            assert_eq!(rule["Type"], "AWS::Events::Rule", "{} {name}", rules.file);
+            assert_eq!(
+                properties["EventBusName"], "default",
+                "{} {name}",
+                rules.file
+            );
+            assert_eq!(properties["State"], "ENABLED", "{} {name}", rules.file);
+            assert_eq!(
+                properties["EventPattern"],
+                guarded(pattern, &rules.role),
+                "{} {name}: the pattern drifted from infra/event-pattern.json",
+                rules.file
+            );
+            let target = &properties["Targets"][0];
+            assert!(target["RetryPolicy"]["MaximumRetryAttempts"].is_number());
+            assert!(target["DeadLetterConfig"]["Arn"].is_object());
+            // Rule names are PREFIX-name: at most 64 characters with a 40-character prefix.
+            assert!(name.len() <= 23, "rule name {name} is too long");
+            // With a long role ARN, still inside EventBridge's pattern quota.
+            let role = format!("arn:aws-us-gov:iam::111122223333:role/{}", "r".repeat(64));
+            let size = serde_json::to_string(&resolved(&properties["EventPattern"], &role))
+                .unwrap()
+                .len();
+            assert!(
+                size < MAX_PATTERN_CHARS,
+                "{} {name}: {size} characters",
+                rules.file
+            );
+        }
+        // Only the `tag` rule goes without a guard: Tag Change on Resource has no caller.
+        let unguarded: Vec<&String> = deployed
+            .iter()
+            .filter(|(_, rule)| {
+                rule["Properties"]["EventPattern"]["detail"]["userIdentity"].is_null()
+            })
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(unguarded, vec!["tag"], "{}", rules.file);
+    }
+}
+
+#[test]
+fn samples_are_delivered_once_and_near_misses_never() {
+    let patterns = central_patterns(OWN_ROLE);
+    for (file, event) in samples() {
+        let by = delivered(&patterns, &event);
+        assert_eq!(by.len(), 1, "sample {file} is delivered by {by:?}");
+    }
+    for (why, event) in other_callers() {
+        assert_eq!(
+            delivered(&patterns, &event).len(),
+            1,
+            "{why} must be delivered"
+        );
+    }
+    for (why, event) in near_misses() {
+        let by = delivered(&patterns, &event);
+        assert!(by.is_empty(), "{why} must not be delivered, but {by:?} do");
+    }
+    // The member rules guard the member role instead.
+    let member_role = "arn:aws:iam::444455556666:role/tag-enforcer-member";
+    let forward: Vec<(String, Value)> = deployed_rules(&member())
+        .into_iter()
+        .map(|(name, rule)| {
+            (
+                name,
+                resolved(&rule["Properties"]["EventPattern"], member_role),
+            )
+        })
+        .collect();
+    let mut by_member_role = sample("s3-CreateBucket.json");
+    by_member_role["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        json!(member_role);
+    assert!(delivered(&forward, &by_member_role).is_empty());
+    assert_eq!(
+        delivered(&forward, &sample("s3-CreateBucket.json")),
+        vec!["s3"]
+    );
+}
+
+#[test]
+fn the_rules_deliver_exactly_the_catalogued_calls_of_the_shared_corpus() {
+    let catalog = Catalog::builtin().unwrap();
+    let patterns = central_patterns(OWN_ROLE);
+    let events = corpus_events();
+    assert!(events.len() > 400, "{} corpus events", events.len());
+    let mut count = 0;
+    for (location, event) in &events {
+        let detail = &event["detail"];
+        let event_source = detail["eventSource"].as_str().unwrap_or_default();
+        let expected = if event["detail-type"] == "Tag Change on Resource" {
+            event["source"] == "aws.tag"
+        } else {
+            event["detail-type"] == "AWS API Call via CloudTrail"
+                && catalog
+                    .lookup(
+                        event_source,
+                        detail["eventName"].as_str().unwrap_or_default(),
+                    )
+                    .is_some()
+                && event["source"] == json!(catalog.source_info(event_source).eventbridge_source)
+        };
+        let by = delivered(&patterns, event);
+        assert_eq!(
+            by.len(),
+            usize::from(expected),
+            "{location}: {event_source} {} delivered by {by:?}",
+            detail["eventName"]
+        );
+        count += usize::from(expected);
+    }
+    assert!(count >= 100, "only {count} corpus events are catalogued");
+}
+
+/// moto's own EventBridge matcher (the one behind its `put_events`) must agree with ours on every
+/// rule and every sample, caller, near miss and corpus event. Runs where tests/run-all.sh
+/// installed moto.
+#[test]
+fn moto_agrees_with_the_matcher() {
+    let Some(server) = std::env::var_os("ENFORCER_MOTO_SERVER") else {
+        eprintln!("ENFORCER_MOTO_SERVER is not set (tests/run-all.sh sets it): skipping");
+        return;
+    };
+    let python = PathBuf::from(server).with_file_name("python");
+    let patterns = central_patterns(OWN_ROLE);
+    let mut events: Vec<(String, Value)> = samples();
+    events.extend(other_callers().into_iter().map(|(w, e)| (w.to_owned(), e)));
+    events.extend(near_misses().into_iter().map(|(w, e)| (w.to_owned(), e)));
+    events.extend(corpus_events());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.json");
+    std::fs::write(
+        &input,
+        serde_json::to_string(&json!({
+            "patterns": patterns.iter().map(|(_, p)| p).collect::<Vec<_>>(),
+            "events": events.iter().map(|(_, e)| e).collect::<Vec<_>>(),
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let script = "import json, sys\n\
+                  from moto.events.models import EventPattern\n\
+                  data = json.load(open(sys.argv[1]))\n\
+                  patterns = [EventPattern.load(json.dumps(p)) for p in data['patterns']]\n\
+                  print(json.dumps([[p.matches_event(e) for p in patterns] for e in data['events']]))\n";
+    let output = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&input)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verdicts: Vec<Vec<bool>> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verdicts.len(), events.len());
+    for ((what, event), moto) in events.iter().zip(verdicts) {
+        let ours: Vec<bool> = patterns.iter().map(|(_, p)| matches(p, event)).collect();
+        assert_eq!(ours, moto, "moto disagrees on {what}");
+    }
+}
+
+fn policy_statements(template: &Value, name: &str) -> Vec<Value> {
+    let policy = resource(template, name);
+    assert_eq!(policy["Type"], "AWS::IAM::Policy", "{name}");
+    policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn actions(statements: &[Value], effect: &str) -> BTreeSet<String> {
+    statements
+        .iter()
+        .filter(|s| s["Effect"] == effect)
+        .flat_map(|s| match &s["Action"] {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+            other => panic!("Action {other}"),
+        })
+        .collect()
+}
+
+#[test]
+fn central_and_member_roles_grant_the_same_tagging_and_quarantine_actions() {
+    let central = policy_statements(&template("template.yaml"), "EnforcerTagAndQuarantinePolicy");
+    let member = policy_statements(&template("member.yaml"), "MemberTagAndQuarantine");
+    for effect in ["Allow", "Deny"] {
+        assert_eq!(
+            actions(&central, effect),
+            actions(&member, effect),
+            "{effect}"
+        );
+    }
+    let sids = |s: &[Value]| -> Vec<String> {
+        s.iter()
+            .map(|x| x["Sid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(sids(&central), sids(&member));
+    // No wildcard actions (what the roles may do is checked against the code in
+    // `the_roles_grant_every_action_the_code_needs_and_nothing_else`).
+    for action in actions(&central, "Allow") {
+        assert!(
+            !action.contains('*'),
+            "{action} is broader than the enforcer needs"
+        );
+    }
+    // The enforcer may never rewrite its own roles.
+    assert_eq!(
+        actions(&central, "Deny"),
+        BTreeSet::from([
+            "iam:DeleteRolePolicy".to_owned(),
+            "iam:PutRolePolicy".to_owned()
+        ])
+    );
+}
+
+#[test]
+fn the_roles_can_tag_every_service_the_rules_forward() {
+    let allowed = actions(
+        &policy_statements(&template("template.yaml"), "EnforcerTagAndQuarantinePolicy"),
+        "Allow",
+    );
+    assert!(allowed.contains("tag:TagResources") && allowed.contains("tag:GetResources"));
+    // Services with no tag call of their own: CloudFormation stacks take tags only through a
+    // stack update; EBS direct APIs make EC2 snapshots, tagged with ec2:CreateTags.
+    let untaggable = ["cloudformation", "ebs"];
+    for (name, pattern) in pattern_file() {
+        let Some(event_source) = pattern["detail"]["eventSource"][0].as_str() else {
+            continue; // tag: Tag Change on Resource
+        };
+        let prefix = iam_prefix(event_source);
+        let can_tag = allowed.iter().any(|action| {
+            let (service, action) = action.split_once(':').unwrap();
+            service == prefix && (action.contains("Tag") || action.starts_with("AddTags"))
+        });
+        assert_eq!(
+            can_tag,
+            !untaggable.contains(&prefix),
+            "{name}: tagging permission for {prefix}"
+        );
+    }
+}
+
+/// The roles' policies: the central function's (tagging and quarantine, and running) and the
+/// member role's.
+struct Roles {
+    central_tag: Vec<Value>,
+    central_run: Vec<Value>,
+    member: Vec<Value>,
+}
+
+fn roles() -> Roles {
+    let central = template("template.yaml");
+    Roles {
+        central_tag: policy_statements(&central, "EnforcerTagAndQuarantinePolicy"),
+        central_run: policy_statements(&central, "EnforcerRunPolicy"),
+        member: policy_statements(&template("member.yaml"), "MemberTagAndQuarantine"),
+    }
+}
+
+/// Why an action is needed: the calls of REQUIRED_IAM_ACTIONS that need it.
+fn needed_by(action: &str) -> String {
+    REQUIRED_IAM_ACTIONS
+        .iter()
+        .filter(|r| r.actions.contains(&action))
+        .map(|r| format!("{} ({:?}: {})", r.call, r.backend, r.purpose))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn owned(actions: Vec<&str>) -> BTreeSet<String> {
+    actions.into_iter().map(str::to_owned).collect()
+}
+
+/// Both roles grant every IAM action of `enforcer::act::aws::REQUIRED_IAM_ACTIONS` (the member
+/// role those of [`Scope::EveryAccount`]), and their tagging and quarantine policies grant
+/// nothing else but the catalog's tagging actions.
+#[test]
+fn the_roles_grant_every_action_the_code_needs_and_nothing_else() {
+    let roles = roles();
+    let every = owned(required_actions(Scope::EveryAccount));
+    let function_only = owned(required_actions(Scope::FunctionOnly));
+    let central: BTreeSet<String> = actions(&roles.central_tag, "Allow")
+        .into_iter()
+        .chain(actions(&roles.central_run, "Allow"))
+        .collect();
+    let member = actions(&roles.member, "Allow");
+    let missing = |granted: &BTreeSet<String>, needed: &BTreeSet<String>| -> Vec<String> {
+        needed
+            .difference(granted)
+            .map(|a| format!("{a}, for {}", needed_by(a)))
+            .collect()
+    };
+    let all: BTreeSet<String> = every.union(&function_only).cloned().collect();
+    let central_missing = missing(&central, &all);
+    assert!(
+        central_missing.is_empty(),
+        "infra/template.yaml's EnforcerRole does not grant:\n{}",
+        central_missing.join("\n")
+    );
+    let member_missing = missing(&member, &every);
+    assert!(
+        member_missing.is_empty(),
+        "infra/member.yaml's MemberRole does not grant:\n{}",
+        member_missing.join("\n")
+    );
+    // Alerts and assuming member roles happen in the function's own account only.
+    for action in &function_only {
+        assert!(!member.contains(action), "the member role grants {action}");
+    }
+    // Nothing more: the code's actions and the catalog's tagging actions.
+    let expected: BTreeSet<String> = every.union(&tag_actions()).cloned().collect();
+    let tag_and_quarantine = actions(&roles.central_tag, "Allow");
+    let extra: Vec<&String> = tag_and_quarantine.difference(&expected).collect();
+    assert!(
+        extra.is_empty(),
+        "EnforcerTagAndQuarantinePolicy grants {extra:?}, which no call in \
+         enforcer/src/act/aws needs (REQUIRED_IAM_ACTIONS)"
+    );
+    assert_eq!(tag_and_quarantine, member);
+}
+
+/// `Resource: "*"` only for actions without resource-level permissions, and the actions that
+/// remove tags only for the enforcer's quarantine records.
+#[test]
+fn the_roles_scope_their_statements() {
+    let unscoped_ok = [
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "redshift:DescribeTags",
+        "tag:GetResources",
+        "tag:TagResources",
+        "tag:UntagResources",
+    ];
+    let roles = roles();
+    for (file, statements) in [
+        ("template.yaml", &roles.central_tag),
+        ("member.yaml", &roles.member),
+    ] {
+        for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
+            let sid = statement["Sid"].as_str().unwrap();
+            let resources = match &statement["Resource"] {
+                Value::Array(many) => many.clone(),
+                one => vec![one.clone()],
+            };
+            let granted = actions(std::slice::from_ref(statement), "Allow");
+            if resources.contains(&json!("*")) {
+                for action in &granted {
+                    assert!(
+                        unscoped_ok.contains(&action.as_str()),
+                        "{file} {sid}: {action} on every resource; scope it by ARN"
+                    );
+                }
+            }
+            let removes = granted.iter().any(|a| {
+                let name = a.split_once(':').unwrap().1;
+                name.starts_with("Untag")
+                    || name.starts_with("DeleteTags")
+                    || name.starts_with("RemoveTags")
+            });
+            if removes {
+                assert_eq!(
+                    statement["Condition"],
+                    json!({"ForAllValues:StringLike": {"aws:TagKeys": REMOVABLE_TAG_KEYS}}),
+                    "{file} {sid}: the enforcer removes only its quarantine records"
+                );
+            }
+        }
+    }
+}
+
+/// SDK clients by the names the AWS backends give them (`AwsClients`' fields), with the IAM
+/// prefix of their service.
+const CLIENTS: &[(&str, &str)] = &[
+    ("tagging", "tag"),
+    ("sns", "sns"),
+    ("s3", "s3"),
+    ("ec2", "ec2"),
+    ("rds", "rds"),
+    ("lambda", "lambda"),
+    ("iam", "iam"),
+    ("sqs", "sqs"),
+    ("redshift", "redshift"),
+    ("ecr", "ecr"),
+];
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `s3:get_public_access_block` and `s3:GetPublicAccessBlock` alike: `s3:getpublicaccessblock`.
+fn normalized(call: &str) -> String {
+    call.to_ascii_lowercase().replace('_', "")
+}
+
+/// The SDK calls in a source file, as `prefix:operation` (the operation in snake case): a
+/// method called on a client named after its `AwsClients` field (`self.s3.get_bucket_policy()`,
+/// `ec2\n.describe_instances()`), and `AssumeRoleProvider` (`sts:AssumeRole`). Comment lines are
+/// skipped. In a file with SDK calls, every `.send()` must belong to one of them, or the scan
+/// fails: a call on a client of another name would otherwise go unseen.
+fn sdk_calls(path: &std::path::Path) -> Vec<String> {
+    let text: String = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let names: Vec<&str> = CLIENTS.iter().map(|(name, _)| *name).collect();
+    let call = regex::Regex::new(&format!(
+        r"\b({})\s*\.\s*([a-z][a-z0-9_]*)\s*\(",
+        names.join("|")
+    ))
+    .unwrap();
+    let mut calls: Vec<String> = call
+        .captures_iter(&text)
+        .filter(|c| &c[2] != "clone")
+        .map(|c| {
+            let prefix = CLIENTS.iter().find(|(name, _)| *name == &c[1]).unwrap().1;
+            format!("{prefix}:{}", &c[2])
+        })
+        .collect();
+    let sends = regex::Regex::new(r"\.\s*send\(\)")
+        .unwrap()
+        .find_iter(&text)
+        .count();
+    if sends == 0 {
+        // No SDK call (they all end in `.send()`): a client-named receiver is a wrapper, as in
+        // lambda/aws.rs (`sns.publish(message)` on `SnsNotify`).
+        calls.clear();
+    }
+    assert_eq!(
+        sends,
+        calls.len(),
+        "{}: {sends} `.send()` but {} calls on clients named after AwsClients' fields ({calls:?}); \
+         name every SDK client after its AwsClients field",
+        path.display(),
+        calls.len()
+    );
+    if text.contains("AssumeRoleProvider::builder") {
+        calls.push("sts:AssumeRole".to_owned());
+    }
+    calls
+}
+
+/// Every SDK call the AWS backends make has its row in REQUIRED_IAM_ACTIONS, and every row is a
+/// call the code makes.
+#[test]
+fn required_iam_actions_name_every_sdk_call_of_the_code() {
+    let src = support::repo_root().join("enforcer/src");
+    let mut files = Vec::new();
+    rust_files(&src.join("act/aws"), &mut files);
+    files.push(src.join("lambda/aws.rs"));
+    files.sort();
+    // Normalized call → where it is made, as written there.
+    let mut found: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for file in &files {
+        for call in sdk_calls(file) {
+            let location = format!(
+                "{call} in {}",
+                file.strip_prefix(&src).unwrap_or(file).display()
+            );
+            found.entry(normalized(&call)).or_insert(location);
+        }
+    }
+    assert!(
+        found.len() >= 30,
+        "only {} calls found: {found:?}",
+        found.len()
+    );
+    let listed: BTreeSet<String> = REQUIRED_IAM_ACTIONS
+        .iter()
+        .map(|r| normalized(r.call))
+        .collect();
+    let unlisted: Vec<&String> = found
+        .iter()
+        .filter(|(call, _)| !listed.contains(*call))
+        .map(|(_, location)| location)
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "SDK calls without a row in REQUIRED_IAM_ACTIONS (enforcer/src/act/aws/permissions.rs): \
+         {unlisted:?}; add them with the IAM actions they need, and grant those in infra/"
+    );
+    let unused: Vec<&str> = REQUIRED_IAM_ACTIONS
+        .iter()
+        .map(|r| r.call)
+        .filter(|call| !found.contains_key(&normalized(call)))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "rows of REQUIRED_IAM_ACTIONS no code calls: {unused:?}"
+    );
+}
+
+#[test]
+fn the_function_is_built_and_configured_as_the_lambda_expects() {
+    let template = template("template.yaml");
+    let function = resource(&template, "EnforcerFunction");
+    assert_eq!(function["Type"], "AWS::Serverless::Function");
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"],
+        "enforcer-lambda"
+    );
+    let properties = &function["Properties"];
+    assert_eq!(properties["Runtime"], "provided.al2023");
+    assert_eq!(properties["Handler"], "bootstrap");
+    assert_eq!(properties["Architectures"], json!(["arm64"]));
+    // The workspace root: where `cargo lambda build` runs and target/lambda/ appears.
+    assert_eq!(properties["CodeUri"], "../");
+    let code = infra(properties["CodeUri"].as_str().unwrap());
+    assert!(code.join("Cargo.toml").is_file() && code.join("enforcer").is_dir());
+    assert_eq!(
+        properties["ReservedConcurrentExecutions"],
+        json!({"Ref": "ReservedConcurrency"})
+    );
+    let variables: BTreeSet<&String> = properties["Environment"]["Variables"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        variables.into_iter().cloned().collect::<Vec<_>>(),
+        [
+            "ENFORCER_ALERT_TOPIC_ARN",
+            "ENFORCER_MEMBER_ROLE_NAME",
+            "ENFORCER_MODE",
+            "ENFORCER_POLICY_DIR",
+            "ENFORCER_ROLE_ARN",
+        ]
+    );
+    assert_eq!(
+        properties["Environment"]["Variables"]["ENFORCER_ROLE_ARN"],
+        json!({"Fn::GetAtt": ["EnforcerRole", "Arn"]}),
+        "the loop guard and ENFORCER_ROLE_ARN name the same role"
+    );
+    let invoke = &properties["EventInvokeConfig"];
+    assert_eq!(
+        invoke["MaximumRetryAttempts"],
+        json!({"Ref": "MaximumRetryAttempts"})
+    );
+    assert_eq!(
+        invoke["MaximumEventAgeInSeconds"],
+        json!({"Ref": "MaximumEventAgeInSeconds"})
+    );
+    assert_eq!(
+        invoke["DestinationConfig"]["OnFailure"],
+        json!({"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}})
+    );
+    let mode = &template["Parameters"]["Mode"];
+    assert_eq!(mode["AllowedValues"], json!(["audit", "enforce"]));
+
+    // Encrypted with the template's key: topic, queue, log group, environment.
+    let key = json!({"Ref": "EnforcerKey"});
+    assert_eq!(
+        resource(&template, "AlertsTopic")["Properties"]["KmsMasterKeyId"],
+        key
+    );
+    assert_eq!(
+        resource(&template, "DeadLetterQueue")["Properties"]["KmsMasterKeyId"],
+        key
+    );
+    assert!(resource(&template, "EnforcerLogGroup")["Properties"]["KmsKeyId"].is_object());
+    assert!(properties["KmsKeyArn"].is_object());
+
+    // Alarms on errors and on the dead-letter queue's depth.
+    let alarms: Vec<(&str, &Value)> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|r| {
+            (
+                r["Properties"]["MetricName"].as_str().unwrap(),
+                &r["Properties"]["Dimensions"][0]["Value"],
+            )
+        })
+        .collect();
+    assert!(
+        alarms.contains(&("Errors", &json!({"Ref": "EnforcerFunction"}))),
+        "{alarms:?}"
+    );
+    assert!(
+        alarms.contains(&(
+            "ApproximateNumberOfMessagesVisible",
+            &json!({"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]})
+        )),
+        "{alarms:?}"
+    );
+}
+
+#[test]
+fn organization_and_slack_parts_are_conditional() {
+    let template = template("template.yaml");
+    assert_eq!(
+        resource(&template, "CentralBusPolicy")["Condition"],
+        "IsOrganization"
+    );
+    assert_eq!(resource(&template, "SlackChannel")["Condition"], "HasSlack");
+    assert_eq!(
+        resource(&template, "SlackChannel")["Type"],
+        "AWS::Chatbot::SlackChannelConfiguration"
+    );
+    assert_eq!(
+        resource(&template, "AlertEmailSubscription")["Condition"],
+        "HasAlertEmail"
+    );
+    let statement = &resource(&template, "CentralBusPolicy")["Properties"]["Statement"];
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        json!({"Ref": "OrganizationId"})
+    );
+    let member = template_member_role();
+    assert_eq!(
+        member["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"],
+        json!({"Ref": "CentralRoleArn"})
+    );
+}
+
+fn template_member_role() -> Value {
+    resource(&template("member.yaml"), "MemberRole").clone()
+}
+
+#[test]
+fn every_skipped_checkov_rule_says_why() {
+    let mut skipped = 0;
+    for file in ["template.yaml", "member.yaml"] {
+        let template = template(file);
+        for (name, resource) in template["Resources"].as_object().unwrap() {
+            let Some(skips) = resource["Metadata"]["checkov"]["skip"].as_array() else {
+                continue;
+            };
+            for skip in skips {
+                let id = skip["id"].as_str().unwrap();
+                assert!(id.starts_with("CKV_"), "{file} {name}: {id}");
+                let comment = skip["comment"].as_str().unwrap_or_default();
+                assert!(
+                    comment.len() > 60,
+                    "{file} {name}: {id} needs a reason, not {comment:?}"
+                );
+                skipped += 1;
+            }
+        }
+    }
+    assert_eq!(skipped, 3, "a new skip needs a reviewer's eye");
+}
+
+#[test]
+fn the_readme_test_command_runs_the_infra_checks() {
+    let run_all = std::fs::read_to_string(support::repo_root().join("tests/run-all.sh")).unwrap();
+    assert!(
+        run_all.contains("infra/check.sh"),
+        "tests/run-all.sh runs infra/check.sh"
+    );
+    let check = std::fs::read_to_string(infra("check.sh")).unwrap();
+    for needed in [
+        "cfn-lint",
+        "checkov",
+        "--skip-download",
+        "infra/template.yaml",
+        "infra/member.yaml",
+    ] {
+        assert!(check.contains(needed), "infra/check.sh: {needed}");
+    }
+}
+
+/// IAM's limit on the inline policies of one role, together (whitespace not counted).
+const ROLE_INLINE_POLICY_CHARS: usize = 10_240;
+
+#[test]
+fn each_roles_inline_policies_fit_iams_size_limit() {
+    // The tagging statement grows with the catalog: fail here, not at deploy time. Intrinsics
+    // (`Fn::Sub` of `${AWS::Partition}`, `${AWS::AccountId}`) are counted unresolved; resolved
+    // they differ by a few characters each, so the bound keeps a 10 % margin.
+    for file in ["template.yaml", "member.yaml"] {
+        let template = template(file);
+        let resources = template["Resources"].as_object().unwrap();
+        let mut per_role: std::collections::BTreeMap<String, usize> = Default::default();
+        for (name, resource) in resources {
+            let properties = &resource["Properties"];
+            match resource["Type"].as_str() {
+                Some("AWS::IAM::Role") => {
+                    let inline: usize = properties["Policies"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p["PolicyDocument"].to_string().len())
+                        .sum();
+                    *per_role.entry(name.clone()).or_default() += inline;
+                }
+                Some("AWS::IAM::Policy") => {
+                    let size = properties["PolicyDocument"].to_string().len();
+                    for role in properties["Roles"].as_array().unwrap() {
+                        let role = role["Ref"]
+                            .as_str()
+                            .unwrap_or_else(|| panic!("{name}: {role}"));
+                        *per_role.entry(role.to_owned()).or_default() += size;
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(!per_role.is_empty(), "{file}: no role");
+        for (role, size) in per_role {
+            assert!(
+                size * 10 <= ROLE_INLINE_POLICY_CHARS * 9,
+                "{file}: the inline policies of {role} take {size} characters; IAM allows \
+                 {ROLE_INLINE_POLICY_CHARS} per role: move statements to a managed policy"
+            );
+            eprintln!("{file}: {role} {size} characters");
+        }
+    }
+}
