@@ -154,7 +154,9 @@ pub enum TextProblem {
     #[error("the input ends before the list is closed (`]` missing): the file may be truncated")]
     UnclosedList,
     /// The input ends before the log file's object is closed.
-    #[error("the input ends before the log file is closed (`}}` missing): the file may be truncated")]
+    #[error(
+        "the input ends before the log file is closed (`}}` missing): the file may be truncated"
+    )]
     UnclosedObject,
     /// Text follows the end of the list.
     #[error("unexpected text after the end of the list")]
@@ -358,23 +360,21 @@ pub fn frame_input<'t>(name: &str, input: &'t InputText<'_>) -> Vec<Framed<'t>> 
         Split::Parts(parts) => parts
             .into_iter()
             .map(|part| match part {
-                Part::Value { range, line, index } => {
-                    match input.invalid_within(range.clone()) {
-                        Some(at) => Err(located(
-                            line,
-                            index,
-                            TextProblem::InvalidUtf8 {
-                                line: line_of(text, at),
-                            }
-                            .to_string(),
-                        )),
-                        None => Ok(Frame {
-                            raw: &text[range],
-                            line,
-                            index,
-                        }),
-                    }
-                }
+                Part::Value { range, line, index } => match input.invalid_within(range.clone()) {
+                    Some(at) => Err(located(
+                        line,
+                        index,
+                        TextProblem::InvalidUtf8 {
+                            line: line_of(text, at),
+                        }
+                        .to_string(),
+                    )),
+                    None => Ok(Frame {
+                        raw: &text[range],
+                        line,
+                        index,
+                    }),
+                },
                 Part::Problem {
                     problem,
                     line,
@@ -1029,10 +1029,13 @@ mod tests {
                 input.cut().is_some() && input.text().len() < text.len() - 20
             })
             .unwrap();
+        let kept = read_text(&whole[..cut]).text().to_owned();
+        let complete = kept.matches(RECORD).count();
+        assert!(complete < 3, "{kept}");
         let decoded = decode_bytes("cut.json.gz", &whole[..cut]);
         let summary = lines(&decoded);
-        assert!(summary.starts_with(&[(2, true), (3, true)]), "{decoded:?}");
-        assert!(summary[2..].iter().all(|(_, ok)| !ok), "{decoded:?}");
+        assert!(summary[..complete].iter().all(|(_, ok)| *ok), "{decoded:?}");
+        assert!(summary[complete..].iter().all(|(_, ok)| !ok), "{decoded:?}");
         assert!(decoded.iter().any(|result| result
             .as_ref()
             .is_err_and(|e| e.message.contains("gzip stream is cut short"))));
@@ -1077,7 +1080,11 @@ mod tests {
                 limit: MAX_INPUT_BYTES
             })
         );
-        let decoded = decode_bytes("bomb.json.gz", &bytes);
+        // Framed from the same text: a debug build inflates 64 MiB slowly.
+        let decoded: Vec<DecodeResult> = frame_input("bomb.json.gz", &input)
+            .into_iter()
+            .map(|framed| framed.and_then(|frame| decode_one(frame.raw, frame.location("b"))))
+            .collect();
         assert_eq!(names(&decoded[..1]), ["CreateBucket"]);
         let Some(Err(error)) = decoded.last() else {
             panic!("the limit must be reported")

@@ -6,9 +6,9 @@ mod record;
 mod resolve;
 
 pub use input::{
-    decode_bytes, decode_one, decode_text, frame_input, read_limited, read_text, ApiCall, DecodeError,
-    DecodeResult, Envelope, Frame, Framed, InputEvent, InputText, Location, TagChangeEvent,
-    TextProblem, MAX_INPUT_BYTES,
+    decode_bytes, decode_one, decode_text, frame_input, read_limited, read_text, ApiCall,
+    DecodeError, DecodeResult, Envelope, Frame, Framed, InputEvent, InputText, Location,
+    TagChangeEvent, TextProblem, MAX_INPUT_BYTES,
 };
 pub use record::{
     CloudTrailRecord, LenientStr, RecordHeader, SessionContext, SessionContextHeader,

@@ -1009,7 +1009,10 @@ mod tests {
             .collect();
         assert_eq!(summaries.len(), 1, "{diagnostics:?}");
         let pairs = rules * (rules - 1) / 2;
-        let expected = format!("… and {} more pairs of rules", pairs - MAX_REPORTED_CONFLICTS);
+        let expected = format!(
+            "… and {} more pairs of rules",
+            pairs - MAX_REPORTED_CONFLICTS
+        );
         assert!(
             summaries[0].message.starts_with(&expected),
             "{}",
@@ -1058,7 +1061,11 @@ mod tests {
         let started = Instant::now();
         let (set, diagnostics) = compile_sources(&[conflicting_rules(MAX_RULES)], &[]);
         assert_eq!(set.rules.len(), MAX_RULES);
-        assert!(diagnostics.len() <= MAX_REPORTED_CONFLICTS + 1, "{}", diagnostics.len());
+        assert!(
+            diagnostics.len() <= MAX_REPORTED_CONFLICTS + 1,
+            "{}",
+            diagnostics.len()
+        );
         // Generous for a debug build on a loaded machine; the quadratic version took minutes.
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -1072,7 +1079,11 @@ mod tests {
             .iter()
             .find(|d| d.code == "policy::too-many-rules")
             .expect("the limit is reported");
-        assert!(too_many.message.contains("MAX_RULES"), "{}", too_many.message);
+        assert!(
+            too_many.message.contains("MAX_RULES"),
+            "{}",
+            too_many.message
+        );
         assert_eq!(too_many.location().as_deref(), Some("p.toml:5005:8"));
     }
 }

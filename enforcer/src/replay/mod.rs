@@ -62,7 +62,8 @@ pub use summary::{
 use crate::act::TagStore;
 use crate::engine::{Decision, Engine};
 use crate::event::{
-    decode_one, frame_input, read_limited, read_text, Change, DecodeError, Location, RecordHeader, Resolver,
+    decode_one, frame_input, read_limited, read_text, Change, DecodeError, Location, RecordHeader,
+    Resolver,
 };
 use crate::policy::Mode;
 use time::{file_time, parse_millis};
