@@ -142,7 +142,7 @@ pub enum TextProblem {
         limit: usize,
     },
     /// A record holds bytes that are not UTF-8.
-    #[error("invalid UTF-8 at line {line}: the record is not text and is not decoded")]
+    #[error("invalid UTF-8 at line {line}: the record is not UTF-8 text and is not decoded")]
     InvalidUtf8 {
         /// The 1-based line of the first invalid byte.
         line: usize,
@@ -988,7 +988,7 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "f.jsonl:2: invalid UTF-8 at line 2: the record is not text and is not decoded"
+            "f.jsonl:2: invalid UTF-8 at line 2: the record is not UTF-8 text and is not decoded"
         );
         // In a log file, only the record holding the byte.
         let mut log = format!("{{\"Records\": [\n{RECORD},\n").into_bytes();
