@@ -12,6 +12,7 @@ mod catalog_real;
 mod cli;
 mod corpus;
 mod events_cli;
+mod fuzz;
 mod infra;
 mod pattern;
 mod policy_cli;

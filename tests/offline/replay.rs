@@ -433,8 +433,9 @@ fn decode_errors_are_reported_with_file_and_line_and_skipped() {
     .unwrap();
     for every in [false, true] {
         let (summary, decisions) = run(&replaying(), dir.path(), options(2, every));
+        // The truncated gzip: its record cut off, and the cut itself.
         assert_eq!(
-            summary.decode_errors_total, 3,
+            summary.decode_errors_total, 4,
             "{:?}",
             summary.decode_errors
         );
@@ -451,18 +452,19 @@ fn decode_errors_are_reported_with_file_and_line_and_skipped() {
                 format!("{}:3 (record #1)", name("bad.json")),
                 format!("{}:2", name("bad.jsonl")),
                 format!("{}:1", name("truncated.json.gz")),
+                format!("{}:1 (record #0)", name("truncated.json.gz")),
             ]
         );
         assert!(summary
             .decode_errors
             .iter()
             .any(|e| e.message.contains("gzip")));
-        assert_eq!(summary.count(Outcome::Error), 3);
+        assert_eq!(summary.count(Outcome::Error), 4);
         // Four good records: one in the log file, one in bad.json, two in bad.jsonl.
         assert_eq!(summary.count(Outcome::Compliant), 4);
-        assert_eq!(summary.records, 7);
+        assert_eq!(summary.records, 8);
         if every {
-            assert_eq!(decisions.len(), 7);
+            assert_eq!(decisions.len(), 8);
         }
         assert!(summary.render_text().contains("bad.jsonl:2"));
     }

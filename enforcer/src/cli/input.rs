@@ -1,9 +1,8 @@
 //! Reading event inputs: files, directories (recursively) and stdin.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use enforcer::event::{decode_bytes, DecodeError, DecodeResult, Location};
+use enforcer::event::{decode_bytes, read_limited, DecodeError, DecodeResult, Location};
 
 /// Expands the user's paths: `-` is stdin, a directory stands for every `*.json`, `*.jsonl`,
 /// `*.json.gz` and `*.jsonl.gz` file below it (sorted), a file for itself.
@@ -52,16 +51,16 @@ pub fn is_event_file(path: &Path) -> bool {
 /// Reads and decodes one input; a file that cannot be read becomes one decode error.
 pub fn read_input(path: &Path) -> Vec<DecodeResult> {
     let name = path.display().to_string();
+    // At most one byte over the limit is read: `decode_bytes` reports the input as too large.
     let bytes = if name == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map(|_| bytes)
+        read_limited(std::io::stdin().lock())
             .map_err(|error| format!("cannot read standard input: {error}"))
     } else if path.is_dir() {
         Err("is a directory that cannot be read".to_owned())
     } else {
-        std::fs::read(path).map_err(|error| format!("cannot read file: {error}"))
+        std::fs::File::open(path)
+            .and_then(read_limited)
+            .map_err(|error| format!("cannot read file: {error}"))
     };
     match bytes {
         Ok(bytes) => decode_bytes(&name, &bytes),

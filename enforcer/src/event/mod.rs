@@ -6,8 +6,9 @@ mod record;
 mod resolve;
 
 pub use input::{
-    decode_bytes, decode_one, decode_text, frame_text, inflate_text, ApiCall, DecodeError,
-    DecodeResult, Envelope, Frame, InputEvent, Location, TagChangeEvent,
+    decode_bytes, decode_one, decode_text, frame_input, read_limited, read_text, ApiCall,
+    DecodeError, DecodeResult, Envelope, Frame, Framed, InputEvent, InputText, Location,
+    TagChangeEvent, TextProblem, MAX_INPUT_BYTES,
 };
 pub use record::{
     CloudTrailRecord, LenientStr, RecordHeader, SessionContext, SessionContextHeader,
@@ -15,5 +16,5 @@ pub use record::{
 };
 pub use resolve::{
     is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution, ResolveOptions,
-    Resolver, ResourceRef, TagUpdate,
+    Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
 };

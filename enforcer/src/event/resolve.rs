@@ -1,6 +1,6 @@
 //! Resolution: a decoded event → the resources it touched and what it did to their tags.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -384,17 +384,48 @@ fn principal_matches(own: &str, seen: &str) -> bool {
     matches!((role_name(own), role_name(seen)), (Some(a), Some(b)) if a == b)
 }
 
+/// Most resources one record may name: 1,000, the most any AWS tagging call accepts (EC2
+/// `CreateTags` takes up to 1,000 ids; the Resource Groups Tagging API 20 ARNs). A record that
+/// names more is not one AWS accepted: it resolves to an error naming the limit, and none of its
+/// resources is evaluated (100,000 ids would otherwise cost seconds and hundreds of megabytes).
+pub const MAX_RESOURCES_PER_RECORD: usize = 1000;
+
+/// The resources of one record, each once, in record order, at most
+/// [`MAX_RESOURCES_PER_RECORD`]. De-duplicated through a set: linear in the ids a record names.
+#[derive(Default)]
+struct Collected {
+    resources: Vec<ResourceRef>,
+    seen: HashSet<String>,
+}
+
+impl Collected {
+    fn push(&mut self, resource: ResourceRef) -> Result<(), String> {
+        if self.seen.contains(&resource.arn) {
+            return Ok(());
+        }
+        if self.resources.len() >= MAX_RESOURCES_PER_RECORD {
+            return Err(format!(
+                "the record names more than {MAX_RESOURCES_PER_RECORD} resources (the limit for \
+                 one record, MAX_RESOURCES_PER_RECORD: no AWS tagging call accepts more); none \
+                 of them is evaluated"
+            ));
+        }
+        self.seen.insert(resource.arn.clone());
+        self.resources.push(resource);
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+}
+
 fn resources_of<'r>(
     entry: &CatalogEntry,
     context: &ArnContext<'_>,
     root: &dyn Fn(&JsonPath) -> Option<&'r Value>,
 ) -> Result<Vec<ResourceRef>, String> {
-    let mut resources: Vec<ResourceRef> = Vec::new();
-    let push = |resources: &mut Vec<ResourceRef>, resource: ResourceRef| {
-        if !resources.iter().any(|seen| seen.arn == resource.arn) {
-            resources.push(resource);
-        }
-    };
+    let mut resources = Collected::default();
     let fixed_type = (entry.resource_type != FROM_ARN && entry.resource_type != BY_ID_PREFIX)
         .then_some(entry.resource_type.as_str());
     // ARN paths first; the first path that yields an ARN wins. Values that are not ARNs (a
@@ -402,15 +433,15 @@ fn resources_of<'r>(
     for path in &entry.arn_paths {
         for arn in root(path).map(|v| path.strings(v)).unwrap_or_default() {
             if let Some(resource) = ResourceRef::from_arn(&arn, fixed_type) {
-                push(&mut resources, resource);
+                resources.push(resource)?;
             }
         }
         if !resources.is_empty() {
-            return Ok(resources);
+            return Ok(resources.resources);
         }
     }
     let Some(template) = &entry.arn_template else {
-        return Ok(resources);
+        return Ok(resources.resources);
     };
     // Then ids; again the first path that yields wins.
     for path in &entry.id_paths {
@@ -418,7 +449,7 @@ fn resources_of<'r>(
             if Arn::parse(&id).is_some() {
                 let resource = ResourceRef::from_arn(&id, fixed_type)
                     .ok_or_else(|| format!("cannot read a resource type from `{id}` at {path}"))?;
-                push(&mut resources, resource);
+                resources.push(resource)?;
                 continue;
             }
             let prefix_type = if entry.resource_type == BY_ID_PREFIX {
@@ -439,13 +470,13 @@ fn resources_of<'r>(
             let resource = ResourceRef::from_arn(&arn, prefix_type).ok_or_else(|| {
                 format!("the ARN `{arn}` built for `{id}` at {path} is not a valid ARN")
             })?;
-            push(&mut resources, resource);
+            resources.push(resource)?;
         }
         if !resources.is_empty() {
-            return Ok(resources);
+            return Ok(resources.resources);
         }
     }
-    Ok(resources)
+    Ok(resources.resources)
 }
 
 fn describe_paths(entry: &CatalogEntry) -> String {
@@ -524,18 +555,17 @@ fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
         event_source: "aws.tag".to_owned(),
         event_name: "Tag Change on Resource".to_owned(),
     };
-    let mut resources = Vec::new();
+    let mut resources = Collected::default();
     for arn in &event.resources {
-        match ResourceRef::from_arn(arn, None) {
+        let pushed = match ResourceRef::from_arn(arn, None) {
             Some(resource) => resources.push(resource),
-            None => {
-                return Resolution::Unresolved {
-                    header,
-                    reason: format!("`{arn}` in `resources` is not an ARN"),
-                }
-            }
+            None => Err(format!("`{arn}` in `resources` is not an ARN")),
+        };
+        if let Err(reason) = pushed {
+            return Resolution::Unresolved { header, reason };
         }
     }
+    let resources = resources.resources;
     Resolution::Resolved(Box::new(Change {
         event_id: header.event_id,
         event_time: event.envelope.time.clone(),
@@ -664,6 +694,30 @@ tags = ["requestParameters.tagList", "requestParameters.tags"]
                 "arn:aws:svc:eu-west-1:1:gadget/g1"
             ],
             "each resource once, in record order"
+        );
+    }
+
+    #[test]
+    fn resources_per_record_are_de_duplicated_and_capped() {
+        let names = |ids: &[String]| {
+            let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+            format!(r#"{{"names":[{}]}}"#, quoted.join(","))
+        };
+        // The limit itself, each id twice: every resource once, in record order.
+        let ids: Vec<String> = (0..MAX_RESOURCES_PER_RECORD)
+            .flat_map(|i| [format!("w{i}"), format!("w{i}")])
+            .collect();
+        let resolved = arns(&resolve("TagAny", &names(&ids), "null"));
+        assert_eq!(resolved.len(), MAX_RESOURCES_PER_RECORD);
+        assert_eq!(resolved[1], "arn:aws:svc:eu-west-1:111122223333:widget/w1");
+        // One more is a record no AWS call accepts: an error naming the limit.
+        let ids: Vec<String> = (0..=MAX_RESOURCES_PER_RECORD)
+            .map(|i| format!("w{i}"))
+            .collect();
+        let over = resolve("TagAny", &names(&ids), "null");
+        assert!(
+            matches!(&over, Resolution::Unresolved { reason, .. } if reason.contains("MAX_RESOURCES_PER_RECORD")),
+            "{over:?}"
         );
     }
 

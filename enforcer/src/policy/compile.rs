@@ -18,6 +18,12 @@ use super::model::{
 use super::raw::{PolicyFile, RuleRaw};
 use super::schema;
 
+/// Most rules in one policy set: 1,000. The checks that compare rules pairwise grow with the
+/// square of the rules (a thousand rules are half a million pairs); real standards have tens.
+/// The rules past the limit are not compiled and the set does not validate
+/// (`policy::too-many-rules`).
+pub const MAX_RULES: usize = 1000;
+
 /// Compiles parsed files into one set. Problems go to `diagnostics`; the set is only
 /// trustworthy when none of them is an error.
 pub struct Compiler<'k> {
@@ -302,7 +308,28 @@ impl<'k> Compiler<'k> {
     /// Finishes: compiles rules against the full vocabulary, then runs the checks that look at
     /// the whole set (owners, overrides, rules that conflict, unused vocabulary).
     pub fn finish(mut self) -> (PolicySet, Vec<Diagnostic>) {
-        for (source, raw) in std::mem::take(&mut self.pending_rules) {
+        let pending = std::mem::take(&mut self.pending_rules);
+        let total = pending.len();
+        for (number, (source, raw)) in pending.into_iter().enumerate() {
+            if number == MAX_RULES {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::too-many-rules",
+                        format!(
+                            "the policy set has {total} rules, more than {MAX_RULES} (the limit, \
+                             MAX_RULES): this rule and the {} after it are not compiled",
+                            total - MAX_RULES - 1
+                        ),
+                        &source,
+                        raw.name.span(),
+                    )
+                    .with_help(
+                        "merge rules that select the same resources; a rule can require, set and \
+                         default several tags at once",
+                    ),
+                );
+                break;
+            }
             self.add_rule(&source, raw);
         }
         for (source, owner) in std::mem::take(&mut self.pending_owner_refs) {

@@ -15,8 +15,9 @@ mod schema;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use compile::Compiler;
+pub use compile::{Compiler, MAX_RULES};
 pub use diagnostic::{did_you_mean, edit_distance, Diagnostic, Level, SourceFile};
+pub use lint::{MAX_OVERLAP_CHECKS, MAX_REPORTED_CONFLICTS};
 pub use model::{
     unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
     UnfixableAction, ValueCheck, ValueTemplate, DEFAULT_OWNER_TAG,

@@ -46,7 +46,7 @@ pub mod time;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Condvar, Mutex, PoisonError};
@@ -61,7 +61,7 @@ pub use summary::{
 use crate::act::{read_and_decide, ReadRetry, TagStore};
 use crate::engine::Decision;
 use crate::event::{
-    decode_one, frame_text, inflate_text, Change, DecodeError, Location, RecordHeader, Resolution,
+    decode_one, frame_input, read_limited, read_text, Change, DecodeError, Location, RecordHeader,
     Resolver,
 };
 use crate::policy::{Mode, PolicySet};
@@ -339,14 +339,14 @@ struct FileOutput {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    // At most one byte over the limit is read: `read_text` reports the input as too large.
     if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|error| format!("cannot read standard input: {error}"))?;
-        return Ok(bytes);
+        return read_limited(io::stdin().lock())
+            .map_err(|error| format!("cannot read standard input: {error}"));
     }
-    std::fs::read(path).map_err(|error| format!("cannot read file: {error}"))
+    std::fs::File::open(path)
+        .and_then(read_limited)
+        .map_err(|error| format!("cannot read file: {error}"))
 }
 
 fn decode_file(context: &Context<'_>, number: usize, path: &Path) -> FileOutput {
@@ -373,27 +373,21 @@ fn decode_file(context: &Context<'_>, number: usize, path: &Path) -> FileOutput 
         }
     };
     output.accumulator.bytes_read = bytes.len() as u64;
-    let text = match inflate_text(&bytes) {
-        Ok(text) => text,
-        Err(message) => {
-            fail(&mut output, 1, message);
-            return output;
-        }
-    };
-    output.accumulator.bytes_decoded = text.len() as u64;
-    let frames = match frame_text(&name, &text) {
-        Ok(frames) => frames,
-        Err(error) => {
-            output.accumulator.records += 1;
-            output.record_error(context, &error, i64::MIN, 0);
-            return output;
-        }
-    };
+    let input = read_text(&bytes);
+    output.accumulator.bytes_decoded = input.text().len() as u64;
+    let frames = frame_input(&name, &input);
     let file_sequence = (number as u64) << 32;
     let mut clock = file_time(path).unwrap_or(i64::MIN);
-    for (position, frame) in frames.iter().enumerate() {
+    for (position, framed) in frames.iter().enumerate() {
         let sequence = file_sequence | position as u64;
         output.accumulator.records += 1;
+        let frame = match framed {
+            Ok(frame) => frame,
+            Err(error) => {
+                output.record_error(context, error, clock, sequence);
+                continue;
+            }
+        };
         if let Ok(header) = RecordHeader::parse(frame.raw) {
             if let Some(time) = header.event_time.as_deref().and_then(parse_millis) {
                 clock = time;
