@@ -62,7 +62,7 @@ use crate::act::{read_and_decide, ReadRetry, TagStore};
 use crate::engine::Decision;
 use crate::event::{
     decode_one, frame_input, read_limited, read_text, Change, DecodeError, Location, RecordHeader,
-    Resolver,
+    Resolution, Resolver,
 };
 use crate::policy::{Mode, PolicySet};
 use time::{file_time, parse_millis};
