@@ -65,6 +65,7 @@ use crate::event::{
     decode_one, frame_text, inflate_text, Change, DecodeError, Location, RecordHeader, Resolver,
 };
 use crate::policy::Mode;
+use summary::OwnerCounting;
 use time::{file_time, parse_millis};
 
 /// Files per thread that may be decoded ahead of the one being applied.
@@ -179,7 +180,9 @@ pub fn replay_on<S: TagStore>(
     sink: &mut dyn ReplaySink,
 ) -> io::Result<ReplaySummary> {
     let start = Instant::now();
+    let owners = OwnerCounting::new(engine.policies());
     let context = Context {
+        owners: &owners,
         resolver: engine.resolver(),
         index: CatalogIndex::new(engine.resolver().catalog()),
         own_principals: options.own_principals,
@@ -198,11 +201,7 @@ pub fn replay_on<S: TagStore>(
         last_applied: i64::MIN,
         window,
         accumulator: Accumulator::default(),
-        default_owner: engine
-            .policies()
-            .default_owner
-            .clone()
-            .unwrap_or_else(|| UNOWNED.to_owned()),
+        owners: &owners,
         progress: Progress {
             files_total: files.len(),
             bytes_total: files
@@ -298,6 +297,7 @@ fn run_parallel<S: TagStore>(
 
 /// What the workers share: all read-only.
 struct Context<'a> {
+    owners: &'a OwnerCounting,
     resolver: &'a Resolver,
     index: CatalogIndex,
     own_principals: bool,
@@ -441,7 +441,9 @@ fn decode_file(context: &Context<'_>, number: usize, path: &Path) -> FileOutput 
                         item: Item::Decision(Box::new(decision), false),
                     });
                 } else {
-                    output.accumulator.decision(&decision, None, false, UNOWNED);
+                    output
+                        .accumulator
+                        .decision(&decision, None, false, context.owners);
                 }
             }
             Err(change) => {
@@ -496,7 +498,7 @@ struct Consumer<'e, S> {
     last_applied: i64,
     window: i64,
     accumulator: Accumulator,
-    default_owner: String,
+    owners: &'e OwnerCounting,
     progress: Progress,
 }
 
@@ -544,7 +546,7 @@ impl<S: TagStore> Consumer<'_, S> {
             Item::Decision(decision, decode_error) => (*decision, decode_error),
         };
         self.accumulator
-            .decision(&decision, time, decode_error, &self.default_owner);
+            .decision(&decision, time, decode_error, self.owners);
         self.sink.decision(&decision, time)
     }
 }
