@@ -208,6 +208,186 @@ async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
     assert_eq!(line["act"]["written"], true);
 }
 
+/// The bug: `[policy] owner_tag` was ignored and every owner lookup read `ProcessOwner`. With
+/// `owner_tag = "Team"`, a bucket created with `Team=DataEngineering` is DataEngineering's in the
+/// alert preview, in the alert `check --aws --apply` publishes, and in the replay summary.
+#[tokio::test]
+async fn owner_tag_routes_by_the_configured_tag() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_owner_tag").await;
+    let policies = t.dir.path().join("team.toml");
+    std::fs::write(
+        &policies,
+        r##"
+[policy]
+name = "team-owned"
+mode = "enforce"
+owner_tag = "Team"
+default_owner = "Platform"
+
+[tags.DataClassification]
+values = ["Public", "Internal", "Confidential", "Restricted"]
+
+[tags.Team]
+pattern = '[A-Z][A-Za-z0-9]*'
+
+[[rule]]
+name = "classified"
+resource_types = ["s3:bucket"]
+require = ["DataClassification", "Team"]
+
+[owners.DataEngineering]
+slack_channel = "#data-engineering"
+
+[owners.Platform]
+slack_channel = "#platform"
+"##,
+    )
+    .unwrap();
+    let policies = policies.display().to_string();
+    let bucket = "team-owned-unclassified";
+    t.aws
+        .create_bucket(
+            bucket,
+            &[("Team", "DataEngineering"), ("ProcessOwner", "Platform")],
+        )
+        .await;
+    let history = t.dir.path().join("history");
+    std::fs::create_dir(&history).unwrap();
+    std::fs::write(
+        history.join("create.json"),
+        t.create_bucket_event(bucket, person(t.account())),
+    )
+    .unwrap();
+    let file = history.join("create.json").display().to_string();
+
+    // (a) The preview, from the bucket's tags as an inventory.
+    let inventory = t.dir.path().join("tags.json");
+    std::fs::write(
+        &inventory,
+        json!({format!("arn:aws:s3:::{bucket}"): {"Team": "DataEngineering", "ProcessOwner": "Platform"}})
+            .to_string(),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = t.run(
+        &[
+            "alert",
+            "preview",
+            "--format",
+            "json",
+            "--policies",
+            &policies,
+            "--tags",
+            inventory.to_str().unwrap(),
+            &file,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let preview: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        preview["alert"]["owner"]["key"], "DataEngineering",
+        "{stdout}"
+    );
+    assert_eq!(preview["alert"]["owner"]["source"], "tag", "{stdout}");
+    assert_eq!(
+        preview["alert"]["owner"]["slack_channel"], "#data-engineering",
+        "{stdout}"
+    );
+
+    // (b) The alert `check --aws --apply` publishes.
+    let topic = t
+        .aws
+        .clients
+        .sns
+        .create_topic()
+        .name("owner-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = t
+        .aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("owner-alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    t.aws
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{REGION}:{}:owner-alerts", t.account()))
+        .send()
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = t.run(
+        &[
+            "check",
+            "--aws",
+            "--apply",
+            "--policies",
+            &policies,
+            "--alert-topic",
+            &topic,
+            &file,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 alert sent"), "{stdout}");
+    let messages = t
+        .aws
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(messages.messages().len(), 1);
+    let envelope: Value = serde_json::from_str(messages.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(
+        envelope["MessageAttributes"]["owner"]["Value"],
+        "DataEngineering"
+    );
+    assert_eq!(
+        envelope["MessageAttributes"]["owner_source"]["Value"],
+        "tag"
+    );
+
+    // (c) The replay summary counts the violation against DataEngineering.
+    let (code, stdout, stderr) = t.run(
+        &[
+            "replay",
+            "--aws",
+            "--format",
+            "json",
+            "--policies",
+            &policies,
+            history.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        summary["violations_by_owner"],
+        json!([{"key": "DataEngineering", "count": 1}]),
+        "{stdout}"
+    );
+}
+
 #[tokio::test]
 async fn check_quarantines_and_release_undoes_it() {
     let Some(moto) = moto() else { return };

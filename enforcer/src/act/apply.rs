@@ -5,16 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::alert::{AlertInput, AlertMessage, AlertRenderer, ChatbotAlert, Severity};
 use super::record::QuarantineRecord;
 use super::{Notify, Prepared, Quarantine, QuarantineTarget, StoreError, TagStore};
-use crate::engine::{Decision, Outcome, ResourceDecision};
+use crate::engine::{Decision, ResourceDecision};
 use crate::evaluate::Action;
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
-
-/// The alert owner when neither the resource nor the policy names one.
-pub const UNOWNED: &str = "unowned";
 
 /// How [`apply()`] acts.
 #[derive(Debug)]
@@ -22,26 +18,18 @@ pub struct ActSettings {
     /// May anything be written? The CLI's `--apply`; always true in the Lambda. A policy in
     /// `audit` mode writes nothing whatever this says.
     pub write: bool,
-    /// The policies the decisions are made under (owners and their channels, default owner).
+    /// The policies the decisions are made under: [`crate::alert`] routes and renders the
+    /// alerts from them (owner tag, owners and their channels, default owner).
     pub policies: PolicySet,
-    /// Builds the alert messages.
-    pub renderer: Box<dyn AlertRenderer>,
 }
 
 impl ActSettings {
-    /// Settings from a policy set, with the Amazon Q Developer (Chatbot) alerts.
+    /// Settings from a policy set.
     pub fn new(policies: &PolicySet, write: bool) -> Self {
         Self {
             write,
             policies: policies.clone(),
-            renderer: Box::new(ChatbotAlert),
         }
-    }
-
-    /// The same settings with another alert renderer.
-    pub fn with_renderer(mut self, renderer: Box<dyn AlertRenderer>) -> Self {
-        self.renderer = renderer;
-        self
     }
 }
 
@@ -356,7 +344,7 @@ where
         }
     }
     if !acting.is_empty() {
-        report.alerts = send_alerts(decision, &acting, &report, settings, notify).await;
+        report.alerts = send_alerts(decision, &report, &settings.policies, notify).await;
     }
     for resource in stale {
         let mut entry = ResourceReport::new(&resource.arn);
@@ -430,80 +418,47 @@ async fn plan_quarantine<Q: Quarantine + Sync>(
     }
 }
 
+/// What the decision's own text cannot know, as markdown lines for a notification: that nothing
+/// was written (a dry run), how to undo a quarantine, and every failure.
+fn act_lines(report: &ActReport) -> Vec<String> {
+    let escape = crate::alert::text::escape;
+    let mut lines = Vec::new();
+    if let Some(why) = &report.dry_run {
+        lines.push(format!("*Enforcer:* nothing written ({})", escape(why)));
+    }
+    for resource in &report.resources {
+        let name = escape(crate::catalog::resource_name(&resource.arn));
+        if let Some(record) = resource.quarantine.as_ref().and_then(|q| q.record.as_ref()) {
+            lines.push(format!(
+                "*Quarantine* of `{name}`: {} (undo: `enforcer release {}`)",
+                escape(&record.done),
+                escape(&resource.arn)
+            ));
+        }
+        for failure in &resource.failures {
+            lines.push(format!(
+                "*Failed* on `{name}`: {}",
+                escape(&failure.describe())
+            ));
+        }
+    }
+    lines
+}
+
+/// Publishes the alerts [`crate::alert::render`] makes of `decision` (one per owner), each with
+/// what was done and what failed ([`act_lines`]) added.
 async fn send_alerts<N: Notify + Sync>(
     decision: &Decision,
-    acting: &[&ResourceDecision],
     report: &ActReport,
-    settings: &ActSettings,
+    policies: &PolicySet,
     notify: &N,
 ) -> Vec<AlertReport> {
-    let policies = &settings.policies;
-    let owners: Vec<&str> = acting
-        .iter()
-        .zip(&report.resources)
-        .filter_map(|(resource, entry)| {
-            resource
-                .tags
-                .get("ProcessOwner")
-                .or_else(|| entry.tags_added.get("ProcessOwner"))
-                .map(String::as_str)
-        })
-        .collect();
-    let default_owner = policies.default_owner.as_deref().unwrap_or(UNOWNED);
-    let owner = match owners.first() {
-        Some(first) if owners.len() == acting.len() && owners.iter().all(|o| o == first) => first,
-        _ => default_owner,
-    };
-    let slack_channel = policies
-        .owners
-        .get(owner)
-        .or_else(|| policies.owners.get(default_owner))
-        .and_then(|o| o.slack_channel.as_deref());
-    let mut severity = match decision.outcome {
-        Outcome::Quarantine => Severity::Critical,
-        Outcome::Alert => Severity::Warning,
-        _ => Severity::Info,
-    };
-    if !report.failures().is_empty() {
-        severity = severity.max(Severity::Warning);
-    }
-    let action = match decision.outcome {
-        Outcome::Quarantine => "quarantine",
-        Outcome::Alert => "alert",
-        _ => "remediate",
-    };
-    let account = decision
-        .account
-        .clone()
-        .or_else(|| {
-            acting.iter().find_map(|r| {
-                crate::catalog::Arn::parse(&r.arn)
-                    .map(|a| a.account.to_owned())
-                    .filter(|a| !a.is_empty())
-            })
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
-    let attributes = BTreeMap::from([
-        ("owner".to_owned(), owner.to_owned()),
-        ("severity".to_owned(), severity.to_string()),
-        ("action".to_owned(), action.to_owned()),
-        ("account".to_owned(), account),
-    ]);
-    let messages: Vec<AlertMessage> = settings.renderer.render(&AlertInput {
-        decision,
-        policies,
-        report,
-        owner,
-        slack_channel,
-        severity,
-        action,
-        attributes: &attributes,
-    });
+    let lines = act_lines(report);
     let destination = notify.destination();
-    let mut sent = Vec::with_capacity(messages.len());
-    for message in messages {
-        let outcome = notify.publish(&message).await;
-        let (message_id, error) = match outcome {
+    let mut sent = Vec::new();
+    for alert in crate::alert::render(decision, policies) {
+        let message = alert.message(&lines);
+        let (message_id, error) = match notify.publish(&message).await {
             Ok(id) => (Some(id), None),
             Err(error) => (None, Some(error)),
         };

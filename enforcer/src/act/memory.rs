@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::record::QuarantineRecord;
 use super::{
-    overlay, AlertMessage, Notify, Prepared, Quarantine, QuarantineTarget, StoreError, TagStore,
-    WriteFailures,
+    overlay, Notify, Prepared, Quarantine, QuarantineTarget, StoreError, TagStore, WriteFailures,
 };
+use crate::alert::AlertMessage;
 use crate::event::TagUpdate;
 use crate::Tags;
 

@@ -3,7 +3,7 @@
 //!
 //! - [`TagStore`] reads and writes resource tags;
 //! - [`Quarantine`] isolates a resource reversibly and releases it again;
-//! - [`Notify`] sends an [`AlertMessage`] to the people concerned.
+//! - [`Notify`] publishes the [`AlertMessage`]s [`crate::alert`] makes to the people concerned.
 //!
 //! [`read`] reads the current tags of an event's resources (with the read-lag retry) for the
 //! pure decision core ([`crate::engine::decide`]).
@@ -12,7 +12,6 @@
 //! reports every outcome per ARN; [`release()`] undoes a quarantine from what was recorded on the
 //! resource.
 
-mod alert;
 mod apply;
 pub mod aws;
 mod memory;
@@ -26,7 +25,6 @@ use std::future::Future;
 
 use serde::Serialize;
 
-pub use alert::{AlertInput, AlertMessage, AlertRenderer, ChatbotAlert, JsonAlert, Severity};
 pub use apply::{
     apply, release, ActReport, ActSettings, AlertReport, QuarantineReport, QuarantineStatus,
     ReleaseReport, ResourceReport,
@@ -38,6 +36,7 @@ pub use record::{
     QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY, RECORD_PREFIX,
 };
 
+use crate::alert::AlertMessage;
 use crate::event::TagUpdate;
 use crate::Tags;
 

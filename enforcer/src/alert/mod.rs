@@ -14,9 +14,9 @@
 //!
 //! # Who is alerted
 //!
-//! 1. The team the resource's `ProcessOwner` tag names (its current value, the value the plan
-//!    adds, or the value of a mis-cased `processowner` key), with that owner's Slack channel from
-//!    the policy's `[owners]` (the default owner's channel when it has none);
+//! 1. The team the resource's owner tag names (the policy's `owner_tag`, `ProcessOwner` unless it
+//!    says otherwise; see [`tagged_owner`]), with that owner's Slack channel from the policy's
+//!    `[owners]` (the default owner's channel when it has none);
 //! 2. else the creator: the principal that made the call (`owner` = its ARN, so a subscription can
 //!    filter on a role's ARN prefix), posted to the default owner's channel;
 //! 3. else the policy's `default_owner`.
@@ -50,8 +50,6 @@ use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
 use crate::policy::{Level, Mode, PolicySet};
 
-/// The tag naming the accountable team.
-pub const OWNER_TAG: &str = "ProcessOwner";
 /// The tag saying how sensitive the data is.
 pub const CLASSIFICATION_TAG: &str = "DataClassification";
 /// Classifications whose resources raise the severity of an alert.
@@ -103,7 +101,7 @@ impl Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OwnerSource {
-    /// The resource's `ProcessOwner` tag (current or planned).
+    /// The resource's owner tag (current or planned).
     Tag,
     /// The principal that made the call.
     Creator,
@@ -128,7 +126,7 @@ impl OwnerSource {
 /// Who an alert is for and where it goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResolvedOwner {
-    /// The routing key, the `owner` message attribute: the `ProcessOwner` value, the creator's
+    /// The routing key, the `owner` message attribute: the owner tag's value, the creator's
     /// ARN, the default owner's name, or `unowned`.
     pub key: String,
     /// Where the owner came from.
@@ -169,6 +167,36 @@ impl Alert {
     pub fn sns_body(&self) -> String {
         serde_json::to_string(&self.chatbot).unwrap_or_default()
     }
+
+    /// The message to publish: this alert's subject, attributes and notification, with
+    /// `act_lines` (markdown lines saying what the enforcer did and what failed, which the
+    /// decision alone cannot know) added to the notification's description, within its limit.
+    pub fn message(&self, act_lines: &[String]) -> AlertMessage {
+        let mut chatbot = self.chatbot.clone();
+        if !act_lines.is_empty() {
+            let description = &mut chatbot.content.description;
+            description.push('\n');
+            description.push_str(&act_lines.join("\n"));
+            *description = text::truncate(description, chatbot::MAX_DESCRIPTION);
+        }
+        AlertMessage {
+            subject: self.subject.clone(),
+            body: serde_json::to_string(&chatbot).unwrap_or_default(),
+            attributes: self.attributes.clone(),
+        }
+    }
+}
+
+/// One message to publish, as [`Notify`](crate::act::Notify) sends it: an [`Alert`] made
+/// ready by [`Alert::message`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertMessage {
+    /// The SNS subject: ASCII, one line, at most [`MAX_SUBJECT_CHARS`] characters.
+    pub subject: String,
+    /// The body: the Amazon Q Developer custom notification as JSON.
+    pub body: String,
+    /// Message attributes for subscription filter policies (see [`Alert::attributes`]).
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// True when a decision needs a person: something to fix by hand, a quarantine, or (audit mode)
@@ -227,33 +255,44 @@ fn build(
     }
 }
 
-/// The owner of one resource: its `ProcessOwner` tag, else the creator, else the default owner.
+/// The owner a resource's tags name, under the policy's owner tag (`owner_tag`): the value the
+/// plan re-cases it to, its current value, the value the plan adds, or the value of a mis-cased
+/// key (`processowner`). Blank values name nobody.
+///
+/// The one owner lookup: alert routing and the replay summary's owner counts both use it.
+pub fn tagged_owner<'r>(resource: &'r ResourceDecision, owner_tag: &str) -> Option<&'r str> {
+    resource
+        .case_fixes
+        .get(owner_tag)
+        .or_else(|| resource.tags.get(owner_tag))
+        .or_else(|| resource.add_tags.get(owner_tag))
+        .or_else(|| {
+            resource
+                .tags
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(owner_tag))
+                .map(|(_, value)| value)
+        })
+        .map(String::as_str)
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// The owner of one resource: the team its owner tag names ([`tagged_owner`]), else the
+/// creator, else the default owner.
 pub fn resolve_owner(
     resource: &ResourceDecision,
     actor: Option<&str>,
     policies: &PolicySet,
 ) -> ResolvedOwner {
+    let owner_tag = policies.owner_tag();
     let default = policies
         .default_owner
         .as_ref()
         .map(|name| (name, policies.owners.get(name)));
     let default_channel = default.and_then(|(_, o)| o.and_then(|o| o.slack_channel.clone()));
-    let tagged = resource
-        .case_fixes
-        .get(OWNER_TAG)
-        .or_else(|| resource.tags.get(OWNER_TAG))
-        .or_else(|| resource.add_tags.get(OWNER_TAG))
-        .or_else(|| {
-            // A mis-cased key (`processowner`) still names the team.
-            resource
-                .tags
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(OWNER_TAG))
-                .map(|(_, value)| value)
-        })
-        .filter(|value| !value.trim().is_empty());
-    if let Some(name) = tagged {
-        let known = policies.owners.get(name);
+    if let Some(name) = tagged_owner(resource, owner_tag) {
+        let name = name.to_owned();
+        let known = policies.owners.get(&name);
         let own_channel = known.and_then(|o| o.slack_channel.clone());
         let line = match (&own_channel, &default_channel) {
             (Some(channel), _) => format!("{name} ({channel})"),
@@ -265,7 +304,7 @@ pub fn resolve_owner(
         return ResolvedOwner {
             key: name.clone(),
             source: OwnerSource::Tag,
-            display: name.clone(),
+            display: name,
             slack_channel: own_channel.or(default_channel),
             email: known.and_then(|o| o.email.clone()),
             line,
@@ -283,7 +322,7 @@ pub fn resolve_owner(
             key: arn.to_owned(),
             source: OwnerSource::Creator,
             line: format!(
-                "{display}, who made the call (no ProcessOwner tag){}",
+                "{display}, who made the call (no {owner_tag} tag){}",
                 posted(&default_channel)
             ),
             display,
@@ -297,7 +336,7 @@ pub fn resolve_owner(
             source: OwnerSource::Default,
             display: name.clone(),
             line: format!(
-                "{name}, the default owner (no ProcessOwner tag, no known creator){}",
+                "{name}, the default owner (no {owner_tag} tag, no known creator){}",
                 posted(&default_channel)
             ),
             slack_channel: default_channel,
@@ -307,9 +346,9 @@ pub fn resolve_owner(
             key: "unowned".to_owned(),
             source: OwnerSource::None,
             display: "nobody".to_owned(),
-            line:
-                "nobody: no ProcessOwner tag, no known creator and no default owner in the policy"
-                    .to_owned(),
+            line: format!(
+                "nobody: no {owner_tag} tag, no known creator and no default owner in the policy"
+            ),
             slack_channel: None,
             email: None,
         },

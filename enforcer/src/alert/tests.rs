@@ -648,6 +648,49 @@ fn without_tag_or_creator_the_default_owner_is_alerted() {
     assert_eq!(alert.slack.channel, None);
 }
 
+/// The bug: `[policy] owner_tag` was ignored and every alert was routed by `ProcessOwner`.
+#[test]
+fn owner_tag_routes_by_the_configured_tag() {
+    let mut team = policies();
+    team.owner_tag_override = Some("Team".to_owned());
+    let mut d = unclassified_bucket(Mode::Enforce);
+    d.resources[0].tags = tags(&[("Team", "DataEngineering"), ("ProcessOwner", "Platform")]);
+    let alert = only(render(&d, &team));
+    assert_eq!(alert.owner.source, OwnerSource::Tag);
+    assert_eq!(alert.owner.key, "DataEngineering");
+    assert_eq!(
+        alert.owner.slack_channel.as_deref(),
+        Some("#data-engineering")
+    );
+    assert_eq!(
+        alert.attributes.get("owner").map(String::as_str),
+        Some("DataEngineering")
+    );
+    // Without the configured tag, the creator is alerted and the message names the tag it
+    // looked for: a `ProcessOwner` tag is just another tag then.
+    d.resources[0].tags = tags(&[("ProcessOwner", "DataEngineering")]);
+    let alert = only(render(&d, &team));
+    assert_eq!(alert.owner.source, OwnerSource::Creator);
+    assert_eq!(
+        alert.owner.line,
+        "alice (role DataEngineer), who made the call (no Team tag); posted in #platform"
+    );
+    d.actor = None;
+    assert_eq!(
+        only(render(&d, &team)).owner.line,
+        "Platform, the default owner (no Team tag, no known creator); posted in #platform"
+    );
+    // The plan's value and a mis-cased key count, as for the default tag.
+    d.resources[0].tags = tags(&[("team", "Finance")]);
+    assert_eq!(tagged_owner(&d.resources[0], "Team"), Some("Finance"));
+    d.resources[0].add_tags = tags(&[("Team", "DataEngineering")]);
+    assert_eq!(
+        tagged_owner(&d.resources[0], "Team"),
+        Some("DataEngineering")
+    );
+    assert_eq!(tagged_owner(&d.resources[0], "ProcessOwner"), None);
+}
+
 #[test]
 fn compliant_and_exempt_resources_are_left_out() {
     let mut d = instances();

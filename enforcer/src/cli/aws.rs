@@ -5,7 +5,8 @@ use anyhow::Context;
 use enforcer::act::aws::{
     self, AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify,
 };
-use enforcer::act::{AlertMessage, InMemoryNotify, Notify, StoreError};
+use enforcer::act::{InMemoryNotify, Notify, StoreError};
+use enforcer::alert::AlertMessage;
 
 /// The runtime every command drives its async work on: one thread, I/O and timers on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -12,7 +12,8 @@ use tokio::sync::Mutex;
 
 use super::{Accounts, Backends, Config};
 use crate::act::aws::{AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify};
-use crate::act::{AlertMessage, InMemoryNotify, Notify, StoreError};
+use crate::act::{InMemoryNotify, Notify, StoreError};
+use crate::alert::AlertMessage;
 use crate::catalog::partition_for_region;
 
 /// The backends of one account.

@@ -247,7 +247,7 @@ pub struct Handler<A, N> {
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
     /// A handler over prepared policies and backends. Alerts are rendered as Amazon Q Developer
-    /// (Chatbot) custom notifications, one per owner ([`crate::act::ChatbotAlert`]).
+    /// (Chatbot) custom notifications, one per owner ([`crate::alert::render`]).
     pub fn new(config: Config, prepared: Prepared, accounts: A, notify: N) -> Self {
         let settings = ActSettings::new(&prepared.policies, config.mode == policy::Mode::Enforce);
         Self {

@@ -65,6 +65,7 @@ use crate::event::{
     Resolution, Resolver,
 };
 use crate::policy::{Mode, PolicySet};
+use summary::OwnerCounting;
 use time::{file_time, parse_millis};
 
 /// Files per thread that may be decoded ahead of the one being applied.
@@ -172,7 +173,9 @@ pub fn replay<S: TagStore>(
     sink: &mut dyn ReplaySink,
 ) -> io::Result<ReplaySummary> {
     let start = Instant::now();
+    let owners = OwnerCounting::new(policies);
     let context = Context {
+        owners: &owners,
         resolver,
         index: CatalogIndex::new(resolver.catalog()),
         own_principals: options.own_principals,
@@ -192,10 +195,7 @@ pub fn replay<S: TagStore>(
         last_applied: i64::MIN,
         window,
         accumulator: Accumulator::default(),
-        default_owner: policies
-            .default_owner
-            .clone()
-            .unwrap_or_else(|| UNOWNED.to_owned()),
+        owners: &owners,
         progress: Progress {
             files_total: files.len(),
             bytes_total: files
@@ -291,6 +291,7 @@ fn run_parallel<S: TagStore>(
 
 /// What the workers share: all read-only.
 struct Context<'a> {
+    owners: &'a OwnerCounting,
     resolver: &'a Resolver,
     index: CatalogIndex,
     own_principals: bool,
@@ -428,7 +429,9 @@ fn decode_file(context: &Context<'_>, number: usize, path: &Path) -> FileOutput 
                         item: Item::Decision(Box::new(decision), false),
                     });
                 } else {
-                    output.accumulator.decision(&decision, None, false, UNOWNED);
+                    output
+                        .accumulator
+                        .decision(&decision, None, false, context.owners);
                 }
             }
             Err(change) => {
@@ -484,7 +487,7 @@ struct Consumer<'e, S> {
     last_applied: i64,
     window: i64,
     accumulator: Accumulator,
-    default_owner: String,
+    owners: &'e OwnerCounting,
     progress: Progress,
 }
 
@@ -539,7 +542,7 @@ impl<S: TagStore> Consumer<'_, S> {
             Item::Decision(decision, decode_error) => (*decision, decode_error),
         };
         self.accumulator
-            .decision(&decision, time, decode_error, &self.default_owner);
+            .decision(&decision, time, decode_error, self.owners);
         self.sink.decision(&decision, time)
     }
 }

@@ -6,14 +6,40 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::time::{date_of, rfc3339};
-use crate::engine::{Decision, Outcome};
+use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::event::DecodeError;
-use crate::policy::Level;
+use crate::policy::{Level, PolicySet};
 
 /// How many error entries of each kind are kept (all are counted).
 pub const KEPT_ERRORS: usize = 1000;
 /// How many resources and principals the summary ranks.
 pub const TOP: usize = 100;
+
+/// Whom the summary counts a violation against: the owner the resource's tags name under the
+/// policy's `owner_tag` ([`crate::alert::tagged_owner`], the lookup alerts route by), else the
+/// policy's default owner, else [`UNOWNED`](super::UNOWNED).
+#[derive(Debug, Clone)]
+pub(crate) struct OwnerCounting {
+    owner_tag: String,
+    fallback: String,
+}
+
+impl OwnerCounting {
+    /// The owner tag and default owner of `policies`.
+    pub(crate) fn new(policies: &PolicySet) -> Self {
+        Self {
+            owner_tag: policies.owner_tag().to_owned(),
+            fallback: policies
+                .default_owner
+                .clone()
+                .unwrap_or_else(|| super::UNOWNED.to_owned()),
+        }
+    }
+
+    fn owner_of<'r>(&'r self, resource: &'r ResourceDecision) -> &'r str {
+        crate::alert::tagged_owner(resource, &self.owner_tag).unwrap_or(&self.fallback)
+    }
+}
 
 /// Running counts. Workers fill one each for the records they count themselves; the merged
 /// total becomes a [`ReplaySummary`].
@@ -109,13 +135,14 @@ impl Accumulator {
     }
 
     /// Counts one decision. `decode_error` marks the decision made for an undecodable input;
-    /// `time` is the record's, for the per-day counts.
+    /// `time` is the record's, for the per-day counts; `owners` says whom each violation is
+    /// counted against.
     pub(crate) fn decision(
         &mut self,
         decision: &Decision,
         time: Option<i64>,
         decode_error: bool,
-        default_owner: &str,
+        owners: &OwnerCounting,
     ) {
         self.outcomes[slot(decision.outcome)] += 1;
         match decision.outcome {
@@ -155,11 +182,7 @@ impl Accumulator {
                 continue;
             }
             self.violations += errors;
-            let owner = resource
-                .tags
-                .get("ProcessOwner")
-                .or_else(|| resource.add_tags.get("ProcessOwner"))
-                .map_or(default_owner, String::as_str);
+            let owner = owners.owner_of(resource);
             bump(&mut self.by_owner, owner, errors);
             let service = resource
                 .resource_type
@@ -435,7 +458,7 @@ pub struct ReplaySummary {
     pub warnings: u64,
     /// Violations by rule.
     pub violations_by_rule: Vec<Count>,
-    /// Violations by owner (the resource's `ProcessOwner`, else the policy's default owner).
+    /// Violations by owner (the resource's owner tag, else the policy's default owner).
     pub violations_by_owner: Vec<Count>,
     /// Violations by service.
     pub violations_by_service: Vec<Count>,

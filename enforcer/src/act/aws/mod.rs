@@ -6,8 +6,10 @@
 //! ([`http_client`]: hyper with rustls on *ring*) and one retry policy ([`retry_config`]:
 //! adaptive, so throttling slows the client down instead of failing it).
 //!
-//! [`REQUIRED_IAM_ACTIONS`] lists every SDK call made here and the IAM actions it needs; the
-//! roles in `infra/` grant them.
+//! Per-service behaviour is typed: a [`QuarantineKind`] per quarantinable resource type and a
+//! [`FallbackService`] per service whose own tagging calls stand in for the tagging API, each one
+//! file carrying its own SDK calls. [`REQUIRED_IAM_ACTIONS`] gathers every SDK call made here and
+//! the IAM actions it needs; the roles in `infra/` grant them.
 
 mod fallback;
 pub mod permissions;
@@ -24,13 +26,14 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-pub use fallback::{fallback_service, FALLBACK_SERVICES};
+pub use fallback::{FallbackService, FallbackSpec};
 pub use permissions::{
-    required_actions, Backend, IamRequirement, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS,
+    required_actions, Backend, IamCall, IamRequirement, RecordTagging, Scope, REMOVABLE_TAG_KEYS,
+    REQUIRED_IAM_ACTIONS,
 };
 pub use quarantine::{
-    AwsQuarantine, QuarantineConfig, DENY_POLICY_NAME, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
-    QUARANTINE_TYPES,
+    AwsQuarantine, KindSpec, QuarantineConfig, QuarantineKind, DENY_POLICY_NAME,
+    DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
 };
 pub use sns::SnsNotify;
 pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};

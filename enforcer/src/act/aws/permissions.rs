@@ -1,6 +1,10 @@
 //! The IAM actions the AWS backends need: one row per SDK call the code makes, with the actions
 //! that call needs and the part of the enforcer that makes it.
 //!
+//! Each quarantine kind ([`QuarantineKind`]) and tagging fallback ([`FallbackService`]) lists its
+//! own calls in its own file; [`REQUIRED_IAM_ACTIONS`] gathers them with the tag store's, the
+//! alerts' and the member accounts' calls listed here.
+//!
 //! `infra/template.yaml` (the function's role) and `infra/member.yaml` (the role the function
 //! assumes in member accounts) grant these actions. `tests/offline/infra.rs` checks that both roles grant
 //! every action of [`REQUIRED_IAM_ACTIONS`] their [`Scope`] asks for (and nothing beyond it and
@@ -13,9 +17,13 @@
 //!   `s3:PutBucketPublicAccessBlock` (the latter also for `DeletePublicAccessBlock`);
 //! - the Resource Groups Tagging API's writes also need each service's own tagging action for
 //!   every resource it writes: `TagResources` those of every catalogued service (generated into
-//!   the templates from the catalog, see `tests/offline/infra.rs`; the quarantinable types' are listed
-//!   here too, since a quarantine record is written as tags), `UntagResources` the untag actions
-//!   of the quarantinable types (the enforcer removes nothing but quarantine records).
+//!   the templates from the catalog, see `tests/offline/infra.rs`; each quarantine kind's are added here
+//!   too, since a quarantine record is written as tags), `UntagResources` the untag actions
+//!   of the quarantine kinds (the enforcer removes nothing but quarantine records).
+
+use std::sync::LazyLock;
+
+use super::{FallbackService, QuarantineKind};
 
 /// Which roles need an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +41,11 @@ pub enum Scope {
 pub enum Backend {
     /// [`AwsTagStore`](super::AwsTagStore): the Resource Groups Tagging API.
     TagStore,
-    /// The services' own tagging calls the tag store falls back on
-    /// ([`FALLBACK_SERVICES`](super::FALLBACK_SERVICES)).
-    TagFallback,
-    /// [`AwsQuarantine`](super::AwsQuarantine) of one resource type (one of
-    /// [`QUARANTINE_TYPES`](super::QUARANTINE_TYPES)): prepare, isolate and release.
-    Quarantine(&'static str),
+    /// The service's own tagging calls the tag store falls back on.
+    TagFallback(FallbackService),
+    /// [`AwsQuarantine`](super::AwsQuarantine) of one resource type: prepare, isolate and
+    /// release.
+    Quarantine(QuarantineKind),
     /// [`SnsNotify`](super::SnsNotify): alerts.
     Alerts,
     /// `enforcer::lambda::aws::AwsAccounts`: credentials in member accounts.
@@ -50,23 +57,69 @@ impl Backend {
     pub fn scope(self) -> Scope {
         match self {
             Self::Alerts | Self::MemberAccounts => Scope::FunctionOnly,
-            Self::TagStore | Self::TagFallback | Self::Quarantine(_) => Scope::EveryAccount,
+            Self::TagStore | Self::TagFallback(_) | Self::Quarantine(_) => Scope::EveryAccount,
         }
     }
 }
 
 /// One SDK call and the IAM actions it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamRequirement {
     /// The call, `service:Operation`: the IAM service prefix and the API's operation name
     /// (`s3:GetPublicAccessBlock`, `tag:GetResources`, `rds:DescribeDBInstances`).
     pub call: &'static str,
     /// The IAM actions it needs.
-    pub actions: &'static [&'static str],
+    pub actions: Vec<&'static str>,
     /// Who makes it.
     pub backend: Backend,
     /// What for.
     pub purpose: &'static str,
+}
+
+/// One SDK call of a backend, as its file lists it: the call, the IAM actions it needs, what for
+/// (see [`IamRequirement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IamCall {
+    /// `service:Operation`.
+    pub call: &'static str,
+    /// The IAM actions it needs.
+    pub actions: &'static [&'static str],
+    /// What for.
+    pub purpose: &'static str,
+}
+
+impl IamCall {
+    /// A call needing `actions`.
+    pub const fn new(
+        call: &'static str,
+        actions: &'static [&'static str],
+        purpose: &'static str,
+    ) -> Self {
+        Self {
+            call,
+            actions,
+            purpose,
+        }
+    }
+
+    fn made_by(self, backend: Backend) -> IamRequirement {
+        IamRequirement {
+            call: self.call,
+            actions: self.actions.to_vec(),
+            backend,
+            purpose: self.purpose,
+        }
+    }
+}
+
+/// The tagging actions a quarantine kind's record needs beyond `tag:TagResources` and
+/// `tag:UntagResources`: the service's own, which the tagging API calls for the enforcer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordTagging {
+    /// Needed to write the record.
+    pub tag: &'static [&'static str],
+    /// Needed to remove it.
+    pub untag: &'static [&'static str],
 }
 
 /// The tag keys the enforcer removes: its quarantine records (every
@@ -74,266 +127,76 @@ pub struct IamRequirement {
 /// actions only for these keys (`ForAllValues:StringLike` on `aws:TagKeys`).
 pub const REMOVABLE_TAG_KEYS: &str = "enforcer:quarantine*";
 
-const fn row(
-    call: &'static str,
-    actions: &'static [&'static str],
-    backend: Backend,
-    purpose: &'static str,
-) -> IamRequirement {
-    IamRequirement {
-        call,
-        actions,
-        backend,
-        purpose,
+/// Every SDK call of the AWS backends and the IAM actions it needs: the tag store's, each
+/// tagging fallback's and each quarantine kind's (from their files), the alerts' and the member
+/// accounts'.
+pub static REQUIRED_IAM_ACTIONS: LazyLock<Vec<IamRequirement>> = LazyLock::new(|| {
+    let kinds = QuarantineKind::ALL;
+    let record_actions = |actions: fn(RecordTagging) -> &'static [&'static str]| {
+        kinds
+            .iter()
+            .flat_map(move |kind| actions(kind.record_tagging()).iter().copied())
+    };
+    let mut rows = vec![
+        IamCall::new(
+            "tag:GetResources",
+            &["tag:GetResources"],
+            "read the tags of the resources an event touched",
+        )
+        .made_by(Backend::TagStore),
+        IamRequirement {
+            call: "tag:TagResources",
+            actions: std::iter::once("tag:TagResources")
+                .chain(record_actions(|r| r.tag))
+                .collect(),
+            backend: Backend::TagStore,
+            purpose: "add the tags the policy infers, and quarantine records (with each \
+                      service's own tagging action; those of every catalogued service come from \
+                      the catalog)",
+        },
+        IamRequirement {
+            call: "tag:UntagResources",
+            actions: std::iter::once("tag:UntagResources")
+                .chain(record_actions(|r| r.untag))
+                .collect(),
+            backend: Backend::TagStore,
+            purpose: "remove a quarantine record on release, or after a failed isolation (with \
+                      the quarantine kinds' own untag actions)",
+        },
+    ];
+    for service in FallbackService::ALL {
+        rows.extend(
+            service
+                .calls()
+                .iter()
+                .map(|call| call.made_by(Backend::TagFallback(*service))),
+        );
     }
-}
-
-use Backend::{Alerts, MemberAccounts, Quarantine, TagFallback, TagStore};
-
-/// Every SDK call of the AWS backends and the IAM actions it needs.
-pub const REQUIRED_IAM_ACTIONS: &[IamRequirement] = &[
-    // Tag store: the Resource Groups Tagging API.
-    row(
-        "tag:GetResources",
-        &["tag:GetResources"],
-        TagStore,
-        "read the tags of the resources an event touched",
-    ),
-    row(
-        "tag:TagResources",
-        &[
-            "tag:TagResources",
-            "s3:GetBucketTagging",
-            "s3:PutBucketTagging",
-            "ec2:CreateTags",
-            "rds:AddTagsToResource",
-            "lambda:TagResource",
-        ],
-        TagStore,
-        "add the tags the policy infers, and quarantine records (with each service's own \
-         tagging action; those of every catalogued service come from the catalog)",
-    ),
-    row(
-        "tag:UntagResources",
-        &[
-            "tag:UntagResources",
-            "s3:GetBucketTagging",
-            "s3:PutBucketTagging",
-            "ec2:DeleteTags",
-            "rds:RemoveTagsFromResource",
-            "lambda:UntagResource",
-        ],
-        TagStore,
-        "remove a quarantine record on release, or after a failed isolation (with the \
-         quarantinable types' own untag actions)",
-    ),
-    // The services' own tagging calls.
-    row(
-        "sqs:GetQueueUrl",
-        &["sqs:GetQueueUrl"],
-        TagFallback,
-        "the queue URL the SQS tagging calls take",
-    ),
-    row(
-        "sqs:ListQueueTags",
-        &["sqs:ListQueueTags"],
-        TagFallback,
-        "read a queue's tags",
-    ),
-    row(
-        "sqs:TagQueue",
-        &["sqs:TagQueue"],
-        TagFallback,
-        "tag a queue",
-    ),
-    row(
-        "sqs:UntagQueue",
-        &["sqs:UntagQueue"],
-        TagFallback,
-        "remove a queue's tags",
-    ),
-    row(
-        "redshift:DescribeTags",
-        &["redshift:DescribeTags"],
-        TagFallback,
-        "read a cluster's tags",
-    ),
-    row(
-        "redshift:CreateTags",
-        &["redshift:CreateTags"],
-        TagFallback,
-        "tag a cluster",
-    ),
-    row(
-        "redshift:DeleteTags",
-        &["redshift:DeleteTags"],
-        TagFallback,
-        "remove a cluster's tags",
-    ),
-    row(
-        "ecr:ListTagsForResource",
-        &["ecr:ListTagsForResource"],
-        TagFallback,
-        "read a repository's tags",
-    ),
-    row(
-        "ecr:TagResource",
-        &["ecr:TagResource"],
-        TagFallback,
-        "tag a repository",
-    ),
-    row(
-        "ecr:UntagResource",
-        &["ecr:UntagResource"],
-        TagFallback,
-        "remove a repository's tags",
-    ),
-    row(
-        "iam:ListRoleTags",
-        &["iam:ListRoleTags"],
-        TagFallback,
-        "read a role's tags (the tagging API does not cover roles)",
-    ),
-    row("iam:TagRole", &["iam:TagRole"], TagFallback, "tag a role"),
-    row(
-        "iam:UntagRole",
-        &["iam:UntagRole"],
-        TagFallback,
-        "remove a role's quarantine record",
-    ),
-    // Quarantine: S3 buckets.
-    row(
-        "s3:GetPublicAccessBlock",
-        &["s3:GetBucketPublicAccessBlock"],
-        Quarantine("s3:bucket"),
-        "record the public access block to restore on release",
-    ),
-    row(
-        "s3:PutPublicAccessBlock",
-        &["s3:PutBucketPublicAccessBlock"],
-        Quarantine("s3:bucket"),
-        "turn the public access block on; restore it on release",
-    ),
-    row(
-        "s3:DeletePublicAccessBlock",
-        &["s3:PutBucketPublicAccessBlock"],
-        Quarantine("s3:bucket"),
-        "release: the bucket had no public access block",
-    ),
-    row(
-        "s3:GetBucketPolicy",
-        &["s3:GetBucketPolicy"],
-        Quarantine("s3:bucket"),
-        "keep the bucket policy's other statements",
-    ),
-    row(
-        "s3:PutBucketPolicy",
-        &["s3:PutBucketPolicy"],
-        Quarantine("s3:bucket"),
-        "add the deny statement; on release, remove it",
-    ),
-    row(
-        "s3:DeleteBucketPolicy",
-        &["s3:DeleteBucketPolicy"],
-        Quarantine("s3:bucket"),
-        "release: the deny statement was the policy's only one",
-    ),
-    // Quarantine: EC2 instances.
-    row(
-        "ec2:DescribeInstances",
-        &["ec2:DescribeInstances"],
-        Quarantine("ec2:instance"),
-        "the instance's VPC and security groups",
-    ),
-    row(
-        "ec2:DescribeSecurityGroups",
-        &["ec2:DescribeSecurityGroups"],
-        Quarantine("ec2:instance"),
-        "find the VPC's isolation group",
-    ),
-    row(
-        "ec2:CreateSecurityGroup",
-        &["ec2:CreateSecurityGroup"],
-        Quarantine("ec2:instance"),
-        "create the VPC's isolation group",
-    ),
-    row(
-        "ec2:RevokeSecurityGroupEgress",
-        &["ec2:RevokeSecurityGroupEgress"],
-        Quarantine("ec2:instance"),
-        "take the new isolation group's egress rule away",
-    ),
-    row(
-        "ec2:ModifyInstanceAttribute",
-        &["ec2:ModifyInstanceAttribute"],
-        Quarantine("ec2:instance"),
-        "swap the instance's security groups; restore them on release",
-    ),
-    // Quarantine: RDS DB instances.
-    row(
-        "rds:DescribeDBInstances",
-        &["rds:DescribeDBInstances"],
-        Quarantine("rds:db"),
-        "record whether the database is publicly accessible",
-    ),
-    row(
-        "rds:ModifyDBInstance",
-        &["rds:ModifyDBInstance"],
-        Quarantine("rds:db"),
-        "make it not publicly accessible; restore it on release",
-    ),
-    // Quarantine: Lambda functions.
-    row(
-        "lambda:GetFunctionConcurrency",
-        &["lambda:GetFunctionConcurrency"],
-        Quarantine("lambda:function"),
-        "record the reserved concurrency to restore on release",
-    ),
-    row(
-        "lambda:PutFunctionConcurrency",
-        &["lambda:PutFunctionConcurrency"],
-        Quarantine("lambda:function"),
-        "reserved concurrency 0; restore it on release",
-    ),
-    row(
-        "lambda:DeleteFunctionConcurrency",
-        &["lambda:DeleteFunctionConcurrency"],
-        Quarantine("lambda:function"),
-        "release: the function had no reserved concurrency",
-    ),
-    // Quarantine: IAM roles.
-    row(
-        "iam:GetRolePolicy",
-        &["iam:GetRolePolicy"],
-        Quarantine("iam:role"),
-        "is the deny-all inline policy already there",
-    ),
-    row(
-        "iam:PutRolePolicy",
-        &["iam:PutRolePolicy"],
-        Quarantine("iam:role"),
-        "attach the deny-all inline policy",
-    ),
-    row(
-        "iam:DeleteRolePolicy",
-        &["iam:DeleteRolePolicy"],
-        Quarantine("iam:role"),
-        "release: remove the deny-all inline policy",
-    ),
-    // The function's own account only.
-    row(
-        "sns:Publish",
-        &["sns:Publish"],
-        Alerts,
-        "alerts to the topic (ENFORCER_ALERT_TOPIC_ARN)",
-    ),
-    row(
-        "sts:AssumeRole",
-        &["sts:AssumeRole"],
-        MemberAccounts,
-        "act in a member account through ENFORCER_MEMBER_ROLE_NAME",
-    ),
-];
+    for kind in kinds {
+        rows.extend(
+            kind.calls()
+                .iter()
+                .map(|call| call.made_by(Backend::Quarantine(*kind))),
+        );
+    }
+    rows.push(
+        IamCall::new(
+            "sns:Publish",
+            &["sns:Publish"],
+            "alerts to the topic (ENFORCER_ALERT_TOPIC_ARN)",
+        )
+        .made_by(Backend::Alerts),
+    );
+    rows.push(
+        IamCall::new(
+            "sts:AssumeRole",
+            &["sts:AssumeRole"],
+            "act in a member account through ENFORCER_MEMBER_ROLE_NAME",
+        )
+        .made_by(Backend::MemberAccounts),
+    );
+    rows
+});
 
 /// The IAM actions the roles of `scope` need, sorted, each once.
 pub fn required_actions(scope: Scope) -> Vec<&'static str> {
@@ -350,7 +213,6 @@ pub fn required_actions(scope: Scope) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::act::aws::QUARANTINE_TYPES;
     use crate::act::{
         QUARANTINE_AT_KEY, QUARANTINE_KEY, QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY,
     };
@@ -362,8 +224,8 @@ mod tests {
         let before = calls.len();
         calls.dedup();
         assert_eq!(calls.len(), before, "a call is listed twice");
-        for row in REQUIRED_IAM_ACTIONS {
-            for name in std::iter::once(&row.call).chain(row.actions) {
+        for row in REQUIRED_IAM_ACTIONS.iter() {
+            for name in std::iter::once(&row.call).chain(&row.actions) {
                 let (service, action) = name.split_once(':').unwrap_or_default();
                 assert!(
                     !service.is_empty()
@@ -380,20 +242,39 @@ mod tests {
     }
 
     #[test]
-    fn every_quarantine_type_has_its_calls() {
-        for resource_type in QUARANTINE_TYPES {
+    fn every_kind_and_fallback_has_its_calls() {
+        for kind in QuarantineKind::ALL {
             assert!(
                 REQUIRED_IAM_ACTIONS
                     .iter()
-                    .any(|r| r.backend == Backend::Quarantine(resource_type)),
-                "{resource_type}"
+                    .any(|r| r.backend == Backend::Quarantine(*kind)),
+                "{kind:?}"
             );
         }
-        for row in REQUIRED_IAM_ACTIONS {
-            if let Backend::Quarantine(resource_type) = row.backend {
-                assert!(QUARANTINE_TYPES.contains(&resource_type), "{row:?}");
-            }
+        for service in FallbackService::ALL {
+            assert!(
+                REQUIRED_IAM_ACTIONS
+                    .iter()
+                    .any(|r| r.backend == Backend::TagFallback(*service)),
+                "{service:?}"
+            );
         }
+    }
+
+    #[test]
+    fn record_tagging_actions_ride_on_the_tagging_api_calls() {
+        let actions_of = |call: &str| {
+            REQUIRED_IAM_ACTIONS
+                .iter()
+                .find(|r| r.call == call)
+                .map(|r| r.actions.clone())
+                .unwrap_or_default()
+        };
+        let tag = actions_of("tag:TagResources");
+        let untag = actions_of("tag:UntagResources");
+        assert!(tag.contains(&"s3:PutBucketTagging") && tag.contains(&"ec2:CreateTags"));
+        assert!(untag.contains(&"rds:RemoveTagsFromResource"));
+        assert!(untag.contains(&"lambda:UntagResource"));
     }
 
     #[test]

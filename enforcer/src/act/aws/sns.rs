@@ -3,7 +3,8 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::store_error;
-use crate::act::{AlertMessage, Notify, StoreError};
+use crate::act::{Notify, StoreError};
+use crate::alert::AlertMessage;
 
 /// Publishes alerts to one SNS topic.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_resourcegroupstagging::types::FailureInfo;
 
-use super::fallback::{fallback_service, Fallback};
+use super::fallback::{Fallback, FallbackService};
 use super::{is_throttling, store_error, AwsClients};
 use crate::act::{StoreError, TagStore, WriteFailures};
 use crate::Tags;
@@ -128,7 +128,8 @@ impl AwsTagStore {
             Ok(failed) => {
                 for (arn, info) in failed {
                     let failure = failure_info(operation, &info);
-                    if is_unsupported(&failure.message) && fallback_service(&arn).is_some() {
+                    if is_unsupported(&failure.message) && FallbackService::for_arn(&arn).is_some()
+                    {
                         if let Err(error) = self.fallback_write(&arn, write).await {
                             failures.insert(arn, error);
                         }
@@ -139,7 +140,7 @@ impl AwsTagStore {
             }
             Err(failure) => {
                 for arn in arns {
-                    if is_unsupported(&failure.message) && fallback_service(arn).is_some() {
+                    if is_unsupported(&failure.message) && FallbackService::for_arn(arn).is_some() {
                         if let Err(error) = self.fallback_write(arn, write).await {
                             failures.insert(arn.clone(), error);
                         }
@@ -229,7 +230,7 @@ impl TagStore for AwsTagStore {
         // for those it can tell about.
         let unlisted: Vec<String> = via_api
             .into_iter()
-            .filter(|arn| !found.contains_key(arn) && fallback_service(arn).is_some())
+            .filter(|arn| !found.contains_key(arn) && FallbackService::for_arn(arn).is_some())
             .chain(direct)
             .collect();
         for arn in unlisted {

@@ -5,9 +5,46 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 
-use super::{state, ISOLATION_GROUP_NAME};
+use super::{state, KindSpec, ISOLATION_GROUP_NAME};
+use crate::act::aws::permissions::{IamCall, RecordTagging};
 use crate::act::aws::{arn_name, error_code, store_error};
 use crate::act::{Prepared, QuarantineRecord, QuarantineTarget, StoreError};
+
+/// `ec2:instance`, its calls and its record's tagging actions.
+pub(super) const SPEC: KindSpec = KindSpec {
+    resource_type: "ec2:instance",
+    calls: &[
+        IamCall::new(
+            "ec2:DescribeInstances",
+            &["ec2:DescribeInstances"],
+            "the instance's VPC and security groups",
+        ),
+        IamCall::new(
+            "ec2:DescribeSecurityGroups",
+            &["ec2:DescribeSecurityGroups"],
+            "find the VPC's isolation group",
+        ),
+        IamCall::new(
+            "ec2:CreateSecurityGroup",
+            &["ec2:CreateSecurityGroup"],
+            "create the VPC's isolation group",
+        ),
+        IamCall::new(
+            "ec2:RevokeSecurityGroupEgress",
+            &["ec2:RevokeSecurityGroupEgress"],
+            "take the new isolation group's egress rule away",
+        ),
+        IamCall::new(
+            "ec2:ModifyInstanceAttribute",
+            &["ec2:ModifyInstanceAttribute"],
+            "swap the instance's security groups; restore them on release",
+        ),
+    ],
+    record_tagging: RecordTagging {
+        tag: &["ec2:CreateTags"],
+        untag: &["ec2:DeleteTags"],
+    },
+};
 
 struct Instance {
     vpc: String,

@@ -4,14 +4,50 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{DENY_POLICY_NAME, DENY_STATEMENT_SID};
+use super::{KindSpec, DENY_POLICY_NAME, DENY_STATEMENT_SID};
+use crate::act::aws::permissions::{IamCall, RecordTagging};
 use crate::act::aws::{arn_name, error_code, store_error};
 use crate::act::{Prepared, QuarantineRecord, QuarantineTarget, StoreError};
+
+/// `iam:role`, its calls and its record's tagging actions.
+pub(super) const SPEC: KindSpec = KindSpec {
+    resource_type: "iam:role",
+    calls: &[
+        IamCall::new(
+            "iam:GetRolePolicy",
+            &["iam:GetRolePolicy"],
+            "is the deny-all inline policy already there",
+        ),
+        IamCall::new(
+            "iam:PutRolePolicy",
+            &["iam:PutRolePolicy"],
+            "attach the deny-all inline policy",
+        ),
+        IamCall::new(
+            "iam:DeleteRolePolicy",
+            &["iam:DeleteRolePolicy"],
+            "release: remove the deny-all inline policy",
+        ),
+    ],
+    // The tagging API does not cover roles: the record goes through IAM's own TagRole and
+    // UntagRole, the IAM tagging fallback's calls.
+    record_tagging: RecordTagging {
+        tag: &[],
+        untag: &[],
+    },
+};
 
 pub(super) async fn prepare(
     iam: &aws_sdk_iam::Client,
     target: &QuarantineTarget<'_>,
+    exempt: &[String],
 ) -> Result<Prepared, StoreError> {
+    if exempt.iter().any(|p| p == target.arn) {
+        return Err(StoreError::permanent(
+            "Quarantine",
+            "refusing to quarantine a break-glass principal or the enforcer's own role",
+        ));
+    }
     match iam
         .get_role_policy()
         .role_name(arn_name(target.arn))

@@ -3,10 +3,37 @@
 
 use std::collections::BTreeMap;
 
-use super::state;
+use super::{state, KindSpec};
+use crate::act::aws::permissions::{IamCall, RecordTagging};
 use crate::act::aws::store_error;
 use crate::act::{Prepared, QuarantineRecord, QuarantineTarget, StoreError};
 use crate::catalog::Arn;
+
+/// `lambda:function`, its calls and its record's tagging actions.
+pub(super) const SPEC: KindSpec = KindSpec {
+    resource_type: "lambda:function",
+    calls: &[
+        IamCall::new(
+            "lambda:GetFunctionConcurrency",
+            &["lambda:GetFunctionConcurrency"],
+            "record the reserved concurrency to restore on release",
+        ),
+        IamCall::new(
+            "lambda:PutFunctionConcurrency",
+            &["lambda:PutFunctionConcurrency"],
+            "reserved concurrency 0; restore it on release",
+        ),
+        IamCall::new(
+            "lambda:DeleteFunctionConcurrency",
+            &["lambda:DeleteFunctionConcurrency"],
+            "release: the function had no reserved concurrency",
+        ),
+    ],
+    record_tagging: RecordTagging {
+        tag: &["lambda:TagResource"],
+        untag: &["lambda:UntagResource"],
+    },
+};
 
 /// The function's name, without a version or alias qualifier.
 fn function_name(arn: &str) -> &str {

@@ -7,6 +7,10 @@
 //! | `rds:db` | not publicly accessible | the previous setting |
 //! | `lambda:function` | reserved concurrency 0 | the previous reserved concurrency (or none) |
 //! | `iam:role` | a deny-all inline policy | the inline policy removed |
+//!
+//! Each kind is one file here and one variant of [`QuarantineKind`]; its file says what it does
+//! and lists the SDK calls it makes with their IAM actions ([`KindSpec`]). Adding a kind: a file,
+//! a variant, and the arms the compiler then asks for in this module.
 
 mod ec2;
 mod iam;
@@ -14,8 +18,86 @@ mod lambda;
 mod rds;
 mod s3;
 
+use super::permissions::{IamCall, RecordTagging};
 use super::AwsClients;
 use crate::act::{Prepared, Quarantine, QuarantineRecord, QuarantineTarget, StoreError};
+
+/// Declares [`QuarantineKind`] and its [`ALL`](QuarantineKind::ALL) from one list, so that a new
+/// variant is in `ALL` and every `match` on the kind names the arm it lacks.
+macro_rules! quarantine_kinds {
+    ($($(#[$doc:meta])* $variant:ident,)+) => {
+        /// A resource type an AWS quarantine exists for: one file of this module each.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum QuarantineKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl QuarantineKind {
+            /// Every kind.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+        }
+    };
+}
+
+quarantine_kinds! {
+    /// `s3:bucket`: a deny statement and the public access block.
+    S3Bucket,
+    /// `ec2:instance`: an isolation security group.
+    Ec2Instance,
+    /// `rds:db`: not publicly accessible.
+    RdsDb,
+    /// `lambda:function`: reserved concurrency 0.
+    LambdaFunction,
+    /// `iam:role`: a deny-all inline policy.
+    IamRole,
+}
+
+/// What a quarantine kind's file declares about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindSpec {
+    /// Its Resource Groups Tagging API type, e.g. `s3:bucket`.
+    pub resource_type: &'static str,
+    /// Every SDK call it makes (prepare, isolate, release), with the IAM actions each needs.
+    pub calls: &'static [IamCall],
+    /// The service's own tagging actions the tagging API needs to write and remove its record.
+    pub record_tagging: RecordTagging,
+}
+
+impl QuarantineKind {
+    /// What its file declares.
+    pub fn spec(self) -> &'static KindSpec {
+        match self {
+            Self::S3Bucket => &s3::SPEC,
+            Self::Ec2Instance => &ec2::SPEC,
+            Self::RdsDb => &rds::SPEC,
+            Self::LambdaFunction => &lambda::SPEC,
+            Self::IamRole => &iam::SPEC,
+        }
+    }
+
+    /// The kind for a Resource Groups Tagging API type, when there is one.
+    pub fn of(resource_type: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.resource_type() == resource_type)
+    }
+
+    /// Its Resource Groups Tagging API type, e.g. `s3:bucket`.
+    pub fn resource_type(self) -> &'static str {
+        self.spec().resource_type
+    }
+
+    /// Every SDK call it makes, with the IAM actions each needs.
+    pub fn calls(self) -> &'static [IamCall] {
+        self.spec().calls
+    }
+
+    /// The service's own tagging actions its record needs.
+    pub fn record_tagging(self) -> RecordTagging {
+        self.spec().record_tagging
+    }
+}
 
 /// Name of the per-VPC security group isolated instances get.
 pub const ISOLATION_GROUP_NAME: &str = "enforcer-quarantine";
@@ -79,15 +161,6 @@ impl AwsQuarantine {
     }
 }
 
-/// The resource types an AWS quarantine exists for.
-pub const QUARANTINE_TYPES: &[&str] = &[
-    "s3:bucket",
-    "ec2:instance",
-    "rds:db",
-    "lambda:function",
-    "iam:role",
-];
-
 fn unsupported(resource_type: &str) -> StoreError {
     StoreError::permanent(
         "Quarantine",
@@ -96,28 +169,23 @@ fn unsupported(resource_type: &str) -> StoreError {
     .with_code("UnsupportedResourceType")
 }
 
+fn kind_of(resource_type: &str) -> Result<QuarantineKind, StoreError> {
+    QuarantineKind::of(resource_type).ok_or_else(|| unsupported(resource_type))
+}
+
 impl Quarantine for AwsQuarantine {
     fn supports(&self, resource_type: &str) -> bool {
-        QUARANTINE_TYPES.contains(&resource_type)
+        QuarantineKind::of(resource_type).is_some()
     }
 
     async fn prepare(&self, target: &QuarantineTarget<'_>) -> Result<Prepared, StoreError> {
         let exempt = self.config.exempt_principals();
-        match target.resource_type {
-            "s3:bucket" => s3::prepare(&self.s3, target, &exempt).await,
-            "ec2:instance" => ec2::prepare(&self.ec2, target).await,
-            "rds:db" => rds::prepare(&self.rds, target).await,
-            "lambda:function" => lambda::prepare(&self.lambda, target).await,
-            "iam:role" => {
-                if exempt.iter().any(|p| p == target.arn) {
-                    return Err(StoreError::permanent(
-                        "Quarantine",
-                        "refusing to quarantine a break-glass principal or the enforcer's own role",
-                    ));
-                }
-                iam::prepare(&self.iam, target).await
-            }
-            other => Err(unsupported(other)),
+        match kind_of(target.resource_type)? {
+            QuarantineKind::S3Bucket => s3::prepare(&self.s3, target, &exempt).await,
+            QuarantineKind::Ec2Instance => ec2::prepare(&self.ec2, target).await,
+            QuarantineKind::RdsDb => rds::prepare(&self.rds, target).await,
+            QuarantineKind::LambdaFunction => lambda::prepare(&self.lambda, target).await,
+            QuarantineKind::IamRole => iam::prepare(&self.iam, target, &exempt).await,
         }
     }
 
@@ -126,13 +194,14 @@ impl Quarantine for AwsQuarantine {
         target: &QuarantineTarget<'_>,
         record: &QuarantineRecord,
     ) -> Result<(), StoreError> {
-        match target.resource_type {
-            "s3:bucket" => s3::isolate(&self.s3, target, &self.config.exempt_principals()).await,
-            "ec2:instance" => ec2::isolate(&self.ec2, target, record).await,
-            "rds:db" => rds::isolate(&self.rds, target, record).await,
-            "lambda:function" => lambda::isolate(&self.lambda, target).await,
-            "iam:role" => iam::isolate(&self.iam, target).await,
-            other => Err(unsupported(other)),
+        match kind_of(target.resource_type)? {
+            QuarantineKind::S3Bucket => {
+                s3::isolate(&self.s3, target, &self.config.exempt_principals()).await
+            }
+            QuarantineKind::Ec2Instance => ec2::isolate(&self.ec2, target, record).await,
+            QuarantineKind::RdsDb => rds::isolate(&self.rds, target, record).await,
+            QuarantineKind::LambdaFunction => lambda::isolate(&self.lambda, target).await,
+            QuarantineKind::IamRole => iam::isolate(&self.iam, target).await,
         }
     }
 
@@ -141,13 +210,12 @@ impl Quarantine for AwsQuarantine {
         target: &QuarantineTarget<'_>,
         record: &QuarantineRecord,
     ) -> Result<(), StoreError> {
-        match record.resource_type.as_str() {
-            "s3:bucket" => s3::release(&self.s3, target, record).await,
-            "ec2:instance" => ec2::release(&self.ec2, target, record).await,
-            "rds:db" => rds::release(&self.rds, target, record).await,
-            "lambda:function" => lambda::release(&self.lambda, target, record).await,
-            "iam:role" => iam::release(&self.iam, target).await,
-            other => Err(unsupported(other)),
+        match kind_of(&record.resource_type)? {
+            QuarantineKind::S3Bucket => s3::release(&self.s3, target, record).await,
+            QuarantineKind::Ec2Instance => ec2::release(&self.ec2, target, record).await,
+            QuarantineKind::RdsDb => rds::release(&self.rds, target, record).await,
+            QuarantineKind::LambdaFunction => lambda::release(&self.lambda, target, record).await,
+            QuarantineKind::IamRole => iam::release(&self.iam, target).await,
         }
     }
 }
@@ -175,6 +243,18 @@ mod tests {
             text: Arc::new(text.to_owned()),
         };
         compile_sources(&[source], crate::catalog::KNOWN_RESOURCE_TYPES)
+    }
+
+    #[test]
+    fn each_kind_has_its_own_resource_type() {
+        for kind in QuarantineKind::ALL {
+            assert_eq!(QuarantineKind::of(kind.resource_type()), Some(*kind));
+            assert!(
+                crate::catalog::KNOWN_RESOURCE_TYPES.contains(&kind.resource_type()),
+                "{kind:?}"
+            );
+        }
+        assert_eq!(QuarantineKind::of("sqs:queue"), None);
     }
 
     #[test]

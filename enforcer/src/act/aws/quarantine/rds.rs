@@ -2,9 +2,31 @@
 
 use std::collections::BTreeMap;
 
-use super::state;
+use super::{state, KindSpec};
+use crate::act::aws::permissions::{IamCall, RecordTagging};
 use crate::act::aws::{arn_name, store_error};
 use crate::act::{Prepared, QuarantineRecord, QuarantineTarget, StoreError};
+
+/// `rds:db`, its calls and its record's tagging actions.
+pub(super) const SPEC: KindSpec = KindSpec {
+    resource_type: "rds:db",
+    calls: &[
+        IamCall::new(
+            "rds:DescribeDBInstances",
+            &["rds:DescribeDBInstances"],
+            "record whether the database is publicly accessible",
+        ),
+        IamCall::new(
+            "rds:ModifyDBInstance",
+            &["rds:ModifyDBInstance"],
+            "make it not publicly accessible; restore it on release",
+        ),
+    ],
+    record_tagging: RecordTagging {
+        tag: &["rds:AddTagsToResource"],
+        untag: &["rds:RemoveTagsFromResource"],
+    },
+};
 
 async fn set_public(rds: &aws_sdk_rds::Client, id: &str, public: bool) -> Result<(), StoreError> {
     rds.modify_db_instance()

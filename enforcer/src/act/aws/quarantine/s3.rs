@@ -6,9 +6,51 @@ use std::collections::BTreeMap;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use serde_json::{json, Value};
 
-use super::{state, DENY_STATEMENT_SID};
+use super::{state, KindSpec, DENY_STATEMENT_SID};
+use crate::act::aws::permissions::{IamCall, RecordTagging};
 use crate::act::aws::{arn_name, error_code, store_error};
 use crate::act::{Prepared, QuarantineRecord, QuarantineTarget, StoreError};
+
+/// `s3:bucket`, its calls and its record's tagging actions.
+pub(super) const SPEC: KindSpec = KindSpec {
+    resource_type: "s3:bucket",
+    calls: &[
+        IamCall::new(
+            "s3:GetPublicAccessBlock",
+            &["s3:GetBucketPublicAccessBlock"],
+            "record the public access block to restore on release",
+        ),
+        IamCall::new(
+            "s3:PutPublicAccessBlock",
+            &["s3:PutBucketPublicAccessBlock"],
+            "turn the public access block on; restore it on release",
+        ),
+        IamCall::new(
+            "s3:DeletePublicAccessBlock",
+            &["s3:PutBucketPublicAccessBlock"],
+            "release: the bucket had no public access block",
+        ),
+        IamCall::new(
+            "s3:GetBucketPolicy",
+            &["s3:GetBucketPolicy"],
+            "keep the bucket policy's other statements",
+        ),
+        IamCall::new(
+            "s3:PutBucketPolicy",
+            &["s3:PutBucketPolicy"],
+            "add the deny statement; on release, remove it",
+        ),
+        IamCall::new(
+            "s3:DeleteBucketPolicy",
+            &["s3:DeleteBucketPolicy"],
+            "release: the deny statement was the policy's only one",
+        ),
+    ],
+    record_tagging: RecordTagging {
+        tag: &["s3:GetBucketTagging", "s3:PutBucketTagging"],
+        untag: &["s3:GetBucketTagging", "s3:PutBucketTagging"],
+    },
+};
 
 const NO_PAB: &str = "NoSuchPublicAccessBlockConfiguration";
 const NO_POLICY: &str = "NoSuchBucketPolicy";
