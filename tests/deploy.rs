@@ -67,6 +67,11 @@ const CENTRAL_PARAMETERS: &[(&str, &str)] = &[
     ("OrganizationId", "o-abc123def4"),
 ];
 
+/// Prints past the test harness's capture, so that what moto lacks shows in every run.
+fn say(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
 /// The region of the central account's forward-only member stack.
 const OTHER_REGION: &str = "us-east-1";
 
@@ -386,10 +391,10 @@ fn central() -> Option<&'static Central> {
                     CENTRAL_PARAMETERS,
                 )
                 .unwrap_or_else(|refused| panic!("the central stack was refused: {refused}"));
-            eprintln!(
-                "deploy: central stack transformed and created on moto in {:.1} s",
+            say(&format!(
+                "central stack transformed and created on moto in {:.1} s",
                 started.elapsed().as_secs_f64()
-            );
+            ));
             Some(Central {
                 cloud,
                 template,
@@ -511,16 +516,16 @@ fn moto_creates_every_resource_type_but_the_ones_listed_and_the_rest_is_in_the_t
          take it off MOTO_CREATES_NO"
     );
     for (logical, property) in MOTO_DROPS {
-        eprintln!(
-            "deploy: moto 5.2.5's CloudFormation drops {logical}'s {property}: checked in the \
+        say(&format!(
+            "moto 5.2.5's CloudFormation drops {logical}'s {property}: checked in the \
              transformed template"
-        );
+        ));
     }
     for kind in MOTO_CREATES_NO {
-        eprintln!(
-            "deploy: moto 5.2.5's CloudFormation creates no {kind}: checked in the transformed \
+        say(&format!(
+            "moto 5.2.5's CloudFormation creates no {kind}: checked in the transformed \
              template"
-        );
+        ));
     }
 
     // The alarms: on the function and the queue, to the alerts topic.
@@ -866,9 +871,9 @@ fn in_the_central_account_a_member_stack_is_refused_unless_it_only_forwards_anot
         central.cloud.account
     );
     let body = std::fs::read_to_string(infra("member.yaml")).unwrap();
-    eprintln!(
-        "deploy: moto 5.2.5's CloudFormation ignores a template's Rules: member.yaml's are \
-         evaluated by the test"
+    say(
+        "moto 5.2.5's CloudFormation ignores a template's Rules: member.yaml's are evaluated by \
+         the test",
     );
     let account = &central.cloud.account;
 
