@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use enforcer::act::aws::{required_actions, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
-use enforcer::catalog::{CallKind, Catalog};
+use enforcer::catalog::Catalog;
 use serde_json::{json, Value};
 
 use event_pattern::matches;
