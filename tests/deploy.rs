@@ -69,7 +69,7 @@ const CENTRAL_PARAMETERS: &[(&str, &str)] = &[
 
 /// Prints past the test harness's capture, so that what moto lacks shows in every run.
 fn say(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{message}");
+    let _ = writeln!(std::io::stderr().lock(), "deploy: {message}");
 }
 
 /// The region of the central account's forward-only member stack.
