@@ -1,40 +1,95 @@
 #!/usr/bin/env bash
-# Builds the enforcer for deployment into .aws-sam/build/: `sam build` compiles enforcer-lambda
-# with cargo-lambda (arm64, release) into EnforcerFunction/bootstrap, then this script puts the
-# policies beside it, in EnforcerFunction/policies/, and checks that they load.
+# Builds the enforcer for deployment into .aws-sam/build/: checks the policies, then `sam build`
+# compiles enforcer-lambda with cargo-lambda (the `lambda` profile) into
+# EnforcerFunction/bootstrap, and this script puts the policies beside it, in
+# EnforcerFunction/policies/.
 #
-#   infra/build.sh [POLICY_DIR]        # default: policies/
+#   infra/build.sh [--arch arm64|x86_64] [POLICY_DIR]      # defaults: arm64, policies/
 #
-# Why a step after `sam build`: SAM's rust-cargolambda builder copies only the `bootstrap` binary
-# into the artifact, and cargo-lambda's `--include` (or `package.metadata.lambda.build.include`)
-# only adds files to the zip it makes with `--output-format zip`, which SAM does not use. The
-# function reads $ENFORCER_POLICY_DIR, by default $LAMBDA_TASK_ROOT/policies, i.e. this folder.
+# Tools: the SAM CLI, cargo-lambda and Zig, pinned in infra/requirements-build.txt, installed into
+# a virtualenv of their own and reused while that file is unchanged ($ENFORCER_BUILD_VENV, else
+# beside $ENFORCER_VENV when that is set, else .venv-build in the repository). Also needs a Rust
+# toolchain, and the `enforcer` command to check the policies (`cargo install --path enforcer
+# --locked`, README.md) or $ENFORCER_CLI naming it: a second build of the workspace only for that
+# check would double the time. cargo-lambda installs the aarch64 standard library with rustup
+# when it is missing.
 #
-# Needs: a Rust toolchain, cargo-lambda and the SAM CLI on PATH (infra/README.md: Prerequisites).
+# Why the policies are copied after `sam build`: SAM's rust-cargolambda builder copies only the
+# `bootstrap` binary into the artifact, and cargo-lambda's `--include` only adds files to the zip
+# it makes with `--output-format zip`, which SAM does not use. The function reads
+# $ENFORCER_POLICY_DIR, by default $LAMBDA_TASK_ROOT/policies, i.e. this folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+ARCH=arm64
+if [ "${1:-}" = "--arch" ]; then
+    ARCH=${2:?infra/build.sh: --arch needs arm64 or x86_64}
+    shift 2
+fi
+case "$ARCH" in
+    arm64 | x86_64) ;;
+    *) echo "infra/build.sh: --arch $ARCH: arm64 or x86_64" >&2; exit 2 ;;
+esac
 POLICY_DIR="${1:-policies}"
 ARTIFACT=.aws-sam/build/EnforcerFunction
 
-# SAM looks for target/lambda/enforcer-lambda/bootstrap under CodeUri (the workspace root): a
-# CARGO_TARGET_DIR elsewhere would hide the binary from it.
-unset CARGO_TARGET_DIR
+# shellcheck source=infra/venv.sh
+source infra/venv.sh
+BUILD_VENV="${ENFORCER_BUILD_VENV:-${ENFORCER_VENV:+$ENFORCER_VENV-build}}"
+BUILD_VENV="${BUILD_VENV:-$PWD/.venv-build}"
+install_venv "$BUILD_VENV" infra/requirements-build.txt sam
 
-sam build --template-file infra/template.yaml --build-dir .aws-sam/build --beta-features
-
+# The policies first: a function whose policies do not validate fails at start. `check` exits 2
+# on a bad policy, and decides nothing here (no events on stdin).
 shopt -s nullglob
 policies=("$POLICY_DIR"/*.toml)
 if [ ${#policies[@]} -eq 0 ]; then
     echo "infra/build.sh: no *.toml policy in $POLICY_DIR" >&2
     exit 2
 fi
+CLI="${ENFORCER_CLI:-$(command -v enforcer || true)}"
+if [ -z "$CLI" ]; then
+    echo "infra/build.sh: the enforcer command checks the policies; install it with" \
+        "\`cargo install --path enforcer --locked\` or set ENFORCER_CLI" >&2
+    exit 2
+fi
+echo '[]' | "$CLI" check --policies "$POLICY_DIR" - >/dev/null
+
+# SAM's builder always runs `cargo lambda build --release`: that release build gets the settings
+# of the `lambda` profile (Cargo.toml; its per-package settings come with profile.release), as
+# CARGO_PROFILE_RELEASE_* variables. cargo-lambda adds none of its own (Cargo.toml:
+# workspace.metadata.lambda.build).
+lambda_profile_as_release() {
+    python3 - <<'PY'
+import tomllib
+
+with open("Cargo.toml", "rb") as manifest:
+    profile = tomllib.load(manifest)["profile"]["lambda"]
+assert profile.pop("inherits") == "release", "profile.lambda inherits release"
+for key, value in profile.items():
+    assert not isinstance(value, dict), "per-package settings belong to profile.release"
+    value = str(value).lower() if isinstance(value, bool) else value
+    name = key.upper().replace("-", "_")
+    print(f"CARGO_PROFILE_RELEASE_{name}={value}")
+PY
+}
+while IFS= read -r setting; do
+    export "${setting?}"
+    echo "infra/build.sh: $setting"
+done < <(lambda_profile_as_release)
+
+start=$(now)
+# No usage metrics sent to AWS from a build.
+SAM_CLI_TELEMETRY=0 PATH="$BUILD_VENV/bin:$PATH" sam build \
+    --template-file infra/template.yaml \
+    --build-dir .aws-sam/build \
+    --parameter-overrides "Architecture=$ARCH"
+built=$(since "$start")
+
 rm -rf "$ARTIFACT/policies"
 mkdir -p "$ARTIFACT/policies"
 cp "${policies[@]}" "$ARTIFACT/policies/"
 
-# A function whose policies do not validate fails at start: find out now. `check` exits 2 on a
-# bad policy, and decides nothing here (no events on stdin).
-echo '[]' | cargo run --quiet --locked --bin enforcer -- check --policies "$ARTIFACT/policies" - >/dev/null
-
-echo "infra/build.sh: $ARTIFACT holds bootstrap and policies/ (${#policies[@]} file(s)); next: sam deploy (infra/README.md)"
+echo "infra/build.sh: $ARCH bootstrap ($(stat -c %s "$ARTIFACT/bootstrap") bytes) built in" \
+    "$built s; $ARTIFACT holds it and policies/ (${#policies[@]} file(s));" \
+    "next: sam deploy --parameter-overrides Architecture=$ARCH … (infra/README.md)"

@@ -19,26 +19,12 @@ CFN_LINT_VENV="${CFN_LINT_VENV:-$PWD/.venv-cfn-lint}"
 CHECKOV_VENV="${ENFORCER_CHECKOV_VENV:-${ENFORCER_VENV:+$ENFORCER_VENV-checkov}}"
 CHECKOV_VENV="${CHECKOV_VENV:-$PWD/.venv-checkov}"
 
-now() { date +%s.%N; }
+# shellcheck source=infra/venv.sh
+source infra/venv.sh
 pinned() { grep -h "^$1==" "infra/requirements-$1.txt"; }
-since() { awk -v start="$1" -v end="$(now)" 'BEGIN { printf "%.1f", end - start }'; }
 
-# install VENV REQUIREMENTS EXECUTABLE: (re)creates VENV when its requirements changed.
-install() {
-    local venv=$1 requirements=$2 executable=$3 start
-    start=$(now)
-    if [ -x "$venv/bin/$executable" ] && cmp -s "$requirements" "$venv/.requirements"; then
-        echo "infra/check.sh: $executable: cached in $venv"
-        return
-    fi
-    python3 -m venv --clear "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$venv/.requirements"
-    echo "infra/check.sh: $executable: installed into $venv in $(since "$start") s"
-}
-
-install "$CFN_LINT_VENV" infra/requirements-cfn-lint.txt cfn-lint
-install "$CHECKOV_VENV" infra/requirements-checkov.txt checkov
+install_venv "$CFN_LINT_VENV" infra/requirements-cfn-lint.txt cfn-lint
+install_venv "$CHECKOV_VENV" infra/requirements-checkov.txt checkov
 
 start=$(now)
 "$CFN_LINT_VENV/bin/cfn-lint" "${TEMPLATES[@]}"

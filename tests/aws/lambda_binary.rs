@@ -9,6 +9,7 @@ use crate::support::moto;
 use crate::support::repo_root;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -17,8 +18,22 @@ use events::{api_call, person};
 use moto::{moto, REGION};
 use serde_json::{json, Value};
 
-fn lambda_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_enforcer-lambda")
+/// The function's executable: the `bootstrap` of the deployable artifact when
+/// `ENFORCER_LAMBDA_BOOTSTRAP` names it (`infra/build.sh --arch x86_64` built it; tests/README.md),
+/// else the workspace's `enforcer-lambda` built with the tests.
+fn lambda_bin() -> PathBuf {
+    match std::env::var_os("ENFORCER_LAMBDA_BOOTSTRAP") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "ENFORCER_LAMBDA_BOOTSTRAP={}: no such file (infra/build.sh --arch x86_64 builds it)",
+                path.display()
+            );
+            path
+        }
+        None => PathBuf::from(env!("CARGO_BIN_EXE_enforcer-lambda")),
+    }
 }
 
 /// The function's process; killed when dropped.

@@ -9,4 +9,5 @@ mod support;
 
 mod act;
 mod cli;
+mod deploy;
 mod lambda_binary;

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use enforcer::act::aws::{required_actions, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
-use enforcer::catalog::{CallKind, Catalog};
+use enforcer::catalog::Catalog;
 use serde_json::{json, Value};
 
 use event_pattern::matches;
@@ -256,34 +256,6 @@ fn layout(value: &Value, indent: usize) -> String {
         }
         _ => compact,
     }
-}
-
-/// IAM action prefixes that differ from the event source's.
-fn iam_prefix(event_source: &str) -> &str {
-    match event_source
-        .strip_suffix(".amazonaws.com")
-        .unwrap_or(event_source)
-    {
-        "monitoring" => "cloudwatch",
-        "amazonmq" => "mq",
-        "tagging" => "tag",
-        other => other,
-    }
-}
-
-/// Each catalogued service's own tagging actions: the IAM actions of its catalogued tag calls
-/// (CloudTrail names the call after the action), and S3's read of the tag set it replaces.
-fn tag_actions() -> BTreeSet<String> {
-    let catalog = Catalog::builtin().unwrap();
-    let mut actions: BTreeSet<String> = catalog
-        .entries()
-        .iter()
-        .filter(|e| matches!(e.kind, CallKind::Tag | CallKind::ReplaceTags))
-        .map(|e| format!("{}:{}", iam_prefix(&e.event_source), e.event_name))
-        .filter(|action| action != "tag:TagResources")
-        .collect();
-    actions.insert("s3:GetBucketTagging".to_owned());
-    actions
 }
 
 fn render_tag_statement(actions: &BTreeSet<String>) -> String {
@@ -533,7 +505,7 @@ fn generated_infra_is_up_to_date() {
     )
     .unwrap();
     file.push('\n');
-    let tags = render_tag_statement(&tag_actions());
+    let tags = render_tag_statement(&support::catalog_tag_actions());
     let mut expected = vec![("event-pattern.json", file)];
     for rules in [central(), member()] {
         let text = std::fs::read_to_string(infra(rules.file)).unwrap();
@@ -815,7 +787,7 @@ fn the_roles_can_tag_every_service_the_rules_forward() {
         let Some(event_source) = pattern["detail"]["eventSource"][0].as_str() else {
             continue; // tag: Tag Change on Resource
         };
-        let prefix = iam_prefix(event_source);
+        let prefix = support::iam_prefix(event_source);
         let can_tag = allowed.iter().any(|action| {
             let (service, action) = action.split_once(':').unwrap();
             service == prefix && (action.contains("Tag") || action.starts_with("AddTags"))
@@ -896,7 +868,10 @@ fn the_roles_grant_every_action_the_code_needs_and_nothing_else() {
         assert!(!member.contains(action), "the member role grants {action}");
     }
     // Nothing more: the code's actions and the catalog's tagging actions.
-    let expected: BTreeSet<String> = every.union(&tag_actions()).cloned().collect();
+    let expected: BTreeSet<String> = every
+        .union(&support::catalog_tag_actions())
+        .cloned()
+        .collect();
     let tag_and_quarantine = actions(&roles.central_tag, "Allow");
     let extra: Vec<&String> = tag_and_quarantine.difference(&expected).collect();
     assert!(
@@ -1099,7 +1074,10 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
     let properties = &function["Properties"];
     assert_eq!(properties["Runtime"], "provided.al2023");
     assert_eq!(properties["Handler"], "bootstrap");
-    assert_eq!(properties["Architectures"], json!(["arm64"]));
+    assert_eq!(
+        properties["Architectures"],
+        json!([{"Ref": "Architecture"}])
+    );
     // The workspace root: where `cargo lambda build` runs and target/lambda/ appears.
     assert_eq!(properties["CodeUri"], "../");
     let code = infra(properties["CodeUri"].as_str().unwrap());

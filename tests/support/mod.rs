@@ -8,7 +8,10 @@ pub mod events;
 pub mod moto;
 pub mod shapes;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use enforcer::catalog::{CallKind, Catalog};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -83,4 +86,32 @@ pub fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
         .collect()
+}
+
+/// IAM action prefixes that differ from the event source's.
+pub fn iam_prefix(event_source: &str) -> &str {
+    match event_source
+        .strip_suffix(".amazonaws.com")
+        .unwrap_or(event_source)
+    {
+        "monitoring" => "cloudwatch",
+        "amazonmq" => "mq",
+        "tagging" => "tag",
+        other => other,
+    }
+}
+
+/// Each catalogued service's own tagging actions: the IAM actions of its catalogued tag calls
+/// (CloudTrail names the call after the action), and S3's read of the tag set it replaces.
+pub fn catalog_tag_actions() -> BTreeSet<String> {
+    let catalog = Catalog::builtin().unwrap();
+    let mut actions: BTreeSet<String> = catalog
+        .entries()
+        .iter()
+        .filter(|e| matches!(e.kind, CallKind::Tag | CallKind::ReplaceTags))
+        .map(|e| format!("{}:{}", iam_prefix(&e.event_source), e.event_name))
+        .filter(|action| action != "tag:TagResources")
+        .collect();
+    actions.insert("s3:GetBucketTagging".to_owned());
+    actions
 }
