@@ -4,7 +4,8 @@
 //! the [`catalog`]; [`policy`] compiles the TOML tagging standard; [`evaluate`] checks a
 //! resource's tags against it and plans what to do; [`act`] carries the plan out through small
 //! traits with in-memory and AWS implementations; [`alert`] renders a decision for the people who
-//! must act on it.
+//! must act on it; [`state`] keeps what the enforcer knows per resource (open problems,
+//! quarantine records, the freshest tags seen) in one table.
 
 pub mod act;
 pub mod alert;
@@ -16,6 +17,7 @@ pub mod event;
 pub mod lambda;
 pub mod policy;
 pub mod replay;
+pub mod state;
 
 /// A resource's tags: key → value, ordered for stable output.
 pub type Tags = std::collections::BTreeMap<String, String>;

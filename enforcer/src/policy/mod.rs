@@ -18,8 +18,9 @@ use std::sync::Arc;
 pub use compile::Compiler;
 pub use diagnostic::{did_you_mean, edit_distance, Diagnostic, Level, SourceFile};
 pub use model::{
-    unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
-    UnfixableAction, ValueCheck, ValueTemplate, DEFAULT_OWNER_TAG,
+    parse_duration, unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue,
+    TagSpec, UnfixableAction, ValueCheck, ValueTemplate, DEFAULT_OWNER_TAG, DEFAULT_RENOTIFY_AFTER,
+    MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
 };
 pub use schema::policy_schema;
 pub(crate) use schema::{parse_checked, schema_for};

@@ -5,8 +5,8 @@
 //! assumes in member accounts) grant these actions. `tests/infra.rs` checks that both roles grant
 //! every action of [`REQUIRED_IAM_ACTIONS`] their [`Scope`] asks for (and nothing beyond it and
 //! the catalog's tagging actions), and that the table names every SDK call made in
-//! `enforcer/src/act/aws/` and `enforcer/src/lambda/aws.rs`: a new call without a row here fails
-//! that test.
+//! `enforcer/src/act/aws/`, `enforcer/src/state/` and `enforcer/src/lambda/aws.rs`: a new call
+//! without a row here fails that test.
 //!
 //! Most calls need the IAM action of the same name. The exceptions are spelled out:
 //! - S3's public access block calls are `s3:GetBucketPublicAccessBlock` and
@@ -43,13 +43,16 @@ pub enum Backend {
     Alerts,
     /// `enforcer::lambda::aws::AwsAccounts`: credentials in member accounts.
     MemberAccounts,
+    /// [`DynamoStateStore`](crate::state::DynamoStateStore): the state table, whose ARN is the
+    /// only resource these actions are granted on.
+    StateTable,
 }
 
 impl Backend {
     /// The roles that need this backend's actions.
     pub fn scope(self) -> Scope {
         match self {
-            Self::Alerts | Self::MemberAccounts => Scope::FunctionOnly,
+            Self::Alerts | Self::MemberAccounts | Self::StateTable => Scope::FunctionOnly,
             Self::TagStore | Self::TagFallback | Self::Quarantine(_) => Scope::EveryAccount,
         }
     }
@@ -88,7 +91,7 @@ const fn row(
     }
 }
 
-use Backend::{Alerts, MemberAccounts, Quarantine, TagFallback, TagStore};
+use Backend::{Alerts, MemberAccounts, Quarantine, StateTable, TagFallback, TagStore};
 
 /// Every SDK call of the AWS backends and the IAM actions it needs.
 pub const REQUIRED_IAM_ACTIONS: &[IamRequirement] = &[
@@ -328,6 +331,19 @@ pub const REQUIRED_IAM_ACTIONS: &[IamRequirement] = &[
         "alerts to the topic (ENFORCER_ALERT_TOPIC_ARN)",
     ),
     row(
+        "dynamodb:Query",
+        &["dynamodb:Query"],
+        StateTable,
+        "read a resource's items (open problem, quarantine record, freshness) in one call",
+    ),
+    row(
+        "dynamodb:UpdateItem",
+        &["dynamodb:UpdateItem"],
+        StateTable,
+        "every conditional write: claim and confirm an alert, capture a prior state once, \
+         record quarantine steps, the freshest tag version",
+    ),
+    row(
         "sts:AssumeRole",
         &["sts:AssumeRole"],
         MemberAccounts,
@@ -413,7 +429,12 @@ mod tests {
     fn function_only_actions_are_not_every_accounts() {
         assert_eq!(
             required_actions(Scope::FunctionOnly),
-            ["sns:Publish", "sts:AssumeRole"]
+            [
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+                "sns:Publish",
+                "sts:AssumeRole"
+            ]
         );
         assert!(required_actions(Scope::EveryAccount).contains(&"iam:UntagRole"));
     }
