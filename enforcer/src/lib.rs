@@ -5,7 +5,9 @@
 //! current tags of the resources (the edge: tag stores, the read-lag retry); [`engine::decide`]
 //! decides, a pure function of the change, those tags, the policies and the mode, evaluating each
 //! resource with [`evaluate`]; [`act`] carries the plan out through small traits with in-memory
-//! and AWS implementations; [`alert`] renders a decision for the people who must act on it.
+//! and AWS implementations; [`alert`] renders a decision for the people who must act on it; [`state`] keeps what the
+//! enforcer knows per resource (open problems, quarantine records, the freshest tags seen) in one
+//! table.
 
 pub mod act;
 pub mod alert;
@@ -17,6 +19,7 @@ pub mod event;
 pub mod lambda;
 pub mod policy;
 pub mod replay;
+pub mod state;
 
 /// A resource's tags: key → value, ordered for stable output.
 pub type Tags = std::collections::BTreeMap<String, String>;

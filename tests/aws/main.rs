@@ -11,3 +11,4 @@ mod act;
 mod cli;
 mod deploy;
 mod lambda_binary;
+mod state;

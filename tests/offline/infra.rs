@@ -1,8 +1,9 @@
 //! The deployable templates in infra/: the EventBridge rules deliver exactly the catalogued calls
 //! (and never the enforcer's own), both roles grant every IAM action the code's SDK calls need
 //! (`enforcer::act::aws::REQUIRED_IAM_ACTIONS`, itself checked against the calls in the source)
-//! and nothing else, the function is configured as the Lambda expects, and every skipped checkov
-//! rule says why.
+//! and nothing else, the function is configured as the Lambda expects, the state table is what
+//! `enforcer::state` reads and writes (its actions granted on that table only), and every skipped
+//! checkov rule says why.
 //!
 //! cfn-lint and checkov run over the same templates in infra/check.sh (called by
 //! tests/run-all.sh).
@@ -944,6 +945,7 @@ const CLIENTS: &[(&str, &str)] = &[
     ("sqs", "sqs"),
     ("redshift", "redshift"),
     ("ecr", "ecr"),
+    ("dynamodb", "dynamodb"),
 ];
 
 fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
@@ -1018,6 +1020,7 @@ fn required_iam_actions_name_every_sdk_call_of_the_code() {
     let src = support::repo_root().join("enforcer/src");
     let mut files = Vec::new();
     rust_files(&src.join("act/aws"), &mut files);
+    rust_files(&src.join("state"), &mut files);
     files.push(src.join("lambda/aws.rs"));
     files.sort();
     // Normalized call → where it is made, as written there.
@@ -1099,6 +1102,7 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
             "ENFORCER_MODE",
             "ENFORCER_POLICY_DIR",
             "ENFORCER_ROLE_ARN",
+            "ENFORCER_STATE_TABLE",
         ]
     );
     assert_eq!(
@@ -1159,6 +1163,95 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
         )),
         "{alarms:?}"
     );
+}
+
+/// The state table is what enforcer/src/state/ reads and writes (key schema, TTL attribute),
+/// on demand, encrypted with the enforcer's key, recoverable to a point in time, kept when the
+/// stack goes; the function is told its name, and may make exactly the state store's calls, on
+/// that table only; a claim's lease outlasts the function's timeout.
+#[test]
+fn the_state_table_is_deployed_as_the_state_store_uses_it() {
+    use enforcer::act::aws::Backend;
+    use enforcer::state::{DEFAULT_CLAIM_LEASE, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
+
+    let template = template("template.yaml");
+    let table = resource(&template, "StateTable");
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    assert_eq!(table["UpdateReplacePolicy"], "Retain");
+    let properties = &table["Properties"];
+    assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        properties["KeySchema"],
+        json!([
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ])
+    );
+    assert_eq!(
+        properties["AttributeDefinitions"],
+        json!([
+            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": SORT_KEY, "AttributeType": "S"},
+        ])
+    );
+    assert_eq!(
+        properties["TimeToLiveSpecification"],
+        json!({"AttributeName": TTL_ATTRIBUTE, "Enabled": true})
+    );
+    assert_eq!(
+        properties["SSESpecification"],
+        json!({"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": "EnforcerKey"}})
+    );
+    assert_eq!(
+        properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+
+    let function = &resource(&template, "EnforcerFunction")["Properties"];
+    assert_eq!(
+        function["Environment"]["Variables"]["ENFORCER_STATE_TABLE"],
+        json!({"Ref": "StateTable"})
+    );
+    let timeout = function["Timeout"].as_u64().unwrap();
+    assert!(
+        timeout < DEFAULT_CLAIM_LEASE.as_secs(),
+        "a claim's lease ({DEFAULT_CLAIM_LEASE:?}) must outlast the function's timeout ({timeout} s): \
+         a claimant still running would be overtaken and its message sent twice"
+    );
+
+    // Exactly the state store's actions, on the table's ARN, in one statement; no other
+    // statement of either role grants a DynamoDB action.
+    let needed: BTreeSet<String> = REQUIRED_IAM_ACTIONS
+        .iter()
+        .filter(|r| r.backend == Backend::StateTable)
+        .flat_map(|r| r.actions.iter().map(|a| (*a).to_owned()))
+        .collect();
+    assert!(!needed.is_empty());
+    let roles = roles();
+    let mut granting = Vec::new();
+    for statement in roles
+        .central_tag
+        .iter()
+        .chain(&roles.central_run)
+        .chain(&roles.member)
+    {
+        let granted = actions(std::slice::from_ref(statement), "Allow");
+        // Tagging DynamoDB tables (`dynamodb:TagResource`, from the catalog) is no state access.
+        if granted
+            .iter()
+            .any(|a| a.starts_with("dynamodb:") && !a.contains("Tag"))
+        {
+            granting.push(statement.clone());
+            assert_eq!(granted, needed, "{statement}");
+            assert_eq!(
+                statement["Resource"],
+                json!({"Fn::GetAtt": ["StateTable", "Arn"]}),
+                "{statement}"
+            );
+        }
+    }
+    assert_eq!(granting.len(), 1, "{granting:?}");
 }
 
 #[test]

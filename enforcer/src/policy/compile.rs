@@ -12,8 +12,8 @@ use toml::Spanned;
 use super::diagnostic::{did_you_mean, Diagnostic, SourceFile};
 use super::lint::{self, PatternUse, RuleSite};
 use super::model::{
-    Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
-    ValueCheck, ValueTemplate,
+    parse_duration, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
+    UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
 };
 use super::raw::{PolicyFile, RuleRaw};
 use super::schema;
@@ -38,6 +38,7 @@ pub struct Compiler<'k> {
     /// Owner names used by the header (`default_owner`), checked once every owner is known.
     pending_owner_refs: Vec<(SourceFile, Spanned<String>)>,
     owner_tag_origin: Option<(SourceFile, Range<usize>)>,
+    renotify_after_origin: Option<(SourceFile, Range<usize>)>,
     /// Per compiled rule (same index as `set.rules`): where it was written, for the checks that
     /// look at several rules at once.
     rule_sites: Vec<RuleSite>,
@@ -62,6 +63,7 @@ impl<'k> Compiler<'k> {
             pending_rules: Vec::new(),
             pending_owner_refs: Vec::new(),
             owner_tag_origin: None,
+            renotify_after_origin: None,
             rule_sites: Vec::new(),
         }
     }
@@ -210,11 +212,60 @@ impl<'k> Compiler<'k> {
             self.set.owner_tag_override = Some(owner_tag.get_ref().clone());
             self.owner_tag_origin = Some((source.clone(), owner_tag.span()));
         }
+        if let Some(renotify_after) = &header.renotify_after {
+            self.add_renotify_after(source, renotify_after);
+        }
         if let Some(owner) = &header.default_owner {
             self.set.default_owner = Some(owner.get_ref().clone());
             self.pending_owner_refs
                 .push((source.clone(), owner.clone()));
         }
+    }
+
+    fn add_renotify_after(&mut self, source: &SourceFile, text: &Spanned<String>) {
+        let Some(duration) = parse_duration(text.get_ref()) else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::invalid-duration",
+                    format!("`{}` is not a duration", text.get_ref()),
+                    source,
+                    text.span(),
+                )
+                .with_help(
+                    "write a whole number and a unit, `s`, `m`, `h` or `d`: `24h`, `90m`, `7d`",
+                ),
+            );
+            return;
+        };
+        if !(MIN_RENOTIFY_AFTER..=MAX_RENOTIFY_AFTER).contains(&duration) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::renotify-out-of-range",
+                    format!("renotify_after `{}` is out of range", text.get_ref()),
+                    source,
+                    text.span(),
+                )
+                .with_help("choose from `1m` to `365d`; the default is `24h`"),
+            );
+            return;
+        }
+        if let Some((first_source, first_span)) = &self.renotify_after_origin {
+            if self.set.renotify_after_override != Some(duration) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::renotify-conflict",
+                        "two policy files set different `renotify_after`",
+                        source,
+                        text.span(),
+                    )
+                    .with_related(first_source, first_span.clone(), "the other setting")
+                    .with_help("set `renotify_after` in one file only"),
+                );
+            }
+        }
+        lint::check_renotify_after(source, text, duration, &mut self.diagnostics);
+        self.set.renotify_after_override = Some(duration);
+        self.renotify_after_origin = Some((source.clone(), text.span()));
     }
 
     fn add_tag(&mut self, source: &SourceFile, key: Spanned<String>, raw: super::raw::TagSpecRaw) {
@@ -696,4 +747,98 @@ fn unknown_field_help(message: &str) -> Option<String> {
         .map(|(_, name)| name)
         .collect();
     did_you_mean(field, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::super::{compile_sources, parse_duration, DEFAULT_RENOTIFY_AFTER};
+    use super::*;
+
+    fn compile(files: &[(&str, &str)]) -> (PolicySet, Vec<(&'static str, String)>) {
+        let sources: Vec<SourceFile> = files
+            .iter()
+            .map(|(path, text)| SourceFile {
+                path: (*path).to_owned(),
+                text: Arc::new((*text).to_owned()),
+            })
+            .collect();
+        let (set, diagnostics) = compile_sources(&sources, &[]);
+        let codes = diagnostics
+            .into_iter()
+            .map(|d| (d.code, d.message))
+            .collect();
+        (set, codes)
+    }
+
+    #[test]
+    fn durations_are_a_whole_number_and_a_unit() {
+        for (text, seconds) in [("90s", 90), ("1m", 60), ("24h", 86_400), ("7d", 604_800)] {
+            assert_eq!(
+                parse_duration(text),
+                Some(Duration::from_secs(seconds)),
+                "{text}"
+            );
+        }
+        for text in [
+            "",
+            "h",
+            "24",
+            "1.5h",
+            "-1h",
+            "24H",
+            "24 h",
+            "1w",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_duration(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn renotify_after_defaults_to_a_day_and_is_read_from_the_header() {
+        let (set, codes) = compile(&[("a.toml", "[policy]\nname = \"x\"\n")]);
+        assert_eq!(
+            (set.renotify_after(), codes),
+            (DEFAULT_RENOTIFY_AFTER, vec![])
+        );
+        let (set, codes) = compile(&[("a.toml", "[policy]\nrenotify_after = \"12h\"\n")]);
+        assert_eq!(set.renotify_after(), Duration::from_secs(12 * 3600));
+        assert_eq!(codes, vec![]);
+    }
+
+    #[test]
+    fn renotify_after_is_validated() {
+        let cases = [
+            ("\"1 day\"", "policy::invalid-duration"),
+            ("\"30s\"", "policy::renotify-out-of-range"),
+            ("\"366d\"", "policy::renotify-out-of-range"),
+            ("\"30m\"", "policy::noisy-renotify"),
+            ("24", "policy::wrong-type"),
+        ];
+        for (value, code) in cases {
+            let (_, codes) =
+                compile(&[("a.toml", &format!("[policy]\nrenotify_after = {value}\n"))]);
+            assert_eq!(
+                codes.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+                [code],
+                "{value}: {codes:?}"
+            );
+        }
+        let (set, codes) = compile(&[
+            ("a.toml", "[policy]\nrenotify_after = \"24h\"\n"),
+            ("b.toml", "[policy]\nrenotify_after = \"2d\"\n"),
+        ]);
+        assert_eq!(codes.len(), 1, "{codes:?}");
+        assert_eq!(codes[0].0, "policy::renotify-conflict");
+        assert_eq!(set.renotify_after(), Duration::from_secs(2 * 86_400));
+        // The same value twice is no conflict.
+        let (_, codes) = compile(&[
+            ("a.toml", "[policy]\nrenotify_after = \"24h\"\n"),
+            ("b.toml", "[policy]\nrenotify_after = \"1d\"\n"),
+        ]);
+        assert_eq!(codes, vec![]);
+    }
 }

@@ -180,6 +180,33 @@ pub(super) fn check_owner(
     );
 }
 
+/// Below this, `renotify_after` reminds owners more than once a working day: noise that makes
+/// teams mute a tool.
+const NOISY_RENOTIFY_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A `renotify_after` under an hour is allowed (tests, drills) but warned about.
+pub(super) fn check_renotify_after(
+    source: &SourceFile,
+    text: &Spanned<String>,
+    duration: std::time::Duration,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if duration < NOISY_RENOTIFY_AFTER {
+        diagnostics.push(
+            Diagnostic::warning(
+                "policy::noisy-renotify",
+                format!(
+                    "renotify_after `{}` reminds owners of an unchanged problem within the hour",
+                    text.get_ref()
+                ),
+                source,
+                text.span(),
+            )
+            .with_help("owners mute tools that repeat themselves; the default is `24h`"),
+        );
+    }
+}
+
 /// Resource types whose names (the last segment of the ARN) are ids the service generates.
 const ID_NAMED_TYPES: &[(&str, &str, &str)] = &[
     ("ec2:instance", r"^i-[0-9a-f]{8,17}$", "i-0123456789abcdef0"),

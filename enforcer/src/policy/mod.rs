@@ -19,8 +19,9 @@ pub use compile::{Compiler, MAX_RULES};
 pub use diagnostic::{did_you_mean, edit_distance, Diagnostic, Level, SourceFile};
 pub use lint::{MAX_OVERLAP_CHECKS, MAX_REPORTED_CONFLICTS};
 pub use model::{
-    unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
-    UnfixableAction, ValueCheck, ValueTemplate, DEFAULT_OWNER_TAG,
+    parse_duration, unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue,
+    TagSpec, UnfixableAction, ValueCheck, ValueTemplate, DEFAULT_OWNER_TAG, DEFAULT_RENOTIFY_AFTER,
+    MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
 };
 pub use schema::policy_schema;
 pub(crate) use schema::{parse_checked, schema_for};

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use regex::Regex;
 use serde::Serialize;
@@ -201,6 +202,37 @@ pub struct PolicySet {
     pub owners: BTreeMap<String, Owner>,
     /// Principals a quarantine never locks out (`[quarantine] break_glass_principals`).
     pub break_glass_principals: Vec<String>,
+    /// `[policy] renotify_after`, when set (see [`PolicySet::renotify_after`]).
+    pub renotify_after_override: Option<Duration>,
+}
+
+/// How long an unchanged problem waits for its one reminder unless `[policy] renotify_after`
+/// says otherwise: a day.
+pub const DEFAULT_RENOTIFY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// The shortest `renotify_after` a policy may set: a reminder a minute is already noise.
+pub const MIN_RENOTIFY_AFTER: Duration = Duration::from_secs(60);
+
+/// The longest `renotify_after` a policy may set: a year.
+pub const MAX_RENOTIFY_AFTER: Duration = Duration::from_secs(365 * 86_400);
+
+/// Parses a duration as policies write it: a whole number and a unit, `s`, `m`, `h` or `d`
+/// (`24h`, `90m`, `7d`). `None` for anything else, or a number too large.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let unit_at = text.len().checked_sub(1)?;
+    let (number, unit) = text.split_at(unit_at);
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds_per_unit: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    let seconds = number.parse::<u64>().ok()?.checked_mul(seconds_per_unit)?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// The tag naming a resource's accountable owner unless `[policy] owner_tag` says otherwise.
@@ -212,6 +244,13 @@ impl PolicySet {
         self.owner_tag_override
             .as_deref()
             .unwrap_or(DEFAULT_OWNER_TAG)
+    }
+
+    /// How long an unchanged problem waits for its one reminder (`[policy] renotify_after`,
+    /// default [`DEFAULT_RENOTIFY_AFTER`]).
+    pub fn renotify_after(&self) -> Duration {
+        self.renotify_after_override
+            .unwrap_or(DEFAULT_RENOTIFY_AFTER)
     }
 
     /// The rule named `name`.

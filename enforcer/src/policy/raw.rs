@@ -76,6 +76,31 @@ pub struct PolicyHeader {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub owner_tag: Option<Spanned<String>>,
+    /// How long an unchanged problem waits for its one reminder after the last message about it:
+    /// a whole number and a unit, `s`, `m`, `h` or `d` (`"24h"`, `"90m"`, `"7d"`). Default
+    /// `24h`; from `1m` to `365d`.
+    #[serde(default)]
+    #[schemars(with = "Option<DurationText>")]
+    pub renotify_after: Option<Spanned<String>>,
+}
+
+/// A duration as policies write it (schema only: the compiler parses the text, to point at a
+/// mistake).
+#[allow(dead_code)]
+struct DurationText;
+
+impl JsonSchema for DurationText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]+[smhd]$",
+            "description": "A whole number and a unit: `s`, `m`, `h` or `d`, e.g. `24h`."
+        })
+    }
 }
 
 /// The modes (schema only: the compiler reads the text, to suggest a fix for a typo).

@@ -130,6 +130,8 @@ const THROTTLING_CODES: &[&str] = &[
     "SlowDown",
     "EC2ThrottledException",
     "PriorRequestNotComplete",
+    // DynamoDB, on-demand tables included (a burst beyond twice the previous peak).
+    "ProvisionedThroughputExceededException",
 ];
 
 /// True for an error code that means "slow down".

@@ -9,8 +9,8 @@
 //! assumes in member accounts) grant these actions. `tests/offline/infra.rs` checks that both roles grant
 //! every action of [`REQUIRED_IAM_ACTIONS`] their [`Scope`] asks for (and nothing beyond it and
 //! the catalog's tagging actions), and that the table names every SDK call made in
-//! `enforcer/src/act/aws/` and `enforcer/src/lambda/aws.rs`: a new call without a row here fails
-//! that test.
+//! `enforcer/src/act/aws/`, `enforcer/src/state/` and `enforcer/src/lambda/aws.rs`: a new call
+//! without a row here fails that test.
 //!
 //! Most calls need the IAM action of the same name. The exceptions are spelled out:
 //! - S3's public access block calls are `s3:GetBucketPublicAccessBlock` and
@@ -50,13 +50,16 @@ pub enum Backend {
     Alerts,
     /// `enforcer::lambda::aws::AwsAccounts`: credentials in member accounts.
     MemberAccounts,
+    /// [`DynamoStateStore`](crate::state::DynamoStateStore): the state table, whose ARN is the
+    /// only resource these actions are granted on.
+    StateTable,
 }
 
 impl Backend {
     /// The roles that need this backend's actions.
     pub fn scope(self) -> Scope {
         match self {
-            Self::Alerts | Self::MemberAccounts => Scope::FunctionOnly,
+            Self::Alerts | Self::MemberAccounts | Self::StateTable => Scope::FunctionOnly,
             Self::TagStore | Self::TagFallback(_) | Self::Quarantine(_) => Scope::EveryAccount,
         }
     }
@@ -189,6 +192,23 @@ pub static REQUIRED_IAM_ACTIONS: LazyLock<Vec<IamRequirement>> = LazyLock::new(|
     );
     rows.push(
         IamCall::new(
+            "dynamodb:Query",
+            &["dynamodb:Query"],
+            "read a resource's items (open problem, quarantine record, freshness) in one call",
+        )
+        .made_by(Backend::StateTable),
+    );
+    rows.push(
+        IamCall::new(
+            "dynamodb:UpdateItem",
+            &["dynamodb:UpdateItem"],
+            "every conditional write: claim and confirm an alert, capture a prior state once, \
+             record quarantine steps, the freshest tag version",
+        )
+        .made_by(Backend::StateTable),
+    );
+    rows.push(
+        IamCall::new(
             "sts:AssumeRole",
             &["sts:AssumeRole"],
             "act in a member account through ENFORCER_MEMBER_ROLE_NAME",
@@ -294,7 +314,12 @@ mod tests {
     fn function_only_actions_are_not_every_accounts() {
         assert_eq!(
             required_actions(Scope::FunctionOnly),
-            ["sns:Publish", "sts:AssumeRole"]
+            [
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+                "sns:Publish",
+                "sts:AssumeRole"
+            ]
         );
         assert!(required_actions(Scope::EveryAccount).contains(&"iam:UntagRole"));
     }

@@ -1,0 +1,200 @@
+//! A problem: what a thread of messages is about, with a fingerprint stable across events,
+//! processes and releases.
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+
+use crate::evaluate::{Action, Violation, ViolationKind};
+use crate::policy::Level;
+
+/// A problem is (resource, the set of violations, the action). Two decisions with the same
+/// problem are the same alert, however they came about: a redelivered event, the `aws.tag` echo
+/// of the enforcer's own writes, a later event on an unchanged resource.
+///
+/// Only what a person must still fix counts: error-level violations the plan does not fix. A
+/// violation the enforcer fixes itself (a tag it adds) is gone by the next event, so counting it
+/// would make the echo of its own write look like a changed problem. Each violation counts as
+/// (rule, tag, kind), not its message: an invalid value replaced by another invalid value is the
+/// same problem, not an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The resource.
+    pub arn: String,
+    /// What the enforcer does about it: [`Action::Alert`] or [`Action::Quarantine`].
+    pub action: Action,
+    /// (rule, tag, kind) of each violation a person must fix, sorted.
+    pub violations: BTreeSet<(String, String, &'static str)>,
+}
+
+/// The version of the fingerprint's canonical form; a new form gets a new version, so a stored
+/// fingerprint of an older form reads as a changed problem (one update), never as a silent match.
+const FINGERPRINT_VERSION: &str = "v1";
+
+impl Problem {
+    /// The problem a decision about `arn` shows; `None` when it needs no person (the action is
+    /// none or remediation only): a resource with an open problem and no problem now is fixed.
+    pub fn new<'v>(
+        arn: &str,
+        violations: impl IntoIterator<Item = &'v Violation>,
+        action: Action,
+    ) -> Option<Self> {
+        if !matches!(action, Action::Alert | Action::Quarantine) {
+            return None;
+        }
+        let violations = violations
+            .into_iter()
+            .filter(|v| v.level == Level::Error && !v.fixed)
+            .map(|v| (v.rule.clone(), v.tag.clone(), kind_name(v.kind)))
+            .collect();
+        Some(Self {
+            arn: arn.to_owned(),
+            action,
+            violations,
+        })
+    }
+
+    /// `v1:` and the first 128 bits of the SHA-256 of the canonical form, in hex: the same for
+    /// the same problem in any process, and stored to compare the next decision with.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::digest(self.canonical().as_bytes());
+        let hex: String = digest
+            .iter()
+            .take(16)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("{FINGERPRINT_VERSION}:{hex}")
+    }
+
+    /// One line per field, tab-separated, violations sorted: unambiguous (ARNs, rule names and
+    /// tag keys hold no tab or newline) and independent of the order rules ran in.
+    fn canonical(&self) -> String {
+        let mut text = format!(
+            "{FINGERPRINT_VERSION}\nresource\t{}\naction\t{}\n",
+            self.arn,
+            action_name(self.action)
+        );
+        for (rule, tag, kind) in &self.violations {
+            text.push_str(&format!("violation\t{rule}\t{tag}\t{kind}\n"));
+        }
+        text
+    }
+}
+
+/// The action's name as the decision output spells it.
+pub(crate) fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::None => "none",
+        Action::Remediate => "remediate",
+        Action::Alert => "alert",
+        Action::Quarantine => "quarantine",
+    }
+}
+
+/// The action named `name` (see [`action_name`]).
+pub(crate) fn parse_action(name: &str) -> Option<Action> {
+    [
+        Action::None,
+        Action::Remediate,
+        Action::Alert,
+        Action::Quarantine,
+    ]
+    .into_iter()
+    .find(|action| action_name(*action) == name)
+}
+
+fn kind_name(kind: ViolationKind) -> &'static str {
+    match kind {
+        ViolationKind::Missing => "missing",
+        ViolationKind::InvalidValue => "invalid_value",
+        ViolationKind::WrongCase => "wrong_case",
+        ViolationKind::Conflict => "conflict",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:s3:::raw-data";
+
+    fn violation(tag: &str, kind: ViolationKind, fixed: bool) -> Violation {
+        Violation {
+            tag: tag.to_owned(),
+            kind,
+            rule: "raw-layer".to_owned(),
+            message: format!("{tag} is wrong in some way"),
+            level: Level::Error,
+            fixed,
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_is_stable_and_ignores_order_messages_and_what_the_plan_fixes() {
+        let missing = violation("DataClassification", ViolationKind::Missing, false);
+        let layer = violation("Layer", ViolationKind::Missing, true);
+        let owner = violation("ProcessOwner", ViolationKind::InvalidValue, false);
+        let first = Problem::new(ARN, [&missing, &layer, &owner], Action::Quarantine).unwrap();
+        // The echo of the enforcer's own write: Layer is now there, the rest unchanged, the
+        // invalid value reworded.
+        let mut reworded = owner.clone();
+        reworded.message = "`x` is not one of A, B".to_owned();
+        let echo = Problem::new(ARN, [&reworded, &missing], Action::Quarantine).unwrap();
+        assert_eq!(first.fingerprint(), echo.fingerprint());
+        // Pinned: the same problem has this fingerprint in every process and release (the
+        // SHA-256 of its canonical form, computed apart from this code).
+        assert_eq!(first.fingerprint(), "v1:66743492dc32be7ec895f68eaabf3994");
+        let warning = Violation {
+            level: Level::Warning,
+            ..violation("CostCenter", ViolationKind::Missing, false)
+        };
+        let with_warning =
+            Problem::new(ARN, [&missing, &owner, &warning], Action::Quarantine).unwrap();
+        assert_eq!(with_warning.fingerprint(), first.fingerprint());
+    }
+
+    #[test]
+    fn another_violation_action_or_resource_is_another_problem() {
+        let missing = violation("DataClassification", ViolationKind::Missing, false);
+        let owner = violation("ProcessOwner", ViolationKind::InvalidValue, false);
+        let base = Problem::new(ARN, [&missing], Action::Alert).unwrap();
+        let others = [
+            Problem::new(ARN, [&missing, &owner], Action::Alert).unwrap(),
+            Problem::new(ARN, [&missing], Action::Quarantine).unwrap(),
+            Problem::new("arn:aws:s3:::other", [&missing], Action::Alert).unwrap(),
+            Problem::new(
+                ARN,
+                [&violation(
+                    "DataClassification",
+                    ViolationKind::InvalidValue,
+                    false,
+                )],
+                Action::Alert,
+            )
+            .unwrap(),
+        ];
+        for other in others {
+            assert_ne!(other.fingerprint(), base.fingerprint(), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn no_person_needed_is_no_problem() {
+        let layer = violation("Layer", ViolationKind::Missing, true);
+        assert_eq!(Problem::new(ARN, [&layer], Action::Remediate), None);
+        assert_eq!(Problem::new(ARN, [], Action::None), None);
+    }
+
+    #[test]
+    fn action_names_round_trip() {
+        for action in [
+            Action::None,
+            Action::Remediate,
+            Action::Alert,
+            Action::Quarantine,
+        ] {
+            assert_eq!(parse_action(action_name(action)), Some(action));
+        }
+        assert_eq!(parse_action("Alert"), None);
+    }
+}
