@@ -627,6 +627,7 @@ fn the_function_is_created_with_its_runtime_environment_and_concurrency() {
             "ENFORCER_ALERT_TOPIC_ARN": topic,
             "ENFORCER_ROLE_ARN": role,
             "ENFORCER_MEMBER_ROLE_NAME": "tag-enforcer-member",
+            "ENFORCER_STATE_TABLE": central.stack.id("StateTable"),
         }),
         "ENFORCER_POLICY_DIR is unset: the function reads the policies packaged beside bootstrap"
     );
@@ -738,6 +739,29 @@ fn the_topic_queue_key_and_log_group_are_encrypted_with_the_key() {
         json!({"Fn::GetAtt": ["EnforcerKey", "Arn"]}),
         "moto drops the log group's key"
     );
+}
+
+#[test]
+fn the_state_table_is_created_on_demand_keyed_by_resource() {
+    let Some(central) = central() else { return };
+    let name = central.stack.id("StateTable");
+    let table = &central
+        .cloud
+        .call("dynamodb", "describe_table", json!({"TableName": name}))["Table"];
+    assert_eq!(table["TableName"], name);
+    assert_eq!(
+        table["BillingModeSummary"]["BillingMode"],
+        "PAY_PER_REQUEST"
+    );
+    assert_eq!(
+        table["KeySchema"],
+        json!([
+            {"AttributeName": "resource", "KeyType": "HASH"},
+            {"AttributeName": "record", "KeyType": "RANGE"}
+        ])
+    );
+    // TTL, encryption with the enforcer's key and point-in-time recovery are checked on the
+    // template by tests/offline/infra.rs (moto's CloudFormation does not apply them all).
 }
 
 #[test]

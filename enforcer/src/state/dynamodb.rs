@@ -449,11 +449,21 @@ impl StateStore for DynamoStateStore {
             update.remove(pending);
         }
         update.remove(PENDING_CLAIMANT);
-        let condition = format!(
+        let mut condition = format!(
             "{} = {}",
             update.name(PENDING_CLAIMANT),
             update.value(text(claimant))
         );
+        // The SDK retries a write whose answer was lost (a timeout under load): the retry finds
+        // the claim already confirmed by its own first attempt. The message id is unique, so
+        // the same confirmation landing twice is still "recorded", not "taken over".
+        if let Some(message_id) = confirmed.last_message_id.as_deref() {
+            condition = format!(
+                "{condition} OR {} = {}",
+                update.name(LAST_MESSAGE_ID),
+                update.value(text(message_id))
+            );
+        }
         Ok(
             if self.update(arn, ALERT_RECORD, update, &condition).await? {
                 Confirmed::Recorded
