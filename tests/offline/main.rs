@@ -14,6 +14,7 @@ mod corpus;
 mod events_cli;
 mod fuzz;
 mod infra;
+mod modules;
 mod pattern;
 mod policy_cli;
 mod policy_diagnostics;

@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::diagnostic::{did_you_mean, Diagnostic, SourceFile};
+use super::diagnostic::{did_you_mean, suggest, Diagnostic, SourceFile};
 use super::lint::{self, PatternUse, RuleSite};
 use super::model::{
     parse_duration, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
@@ -722,17 +722,6 @@ pub(super) fn origin(source: &SourceFile, offset: usize) -> Origin {
     Origin {
         file: source.path.clone(),
         line: source.line_column(offset).0,
-    }
-}
-
-pub(super) fn suggest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-    otherwise: &str,
-) -> String {
-    match did_you_mean(word, candidates) {
-        Some(candidate) => format!("did you mean `{candidate}`?"),
-        None => otherwise.to_owned(),
     }
 }
 

@@ -333,6 +333,19 @@ pub fn did_you_mean<'a>(
         .map(|(_, candidate)| candidate)
 }
 
+/// The help line for an unknown name: "did you mean `x`?" when a candidate is close, else
+/// `otherwise`.
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: &str,
+) -> String {
+    match did_you_mean(word, candidates) {
+        Some(candidate) => format!("did you mean `{candidate}`?"),
+        None => otherwise.to_owned(),
+    }
+}
+
 /// Levenshtein distance over chars.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

@@ -22,8 +22,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::compile::suggest;
-use super::diagnostic::{did_you_mean, Diagnostic, SourceFile};
+use super::diagnostic::{did_you_mean, suggest, Diagnostic, SourceFile};
 use super::lang::{common_string, unmatched_string, unmatched_string_within, Answer, Language};
 use super::model::{PolicySet, Rule, RuleValue, ValueCheck};
 use super::raw::RuleRaw;
