@@ -250,12 +250,13 @@ async fn check_quarantines_and_release_undoes_it() {
         .await
         .is_ok());
 
-    let (code, stdout, stderr) = t.run(&["release", "--dry-run", &arn], &[]);
+    // Like every other command, release plans unless --apply.
+    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.starts_with("UNCHANGED"), "{stdout}");
+    assert!(stdout.starts_with("PLANNED"), "{stdout}");
     assert!(stdout.contains("restore pab=none"), "{stdout}");
 
-    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
+    let (code, stdout, stderr) = t.run(&["release", "--apply", &arn], &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("RELEASED"), "{stdout}");
     assert!(t.aws.bucket_tags(bucket).await.is_empty());
@@ -269,7 +270,7 @@ async fn check_quarantines_and_release_undoes_it() {
         .await
         .is_err());
 
-    let (code, stdout, _) = t.run(&["release", &arn], &[]);
+    let (code, stdout, _) = t.run(&["release", "--apply", &arn], &[]);
     assert_eq!(code, 0);
     assert!(stdout.contains("no quarantine is recorded"), "{stdout}");
 }
@@ -364,9 +365,12 @@ fn check_without_a_region_says_what_to_set() {
     let mut command = t.command(&["check", "--aws", &file]);
     command.env_remove("AWS_REGION");
     let output = command.output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("AWS_REGION"), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: no AWS region is configured: pass --region, set AWS_REGION, or give the profile a region\n"
+    );
 }
 
 #[tokio::test]
@@ -483,10 +487,13 @@ fn replay_with_aws_and_bad_credentials_stops_before_reading_anything() {
             ("AWS_MAX_ATTEMPTS", "1"),
         ],
     );
-    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
-    assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
-    assert!(stderr.contains("replay without --aws"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: AWS call failed: GetCallerIdentity (retryable): "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 /// A port nothing listens on.

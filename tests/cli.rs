@@ -243,15 +243,21 @@ fn an_inventory_seeds_current_tags() {
 
 #[test]
 fn unreadable_and_garbage_input_exit_two_without_panicking() {
-    let output = enforcer(&["check", "no/such/file.json"]);
+    // A file that cannot be read is an error on stderr, not a record on stdout.
+    let output = enforcer(&[
+        "check",
+        "no/such/file.json",
+        "events/samples/ec2-CreateVolume.json",
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stdout(&output).contains("no/such/file.json"),
-        "{}",
-        stdout(&output)
+    assert_eq!(
+        stderr(&output),
+        "error: cannot read no/such/file.json: No such file or directory (os error 2)\n\
+         error: 1 input could not be read (see above)\n"
     );
+    assert!(!stdout(&output).contains("no/such"), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("cannot read file"),
+        stdout(&output).contains("\n1 records: 1 compliant"),
         "{}",
         stdout(&output)
     );
@@ -358,4 +364,200 @@ fn the_readme_commands_are_the_ones_tested() {
     );
     assert!(stdout(&output).contains(" records: "));
     assert_no_panic(&output);
+}
+
+fn enforcer_with(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(support::enforcer_bin());
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("ENFORCER_ROLE_ARN")
+        .env_remove("ENFORCER_POLICY_DIR");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn replay_of_a_path_that_names_nothing_exits_two() {
+    let output = enforcer(&["replay", "/typo"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert_eq!(
+        stderr(&output),
+        "error: cannot read /typo: No such file or directory (os error 2)\n"
+    );
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn explain_reads_an_event_from_stdin() {
+    let event =
+        std::fs::read(support::repo_root().join("events/samples/s3-CreateBucket.json")).unwrap();
+    let mut child = Command::new(support::enforcer_bin())
+        .args(["explain", "-"])
+        .current_dir(support::repo_root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&event).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("s3.amazonaws.com CreateBucket (-:1)"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    // Enough output to overrun the pipe's buffer, so the writes meet the closed end.
+    let mut args = vec!["check"];
+    args.extend(std::iter::repeat_n("events/samples", 20));
+    let mut child = Command::new(support::enforcer_bin())
+        .args(&args)
+        .current_dir(support::repo_root())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut child.stdout.take().unwrap(), &mut first).unwrap();
+    // The read end is dropped here, like `| head` exiting.
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(stderr(&output), "");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn missing_policies_name_where_they_were_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = support::repo_root().join("events/samples/s3-CreateBucket.json");
+    let output = enforcer_with(&["check", sample.to_str().unwrap()], dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: no policies at {}: give --policies DIR or set ENFORCER_POLICY_DIR \
+             (see `enforcer validate --help`)\n",
+            dir.path().join("policies").display()
+        )
+    );
+
+    let policies = support::repo_root().join("policies");
+    let output = enforcer_with(
+        &["check", sample.to_str().unwrap()],
+        dir.path(),
+        &[("ENFORCER_POLICY_DIR", policies.to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+/// The environment of a machine with no AWS login at all.
+fn no_aws_login(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    let nowhere = dir.join("absent").display().to_string();
+    vec![
+        ("AWS_CONFIG_FILE", nowhere.clone()),
+        ("AWS_SHARED_CREDENTIALS_FILE", nowhere),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("HOME", dir.display().to_string()),
+    ]
+}
+
+fn without_aws_keys(command: &mut Command) -> &mut Command {
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_ENDPOINT_URL",
+    ] {
+        command.env_remove(key);
+    }
+    command
+}
+
+#[test]
+fn no_aws_credentials_is_one_line_once_and_exit_three() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["check", "--aws", "events/samples"],
+        vec!["scan", "--aws"],
+        vec!["release", "arn:aws:s3:::some-bucket"],
+        vec!["replay", "--aws", "events/samples/s3-CreateBucket.json"],
+    ] {
+        let mut command = Command::new(support::enforcer_bin());
+        without_aws_keys(command.args(&args).current_dir(support::repo_root()));
+        for (key, value) in no_aws_login(dir.path()) {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let err = stderr(&output);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: unable to locate AWS credentials: tried the environment"),
+            "{err}"
+        );
+        assert!(err.contains("`aws configure`"), "{err}");
+        assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+
+        // -v adds the chain of causes.
+        let output = command.arg("-v").output().unwrap();
+        assert!(stderr(&output).lines().count() > 1, "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn unreachable_aws_is_exit_three_with_the_count_on_stderr_and_in_the_summary() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{closed}");
+    let output = Command::new(support::enforcer_bin())
+        .args([
+            "check",
+            "--aws",
+            "--endpoint-url",
+            &url,
+            "--region",
+            "eu-west-1",
+            "events/samples/s3-CreateBucket.json",
+            "events/samples/ec2-CreateVolume.json",
+        ])
+        .current_dir(support::repo_root())
+        .env("NO_COLOR", "1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "error: 2 AWS calls failed (see the FAILED lines above)\n"
+    );
+    assert!(
+        stdout(&output).contains("planned: 0 to tag, 0 to quarantine, 0 alerts sent, 2 failures"),
+        "{}",
+        stdout(&output)
+    );
 }

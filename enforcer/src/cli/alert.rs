@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::check::{decide_all, DecideArgs};
 use super::output::{Format, Style};
-use super::EXIT_BAD_INPUT;
+use super::Exit;
 
 /// Arguments of `enforcer alert`.
 #[derive(Debug, clap::Args)]
@@ -88,9 +88,6 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })?;
-    if let Err(code) = decided {
-        return Ok(code);
-    }
     if args.format == Format::Text {
         writeln!(
             out,
@@ -99,8 +96,9 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     out.flush()?;
+    decided.into_result()?;
     Ok(if errors > 0 {
-        ExitCode::from(EXIT_BAD_INPUT)
+        ExitCode::from(Exit::BadInput)
     } else {
         ExitCode::SUCCESS
     })

@@ -8,6 +8,8 @@ use enforcer::engine::{Decision, Outcome};
 use enforcer::evaluate::Action;
 use enforcer::policy::Level;
 
+use super::Exit;
+
 /// Output format of `check` and friends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Format {
@@ -190,13 +192,11 @@ impl Summary {
     }
 
     /// 2 when any record was bad input, 1 when any shows something to fix, else 0.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> Exit {
         if self.count(Outcome::Error) > 0 {
-            2
-        } else if self.counts.keys().any(|o| o.needs_fixing()) {
-            1
+            Exit::BadInput
         } else {
-            0
+            Exit::findings_if(self.counts.keys().any(|o| o.needs_fixing()))
         }
     }
 }
@@ -364,6 +364,11 @@ impl ActTally {
             .filter(|a| a.sent && !a.destination.starts_with("memory"))
             .count();
         self.failures += report.failures().len();
+    }
+
+    /// Counts a failed read of current tags (the decision was not acted on).
+    pub fn add_read_failure(&mut self) {
+        self.failures += 1;
     }
 
     /// Number of failures.

@@ -13,13 +13,13 @@ use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
-use super::aws::{runtime, AwsBackends};
+use super::aws::{runtime, AwsBackends, AwsSelection};
 use super::check::read_inventory;
 use super::output::{
     write_act_text, write_json, write_json_with_act, write_text, ActTally, Format, Style, Summary,
 };
 use super::progress::Progress;
-use super::{load_policies, EXIT_ACT_FAILED, EXIT_BAD_INPUT};
+use super::{load_policies, CliError};
 
 /// Arguments of `enforcer scan`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +28,8 @@ pub struct ScanArgs {
     /// (which lists resources that have, or once had, a tag).
     #[arg(long, required_unless_present = "tags")]
     aws: bool,
+    #[command(flatten)]
+    aws_selection: AwsSelection,
     /// Scan an inventory file `{"arn": {"key": "value"}}` instead of AWS.
     #[arg(long, conflicts_with = "aws")]
     tags: Option<PathBuf>,
@@ -35,7 +37,7 @@ pub struct ScanArgs {
     #[arg(long = "resource-type", value_name = "TYPE")]
     resource_types: Vec<String>,
     /// Policy directory or files.
-    #[arg(long, default_value = "policies")]
+    #[arg(long, env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     policies: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -66,14 +68,12 @@ fn type_selected(resource_type: &str, selected: &[String]) -> bool {
 
 /// Runs `enforcer scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load_policies(&args.policies) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
+    let loaded = load_policies(&args.policies)?;
     let runtime = runtime()?;
     let mut progress = Progress::for_stderr();
     if args.aws {
         let backends = runtime.block_on(AwsBackends::load(
+            &args.aws_selection,
             QuarantineConfig {
                 break_glass_principals: loaded.set.break_glass_principals.clone(),
                 enforcer_principals: args.enforcer_role.clone(),
@@ -93,10 +93,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         progress.finish();
         let (account, resources) = match listed {
             Ok(listed) => listed,
-            Err(error) => {
-                eprintln!("error: cannot list the account's resources: {error}");
-                return Ok(ExitCode::from(EXIT_ACT_FAILED));
-            }
+            Err(error) => return Err(CliError::Aws(error).into()),
         };
         let settings = ActSettings::new(&loaded.set, args.apply);
         let act = |decision: &Decision| {
@@ -117,12 +114,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             &mut progress,
         );
     }
-    let inventory = match args.tags.as_ref().map(read_inventory) {
-        Some(Ok(inventory)) => inventory,
-        Some(Err(error)) => {
-            eprintln!("error: {error:#}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
+    let inventory = match &args.tags {
+        Some(path) => read_inventory(path)?,
         None => BTreeMap::new(),
     };
     let resources: Vec<(String, Tags)> = inventory.into_iter().collect();
@@ -194,10 +187,14 @@ fn scan(
     }
     out.flush()?;
     if tally.failures() > 0 {
-        return Ok(ExitCode::from(EXIT_ACT_FAILED));
+        return Err(CliError::AwsFailures(tally.failures()).into());
     }
     if unreadable > 0 {
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        return Err(CliError::BadInput(format!(
+            "{unreadable} ARN{} could not be read (see the warnings above)",
+            if unreadable == 1 { "" } else { "s" }
+        ))
+        .into());
     }
     Ok(ExitCode::from(summary.exit_code()))
 }

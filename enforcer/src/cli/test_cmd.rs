@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use enforcer::authoring::{load_cases, run_cases, CaseReport, CaseSet};
 
 use super::output::Style;
-use super::{catalog, known_types, load_policies, EXIT_BAD_INPUT};
+use super::{catalog, known_types, load_policies, Exit};
 
 /// Arguments of `enforcer test`.
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
     /// Policy directories (every `*.toml` directly inside) or files.
-    #[arg(default_value = "policies")]
+    #[arg(env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     paths: Vec<PathBuf>,
     /// Case files or directories [default: the `tests/` directory beside each policy path].
     #[arg(long)]
@@ -26,10 +26,7 @@ pub struct TestArgs {
 /// Runs `enforcer test`: exit 0 when every case passes, 1 when one fails, 2 when the policies
 /// or the cases do not load.
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load_policies(&args.paths) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
+    let loaded = load_policies(&args.paths)?;
     let case_paths = if args.cases.is_empty() {
         default_case_dirs(&args.paths)
     } else {
@@ -43,7 +40,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
                 eprint!("{}", diagnostic.render(style.enabled()));
             }
             eprintln!("error: the test cases do not load; fix them and run `enforcer test` again");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            return Ok(ExitCode::from(Exit::BadInput));
         }
     };
     let total = cases.cases.len();
@@ -62,11 +59,9 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         Style::for_stdout(),
     )?;
     out.flush()?;
-    Ok(ExitCode::from(if reports.iter().all(CaseReport::passed) {
-        0
-    } else {
-        1
-    }))
+    Ok(ExitCode::from(Exit::findings_if(
+        !reports.iter().all(CaseReport::passed),
+    )))
 }
 
 /// `tests/` beside each policy path: inside a directory, beside a file. Missing ones are skipped.

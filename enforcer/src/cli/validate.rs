@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use enforcer::policy::{self, Diagnostic, Level};
 
 use super::output::{Format, Style};
-use super::{known_types, EXIT_BAD_INPUT};
+use super::{known_types, Exit};
 
 /// Arguments of `enforcer validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Policy directories (every `*.toml` directly inside) or files.
-    #[arg(default_value = "policies")]
+    #[arg(env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     paths: Vec<PathBuf>,
     /// Output format: diagnostics for people, or one JSON document for editors and CI.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -81,11 +81,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|d| BAD_INPUT_CODES.contains(&d.code))
     {
-        EXIT_BAD_INPUT
-    } else if errors > 0 || (args.deny_warnings && warnings > 0) {
-        1
+        Exit::BadInput
     } else {
-        0
+        Exit::findings_if(errors > 0 || (args.deny_warnings && warnings > 0))
     };
     Ok(ExitCode::from(code))
 }
