@@ -276,6 +276,84 @@ async fn check_quarantines_and_release_undoes_it() {
 }
 
 #[tokio::test]
+async fn scan_covers_several_regions_or_all_enabled_ones_like_the_aws_cli() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_scan_regions").await;
+    t.aws.create_bucket("regions-a", &[("Team", "a")]).await;
+
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--resource-type",
+            "s3",
+            "--region",
+            "eu-west-1",
+            "--region",
+            "us-east-1",
+        ],
+        &[],
+    );
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    assert_eq!(listed.len(), 2, "{stderr}");
+    assert!(listed[0].starts_with("eu-west-1: "), "{stderr}");
+    assert!(listed[1].starts_with("us-east-1: "), "{stderr}");
+
+    // `all`: the regions ec2:DescribeRegions says are enabled, each listed once.
+    let (code, stdout, stderr) = t.run(
+        &["scan", "--aws", "--resource-type", "s3", "--region", "all"],
+        &[],
+    );
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    assert!(listed.len() > 2, "{stderr}");
+    assert!(
+        listed.iter().any(|l| l.starts_with("eu-west-1: ")),
+        "{stderr}"
+    );
+
+    // A command that talks to one region says so.
+    let file = t.event_file("e.json", &t.create_bucket_event("x", person(t.account())));
+    let (code, _, stderr) = t.run(
+        &[
+            "check",
+            "--aws",
+            "--region",
+            "eu-west-1",
+            "--region",
+            "us-east-1",
+            &file,
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: this command talks to one region: give --region once (only `scan` takes several, or `all`)\n"
+    );
+
+    // --endpoint-url and --region win over the environment.
+    let (code, stdout, stderr) = t.run(
+        &[
+            "check",
+            "--aws",
+            "--endpoint-url",
+            &t.endpoint,
+            "--region",
+            REGION,
+            &file,
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_REGION", "ap-south-1"),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("planned: "), "{stdout}");
+}
+
+#[tokio::test]
 async fn check_ignores_the_enforcers_own_calls() {
     let Some(moto) = moto() else { return };
     let t = cli(moto, "cli_loop_guard").await;
