@@ -209,9 +209,16 @@ async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
         &[],
     );
     assert_eq!(code, 0, "{stdout}");
-    let line: Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(line["outcome"], "compliant");
-    assert_eq!(line["act"]["written"], true);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "a decision, then the summary: {stdout}");
+    assert_eq!(lines[0]["kind"], "decision");
+    assert_eq!(lines[0]["outcome"], "compliant");
+    assert_eq!(lines[0]["act"]["written"], true);
+    assert_eq!(lines[1]["kind"], "summary");
+    assert_eq!(lines[1]["act"]["aws_failures"], 0);
 }
 
 #[tokio::test]
@@ -411,8 +418,14 @@ async fn scan_walks_the_account_and_backfills_with_apply() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
-    assert!(lines.iter().all(|l| l["act"]["written"] == false));
+    assert_eq!(
+        lines.len(),
+        4,
+        "three decisions, then the summary: {stdout}"
+    );
+    assert!(lines[..3].iter().all(|l| l["act"]["written"] == false));
+    assert_eq!(lines[3]["kind"], "summary");
+    assert_eq!(lines[3]["records"], 3);
 
     let (code, stdout, stderr) = t.run(&["scan", "--aws", "--resource-type", "s3", "--apply"], &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");

@@ -561,3 +561,123 @@ fn unreachable_aws_is_exit_three_with_the_count_on_stderr_and_in_the_summary() {
         stdout(&output)
     );
 }
+
+/// Fields every record of `kind` carries: the README's "Machine output" table, checked.
+fn assert_shape(record: &serde_json::Value, fields: &[&str]) {
+    for field in fields {
+        assert!(record.get(*field).is_some(), "missing {field}: {record}");
+    }
+}
+
+#[test]
+fn json_is_json_lines_with_a_kind_and_a_summary_last() {
+    let output = enforcer(&[
+        "check",
+        "--format",
+        "json",
+        "events/samples/s3-CreateBucket.json",
+        "events/samples/ec2-CreateVolume.json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let records = support::json_records(&output);
+    assert_eq!(records.len(), 3);
+    for decision in &records[..2] {
+        assert_eq!(decision["kind"], "decision");
+        assert_shape(
+            decision,
+            &["event_id", "event_name", "outcome", "resources"],
+        );
+    }
+    let summary = support::json_summary(&output).unwrap();
+    assert_shape(
+        &summary,
+        &["records", "outcomes", "unreadable_inputs", "exit_code"],
+    );
+    assert_eq!(summary["records"], 2);
+    assert_eq!(summary["outcomes"]["alert"], 1);
+    assert_eq!(summary["outcomes"]["compliant"], 1);
+    assert_eq!(summary["exit_code"], 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("tags.json");
+    std::fs::write(
+        &inventory,
+        r#"{"arn:aws:s3:::ecometricx-prod-s3-raw-eu-west-1": {}}"#,
+    )
+    .unwrap();
+    let output = enforcer(&[
+        "scan",
+        "--tags",
+        inventory.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json_lines(&output).len(), 1, "{}", stderr(&output));
+    let summary = support::json_summary(&output).unwrap();
+    assert_eq!(summary["records"], 1);
+    assert_eq!(summary["exit_code"], output.status.code().unwrap());
+}
+
+#[test]
+fn test_and_validate_speak_json_lines_sarif_and_junit() {
+    let output = enforcer(&["test", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let cases = json_lines(&output);
+    assert!(!cases.is_empty());
+    for case in &cases {
+        assert_eq!(case["kind"], "case");
+        assert_shape(case, &["id", "location", "passed", "mismatches"]);
+    }
+    let summary = support::json_summary(&output).unwrap();
+    assert_eq!(summary["cases"], cases.len());
+    assert_eq!(summary["failed"], 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[tags.DataClassification]\nvalues = [\"Public\", \"Confidential\"]\n\n[[rule]]\nname = \"r\"\nresource_types = [\"s3:bucket\"]\n[rule.set]\nDataClassification = \"Confidental\"\n",
+    )
+    .unwrap();
+    let bad = dir.path().to_str().unwrap();
+
+    let output = enforcer(&["validate", "--format", "json", bad]);
+    assert_eq!(output.status.code(), Some(1));
+    let diagnostics = json_lines(&output);
+    assert_eq!(diagnostics[0]["kind"], "diagnostic");
+    assert_shape(
+        &diagnostics[0],
+        &["level", "code", "message", "file", "line", "column"],
+    );
+    assert_eq!(support::json_summary(&output).unwrap()["errors"], 1);
+
+    let output = enforcer(&["validate", "--format", "sarif", bad]);
+    assert_eq!(output.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["level"], "error");
+    let region = &result["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(8), Some(22))
+    );
+    assert!(result["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Confidental"));
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["rules"][0]["id"],
+        result["ruleId"]
+    );
+
+    let output = enforcer(&["validate", "--format", "junit", bad]);
+    assert_eq!(output.status.code(), Some(1));
+    let xml = stdout(&output);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"enforcer validate\" tests=\"1\" failures=\"1\">"), "{xml}");
+    assert!(xml.contains(":8:22: "), "{xml}");
+    assert!(
+        xml.contains("&quot;Confidental&quot;") || xml.contains("`Confidental`"),
+        "{xml}"
+    );
+    assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+}

@@ -9,7 +9,7 @@ use enforcer::engine::{Decision, Outcome};
 use serde::Serialize;
 
 use super::check::{decide_all, DecideArgs};
-use super::output::{Format, Style};
+use super::output::{write_record, Format, Style};
 use super::Exit;
 
 /// Arguments of `enforcer alert`.
@@ -80,8 +80,7 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
             alerts += 1;
             match args.format {
                 Format::Json => {
-                    serde_json::to_writer(&mut out, &line(decision, &alert))?;
-                    writeln!(out)?;
+                    write_record(&mut out, "alert", &line(decision, &alert))?;
                 }
                 Format::Text => write_text(&mut out, decision, &alert, style)?,
             }

@@ -19,9 +19,10 @@ use super::aws::AwsSelection;
 use super::aws::{runtime, AwsBackends};
 use super::input::{expand_inputs, read_input};
 use super::output::{
-    write_act_text, write_json, write_json_with_act, write_text, ActTally, Format, Style, Summary,
+    write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
+    Style, Summary,
 };
-use super::{catalog, load_policies, CliError};
+use super::{catalog, load_policies, CliError, Exit};
 
 /// What every command that decides events reads: the inputs, the policies, the current tags and
 /// the enforcer's own role.
@@ -82,12 +83,18 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })?;
-    if args.format == Format::Text {
-        writeln!(out, "\n{}", summary.line())?;
+    let exit = decided.exit(&summary, None);
+    match args.format {
+        Format::Text => writeln!(out, "\n{}", summary.line())?,
+        Format::Json => write_record(
+            &mut out,
+            "summary",
+            &summary.record(exit, None, decided.unreadable_inputs),
+        )?,
     }
     out.flush()?;
     decided.into_result()?;
-    Ok(ExitCode::from(summary.exit_code()))
+    Ok(ExitCode::from(exit))
 }
 
 /// `check --aws`: tags read from the account, each decision acted on (or planned).
@@ -139,9 +146,17 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     for _ in 0..decided.read_failures {
         tally.add_read_failure();
     }
-    if args.format == Format::Text {
-        writeln!(out, "\n{}", summary.line())?;
-        writeln!(out, "{}", tally.line())?;
+    let exit = decided.exit(&summary, Some(&tally));
+    match args.format {
+        Format::Text => {
+            writeln!(out, "\n{}", summary.line())?;
+            writeln!(out, "{}", tally.line())?;
+        }
+        Format::Json => write_record(
+            &mut out,
+            "summary",
+            &summary.record(exit, Some(&tally), decided.unreadable_inputs),
+        )?,
     }
     out.flush()?;
     if tally.failures() > 0 {
@@ -171,6 +186,17 @@ pub struct Decided {
 }
 
 impl Decided {
+    /// The run's exit code: AWS failures first, then unreadable inputs, then the decisions.
+    pub fn exit(&self, summary: &Summary, tally: Option<&ActTally>) -> Exit {
+        if tally.is_some_and(|tally| tally.failures() > 0) {
+            Exit::AwsFailed
+        } else if self.unreadable_inputs > 0 {
+            Exit::BadInput
+        } else {
+            summary.exit_code()
+        }
+    }
+
     /// An error when some input could not be read.
     pub fn into_result(self) -> Result<(), CliError> {
         if self.unreadable_inputs > 0 {

@@ -13,7 +13,7 @@ use enforcer::policy::{Level, PolicySet};
 use enforcer::Tags;
 
 use super::input::read_bytes;
-use super::output::{Format, Style};
+use super::output::{write_record, Format, Style};
 use super::{catalog, load_policies, CliError, Exit};
 
 /// Arguments of `enforcer explain`.
@@ -103,13 +103,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
                         "{} {} ({location}): not evaluated: {reason}\n",
                         header.event_source, header.event_name
                     )?,
-                    Format::Json => {
-                        serde_json::to_writer(
-                            &mut out,
-                            &serde_json::json!({"event": header, "location": location.to_string(), "not_evaluated": reason}),
-                        )?;
-                        writeln!(out)?;
-                    }
+                    Format::Json => write_record(
+                        &mut out,
+                        "not_evaluated",
+                        &serde_json::json!({"event": header, "location": location.to_string(), "reason": reason}),
+                    )?,
                 },
             }
         }
@@ -161,8 +159,7 @@ fn write_explanation(
     style: Style,
 ) -> std::io::Result<()> {
     if format == Format::Json {
-        serde_json::to_writer(&mut *out, explanation)?;
-        return writeln!(out);
+        return write_record(out, "explanation", explanation);
     }
     let resource = &explanation.resource;
     writeln!(out, "resource {}", resource.arn)?;

@@ -16,7 +16,8 @@ pub enum Format {
     /// A readable report, coloured on a terminal.
     #[default]
     Text,
-    /// One JSON object per line.
+    /// JSON Lines: one record per line, each with a `kind` (`decision`, …), a `summary` record
+    /// last where the command has one (see the README's "Machine output").
     Json,
 }
 
@@ -152,7 +153,25 @@ fn join_tags(tags: &BTreeMap<String, String>) -> String {
 
 /// Writes one decision as one JSON line.
 pub fn write_json(out: &mut impl Write, decision: &Decision) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, decision)?;
+    write_record(out, "decision", decision)
+}
+
+/// One JSON Lines record: `kind` first, then the fields of `body`.
+#[derive(serde::Serialize)]
+struct Record<'a, T: serde::Serialize> {
+    kind: &'a str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// Writes one JSON Lines record of `kind` (`decision`, `summary`, `diagnostic`, …; the README's
+/// "Machine output" lists them): the one machine shape of every command.
+pub fn write_record(
+    out: &mut impl Write,
+    kind: &str,
+    body: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &Record { kind, body })?;
     writeln!(out)
 }
 
@@ -177,18 +196,43 @@ impl Summary {
     pub fn line(&self) -> String {
         let total: usize = self.counts.values().sum();
         let parts: Vec<String> = [
-            (Outcome::Compliant, "compliant"),
-            (Outcome::Remediate, "remediate"),
-            (Outcome::Alert, "alert"),
-            (Outcome::Quarantine, "quarantine"),
-            (Outcome::Ignored, "ignored"),
-            (Outcome::Unsupported, "unsupported"),
-            (Outcome::Error, "error"),
+            Outcome::Compliant,
+            Outcome::Remediate,
+            Outcome::Alert,
+            Outcome::Quarantine,
+            Outcome::Ignored,
+            Outcome::Unsupported,
+            Outcome::Error,
         ]
         .iter()
-        .map(|(outcome, label)| format!("{} {label}", self.count(*outcome)))
+        .map(|outcome| format!("{} {}", self.count(*outcome), outcome_label(*outcome)))
         .collect();
         format!("{total} records: {}", parts.join(", "))
+    }
+
+    /// The closing `summary` record: counts per outcome, what was done on AWS (when anything
+    /// was), inputs that could not be read, and the exit code.
+    pub fn record(
+        &self,
+        exit: Exit,
+        act: Option<&ActTally>,
+        unreadable_inputs: usize,
+    ) -> serde_json::Value {
+        let outcomes: BTreeMap<String, usize> = self
+            .counts
+            .iter()
+            .map(|(outcome, count)| (outcome_label(*outcome).to_owned(), *count))
+            .collect();
+        let mut record = serde_json::json!({
+            "records": self.counts.values().sum::<usize>(),
+            "outcomes": outcomes,
+            "unreadable_inputs": unreadable_inputs,
+            "exit_code": exit.code(),
+        });
+        if let (Some(act), Some(fields)) = (act, record.as_object_mut()) {
+            fields.insert("act".to_owned(), act.record());
+        }
+        record
     }
 
     /// 2 when any record was bad input, 1 when any shows something to fix, else 0.
@@ -215,8 +259,7 @@ pub fn write_json_with_act(
     decision: &Decision,
     act: &ActReport,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, &WithAct { decision, act })?;
-    writeln!(out)
+    write_record(out, "decision", &WithAct { decision, act })
 }
 
 /// Writes what was done (or planned) about a decision, below its text.
@@ -371,6 +414,17 @@ impl ActTally {
         self.failures += 1;
     }
 
+    /// The `act` part of a summary record.
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::json!({
+            "written": self.written,
+            "tagged": self.tagged,
+            "quarantined": self.quarantined,
+            "alerts_sent": self.alerts,
+            "aws_failures": self.failures,
+        })
+    }
+
     /// Number of failures.
     pub fn failures(&self) -> usize {
         self.failures
@@ -394,5 +448,18 @@ impl ActTally {
             self.failures,
             if self.failures == 1 { "" } else { "s" },
         )
+    }
+}
+
+/// The lower-case name of an outcome, as the JSON output spells it.
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Compliant => "compliant",
+        Outcome::Remediate => "remediate",
+        Outcome::Alert => "alert",
+        Outcome::Quarantine => "quarantine",
+        Outcome::Ignored => "ignored",
+        Outcome::Unsupported => "unsupported",
+        Outcome::Error => "error",
     }
 }

@@ -7,7 +7,7 @@ use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::release;
 
 use super::aws::{runtime, AwsBackends, AwsSelection};
-use super::output::Format;
+use super::output::{write_record, Format};
 use super::{CliError, Exit};
 
 /// Arguments of `enforcer release`.
@@ -47,8 +47,7 @@ pub fn run(args: ReleaseArgs) -> anyhow::Result<ExitCode> {
         failures += report.failures.len();
         match args.format {
             Format::Json => {
-                serde_json::to_writer(&mut out, &report)?;
-                writeln!(out)?;
+                write_record(&mut out, "release", &report)?;
             }
             Format::Text => {
                 let status = if report.released {

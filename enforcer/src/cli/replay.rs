@@ -19,7 +19,7 @@ use enforcer::replay::{self, html, order_files, Progress, ReplayOptions, ReplayS
 
 use super::aws::{runtime, AwsBackends, AwsSelection};
 use super::input::expand_inputs;
-use super::output::Format;
+use super::output::{write_record, Format};
 use super::{catalog, load_policies, CliError};
 
 /// Arguments of `enforcer replay`.
@@ -172,10 +172,7 @@ pub fn replay_with<S: TagStore>(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &summary)?;
-            writeln!(out)?;
-        }
+        Format::Json => write_record(&mut out, "summary", &summary)?,
         Format::Text => write!(out, "{}", summary.render_text())?,
     }
     out.flush()?;
@@ -215,8 +212,7 @@ impl ReplaySink for Sink {
                 event_time: time.map(rfc3339_millis),
                 decision,
             };
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")?;
+            write_record(out, "decision", &line)?;
         }
         Ok(())
     }

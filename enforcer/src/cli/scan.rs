@@ -16,10 +16,11 @@ use enforcer::Tags;
 use super::aws::{runtime, AwsBackends, AwsSelection};
 use super::check::read_inventory;
 use super::output::{
-    write_act_text, write_json, write_json_with_act, write_text, ActTally, Format, Style, Summary,
+    write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
+    Style, Summary,
 };
 use super::progress::Progress;
-use super::{load_policies, CliError};
+use super::{load_policies, CliError, Exit};
 
 /// Arguments of `enforcer scan`.
 #[derive(Debug, clap::Args)]
@@ -248,12 +249,30 @@ fn scan(
 
 /// The summary, and the exit code of the whole scan.
 fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Result<ExitCode> {
-    if args.format == Format::Text {
-        let line = totals.summary.line().replacen("records", "resources", 1);
-        writeln!(out, "\n{line}")?;
-        if totals.acted {
-            writeln!(out, "{}", totals.tally.line())?;
+    let exit = if totals.tally.failures() > 0 {
+        Exit::AwsFailed
+    } else if totals.unreadable > 0 {
+        Exit::BadInput
+    } else {
+        totals.summary.exit_code()
+    };
+    match args.format {
+        Format::Text => {
+            let line = totals.summary.line().replacen("records", "resources", 1);
+            writeln!(out, "\n{line}")?;
+            if totals.acted {
+                writeln!(out, "{}", totals.tally.line())?;
+            }
         }
+        Format::Json => write_record(
+            out,
+            "summary",
+            &totals.summary.record(
+                exit,
+                totals.acted.then_some(&totals.tally),
+                totals.unreadable,
+            ),
+        )?,
     }
     out.flush()?;
     if totals.tally.failures() > 0 {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use enforcer::authoring::{load_cases, run_cases, CaseReport, CaseSet};
 
-use super::output::Style;
+use super::output::{write_record, Format, Style};
 use super::{catalog, known_types, load_policies, Exit};
 
 /// Arguments of `enforcer test`.
@@ -21,6 +21,10 @@ pub struct TestArgs {
     /// Run only the cases whose `<file>::<name>` contains this text.
     #[arg(long)]
     filter: Option<String>,
+    /// Output format: a report like `cargo test`, or JSON Lines (one `case` record per case,
+    /// then a `summary`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 /// Runs `enforcer test`: exit 0 when every case passes, 1 when one fails, 2 when the policies
@@ -51,17 +55,36 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let reports = run_cases(&cases, &loaded.set, &catalog()?);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    write_reports(
-        &mut out,
-        &cases,
-        &reports,
-        filtered_out,
-        Style::for_stdout(),
-    )?;
+    let failed = reports.iter().filter(|report| !report.passed()).count();
+    match args.format {
+        Format::Text => write_reports(
+            &mut out,
+            &cases,
+            &reports,
+            filtered_out,
+            Style::for_stdout(),
+        )?,
+        Format::Json => {
+            for report in &reports {
+                let record = serde_json::json!({
+                    "id": report.id,
+                    "location": report.location,
+                    "passed": report.passed(),
+                    "mismatches": report.mismatches,
+                });
+                write_record(&mut out, "case", &record)?;
+            }
+            let summary = serde_json::json!({
+                "cases": reports.len(),
+                "passed": reports.len() - failed,
+                "failed": failed,
+                "filtered_out": filtered_out,
+            });
+            write_record(&mut out, "summary", &summary)?;
+        }
+    }
     out.flush()?;
-    Ok(ExitCode::from(Exit::findings_if(
-        !reports.iter().all(CaseReport::passed),
-    )))
+    Ok(ExitCode::from(Exit::findings_if(failed > 0)))
 }
 
 /// `tests/` beside each policy path: inside a directory, beside a file. Missing ones are skipped.
