@@ -371,7 +371,7 @@ async fn check_ignores_the_enforcers_own_calls() {
     );
     let role = enforcer_role(t.account());
     let (code, stdout, stderr) = t.run(
-        &["check", "--aws", "--apply", &file],
+        &["check", "--aws", "--apply", "--all", &file],
         &[("ENFORCER_ROLE_ARN", &role)],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");

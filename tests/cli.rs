@@ -14,7 +14,15 @@ fn assert_no_panic(output: &Output) {
 
 #[test]
 fn compliant_event_exits_zero_with_a_readable_report() {
+    // Problems only by default: a compliant record is counted, not listed.
     let output = enforcer(&["check", "events/samples/ec2-CreateVolume.json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "\n1 records: 1 compliant, 0 remediate, 0 alert, 0 quarantine, 0 ignored, 0 unsupported, 0 error\n\
+         (1 compliant or ignored record not listed; --all lists them)\n"
+    );
+    let output = enforcer(&["check", "--all", "events/samples/ec2-CreateVolume.json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("COMPLIANT   ec2 CreateVolume"), "{text}");
@@ -417,7 +425,7 @@ fn explain_reads_an_event_from_stdin() {
 #[test]
 fn a_closed_pipe_ends_quietly() {
     // Enough output to overrun the pipe's buffer, so the writes meet the closed end.
-    let mut args = vec!["check"];
+    let mut args = vec!["check", "--all"];
     args.extend(std::iter::repeat_n("events/samples", 20));
     let mut child = Command::new(support::enforcer_bin())
         .args(&args)
@@ -680,4 +688,36 @@ fn test_and_validate_speak_json_lines_sarif_and_junit() {
         "{xml}"
     );
     assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+}
+
+#[test]
+fn color_is_chosen_like_other_tools() {
+    let sample = "events/samples/s3-CreateBucket.json";
+    // The runner sets NO_COLOR; an explicit --color always still colours, never never does.
+    let always = enforcer(&["--color", "always", "check", sample]);
+    assert!(stdout(&always).contains("\x1b[33;1mALERT"), "{}", stdout(&always));
+    let never = enforcer(&["check", "--color", "never", sample]);
+    assert!(!stdout(&never).contains('\x1b'));
+    let auto = enforcer(&["check", sample]);
+    assert!(!stdout(&auto).contains('\x1b'), "not a terminal");
+}
+
+#[test]
+fn completions_and_a_man_page_come_from_the_command_definition() {
+    let output = enforcer(&["completions", "bash"]);
+    assert_eq!(output.status.code(), Some(0));
+    let script = stdout(&output);
+    assert!(script.contains("_enforcer()"), "{script}");
+    assert!(script.contains("--endpoint-url"), "every flag is completed");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let output = enforcer(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        assert!(stdout(&output).contains("replay"), "{shell}");
+    }
+
+    let output = enforcer(&["man"]);
+    assert_eq!(output.status.code(), Some(0));
+    let page = stdout(&output);
+    assert!(page.contains(".TH enforcer"), "{page}");
+    assert!(page.contains("Event\\-driven tag and data\\-classification enforcer"), "{page}");
 }

@@ -10,7 +10,7 @@ use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{
     apply, read_and_decide, ActReport, ActSettings, InMemoryTagStore, ReadRetry, TagStore,
 };
-use enforcer::engine::Decision;
+use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
@@ -52,6 +52,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Text output: also list compliant and ignored records (by default only the ones that
+    /// need something, cannot be decided or are unsupported are listed; the summary counts all).
+    #[arg(long)]
+    all: bool,
     /// Read current tags from AWS and plan against the account; with --apply, act on it.
     #[arg(long, conflicts_with = "tags")]
     aws: bool,
@@ -75,17 +79,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
+    let mut hidden = 0usize;
     let decided = decide_all(&args.decide, |decision, _| {
         summary.add(decision.outcome);
         match args.format {
             Format::Json => write_json(&mut out, decision)?,
-            Format::Text => write_text(&mut out, decision, style)?,
+            Format::Text if args.all || is_problem(decision.outcome) => {
+                write_text(&mut out, decision, style)?;
+            }
+            Format::Text => hidden += 1,
         }
         Ok(())
     })?;
     let exit = decided.exit(&summary, None);
     match args.format {
-        Format::Text => writeln!(out, "\n{}", summary.line())?,
+        Format::Text => {
+            writeln!(out, "\n{}", summary.line())?;
+            write_hidden_note(&mut out, hidden)?;
+        }
         Format::Json => write_record(
             &mut out,
             "summary",
@@ -116,6 +127,7 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
     let mut tally = ActTally::default();
+    let mut hidden = 0usize;
     let inputs = &args.decide;
     let decided = decide_with(
         inputs,
@@ -133,12 +145,14 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 &backends.notify,
             ));
             tally.add(&report);
+            let shown = args.all || is_problem(decision.outcome) || !report.failures().is_empty();
             match args.format {
                 Format::Json => write_json_with_act(&mut out, decision, &report)?,
-                Format::Text => {
+                Format::Text if shown => {
                     write_text(&mut out, decision, style)?;
                     write_act_text(&mut out, &report, style)?;
                 }
+                Format::Text => hidden += 1,
             }
             Ok(())
         },
@@ -151,6 +165,7 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         Format::Text => {
             writeln!(out, "\n{}", summary.line())?;
             writeln!(out, "{}", tally.line())?;
+            write_hidden_note(&mut out, hidden)?;
         }
         Format::Json => write_record(
             &mut out,
@@ -164,6 +179,24 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     decided.into_result()?;
     Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// True for a decision the text output lists without `--all`: one that needs something, could
+/// not be decided, or is about a call the catalog does not know.
+fn is_problem(outcome: Outcome) -> bool {
+    !matches!(outcome, Outcome::Compliant | Outcome::Ignored)
+}
+
+/// Says how many records the text output left out, and how to list them.
+fn write_hidden_note(out: &mut impl Write, hidden: usize) -> std::io::Result<()> {
+    if hidden == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "({hidden} compliant or ignored record{} not listed; --all lists them)",
+        if hidden == 1 { "" } else { "s" }
+    )
 }
 
 fn resolver(args: &DecideArgs) -> anyhow::Result<Resolver> {

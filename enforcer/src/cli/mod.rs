@@ -18,7 +18,7 @@ mod validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use enforcer::policy::{self, Level, LoadedPolicies};
 
@@ -28,9 +28,13 @@ pub use output::Style;
 #[derive(Debug, Parser)]
 #[command(name = "enforcer", version, about, long_about = None)]
 pub struct Cli {
-    /// On failure, also print the chain of causes and the debug form of the error.
+    /// On failure, also print the chain of causes.
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// When to colour the output: `auto` (a terminal, unless NO_COLOR is set or
+    /// CLICOLOR_FORCE forces it), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = clap::ColorChoice::Auto)]
+    color: clap::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,6 +62,13 @@ enum Command {
     Events(events::EventsArgs),
     /// Replay CloudTrail history: what the policies would have said about every event, in order.
     Replay(replay::ReplayArgs),
+    /// Print a shell completion script (e.g. `enforcer completions bash > /etc/bash_completion.d/enforcer`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (`enforcer man | man -l -`).
+    Man,
 }
 
 pub use error::{CliError, Exit};
@@ -66,6 +77,7 @@ pub use error::{CliError, Exit};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = cli.verbose;
+    output::set_color(cli.color);
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => error::report(&error, verbose),
@@ -84,6 +96,17 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Alert(args) => alert::run(args),
         Command::Events(args) => events::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut command, "enforcer", &mut out);
+            Ok(ExitCode::from(Exit::Clean))
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            Ok(ExitCode::from(Exit::Clean))
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Rendering decisions for a terminal (text) or for machines (JSON Lines).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use enforcer::act::{ActReport, QuarantineStatus};
 use enforcer::engine::{Decision, Outcome};
@@ -21,7 +21,18 @@ pub enum Format {
     Json,
 }
 
-/// ANSI styling, off unless stdout is a terminal and `NO_COLOR` is unset.
+/// Applies `--color` to every stream: `auto` leaves the choice to anstream's detection
+/// (a terminal, `NO_COLOR`, `CLICOLOR_FORCE`, `TERM=dumb`).
+pub fn set_color(choice: clap::ColorChoice) {
+    let choice = match choice {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::Always,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// ANSI styling, on when `--color` and anstream's detection say so for the stream.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     enabled: bool,
@@ -30,15 +41,17 @@ pub struct Style {
 impl Style {
     /// Detects whether to colour stdout.
     pub fn for_stdout() -> Self {
-        Self {
-            enabled: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        }
+        Self::from_choice(anstream::AutoStream::choice(&std::io::stdout()))
     }
 
     /// Detects whether to colour stderr.
     pub fn for_stderr() -> Self {
+        Self::from_choice(anstream::AutoStream::choice(&std::io::stderr()))
+    }
+
+    fn from_choice(choice: anstream::ColorChoice) -> Self {
         Self {
-            enabled: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            enabled: !matches!(choice, anstream::ColorChoice::Never),
         }
     }
 
