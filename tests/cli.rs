@@ -695,7 +695,11 @@ fn color_is_chosen_like_other_tools() {
     let sample = "events/samples/s3-CreateBucket.json";
     // The runner sets NO_COLOR; an explicit --color always still colours, never never does.
     let always = enforcer(&["--color", "always", "check", sample]);
-    assert!(stdout(&always).contains("\x1b[33;1mALERT"), "{}", stdout(&always));
+    assert!(
+        stdout(&always).contains("\x1b[33;1mALERT"),
+        "{}",
+        stdout(&always)
+    );
     let never = enforcer(&["check", "--color", "never", sample]);
     assert!(!stdout(&never).contains('\x1b'));
     let auto = enforcer(&["check", sample]);
@@ -719,5 +723,8 @@ fn completions_and_a_man_page_come_from_the_command_definition() {
     assert_eq!(output.status.code(), Some(0));
     let page = stdout(&output);
     assert!(page.contains(".TH enforcer"), "{page}");
-    assert!(page.contains("Event\\-driven tag and data\\-classification enforcer"), "{page}");
+    assert!(
+        page.contains("Event\\-driven tag and data\\-classification enforcer"),
+        "{page}"
+    );
 }
