@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use enforcer::authoring::{load_cases, run_cases, CaseReport, CaseSet};
 
 use super::output::{write_record, Format, Style};
-use super::{catalog, known_types, load_policies, Exit};
+use super::{catalog, known_types, load_policies, CliError, Exit};
 
 /// Arguments of `enforcer test`.
 #[derive(Debug, clap::Args)]
@@ -43,8 +43,10 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             for diagnostic in &diagnostics {
                 eprint!("{}", diagnostic.render(style.enabled()));
             }
-            eprintln!("error: the test cases do not load; fix them and run `enforcer test` again");
-            return Ok(ExitCode::from(Exit::BadInput));
+            return Err(CliError::BadInput(
+                "the test cases do not load; fix them and run `enforcer test` again".to_owned(),
+            )
+            .into());
         }
     };
     let total = cases.cases.len();
