@@ -728,3 +728,20 @@ fn completions_and_a_man_page_come_from_the_command_definition() {
         "{page}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_in_an_input_directory_is_said_once_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        support::repo_root().join("events/samples/s3-CreateBucket.json"),
+        dir.path().join("one.json"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    let output = enforcer(&["check", "--format", "json", dir.path().to_str().unwrap()]);
+    assert_eq!(json_lines(&output).len(), 1, "{}", stderr(&output));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("warning: File system loop found"), "{err}");
+}
