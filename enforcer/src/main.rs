@@ -2,14 +2,6 @@
 
 mod cli;
 
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    match cli::run() {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(cli::EXIT_BAD_INPUT)
-        }
-    }
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

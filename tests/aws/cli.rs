@@ -203,9 +203,16 @@ async fn check_plans_by_default_and_applies_and_alerts_when_asked() {
         &[],
     );
     assert_eq!(code, 0, "{stdout}");
-    let line: Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(line["outcome"], "compliant");
-    assert_eq!(line["act"]["written"], true);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "a decision, then the summary: {stdout}");
+    assert_eq!(lines[0]["kind"], "decision");
+    assert_eq!(lines[0]["outcome"], "compliant");
+    assert_eq!(lines[0]["act"]["written"], true);
+    assert_eq!(lines[1]["kind"], "summary");
+    assert_eq!(lines[1]["act"]["aws_failures"], 0);
 }
 
 /// The bug: `[policy] owner_tag` was ignored and every owner lookup read `ProcessOwner`. With
@@ -424,12 +431,13 @@ async fn check_quarantines_and_release_undoes_it() {
         .await
         .is_ok());
 
-    let (code, stdout, stderr) = t.run(&["release", "--dry-run", &arn], &[]);
+    // Like every other command, release plans unless --apply.
+    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.starts_with("UNCHANGED"), "{stdout}");
+    assert!(stdout.starts_with("PLANNED"), "{stdout}");
     assert!(stdout.contains("restore pab=none"), "{stdout}");
 
-    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
+    let (code, stdout, stderr) = t.run(&["release", "--apply", &arn], &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("RELEASED"), "{stdout}");
     assert!(t.aws.bucket_tags(bucket).await.is_empty());
@@ -443,9 +451,87 @@ async fn check_quarantines_and_release_undoes_it() {
         .await
         .is_err());
 
-    let (code, stdout, _) = t.run(&["release", &arn], &[]);
+    let (code, stdout, _) = t.run(&["release", "--apply", &arn], &[]);
     assert_eq!(code, 0);
     assert!(stdout.contains("no quarantine is recorded"), "{stdout}");
+}
+
+#[tokio::test]
+async fn scan_covers_several_regions_or_all_enabled_ones_like_the_aws_cli() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_scan_regions").await;
+    t.aws.create_bucket("regions-a", &[("Team", "a")]).await;
+
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--resource-type",
+            "s3",
+            "--region",
+            "eu-west-1",
+            "--region",
+            "us-east-1",
+        ],
+        &[],
+    );
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    assert_eq!(listed.len(), 2, "{stderr}");
+    assert!(listed[0].starts_with("eu-west-1: "), "{stderr}");
+    assert!(listed[1].starts_with("us-east-1: "), "{stderr}");
+
+    // `all`: the regions ec2:DescribeRegions says are enabled, each listed once.
+    let (code, stdout, stderr) = t.run(
+        &["scan", "--aws", "--resource-type", "s3", "--region", "all"],
+        &[],
+    );
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    assert!(listed.len() > 2, "{stderr}");
+    assert!(
+        listed.iter().any(|l| l.starts_with("eu-west-1: ")),
+        "{stderr}"
+    );
+
+    // A command that talks to one region says so.
+    let file = t.event_file("e.json", &t.create_bucket_event("x", person(t.account())));
+    let (code, _, stderr) = t.run(
+        &[
+            "check",
+            "--aws",
+            "--region",
+            "eu-west-1",
+            "--region",
+            "us-east-1",
+            &file,
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: this command talks to one region: give --region once (only `scan` takes several, or `all`)\n"
+    );
+
+    // --endpoint-url and --region win over the environment.
+    let (code, stdout, stderr) = t.run(
+        &[
+            "check",
+            "--aws",
+            "--endpoint-url",
+            &t.endpoint,
+            "--region",
+            REGION,
+            &file,
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_REGION", "ap-south-1"),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("planned: "), "{stdout}");
 }
 
 #[tokio::test]
@@ -459,7 +545,7 @@ async fn check_ignores_the_enforcers_own_calls() {
     );
     let role = enforcer_role(t.account());
     let (code, stdout, stderr) = t.run(
-        &["check", "--aws", "--apply", &file],
+        &["check", "--aws", "--apply", "--all", &file],
         &[("ENFORCER_ROLE_ARN", &role)],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -506,8 +592,14 @@ async fn scan_walks_the_account_and_backfills_with_apply() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
-    assert!(lines.iter().all(|l| l["act"]["written"] == false));
+    assert_eq!(
+        lines.len(),
+        4,
+        "three decisions, then the summary: {stdout}"
+    );
+    assert!(lines[..3].iter().all(|l| l["act"]["written"] == false));
+    assert_eq!(lines[3]["kind"], "summary");
+    assert_eq!(lines[3]["records"], 3);
 
     let (code, stdout, stderr) = t.run(&["scan", "--aws", "--resource-type", "s3", "--apply"], &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
@@ -538,9 +630,12 @@ fn check_without_a_region_says_what_to_set() {
     let mut command = t.command(&["check", "--aws", &file]);
     command.env_remove("AWS_REGION");
     let output = command.output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("AWS_REGION"), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: no AWS region is configured: pass --region, set AWS_REGION, or give the profile a region\n"
+    );
 }
 
 #[tokio::test]
@@ -657,10 +752,13 @@ fn replay_with_aws_and_bad_credentials_stops_before_reading_anything() {
             ("AWS_MAX_ATTEMPTS", "1"),
         ],
     );
-    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
-    assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
-    assert!(stderr.contains("replay without --aws"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: AWS call failed: GetCallerIdentity (retryable): "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 /// A port nothing listens on.

@@ -124,13 +124,21 @@ fn validate_json_for_editors_and_ci() {
     );
     let output = enforcer(dir.path(), &["validate", "--format", "json"]);
     assert_eq!(output.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["ok"], false);
-    assert_eq!(json["errors"], 1);
-    assert_eq!(json["warnings"], 0);
+    // JSON Lines: the diagnostics, then the summary.
+    let records: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
     assert_eq!(
-        json["diagnostics"][0],
+        records[1],
+        serde_json::json!({"kind": "summary", "ok": false, "errors": 1, "warnings": 0})
+    );
+    assert_eq!(
+        records[0],
         serde_json::json!({
+            "kind": "diagnostic",
             "level": "error",
             "code": "policy::unknown-resource-type",
             "message": "`s3:bukket` is not a resource type the enforcer knows",

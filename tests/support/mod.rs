@@ -80,12 +80,46 @@ pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
-/// Standard output as JSON Lines.
-pub fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
-    stdout(output)
+/// Every line of standard output as JSON: the machine shape of every command is JSON Lines,
+/// each record an object with a `kind`, and at most one `summary` record, last.
+pub fn json_records(output: &std::process::Output) -> Vec<serde_json::Value> {
+    let records: Vec<serde_json::Value> = stdout(output)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
-        .collect()
+        .collect();
+    for record in &records {
+        assert!(record.is_object(), "not an object: {record}");
+        assert!(
+            record["kind"].is_string(),
+            "a record without a kind: {record}"
+        );
+    }
+    let summaries = records.iter().filter(|r| r["kind"] == "summary").count();
+    assert!(summaries <= 1, "{summaries} summary records");
+    if summaries == 1 {
+        assert_eq!(
+            records.last().unwrap()["kind"],
+            "summary",
+            "the summary is not last"
+        );
+    }
+    records
+}
+
+/// The records of standard output's JSON Lines before the closing summary (see [`json_records`]).
+pub fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
+    let mut records = json_records(output);
+    if records.last().is_some_and(|r| r["kind"] == "summary") {
+        records.pop();
+    }
+    records
+}
+
+/// The closing `summary` record of standard output's JSON Lines, if there is one.
+pub fn json_summary(output: &std::process::Output) -> Option<serde_json::Value> {
+    json_records(output)
+        .pop()
+        .filter(|record| record["kind"] == "summary")
 }
 
 /// IAM action prefixes that differ from the event source's.

@@ -3,7 +3,7 @@
 /// The parts of an ARN: `arn:partition:service:region:account:resource`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arn<'a> {
-    /// `aws`, `aws-cn`, `aws-us-gov`.
+    /// `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, `aws-iso-b`, `aws-iso-e`, `aws-iso-f`, `aws-eusc`.
     pub partition: &'a str,
     /// e.g. `s3`, `ec2`.
     pub service: &'a str,
@@ -40,19 +40,24 @@ impl<'a> Arn<'a> {
     }
 }
 
-/// The partition a region belongs to.
+/// Region-name prefixes of every partition but `aws`, from the region patterns of the SDK's
+/// `partitions.json`. No prefix is the start of another (`us-iso-` does not match `us-isob-1`).
+const PARTITION_PREFIXES: &[(&str, &str)] = &[
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-iso-", "aws-iso"),
+    ("us-isob-", "aws-iso-b"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-isof-", "aws-iso-f"),
+    ("eusc-", "aws-eusc"),
+];
+
+/// The partition a region belongs to; `aws` for every region of no other partition.
 pub fn partition_for_region(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
-    }
+    PARTITION_PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
 }
 
 /// The resource type in the Resource Groups Tagging API's naming (`service:type`), read from an
@@ -141,8 +146,27 @@ mod tests {
             assert_eq!(resource_name(arn), name, "{arn}");
         }
         assert_eq!(resource_type_from_arn("not-an-arn"), None);
-        assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
-        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition_for_region("eu-west-1"), "aws");
+    }
+
+    #[test]
+    fn every_partition_by_region_prefix() {
+        for (region, partition) in [
+            ("eu-west-1", "aws"),
+            ("us-east-1", "aws"),
+            ("il-central-1", "aws"),
+            ("mx-central-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("cn-northwest-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-gov-east-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("us-isof-east-1", "aws-iso-f"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ] {
+            assert_eq!(partition_for_region(region), partition, "{region}");
+        }
     }
 }

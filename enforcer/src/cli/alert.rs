@@ -9,8 +9,8 @@ use enforcer::engine::{Decision, Outcome};
 use serde::Serialize;
 
 use super::check::{decide_all, DecideArgs};
-use super::output::{Format, Style};
-use super::EXIT_BAD_INPUT;
+use super::output::{write_record, Format, Style};
+use super::Exit;
 
 /// Arguments of `enforcer alert`.
 #[derive(Debug, clap::Args)]
@@ -80,17 +80,13 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
             alerts += 1;
             match args.format {
                 Format::Json => {
-                    serde_json::to_writer(&mut out, &line(decision, &alert))?;
-                    writeln!(out)?;
+                    write_record(&mut out, "alert", &line(decision, &alert))?;
                 }
                 Format::Text => write_text(&mut out, decision, &alert, style)?,
             }
         }
         Ok(())
     })?;
-    if let Err(code) = decided {
-        return Ok(code);
-    }
     if args.format == Format::Text {
         writeln!(
             out,
@@ -99,8 +95,9 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     out.flush()?;
+    decided.into_result()?;
     Ok(if errors > 0 {
-        ExitCode::from(EXIT_BAD_INPUT)
+        ExitCode::from(Exit::BadInput)
     } else {
         ExitCode::SUCCESS
     })

@@ -2,11 +2,14 @@
 //! and the backends over them.
 
 use anyhow::Context;
+use aws_credential_types::provider::ProvideCredentials;
 use enforcer::act::aws::{
     self, AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify,
 };
 use enforcer::act::{InMemoryNotify, Notify, StoreError};
 use enforcer::alert::AlertMessage;
+
+use super::CliError;
 
 /// The runtime every command drives its async work on: one thread, I/O and timers on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -41,7 +44,96 @@ impl Notify for CliNotify {
     }
 }
 
-/// The AWS backends, built once from the standard configuration.
+/// `--region all`: every region enabled in the account.
+pub const ALL_REGIONS: &str = "all";
+
+/// Which account, region and endpoint to talk to, as the AWS CLI chooses them: each flag wins
+/// over its environment variable, which wins over the profile.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsSelection {
+    /// Use this named profile from the shared config and credentials files (`AWS_PROFILE`).
+    #[arg(long, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The region to call (`AWS_REGION`, else the profile's region). `scan` takes several
+    /// (repeat the flag), or `all` for every region enabled in the account.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Send every call to this URL instead of the service's endpoint (`AWS_ENDPOINT_URL`).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsSelection {
+    /// The one region a command that talks to a single region was given, if any.
+    pub fn single_region(&self) -> Result<Option<&str>, CliError> {
+        match self.regions.as_slice() {
+            [] => Ok(None),
+            [one] if one != ALL_REGIONS => Ok(Some(one)),
+            _ => Err(CliError::BadInput(
+                "this command talks to one region: give --region once (only `scan` takes \
+                 several, or `all`)"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// The same selection for one region.
+    pub fn in_region(&self, region: &str) -> Self {
+        Self {
+            regions: vec![region.to_owned()],
+            ..self.clone()
+        }
+    }
+
+    /// Every region selected, in order: the ones given, `all` expanded to the account's enabled
+    /// regions (`ec2:DescribeRegions`), or the configured one when none is given.
+    pub async fn all_regions(&self) -> Result<Vec<String>, CliError> {
+        if !self.regions.iter().any(|r| r == ALL_REGIONS) {
+            return Ok(self.regions.clone());
+        }
+        let base = Self {
+            regions: Vec::new(),
+            ..self.clone()
+        };
+        let config = base.load_config(None).await;
+        if config.region().is_none() {
+            return Err(CliError::NoRegion);
+        }
+        check_credentials(&config, self.profile.as_deref()).await?;
+        let output = aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await
+            .map_err(|e| CliError::Aws(aws::store_error("DescribeRegions", &e)))?;
+        let mut regions: Vec<String> = output
+            .regions()
+            .iter()
+            .filter_map(|r| r.region_name().map(str::to_owned))
+            .collect();
+        regions.sort();
+        Ok(regions)
+    }
+
+    /// The SDK configuration: the credential chain, `region` (else the configured one) and
+    /// endpoint as selected, with the enforcer's HTTP client and retries.
+    async fn load_config(&self, region: Option<&str>) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(aws::http_client())
+            .retry_config(aws::retry_config());
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        loader.load().await
+    }
+}
+
+/// The AWS backends, built once from the selected configuration.
 #[derive(Debug)]
 pub struct AwsBackends {
     /// Tags.
@@ -56,18 +148,18 @@ pub struct AwsBackends {
 }
 
 impl AwsBackends {
-    /// Loads the configuration (credential chain, `AWS_REGION`, `AWS_ENDPOINT_URL`) and builds
-    /// the clients.
+    /// Loads the configuration and builds the clients. Fails once, before any call, when no
+    /// region is configured or no credentials can be found.
     pub async fn load(
+        selection: &AwsSelection,
         quarantine: QuarantineConfig,
         alert_topic: Option<&str>,
-    ) -> anyhow::Result<Self> {
-        let config = aws::load_config().await;
+    ) -> Result<Self, CliError> {
+        let config = selection.load_config(selection.single_region()?).await;
         let Some(region) = config.region().map(ToString::to_string) else {
-            anyhow::bail!(
-                "no AWS region is configured: set AWS_REGION (or a profile's region) to use --aws"
-            );
+            return Err(CliError::NoRegion);
         };
+        check_credentials(&config, selection.profile.as_deref()).await?;
         let clients = AwsClients::new(&config);
         Ok(Self {
             region,
@@ -79,6 +171,30 @@ impl AwsBackends {
                 None => CliNotify::Memory(InMemoryNotify::new()),
             },
         })
+    }
+}
+
+/// Resolves credentials once, so that a missing login is one message rather than one failure
+/// per call.
+async fn check_credentials(
+    config: &aws_config::SdkConfig,
+    profile: Option<&str>,
+) -> Result<(), CliError> {
+    let profile = profile
+        .map(|name| format!(" for profile `{name}`"))
+        .unwrap_or_default();
+    let Some(provider) = config.credentials_provider() else {
+        return Err(CliError::NoCredentials {
+            profile,
+            source: "no credential provider is configured".into(),
+        });
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(error) => Err(CliError::NoCredentials {
+            profile,
+            source: Box::new(error),
+        }),
     }
 }
 

@@ -6,22 +6,23 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{
     apply, read_and_decide, ActReport, ActSettings, InMemoryTagStore, ReadRetry, TagStore,
 };
-use enforcer::engine::Decision;
+use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
+use super::aws::AwsSelection;
 use super::aws::{runtime, AwsBackends};
 use super::input::{expand_inputs, read_input};
 use super::output::{
-    write_act_text, write_json, write_json_with_act, write_text, ActTally, Format, Style, Summary,
+    write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
+    Style, Summary,
 };
-use super::{catalog, load_policies, EXIT_ACT_FAILED, EXIT_BAD_INPUT};
+use super::{catalog, load_policies, CliError, Exit};
 
 /// What every command that decides events reads: the inputs, the policies, the current tags and
 /// the enforcer's own role.
@@ -32,7 +33,7 @@ pub struct DecideArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Policy directory or files.
-    #[arg(long, default_value = "policies")]
+    #[arg(long, env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     policies: Vec<PathBuf>,
     /// Inventory of current tags, `{"arn": {"key": "value"}}`, seeding the in-memory store.
     #[arg(long)]
@@ -51,10 +52,15 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Read current tags from AWS (standard credential chain, AWS_REGION, AWS_ENDPOINT_URL)
-    /// and plan against the account; with --apply, act on it.
+    /// Text output: also list compliant and ignored records (by default only the ones that
+    /// need something, cannot be decided or are unsupported are listed; the summary counts all).
+    #[arg(long)]
+    all: bool,
+    /// Read current tags from AWS and plan against the account; with --apply, act on it.
     #[arg(long, conflicts_with = "tags")]
     aws: bool,
+    #[command(flatten)]
+    aws_selection: AwsSelection,
     /// With --aws: write the planned tags and quarantine (otherwise only plan). A policy in
     /// audit mode writes nothing even so.
     #[arg(long, requires = "aws")]
@@ -73,32 +79,41 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
+    let mut hidden = 0usize;
     let decided = decide_all(&args.decide, |decision, _| {
         summary.add(decision.outcome);
         match args.format {
             Format::Json => write_json(&mut out, decision)?,
-            Format::Text => write_text(&mut out, decision, style)?,
+            Format::Text if args.all || is_problem(decision.outcome) => {
+                write_text(&mut out, decision, style)?;
+            }
+            Format::Text => hidden += 1,
         }
         Ok(())
     })?;
-    if let Err(code) = decided {
-        return Ok(code);
-    }
-    if args.format == Format::Text {
-        writeln!(out, "\n{}", summary.line())?;
+    let exit = decided.exit(&summary, None);
+    match args.format {
+        Format::Text => {
+            writeln!(out, "\n{}", summary.line())?;
+            write_hidden_note(&mut out, hidden)?;
+        }
+        Format::Json => write_record(
+            &mut out,
+            "summary",
+            &summary.record(exit, None, decided.unreadable_inputs),
+        )?,
     }
     out.flush()?;
-    Ok(ExitCode::from(summary.exit_code()))
+    decided.into_result()?;
+    Ok(ExitCode::from(exit))
 }
 
 /// `check --aws`: tags read from the account, each decision acted on (or planned).
 fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load_policies(&args.decide.policies) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
+    let loaded = load_policies(&args.decide.policies)?;
     let runtime = runtime()?;
     let backends = runtime.block_on(AwsBackends::load(
+        &args.aws_selection,
         QuarantineConfig {
             break_glass_principals: loaded.set.break_glass_principals.clone(),
             enforcer_principals: args.decide.enforcer_role.clone(),
@@ -112,8 +127,9 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
     let mut tally = ActTally::default();
+    let mut hidden = 0usize;
     let inputs = &args.decide;
-    decide_with(
+    let decided = decide_with(
         inputs,
         &runtime,
         &resolver,
@@ -129,25 +145,58 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 &backends.notify,
             ));
             tally.add(&report);
+            let shown = args.all || is_problem(decision.outcome) || !report.failures().is_empty();
             match args.format {
                 Format::Json => write_json_with_act(&mut out, decision, &report)?,
-                Format::Text => {
+                Format::Text if shown => {
                     write_text(&mut out, decision, style)?;
                     write_act_text(&mut out, &report, style)?;
                 }
+                Format::Text => hidden += 1,
             }
             Ok(())
         },
     )?;
-    if args.format == Format::Text {
-        writeln!(out, "\n{}", summary.line())?;
-        writeln!(out, "{}", tally.line())?;
+    for _ in 0..decided.read_failures {
+        tally.add_read_failure();
+    }
+    let exit = decided.exit(&summary, Some(&tally));
+    match args.format {
+        Format::Text => {
+            writeln!(out, "\n{}", summary.line())?;
+            writeln!(out, "{}", tally.line())?;
+            write_hidden_note(&mut out, hidden)?;
+        }
+        Format::Json => write_record(
+            &mut out,
+            "summary",
+            &summary.record(exit, Some(&tally), decided.unreadable_inputs),
+        )?,
     }
     out.flush()?;
     if tally.failures() > 0 {
-        return Ok(ExitCode::from(EXIT_ACT_FAILED));
+        return Err(CliError::AwsFailures(tally.failures()).into());
     }
+    decided.into_result()?;
     Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// True for a decision the text output lists without `--all`: one that needs something, could
+/// not be decided, or is about a call the catalog does not know.
+fn is_problem(outcome: Outcome) -> bool {
+    !matches!(outcome, Outcome::Compliant | Outcome::Ignored)
+}
+
+/// Says how many records the text output left out, and how to list them.
+fn write_hidden_note(out: &mut impl Write, hidden: usize) -> std::io::Result<()> {
+    if hidden == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "({hidden} compliant or ignored record{} not listed; --all lists them)",
+        if hidden == 1 { "" } else { "s" }
+    )
 }
 
 fn resolver(args: &DecideArgs) -> anyhow::Result<Resolver> {
@@ -159,35 +208,57 @@ fn resolver(args: &DecideArgs) -> anyhow::Result<Resolver> {
     ))
 }
 
+/// What deciding the inputs met besides decisions.
+#[derive(Debug, Default, Clone, Copy)]
+#[must_use]
+pub struct Decided {
+    /// Inputs that could not be read (each reported on stderr as it came).
+    pub unreadable_inputs: usize,
+    /// Reads of current tags that failed (each decision says why).
+    pub read_failures: usize,
+}
+
+impl Decided {
+    /// The run's exit code: AWS failures first, then unreadable inputs, then the decisions.
+    pub fn exit(&self, summary: &Summary, tally: Option<&ActTally>) -> Exit {
+        if tally.is_some_and(|tally| tally.failures() > 0) {
+            Exit::AwsFailed
+        } else if self.unreadable_inputs > 0 {
+            Exit::BadInput
+        } else {
+            summary.exit_code()
+        }
+    }
+
+    /// An error when some input could not be read.
+    pub fn into_result(self) -> Result<(), CliError> {
+        if self.unreadable_inputs > 0 {
+            return Err(CliError::UnreadableInputs(self.unreadable_inputs));
+        }
+        Ok(())
+    }
+}
+
 /// Decodes, resolves and evaluates every record of the inputs, in order, handing each decision
-/// (with the policies it was made under) to `each`. `Ok(Err(code))` when the policies or the tag
-/// inventory are bad: the problems are on stderr and nothing was decided.
+/// (with the policies it was made under) to `each`. Fails before deciding anything when the
+/// policies or the tag inventory are bad.
 pub fn decide_all(
     args: &DecideArgs,
     each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
-) -> anyhow::Result<Result<(), ExitCode>> {
-    let loaded = match load_policies(&args.policies) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(Err(code)),
-    };
+) -> anyhow::Result<Decided> {
+    let loaded = load_policies(&args.policies)?;
     let inventory = match &args.tags {
-        Some(path) => match read_inventory(path) {
-            Ok(inventory) => inventory,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                return Ok(Err(ExitCode::from(EXIT_BAD_INPUT)));
-            }
-        },
+        Some(path) => read_inventory(path)?,
         None => BTreeMap::new(),
     };
     let resolver = resolver(args)?;
     let store = InMemoryTagStore::with_inventory(inventory);
     let runtime = runtime()?;
-    decide_with(args, &runtime, &resolver, &loaded.set, &store, each)?;
-    Ok(Ok(()))
+    decide_with(args, &runtime, &resolver, &loaded.set, &store, each)
 }
 
-/// Decides every record of the inputs, in order, reading current tags from `store`.
+/// Decides every record of the inputs, in order, reading current tags from `store`. An input
+/// that cannot be read is reported on stderr (it is not a record) and counted.
 fn decide_with<S: TagStore>(
     args: &DecideArgs,
     runtime: &tokio::runtime::Runtime,
@@ -195,13 +266,22 @@ fn decide_with<S: TagStore>(
     policies: &PolicySet,
     store: &S,
     mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Decided> {
     let retry = ReadRetry::default();
+    let mut decided = Decided::default();
     for path in expand_inputs(&args.files) {
-        for result in read_input(&path) {
+        let records = match read_input(&path) {
+            Ok(records) => records,
+            Err(error) => {
+                eprintln!("error: {error}");
+                decided.unreadable_inputs += 1;
+                continue;
+            }
+        };
+        for result in records {
             let decision = match result {
                 Ok((location, event)) => {
-                    let decided = read_and_decide(
+                    let decide = read_and_decide(
                         store,
                         &retry,
                         resolver.resolve(&event),
@@ -209,24 +289,30 @@ fn decide_with<S: TagStore>(
                         policies.mode,
                         Some(&location),
                     );
-                    runtime.block_on(decided).0
+                    let (decision, failure) = runtime.block_on(decide);
+                    if failure.is_some() {
+                        decided.read_failures += 1;
+                    }
+                    decision
                 }
                 Err(error) => Decision::decode_error(&error, policies.mode),
             };
             each(&decision, policies)?;
         }
     }
-    Ok(())
+    Ok(decided)
 }
 
 /// Reads a tag inventory file, `{"arn": {"key": "value"}}`.
-pub fn read_inventory(path: &PathBuf) -> anyhow::Result<BTreeMap<String, Tags>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the tag inventory {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{}: the tag inventory must be a JSON object {{\"arn\": {{\"key\": \"value\"}}}}",
+pub fn read_inventory(path: &PathBuf) -> Result<BTreeMap<String, Tags>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Unreadable {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|error| {
+        CliError::BadInput(format!(
+            "{}: the tag inventory must be a JSON object {{\"arn\": {{\"key\": \"value\"}}}}: {error}",
             path.display()
-        )
+        ))
     })
 }

@@ -10,9 +10,9 @@ use enforcer::catalog::{base_event_name, event_patterns, Catalog, CatalogEntry};
 use enforcer::event::{InputEvent, Resolution, ResolveOptions, Resolver};
 use serde::Serialize;
 
-use super::catalog;
 use super::input::{expand_inputs, read_input};
 use super::output::Format;
+use super::{catalog, CliError};
 
 /// Arguments of `enforcer events`.
 #[derive(Debug, clap::Args)]
@@ -93,13 +93,17 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
                     own_principals: args.enforcer_role.clone(),
                 },
             );
-            let report = coverage(&resolver, &args.paths);
+            let (report, unreadable) = coverage(&resolver, &args.paths);
             match args.format {
                 Format::Json => {
                     serde_json::to_writer_pretty(&mut out, &report)?;
                     writeln!(out)?;
                 }
                 Format::Text => write_coverage(&mut out, &report, args.top)?,
+            }
+            if unreadable > 0 {
+                out.flush()?;
+                return Err(CliError::UnreadableInputs(unreadable).into());
             }
             if report.decode_errors.is_empty() && report.unresolved.records == 0 {
                 ExitCode::SUCCESS
@@ -291,14 +295,24 @@ fn call_counts(counts: &BTreeMap<(String, String), usize>) -> Vec<CallCount> {
         .collect()
 }
 
-fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> Coverage {
+/// The coverage of the inputs, and how many inputs could not be read (each said on stderr).
+fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> (Coverage, usize) {
+    let mut unreadable = 0;
     let mut report = Coverage::default();
     let mut resolved_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut unsupported_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
     for path in expand_inputs(paths) {
+        let records = match read_input(&path) {
+            Ok(records) => records,
+            Err(error) => {
+                eprintln!("error: {error}");
+                unreadable += 1;
+                continue;
+            }
+        };
         report.files += 1;
-        for result in read_input(&path) {
+        for result in records {
             report.records += 1;
             let (location, event) = match result {
                 Ok(decoded) => decoded,
@@ -357,7 +371,7 @@ fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> Coverage {
         .into_iter()
         .map(|(reason, count)| ReasonCount { reason, count })
         .collect();
-    report
+    (report, unreadable)
 }
 
 fn write_coverage(out: &mut impl Write, report: &Coverage, top: usize) -> std::io::Result<()> {

@@ -12,13 +12,15 @@ use enforcer::event::{decode_bytes, Resolution, ResolveOptions, Resolver, Resour
 use enforcer::policy::{Level, PolicySet};
 use enforcer::Tags;
 
-use super::output::{Format, Style};
-use super::{catalog, load_policies, EXIT_BAD_INPUT};
+use super::input::read_bytes;
+use super::output::{write_record, Format, Style};
+use super::{catalog, load_policies, CliError, Exit};
 
 /// Arguments of `enforcer explain`.
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// An event file: explain the decision about every resource its event touches.
+    /// An event file (`-` for stdin): explain the decision about every resource its event
+    /// touches.
     #[arg(required_unless_present = "arn", conflicts_with = "arn")]
     file: Option<PathBuf>,
     /// The resource's ARN.
@@ -33,7 +35,7 @@ pub struct ExplainArgs {
     #[arg(long)]
     tags: Vec<String>,
     /// Policy directories or files.
-    #[arg(long, default_value = "policies")]
+    #[arg(long, env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     policies: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -45,25 +47,18 @@ pub struct ExplainArgs {
 
 /// Runs `enforcer explain`: exit 0 after explaining, 2 on bad input.
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load_policies(&args.policies) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
-    let tags = match parse_tags(&args.tags) {
-        Ok(tags) => tags,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
+    let loaded = load_policies(&args.policies)?;
+    let tags = parse_tags(&args.tags).map_err(CliError::BadInput)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let style = Style::for_stdout();
     let mut bad_input = false;
     if let Some(arn) = &args.arn {
         let Some(resource) = ResourceRef::from_arn(arn, args.resource_type.as_deref()) else {
-            eprintln!("error: `{arn}` is not an ARN whose resource type can be read; give --type");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            return Err(CliError::BadInput(format!(
+                "`{arn}` is not an ARN whose resource type can be read; give --type"
+            ))
+            .into());
         };
         let change = existing(resource, None);
         let current = given_current(&change, |_| Some(tags.clone()));
@@ -71,13 +66,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             write_explanation(&mut out, &explanation, &loaded.set, args.format, style)?;
         }
     } else if let Some(file) = &args.file {
-        let bytes = match std::fs::read(file) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                eprintln!("error: cannot read {}: {error}", file.display());
-                return Ok(ExitCode::from(EXIT_BAD_INPUT));
-            }
-        };
+        let bytes = read_bytes(file)?;
         let resolver = Resolver::new(
             catalog()?,
             ResolveOptions {
@@ -114,19 +103,21 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
                         "{} {} ({location}): not evaluated: {reason}\n",
                         header.event_source, header.event_name
                     )?,
-                    Format::Json => {
-                        serde_json::to_writer(
-                            &mut out,
-                            &serde_json::json!({"event": header, "location": location.to_string(), "not_evaluated": reason}),
-                        )?;
-                        writeln!(out)?;
-                    }
+                    Format::Json => write_record(
+                        &mut out,
+                        "not_evaluated",
+                        &serde_json::json!({"event": header, "location": location.to_string(), "reason": reason}),
+                    )?,
                 },
             }
         }
     }
     out.flush()?;
-    Ok(ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 0 }))
+    Ok(ExitCode::from(if bad_input {
+        Exit::BadInput
+    } else {
+        Exit::Clean
+    }))
 }
 
 /// Parses `Key=value,Key2=value2` arguments; a piece without `=` continues the previous value.
@@ -168,8 +159,7 @@ fn write_explanation(
     style: Style,
 ) -> std::io::Result<()> {
     if format == Format::Json {
-        serde_json::to_writer(&mut *out, explanation)?;
-        return writeln!(out);
+        return write_record(out, "explanation", explanation);
     }
     let resource = &explanation.resource;
     writeln!(out, "resource {}", resource.arn)?;

@@ -2,16 +2,29 @@
 
 use std::path::{Path, PathBuf};
 
-use enforcer::event::{decode_bytes, read_limited, DecodeError, DecodeResult, Location};
+use enforcer::event::{decode_bytes, read_limited, DecodeResult};
+
+use super::CliError;
 
 /// Expands the user's paths: `-` is stdin, a directory stands for every `*.json`, `*.jsonl`,
-/// `*.json.gz` and `*.jsonl.gz` file below it (sorted), a file for itself.
+/// `*.json.gz` and `*.jsonl.gz` file below it (sorted, following symbolic links but never
+/// round a loop), a file for itself. A path that does not exist is kept, so reading it reports
+/// the error.
 pub fn expand_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
-            walk(path, &mut found);
+            for entry in walkdir::WalkDir::new(path).follow_links(true) {
+                match entry {
+                    Ok(entry) if entry.file_type().is_file() && is_event_file(entry.path()) => {
+                        found.push(entry.into_path());
+                    }
+                    Ok(_) => {}
+                    // A loop or an unreadable directory: said once, the rest still read.
+                    Err(error) => eprintln!("warning: {error}; skipped"),
+                }
+            }
             found.sort();
             out.extend(found);
         } else {
@@ -19,22 +32,6 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        // Unreadable directories surface when read as files: keep them so the error is reported.
-        found.push(dir.to_path_buf());
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, found);
-        } else if is_event_file(&path) {
-            found.push(path);
-        }
-    }
 }
 
 /// True for the file names CloudTrail and the samples use.
@@ -48,29 +45,26 @@ pub fn is_event_file(path: &Path) -> bool {
         .any(|suffix| name.ends_with(suffix))
 }
 
-/// Reads and decodes one input; a file that cannot be read becomes one decode error.
-pub fn read_input(path: &Path) -> Vec<DecodeResult> {
-    let name = path.display().to_string();
-    // At most one byte over the limit is read: `decode_bytes` reports the input as too large.
-    let bytes = if name == "-" {
-        read_limited(std::io::stdin().lock())
-            .map_err(|error| format!("cannot read standard input: {error}"))
+/// The bytes of one input: a file, or standard input for `-`. At most one byte over the input
+/// limit is read: `decode_bytes` reports the input as too large.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, CliError> {
+    let unreadable = |source| CliError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        read_limited(std::io::stdin().lock()).map_err(unreadable)
     } else if path.is_dir() {
-        Err("is a directory that cannot be read".to_owned())
+        Err(CliError::IsDirectory(path.to_path_buf()))
     } else {
         std::fs::File::open(path)
             .and_then(read_limited)
-            .map_err(|error| format!("cannot read file: {error}"))
-    };
-    match bytes {
-        Ok(bytes) => decode_bytes(&name, &bytes),
-        Err(message) => vec![Err(DecodeError {
-            location: Location {
-                file: name,
-                line: 0,
-                index: None,
-            },
-            message,
-        })],
+            .map_err(unreadable)
     }
+}
+
+/// Reads and decodes one input. An input that cannot be read is an error, not a record.
+pub fn read_input(path: &Path) -> Result<Vec<DecodeResult>, CliError> {
+    let bytes = read_bytes(path)?;
+    Ok(decode_bytes(&path.display().to_string(), &bytes))
 }

@@ -3,6 +3,7 @@
 mod alert;
 mod aws;
 mod check;
+mod error;
 mod events;
 mod explain;
 mod input;
@@ -17,7 +18,7 @@ mod validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use enforcer::policy::{self, Level, LoadedPolicies};
 
@@ -27,6 +28,13 @@ pub use output::Style;
 #[derive(Debug, Parser)]
 #[command(name = "enforcer", version, about, long_about = None)]
 pub struct Cli {
+    /// On failure, also print the chain of causes.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// When to colour the output: `auto` (a terminal, unless NO_COLOR is set or
+    /// CLICOLOR_FORCE forces it), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = clap::ColorChoice::Auto)]
+    color: clap::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,18 +62,30 @@ enum Command {
     Events(events::EventsArgs),
     /// Replay CloudTrail history: what the policies would have said about every event, in order.
     Replay(replay::ReplayArgs),
+    /// Print a shell completion script (e.g. `enforcer completions bash > /etc/bash_completion.d/enforcer`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (`enforcer man | man -l -`).
+    Man,
 }
 
-/// Exit code for bad input or a bad policy.
-pub const EXIT_BAD_INPUT: u8 = 2;
+pub use error::{CliError, Exit};
 
-/// Exit code when an action on AWS failed (a write, a quarantine, an alert or a release).
-pub const EXIT_ACT_FAILED: u8 = 3;
-
-/// Parses the command line and runs it.
-pub fn run() -> anyhow::Result<ExitCode> {
+/// Parses the command line, runs it, and reports a failure the way people read it.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let verbose = cli.verbose;
+    output::set_color(cli.color);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => error::report(&error, verbose),
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Release(args) => release::run(args),
@@ -76,12 +96,32 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Alert(args) => alert::run(args),
         Command::Events(args) => events::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut command, "enforcer", &mut out);
+            Ok(ExitCode::from(Exit::Clean))
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            Ok(ExitCode::from(Exit::Clean))
+        }
     }
 }
 
-/// Loads policies for a command; prints every diagnostic to stderr. `Err` carries the exit
-/// code when the policies do not validate.
-pub fn load_policies(paths: &[PathBuf]) -> Result<LoadedPolicies, ExitCode> {
+/// Loads policies for a command; prints every diagnostic to stderr. Fails when no path exists
+/// (naming where it looked) or when the policies do not validate.
+pub fn load_policies(paths: &[PathBuf]) -> Result<LoadedPolicies, CliError> {
+    if !paths.iter().any(|path| path.exists()) {
+        let looked = paths
+            .iter()
+            .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.clone()))
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(CliError::NoPolicies { looked });
+    }
     let style = Style::for_stderr();
     match policy::load(paths, &known_types()) {
         Ok(loaded) => {
@@ -98,11 +138,7 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<LoadedPolicies, ExitCode> {
                 .iter()
                 .filter(|d| d.level == Level::Error)
                 .count();
-            eprintln!(
-                "error: the policies do not validate ({errors} error{}); run `enforcer validate` after fixing them",
-                if errors == 1 { "" } else { "s" }
-            );
-            Err(ExitCode::from(EXIT_BAD_INPUT))
+            Err(CliError::InvalidPolicies(errors))
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Rendering decisions for a terminal (text) or for machines (JSON Lines).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use enforcer::act::{ActReport, QuarantineStatus};
 use enforcer::engine::{Decision, Outcome};
 use enforcer::evaluate::Action;
 use enforcer::policy::Level;
+
+use super::Exit;
 
 /// Output format of `check` and friends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -14,11 +16,23 @@ pub enum Format {
     /// A readable report, coloured on a terminal.
     #[default]
     Text,
-    /// One JSON object per line.
+    /// JSON Lines: one record per line, each with a `kind` (`decision`, …), a `summary` record
+    /// last where the command has one (see the README's "Machine output").
     Json,
 }
 
-/// ANSI styling, off unless stdout is a terminal and `NO_COLOR` is unset.
+/// Applies `--color` to every stream: `auto` leaves the choice to anstream's detection
+/// (a terminal, `NO_COLOR`, `CLICOLOR_FORCE`, `TERM=dumb`).
+pub fn set_color(choice: clap::ColorChoice) {
+    let choice = match choice {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::Always,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// ANSI styling, on when `--color` and anstream's detection say so for the stream.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     enabled: bool,
@@ -27,15 +41,17 @@ pub struct Style {
 impl Style {
     /// Detects whether to colour stdout.
     pub fn for_stdout() -> Self {
-        Self {
-            enabled: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        }
+        Self::from_choice(anstream::AutoStream::choice(&std::io::stdout()))
     }
 
     /// Detects whether to colour stderr.
     pub fn for_stderr() -> Self {
+        Self::from_choice(anstream::AutoStream::choice(&std::io::stderr()))
+    }
+
+    fn from_choice(choice: anstream::ColorChoice) -> Self {
         Self {
-            enabled: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            enabled: !matches!(choice, anstream::ColorChoice::Never),
         }
     }
 
@@ -150,7 +166,25 @@ fn join_tags(tags: &BTreeMap<String, String>) -> String {
 
 /// Writes one decision as one JSON line.
 pub fn write_json(out: &mut impl Write, decision: &Decision) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, decision)?;
+    write_record(out, "decision", decision)
+}
+
+/// One JSON Lines record: `kind` first, then the fields of `body`.
+#[derive(serde::Serialize)]
+struct Record<'a, T: serde::Serialize> {
+    kind: &'a str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// Writes one JSON Lines record of `kind` (`decision`, `summary`, `diagnostic`, …; the README's
+/// "Machine output" lists them): the one machine shape of every command.
+pub fn write_record(
+    out: &mut impl Write,
+    kind: &str,
+    body: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &Record { kind, body })?;
     writeln!(out)
 }
 
@@ -175,28 +209,51 @@ impl Summary {
     pub fn line(&self) -> String {
         let total: usize = self.counts.values().sum();
         let parts: Vec<String> = [
-            (Outcome::Compliant, "compliant"),
-            (Outcome::Remediate, "remediate"),
-            (Outcome::Alert, "alert"),
-            (Outcome::Quarantine, "quarantine"),
-            (Outcome::Ignored, "ignored"),
-            (Outcome::Unsupported, "unsupported"),
-            (Outcome::Error, "error"),
+            Outcome::Compliant,
+            Outcome::Remediate,
+            Outcome::Alert,
+            Outcome::Quarantine,
+            Outcome::Ignored,
+            Outcome::Unsupported,
+            Outcome::Error,
         ]
         .iter()
-        .map(|(outcome, label)| format!("{} {label}", self.count(*outcome)))
+        .map(|outcome| format!("{} {}", self.count(*outcome), outcome_label(*outcome)))
         .collect();
         format!("{total} records: {}", parts.join(", "))
     }
 
+    /// The closing `summary` record: counts per outcome, what was done on AWS (when anything
+    /// was), inputs that could not be read, and the exit code.
+    pub fn record(
+        &self,
+        exit: Exit,
+        act: Option<&ActTally>,
+        unreadable_inputs: usize,
+    ) -> serde_json::Value {
+        let outcomes: BTreeMap<String, usize> = self
+            .counts
+            .iter()
+            .map(|(outcome, count)| (outcome_label(*outcome).to_owned(), *count))
+            .collect();
+        let mut record = serde_json::json!({
+            "records": self.counts.values().sum::<usize>(),
+            "outcomes": outcomes,
+            "unreadable_inputs": unreadable_inputs,
+            "exit_code": exit.code(),
+        });
+        if let (Some(act), Some(fields)) = (act, record.as_object_mut()) {
+            fields.insert("act".to_owned(), act.record());
+        }
+        record
+    }
+
     /// 2 when any record was bad input, 1 when any shows something to fix, else 0.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> Exit {
         if self.count(Outcome::Error) > 0 {
-            2
-        } else if self.counts.keys().any(|o| o.needs_fixing()) {
-            1
+            Exit::BadInput
         } else {
-            0
+            Exit::findings_if(self.counts.keys().any(|o| o.needs_fixing()))
         }
     }
 }
@@ -215,8 +272,7 @@ pub fn write_json_with_act(
     decision: &Decision,
     act: &ActReport,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, &WithAct { decision, act })?;
-    writeln!(out)
+    write_record(out, "decision", &WithAct { decision, act })
 }
 
 /// Writes what was done (or planned) about a decision, below its text.
@@ -366,6 +422,22 @@ impl ActTally {
         self.failures += report.failures().len();
     }
 
+    /// Counts a failed read of current tags (the decision was not acted on).
+    pub fn add_read_failure(&mut self) {
+        self.failures += 1;
+    }
+
+    /// The `act` part of a summary record.
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::json!({
+            "written": self.written,
+            "tagged": self.tagged,
+            "quarantined": self.quarantined,
+            "alerts_sent": self.alerts,
+            "aws_failures": self.failures,
+        })
+    }
+
     /// Number of failures.
     pub fn failures(&self) -> usize {
         self.failures
@@ -389,5 +461,18 @@ impl ActTally {
             self.failures,
             if self.failures == 1 { "" } else { "s" },
         )
+    }
+}
+
+/// The lower-case name of an outcome, as the JSON output spells it.
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Compliant => "compliant",
+        Outcome::Remediate => "remediate",
+        Outcome::Alert => "alert",
+        Outcome::Quarantine => "quarantine",
+        Outcome::Ignored => "ignored",
+        Outcome::Unsupported => "unsupported",
+        Outcome::Error => "error",
     }
 }

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::release;
 
-use super::aws::{runtime, AwsBackends};
-use super::output::Format;
-use super::EXIT_ACT_FAILED;
+use super::aws::{runtime, AwsBackends, AwsSelection};
+use super::output::{write_record, Format};
+use super::{CliError, Exit};
 
 /// Arguments of `enforcer release`.
 #[derive(Debug, clap::Args)]
@@ -16,39 +16,46 @@ pub struct ReleaseArgs {
     /// ARNs of quarantined resources.
     #[arg(required = true)]
     arns: Vec<String>,
-    /// Only show what would be restored.
+    /// Restore the resources (otherwise only show what would be restored).
     #[arg(long)]
-    dry_run: bool,
+    apply: bool,
+    #[command(flatten)]
+    aws_selection: AwsSelection,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
-/// Runs `enforcer release` against the AWS account of the standard configuration.
+/// Runs `enforcer release` against the selected AWS account: a plan unless `--apply`.
 pub fn run(args: ReleaseArgs) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
-    let backends = runtime.block_on(AwsBackends::load(QuarantineConfig::default(), None))?;
+    let backends = runtime.block_on(AwsBackends::load(
+        &args.aws_selection,
+        QuarantineConfig::default(),
+        None,
+    ))?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut failed = false;
+    let mut failures = 0usize;
     for arn in &args.arns {
         let report = runtime.block_on(release(
             arn,
-            !args.dry_run,
+            args.apply,
             &backends.store,
             &backends.quarantine,
         ));
-        failed |= !report.failures.is_empty();
+        failures += report.failures.len();
         match args.format {
             Format::Json => {
-                serde_json::to_writer(&mut out, &report)?;
-                writeln!(out)?;
+                write_record(&mut out, "release", &report)?;
             }
             Format::Text => {
                 let status = if report.released {
                     "RELEASED"
                 } else if !report.failures.is_empty() {
                     "FAILED"
+                } else if !args.apply && report.record.is_some() {
+                    "PLANNED"
                 } else {
                     "UNCHANGED"
                 };
@@ -76,5 +83,8 @@ pub fn run(args: ReleaseArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(ExitCode::from(if failed { EXIT_ACT_FAILED } else { 0 }))
+    if failures > 0 {
+        return Err(CliError::AwsFailures(failures).into());
+    }
+    Ok(ExitCode::from(Exit::Clean))
 }

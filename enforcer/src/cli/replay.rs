@@ -17,10 +17,10 @@ use enforcer::replay::current::{CurrentTags, ReadScope};
 use enforcer::replay::time::rfc3339_millis;
 use enforcer::replay::{self, html, order_files, Progress, ReplayOptions, ReplaySink};
 
-use super::aws::{runtime, AwsBackends};
+use super::aws::{runtime, AwsBackends, AwsSelection};
 use super::input::expand_inputs;
-use super::output::Format;
-use super::{catalog, load_policies, EXIT_BAD_INPUT};
+use super::output::{write_record, Format};
+use super::{catalog, load_policies, CliError};
 
 /// Arguments of `enforcer replay`.
 #[derive(Debug, clap::Args)]
@@ -30,11 +30,13 @@ pub struct ReplayArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Policy directory or files.
-    #[arg(long, default_value = "policies")]
+    #[arg(long, env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     policies: Vec<PathBuf>,
     /// Judge each event against the account's current tags instead of the replayed model.
     #[arg(long)]
     aws: bool,
+    #[command(flatten)]
+    aws_selection: AwsSelection,
     /// Format of the summary on standard output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -58,10 +60,7 @@ pub struct ReplayArgs {
 
 /// Runs `enforcer replay`.
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load_policies(&args.policies) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
+    let loaded = load_policies(&args.policies)?;
     let resolver = Resolver::new(
         catalog()?,
         ResolveOptions {
@@ -85,18 +84,14 @@ fn replay_current_tags(
 ) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     // A replay never quarantines or alerts; only the tag store is used.
-    let backends = runtime.block_on(AwsBackends::load(QuarantineConfig::default(), None))?;
-    let account = match runtime.block_on(backends.caller_account()) {
-        Ok(account) => account,
-        Err(error) => {
-            eprintln!(
-                "error: --aws cannot tell which account the credentials belong to \
-                 (sts:GetCallerIdentity): {error}; check the credentials (AWS_PROFILE, \
-                 AWS_ACCESS_KEY_ID, …) or replay without --aws"
-            );
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
+    let backends = runtime.block_on(AwsBackends::load(
+        &args.aws_selection,
+        QuarantineConfig::default(),
+        None,
+    ))?;
+    let account = runtime
+        .block_on(backends.caller_account())
+        .map_err(CliError::Aws)?;
     let scope = ReadScope {
         account: Some(account),
         region: Some(backends.region.clone()),
@@ -119,6 +114,16 @@ pub fn replay_with<S: TagStore>(
     policies: &PolicySet,
     store: &S,
 ) -> anyhow::Result<ExitCode> {
+    // A path that names nothing is a typo, not an empty history.
+    for path in &args.paths {
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(CliError::Unreadable {
+                path: path.clone(),
+                source,
+            }
+            .into());
+        }
+    }
     // CloudTrail-Digest files (log file validation) sit beside the logs and hold no records.
     let files = order_files(
         expand_inputs(&args.paths)
@@ -127,8 +132,10 @@ pub fn replay_with<S: TagStore>(
             .collect(),
     );
     if files.is_empty() {
-        eprintln!("error: no CloudTrail files (*.json, *.jsonl, *.json.gz) under the given paths");
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        return Err(CliError::BadInput(
+            "no CloudTrail files (*.json, *.jsonl, *.json.gz) under the given paths".to_owned(),
+        )
+        .into());
     }
     let decisions = match &args.decisions {
         Some(path) => Some(BufWriter::new(File::create(path).with_context(|| {
@@ -165,10 +172,7 @@ pub fn replay_with<S: TagStore>(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &summary)?;
-            writeln!(out)?;
-        }
+        Format::Json => write_record(&mut out, "summary", &summary)?,
         Format::Text => write!(out, "{}", summary.render_text())?,
     }
     out.flush()?;
@@ -208,8 +212,7 @@ impl ReplaySink for Sink {
                 event_time: time.map(rfc3339_millis),
                 decision,
             };
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")?;
+            write_record(out, "decision", &line)?;
         }
         Ok(())
     }

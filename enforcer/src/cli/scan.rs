@@ -13,13 +13,14 @@ use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
-use super::aws::{runtime, AwsBackends};
+use super::aws::{runtime, AwsBackends, AwsSelection};
 use super::check::read_inventory;
 use super::output::{
-    write_act_text, write_json, write_json_with_act, write_text, ActTally, Format, Style, Summary,
+    write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
+    Style, Summary,
 };
 use super::progress::Progress;
-use super::{load_policies, EXIT_ACT_FAILED, EXIT_BAD_INPUT};
+use super::{load_policies, CliError, Exit};
 
 /// Arguments of `enforcer scan`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +29,8 @@ pub struct ScanArgs {
     /// (which lists resources that have, or once had, a tag).
     #[arg(long, required_unless_present = "tags")]
     aws: bool,
+    #[command(flatten)]
+    aws_selection: AwsSelection,
     /// Scan an inventory file `{"arn": {"key": "value"}}` instead of AWS.
     #[arg(long, conflicts_with = "aws")]
     tags: Option<PathBuf>,
@@ -35,7 +38,7 @@ pub struct ScanArgs {
     #[arg(long = "resource-type", value_name = "TYPE")]
     resource_types: Vec<String>,
     /// Policy directory or files.
-    #[arg(long, default_value = "policies")]
+    #[arg(long, env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     policies: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -64,73 +67,132 @@ fn type_selected(resource_type: &str, selected: &[String]) -> bool {
         })
 }
 
+/// What a scan found so far, over every region.
+#[derive(Debug, Default)]
+struct Totals {
+    summary: Summary,
+    tally: ActTally,
+    acted: bool,
+    unreadable: usize,
+    /// More than one region: each one's count of listed resources goes to stderr.
+    several_regions: bool,
+}
+
 /// Runs `enforcer scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load_policies(&args.policies) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
+    let loaded = load_policies(&args.policies)?;
     let runtime = runtime()?;
     let mut progress = Progress::for_stderr();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut totals = Totals::default();
     if args.aws {
-        let backends = runtime.block_on(AwsBackends::load(
-            QuarantineConfig {
-                break_glass_principals: loaded.set.break_glass_principals.clone(),
-                enforcer_principals: args.enforcer_role.clone(),
-            },
-            args.alert_topic.as_deref(),
-        ))?;
-        let listed = runtime.block_on(async {
-            let account = backends.caller_account().await?;
-            let resources = backends
-                .store
-                .list(&args.resource_types, |n| {
-                    progress.count("listing resources:", n)
-                })
-                .await?;
-            Ok::<_, enforcer::act::StoreError>((account, resources))
-        });
-        progress.finish();
-        let (account, resources) = match listed {
-            Ok(listed) => listed,
-            Err(error) => {
-                eprintln!("error: cannot list the account's resources: {error}");
-                return Ok(ExitCode::from(EXIT_ACT_FAILED));
-            }
+        let regions = runtime.block_on(args.aws_selection.all_regions())?;
+        // No --region: the configured one, as a single pass.
+        let passes: Vec<AwsSelection> = if regions.is_empty() {
+            vec![args.aws_selection.clone()]
+        } else {
+            regions
+                .iter()
+                .map(|region| args.aws_selection.in_region(region))
+                .collect()
         };
-        let settings = ActSettings::new(&loaded.set, args.apply);
-        let act = |decision: &Decision| {
-            runtime.block_on(apply(
-                decision,
-                &settings,
-                &backends.store,
-                &backends.quarantine,
-                &backends.notify,
-            ))
+        totals.several_regions = passes.len() > 1;
+        for selection in &passes {
+            scan_region(
+                &args,
+                selection,
+                &loaded.set,
+                &runtime,
+                &mut progress,
+                &mut out,
+                &mut totals,
+            )?;
+        }
+    } else {
+        let inventory = match &args.tags {
+            Some(path) => read_inventory(path)?,
+            None => BTreeMap::new(),
         };
-        return scan(
+        let resources: Vec<(String, Tags)> = inventory.into_iter().collect();
+        scan(
             &args,
             &loaded.set,
             resources,
-            Some(&account),
-            Some(&act),
+            None,
+            None,
             &mut progress,
+            &mut out,
+            &mut totals,
+        )?;
+    }
+    finish(&args, &mut out, &totals)
+}
+
+/// Lists one region's resources and scans them, acting on them with that region's clients;
+/// over several regions, says on stderr how many each listed.
+fn scan_region(
+    args: &ScanArgs,
+    selection: &AwsSelection,
+    policies: &PolicySet,
+    runtime: &tokio::runtime::Runtime,
+    progress: &mut Progress,
+    out: &mut impl Write,
+    totals: &mut Totals,
+) -> anyhow::Result<()> {
+    let backends = runtime.block_on(AwsBackends::load(
+        selection,
+        QuarantineConfig {
+            break_glass_principals: policies.break_glass_principals.clone(),
+            enforcer_principals: args.enforcer_role.clone(),
+        },
+        args.alert_topic.as_deref(),
+    ))?;
+    let label = format!("listing resources in {}:", backends.region);
+    let listed = runtime.block_on(async {
+        let account = backends.caller_account().await?;
+        let resources = backends
+            .store
+            .list(&args.resource_types, |n| progress.count(&label, n))
+            .await?;
+        Ok::<_, enforcer::act::StoreError>((account, resources))
+    });
+    progress.finish();
+    let (account, resources) = listed.map_err(CliError::Aws)?;
+    if totals.several_regions {
+        eprintln!(
+            "{}: {} resource{} listed",
+            backends.region,
+            resources.len(),
+            if resources.len() == 1 { "" } else { "s" }
         );
     }
-    let inventory = match args.tags.as_ref().map(read_inventory) {
-        Some(Ok(inventory)) => inventory,
-        Some(Err(error)) => {
-            eprintln!("error: {error:#}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-        None => BTreeMap::new(),
+    let settings = ActSettings::new(policies, args.apply);
+    let act = |decision: &Decision| {
+        runtime.block_on(apply(
+            decision,
+            &settings,
+            &backends.store,
+            &backends.quarantine,
+            &backends.notify,
+        ))
     };
-    let resources: Vec<(String, Tags)> = inventory.into_iter().collect();
-    scan(&args, &loaded.set, resources, None, None, &mut progress)
+    totals.acted = true;
+    scan(
+        args,
+        policies,
+        resources,
+        Some(&account),
+        Some(&act),
+        progress,
+        out,
+        totals,
+    )
 }
 
 type Act<'a> = dyn Fn(&Decision) -> ActReport + 'a;
 
+#[allow(clippy::too_many_arguments)] // the scan's parts, each named; a struct would only rename them
 fn scan(
     args: &ScanArgs,
     policies: &PolicySet,
@@ -138,20 +200,17 @@ fn scan(
     account: Option<&str>,
     act: Option<&Act<'_>>,
     progress: &mut Progress,
-) -> anyhow::Result<ExitCode> {
+    out: &mut impl Write,
+    totals: &mut Totals,
+) -> anyhow::Result<()> {
     let style = Style::for_stdout();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut summary = Summary::default();
-    let mut tally = ActTally::default();
-    let mut unreadable = 0usize;
     let selected: Vec<(ResourceRef, Tags)> = resources
         .into_iter()
         .filter_map(|(arn, tags)| match ResourceRef::from_arn(&arn, None) {
             Some(resource) => Some((resource, tags)),
             None => {
                 eprintln!("warning: `{arn}` is not an ARN the enforcer can read; skipped");
-                unreadable += 1;
+                totals.unreadable += 1;
                 None
             }
         })
@@ -162,21 +221,21 @@ fn scan(
         let change = existing(resource, account);
         let current = given_current(&change, |_| Some(tags.clone()));
         let decision = decide(change, current, policies, policies.mode, None);
-        summary.add(decision.outcome);
+        totals.summary.add(decision.outcome);
         let report = act.map(|act| act(&decision));
         if let Some(report) = &report {
-            tally.add(report);
+            totals.tally.add(report);
         }
         let shown = args.all || decision.outcome != Outcome::Compliant;
         if args.format == Format::Json || shown {
             progress.finish();
             match (args.format, &report) {
-                (Format::Json, Some(report)) => write_json_with_act(&mut out, &decision, report)?,
-                (Format::Json, None) => write_json(&mut out, &decision)?,
+                (Format::Json, Some(report)) => write_json_with_act(out, &decision, report)?,
+                (Format::Json, None) => write_json(out, &decision)?,
                 (Format::Text, report) => {
-                    write_text(&mut out, &decision, style)?;
+                    write_text(out, &decision, style)?;
                     if let Some(report) = report {
-                        write_act_text(&mut out, report, style)?;
+                        write_act_text(out, report, style)?;
                     }
                 }
             }
@@ -185,21 +244,49 @@ fn scan(
         progress.bar("resources evaluated", index + 1, total);
     }
     progress.finish();
-    if args.format == Format::Text {
-        let line = summary.line().replacen("records", "resources", 1);
-        writeln!(out, "\n{line}")?;
-        if act.is_some() {
-            writeln!(out, "{}", tally.line())?;
+    Ok(())
+}
+
+/// The summary, and the exit code of the whole scan.
+fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Result<ExitCode> {
+    let exit = if totals.tally.failures() > 0 {
+        Exit::AwsFailed
+    } else if totals.unreadable > 0 {
+        Exit::BadInput
+    } else {
+        totals.summary.exit_code()
+    };
+    match args.format {
+        Format::Text => {
+            let line = totals.summary.line().replacen("records", "resources", 1);
+            writeln!(out, "\n{line}")?;
+            if totals.acted {
+                writeln!(out, "{}", totals.tally.line())?;
+            }
         }
+        Format::Json => write_record(
+            out,
+            "summary",
+            &totals.summary.record(
+                exit,
+                totals.acted.then_some(&totals.tally),
+                totals.unreadable,
+            ),
+        )?,
     }
     out.flush()?;
-    if tally.failures() > 0 {
-        return Ok(ExitCode::from(EXIT_ACT_FAILED));
+    if totals.tally.failures() > 0 {
+        return Err(CliError::AwsFailures(totals.tally.failures()).into());
     }
-    if unreadable > 0 {
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    if totals.unreadable > 0 {
+        return Err(CliError::BadInput(format!(
+            "{} ARN{} could not be read (see the warnings above)",
+            totals.unreadable,
+            if totals.unreadable == 1 { "" } else { "s" }
+        ))
+        .into());
     }
-    Ok(ExitCode::from(summary.exit_code()))
+    Ok(ExitCode::from(totals.summary.exit_code()))
 }
 
 #[cfg(test)]

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use enforcer::authoring::{load_cases, run_cases, CaseReport, CaseSet};
 
-use super::output::Style;
-use super::{catalog, known_types, load_policies, EXIT_BAD_INPUT};
+use super::output::{write_record, Format, Style};
+use super::{catalog, known_types, load_policies, CliError, Exit};
 
 /// Arguments of `enforcer test`.
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
     /// Policy directories (every `*.toml` directly inside) or files.
-    #[arg(default_value = "policies")]
+    #[arg(env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     paths: Vec<PathBuf>,
     /// Case files or directories [default: the `tests/` directory beside each policy path].
     #[arg(long)]
@@ -21,15 +21,16 @@ pub struct TestArgs {
     /// Run only the cases whose `<file>::<name>` contains this text.
     #[arg(long)]
     filter: Option<String>,
+    /// Output format: a report like `cargo test`, or JSON Lines (one `case` record per case,
+    /// then a `summary`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 /// Runs `enforcer test`: exit 0 when every case passes, 1 when one fails, 2 when the policies
 /// or the cases do not load.
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match load_policies(&args.paths) {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
+    let loaded = load_policies(&args.paths)?;
     let case_paths = if args.cases.is_empty() {
         default_case_dirs(&args.paths)
     } else {
@@ -42,8 +43,10 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             for diagnostic in &diagnostics {
                 eprint!("{}", diagnostic.render(style.enabled()));
             }
-            eprintln!("error: the test cases do not load; fix them and run `enforcer test` again");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            return Err(CliError::BadInput(
+                "the test cases do not load; fix them and run `enforcer test` again".to_owned(),
+            )
+            .into());
         }
     };
     let total = cases.cases.len();
@@ -54,19 +57,36 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let reports = run_cases(&cases, &loaded.set, &catalog()?);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    write_reports(
-        &mut out,
-        &cases,
-        &reports,
-        filtered_out,
-        Style::for_stdout(),
-    )?;
+    let failed = reports.iter().filter(|report| !report.passed()).count();
+    match args.format {
+        Format::Text => write_reports(
+            &mut out,
+            &cases,
+            &reports,
+            filtered_out,
+            Style::for_stdout(),
+        )?,
+        Format::Json => {
+            for report in &reports {
+                let record = serde_json::json!({
+                    "id": report.id,
+                    "location": report.location,
+                    "passed": report.passed(),
+                    "mismatches": report.mismatches,
+                });
+                write_record(&mut out, "case", &record)?;
+            }
+            let summary = serde_json::json!({
+                "cases": reports.len(),
+                "passed": reports.len() - failed,
+                "failed": failed,
+                "filtered_out": filtered_out,
+            });
+            write_record(&mut out, "summary", &summary)?;
+        }
+    }
     out.flush()?;
-    Ok(ExitCode::from(if reports.iter().all(CaseReport::passed) {
-        0
-    } else {
-        1
-    }))
+    Ok(ExitCode::from(Exit::findings_if(failed > 0)))
 }
 
 /// `tests/` beside each policy path: inside a directory, beside a file. Missing ones are skipped.

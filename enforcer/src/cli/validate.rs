@@ -6,21 +6,37 @@ use std::process::ExitCode;
 
 use enforcer::policy::{self, Diagnostic, Level};
 
-use super::output::{Format, Style};
-use super::{known_types, EXIT_BAD_INPUT};
+use enforcer::replay::html::escape as xml_escape;
+
+use super::output::{write_record, Style};
+use super::{known_types, Exit};
 
 /// Arguments of `enforcer validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Policy directories (every `*.toml` directly inside) or files.
-    #[arg(default_value = "policies")]
+    #[arg(env = "ENFORCER_POLICY_DIR", default_value = "policies")]
     paths: Vec<PathBuf>,
-    /// Output format: diagnostics for people, or one JSON document for editors and CI.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format: diagnostics for people; JSON Lines (one `diagnostic` record each, then a
+    /// `summary`); SARIF 2.1.0 or JUnit XML for CI annotations.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    format: ValidateFormat,
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+}
+
+/// Output formats of `enforcer validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    /// Diagnostics with the source line and a caret, coloured on a terminal.
+    Text,
+    /// JSON Lines: one `diagnostic` record per problem, then one `summary` record.
+    Json,
+    /// One SARIF 2.1.0 document (GitHub code scanning, GitLab, Azure DevOps annotations).
+    Sarif,
+    /// One JUnit XML document: a test case per policy file, a failure per error.
+    Junit,
 }
 
 /// Codes of problems with the paths themselves rather than their content.
@@ -48,18 +64,21 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let warnings = count(&diagnostics, Level::Warning);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let ok = errors == 0 && !(args.deny_warnings && warnings > 0);
     match args.format {
-        Format::Json => {
-            let document = serde_json::json!({
-                "ok": errors == 0 && !(args.deny_warnings && warnings > 0),
-                "errors": errors,
-                "warnings": warnings,
-                "diagnostics": diagnostics.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
-            });
-            serde_json::to_writer_pretty(&mut out, &document)?;
+        ValidateFormat::Json => {
+            for diagnostic in &diagnostics {
+                write_record(&mut out, "diagnostic", &diagnostic.to_json())?;
+            }
+            let summary = serde_json::json!({"ok": ok, "errors": errors, "warnings": warnings});
+            write_record(&mut out, "summary", &summary)?;
+        }
+        ValidateFormat::Sarif => {
+            serde_json::to_writer_pretty(&mut out, &sarif(&diagnostics))?;
             writeln!(out)?;
         }
-        Format::Text => {
+        ValidateFormat::Junit => write_junit(&mut out, &args.paths, &diagnostics)?,
+        ValidateFormat::Text => {
             let color = Style::for_stdout().enabled();
             for diagnostic in &diagnostics {
                 write!(out, "{}", diagnostic.render(color))?;
@@ -81,11 +100,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|d| BAD_INPUT_CODES.contains(&d.code))
     {
-        EXIT_BAD_INPUT
-    } else if errors > 0 || (args.deny_warnings && warnings > 0) {
-        1
+        Exit::BadInput
     } else {
-        0
+        Exit::findings_if(errors > 0 || (args.deny_warnings && warnings > 0))
     };
     Ok(ExitCode::from(code))
 }
@@ -119,4 +136,138 @@ pub fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     };
     println!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The diagnostics as one SARIF 2.1.0 log: a rule per code, a result per diagnostic with its
+/// file, line and column, and the fix as the message's second sentence.
+fn sarif(diagnostics: &[Diagnostic]) -> serde_json::Value {
+    let mut codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let results: Vec<serde_json::Value> = diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let json = diagnostic.to_json();
+            let text = match &diagnostic.help {
+                Some(help) => format!("{} ({help})", diagnostic.message),
+                None => diagnostic.message.clone(),
+            };
+            let mut result = serde_json::json!({
+                "ruleId": diagnostic.code,
+                "level": match diagnostic.level {
+                    Level::Error => "error",
+                    Level::Warning => "warning",
+                },
+                "message": {"text": text},
+            });
+            if let (Some(file), Some(fields)) = (json["file"].as_str(), result.as_object_mut()) {
+                let mut region = serde_json::Map::new();
+                if let Some(line) = json["line"].as_u64() {
+                    region.insert("startLine".to_owned(), line.into());
+                }
+                if let Some(column) = json["column"].as_u64() {
+                    region.insert("startColumn".to_owned(), column.into());
+                }
+                fields.insert(
+                    "locations".to_owned(),
+                    serde_json::json!([{"physicalLocation": {
+                        "artifactLocation": {"uri": file},
+                        "region": region,
+                    }}]),
+                );
+            }
+            result
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "enforcer",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": codes.iter().map(|code| serde_json::json!({"id": code})).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    })
+}
+
+/// The diagnostics as JUnit XML: one test case per policy file (or path, for problems with no
+/// file), failing with one `<failure>` per error; warnings go to `<system-out>`.
+fn write_junit(
+    out: &mut impl Write,
+    paths: &[PathBuf],
+    diagnostics: &[Diagnostic],
+) -> std::io::Result<()> {
+    let mut cases: std::collections::BTreeMap<String, Vec<&Diagnostic>> =
+        std::collections::BTreeMap::new();
+    for diagnostic in diagnostics {
+        let file = diagnostic.to_json()["file"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+        cases.entry(file).or_default().push(diagnostic);
+    }
+    let failures = count(diagnostics, Level::Error);
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="enforcer validate" tests="{}" failures="{failures}">"#,
+        cases.len().max(1)
+    )?;
+    writeln!(
+        out,
+        r#"  <testsuite name="policies" tests="{}" failures="{failures}">"#,
+        cases.len().max(1)
+    )?;
+    if cases.is_empty() {
+        writeln!(
+            out,
+            r#"    <testcase name="policies validate" classname="policies"/>"#
+        )?;
+    }
+    for (file, found) in &cases {
+        writeln!(
+            out,
+            r#"    <testcase name="{}" classname="policies">"#,
+            xml_escape(file)
+        )?;
+        for diagnostic in found.iter().filter(|d| d.level == Level::Error) {
+            let json = diagnostic.to_json();
+            let at = match (json["line"].as_u64(), json["column"].as_u64()) {
+                (Some(line), Some(column)) => format!("{file}:{line}:{column}: "),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                r#"      <failure type="{}" message="{}">{}{}</failure>"#,
+                xml_escape(diagnostic.code),
+                xml_escape(&diagnostic.message),
+                xml_escape(&at),
+                xml_escape(diagnostic.help.as_deref().unwrap_or(&diagnostic.message)),
+            )?;
+        }
+        let warnings: Vec<String> = found
+            .iter()
+            .filter(|d| d.level == Level::Warning)
+            .map(|d| format!("warning[{}]: {}", d.code, d.message))
+            .collect();
+        if !warnings.is_empty() {
+            writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                xml_escape(&warnings.join("\n"))
+            )?;
+        }
+        writeln!(out, "    </testcase>")?;
+    }
+    writeln!(out, "  </testsuite>")?;
+    writeln!(out, "</testsuites>")
 }

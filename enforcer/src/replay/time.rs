@@ -1,118 +1,59 @@
-//! Timestamps without a date library: CloudTrail writes `eventTime` as RFC 3339 in UTC
-//! (`2024-03-01T12:34:56Z`), sometimes with fractional seconds or an offset.
+//! Timestamps: CloudTrail writes `eventTime` as RFC 3339 in UTC (`2024-03-01T12:34:56Z`),
+//! sometimes with fractional seconds or an offset. Parsing and calendar arithmetic are jiff's;
+//! the replay keeps times as milliseconds since the Unix epoch.
 
-/// Milliseconds since the Unix epoch of an RFC 3339 timestamp; `None` when it is not one.
+use jiff::{SignedDuration, Timestamp};
+
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp; `None` when it is not one (a
+/// time without an offset is not an instant, so it is not one either).
 pub fn parse_millis(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let mut value = 0i64;
-        for &c in b.get(range)? {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            value = value * 10 + i64::from(c - b'0');
-        }
-        Some(value)
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 {
-        return None;
-    }
-    let mut rest = &b[19..];
-    let mut millis = 0i64;
-    if let Some((b'.', fraction)) = rest.split_first() {
-        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return None;
-        }
-        for (position, c) in fraction[..digits].iter().enumerate().take(3) {
-            millis += i64::from(c - b'0') * [100, 10, 1][position];
-        }
-        rest = &fraction[digits..];
-    }
-    let offset_minutes = match rest {
-        [] | [b'Z'] | [b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digits = [*h1, *h2, *m1, *m2];
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let value = |a: u8, b: u8| i64::from(a - b'0') * 10 + i64::from(b - b'0');
-            let minutes = value(digits[0], digits[1]) * 60 + value(digits[2], digits[3]);
-            if *sign == b'+' {
-                minutes
-            } else {
-                -minutes
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-    Some(seconds * 1000 + millis)
+    text.parse::<Timestamp>()
+        .ok()
+        .map(Timestamp::as_millisecond)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The instant of `millis`. Every time the replay holds came from [`parse_millis`] or a file
+/// name, so it lies within jiff's range (years -9999 to 9999); a computed one beyond it
+/// saturates at the range's end rather than failing a report.
+fn instant(millis: i64) -> Timestamp {
+    Timestamp::from_millisecond(millis).unwrap_or(if millis < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
-/// The date of a day number: (year, month, day).
+/// The date of a day number (days since 1970-01-01): (year, month, day).
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let date = jiff::tz::Offset::UTC
+        .to_datetime(instant(days.saturating_mul(86_400_000)))
+        .date();
+    (
+        i64::from(date.year()),
+        i64::from(date.month()),
+        i64::from(date.day()),
+    )
 }
 
 /// `YYYY-MM-DD` of a time in milliseconds.
 pub fn date_of(millis: i64) -> String {
-    let (y, m, d) = civil_from_days(millis.div_euclid(86_400_000));
-    format!("{y:04}-{m:02}-{d:02}")
+    instant(millis).strftime("%Y-%m-%d").to_string()
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of a time in milliseconds, the fraction only when not zero.
 pub fn rfc3339_millis(millis: i64) -> String {
-    let seconds = rfc3339(millis);
-    match millis.rem_euclid(1000) {
-        0 => seconds,
-        fraction => format!("{}.{fraction:03}Z", &seconds[..seconds.len() - 1]),
-    }
+    let format = if millis.rem_euclid(1000) == 0 {
+        "%Y-%m-%dT%H:%M:%SZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%S%.3fZ"
+    };
+    instant(millis).strftime(format).to_string()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a time in milliseconds.
 pub fn rfc3339(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
-    let of_day = seconds.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
+    let whole = instant(millis) - SignedDuration::from_millis(millis.rem_euclid(1000));
+    whole.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The delivery time CloudTrail writes in a log file's name
@@ -181,10 +122,14 @@ mod tests {
         );
         assert_eq!(rfc3339_millis(1_709_296_496_000), "2024-03-01T12:34:56Z");
         assert_eq!(date_of(1_709_296_496_789), "2024-03-01");
-        for days in [-1000, 0, 59, 60, 365, 11_016, 19_783, 30_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+        assert_eq!(date_of(-1), "1969-12-31");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_783), (2024, 3, 1));
+        assert_eq!(civil_from_days(-1000), (1967, 4, 7));
+        // No offset: not an instant.
+        assert_eq!(parse_millis("2024-03-01T12:34:56"), None);
     }
 
     #[test]
