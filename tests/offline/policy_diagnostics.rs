@@ -146,7 +146,7 @@ fn unknown_key_without_a_close_match_lists_the_keys() {
     assert_eq!(at, "2:1");
     assert_eq!(
         help.as_deref(),
-        Some("allowed keys: default_owner, description, mode, name, owner_tag")
+        Some("allowed keys: default_owner, description, mode, name, owner_tag, renotify_after")
     );
 }
 
