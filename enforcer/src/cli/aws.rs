@@ -7,6 +7,7 @@ use enforcer::act::aws::{
 };
 use enforcer::act::{InMemoryNotify, Notify, StoreError};
 use enforcer::alert::AlertMessage;
+use enforcer::state::{ConfiguredStateStore, DynamoStateStore};
 
 /// The runtime every command drives its async work on: one thread, I/O and timers on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -38,6 +39,18 @@ impl Notify for CliNotify {
             Self::Sns(sns) => sns.publish(message).await,
             Self::Memory(memory) => memory.publish(message).await,
         }
+    }
+}
+
+/// The alert state of `--state-table NAME` (a DynamoDB client from the standard
+/// configuration), or memory for the run without it.
+pub async fn state_store(table: Option<&str>) -> ConfiguredStateStore {
+    match table {
+        Some(table) => ConfiguredStateStore::Dynamo(DynamoStateStore::new(
+            aws_sdk_dynamodb::Client::new(&aws::load_config().await),
+            table,
+        )),
+        None => ConfiguredStateStore::default(),
     }
 }
 
