@@ -1487,6 +1487,16 @@ async fn a_problem_is_alerted_once_and_resolved_once_in_its_thread() {
         assert_eq!(dynamodb, ["DynamoDB.Query"], "one read, nothing sent");
     }
     eprintln!("decisions that sent nothing (tag read + state Query, debug build): {silent:?}");
+    // What the state adds to such a decision: its one Query.
+    let mut reads = Vec::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        enforcer::state::StateStore::load(&t.settings.state, &arn)
+            .await
+            .unwrap();
+        reads.push(started.elapsed());
+    }
+    eprintln!("the state's Query alone (moto, debug build): {reads:?}");
     let alerts = t.alerts().await;
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].0["notice"], "opened");
