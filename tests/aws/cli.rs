@@ -766,3 +766,190 @@ fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// Issue 12, through the command line with `--state-table`: an untagged bucket's CreateBucket
+/// delivered twice, then its `Tag Change on Resource` event, in two runs sharing the table →
+/// exactly one message on the queue subscribed to the topic. Two processes deciding a new
+/// problem at once → one message. Tags fixed → one "resolved" message in the bucket's thread.
+#[tokio::test]
+async fn check_with_a_state_table_alerts_a_problem_once_and_resolves_it_once() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "cli_alert_once").await;
+    crate::state::create_state_table(&t.aws).await;
+    let table = crate::state::TABLE;
+    let topic = t
+        .aws
+        .clients
+        .sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = t
+        .aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    t.aws
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{REGION}:{}:alerts", t.account()))
+        .send()
+        .await
+        .unwrap();
+    let received = || async {
+        let output = t
+            .aws
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        output
+            .messages()
+            .iter()
+            .map(|m| {
+                let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                let body: Value =
+                    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+                (
+                    envelope["MessageAttributes"]["notice"]["Value"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    body["metadata"]["threadId"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // Plan only (no --apply): the quarantine is planned and alerted, nothing is written.
+    let bucket = "mystery-bucket";
+    let arn = t.aws.create_bucket(bucket, &[]).await;
+    let create = t.event_file(
+        "create.json",
+        &t.create_bucket_event(bucket, person(t.account())),
+    );
+    let args = |file: &str| {
+        [
+            "check",
+            "--aws",
+            "--alert-topic",
+            &topic,
+            "--state-table",
+            table,
+            file,
+        ]
+        .map(str::to_owned)
+    };
+    let run = |file: &str| {
+        let args = args(file);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        t.run(&args, &[])
+    };
+    let (code, stdout, stderr) = {
+        let args = [
+            "check",
+            "--aws",
+            "--alert-topic",
+            &topic,
+            "--state-table",
+            table,
+            &create,
+            &create,
+        ];
+        t.run(&args, &[])
+    };
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let echo = t.event_file(
+        "echo.json",
+        &events::tag_change(t.account(), REGION, &arn, &[]),
+    );
+    let (_, stdout, stderr) = run(&echo);
+    assert!(!stdout.contains("alert to"), "{stdout}\n{stderr}");
+    assert_eq!(received().await, [("opened".to_owned(), arn.clone())]);
+
+    // Two processes deciding another bucket's CreateBucket at once: one message.
+    let other = "mystery-bucket-two";
+    let other_arn = t.aws.create_bucket(other, &[]).await;
+    let other_create = t.event_file(
+        "other.json",
+        &t.create_bucket_event(other, person(t.account())),
+    );
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            let args = args(&other_create);
+            t.command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            !stdout.contains("permanent"),
+            "a loser fails retryable at most: {stdout}"
+        );
+    }
+    assert_eq!(received().await, [("opened".to_owned(), other_arn)]);
+
+    // The owner fixes the first bucket's tags: one "resolved" message in its thread.
+    let fixed = [
+        ("DataClassification", "Internal"),
+        ("SourceSystems", "Shop"),
+        ("ProcessOwner", "DataEngineering"),
+    ];
+    let tag_set = fixed
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_s3::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    t.aws
+        .clients
+        .s3
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(tag_set))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let fix = t.event_file(
+        "fix.json",
+        &events::tag_change(t.account(), REGION, &arn, &fixed),
+    );
+    let (code, stdout, stderr) = run(&fix);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (_, stdout, _) = run(&fix);
+    assert!(!stdout.contains("alert to"), "{stdout}");
+    assert_eq!(received().await, [("resolved".to_owned(), arn)]);
+}

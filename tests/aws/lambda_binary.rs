@@ -403,3 +403,120 @@ fn in_memory_backend_answers_every_sample_without_aws() {
     };
     assert_eq!(outcome.json()["disposition"], "permanent");
 }
+
+/// Issue 12, the function with `ENFORCER_STATE_TABLE`: while the table is unavailable (not
+/// there yet) the event fails retryable and nothing is sent; once it is there, the retried
+/// event, a second delivery and the `Tag Change on Resource` echo of the enforcer's own tag
+/// write give exactly one message.
+#[tokio::test]
+async fn the_binary_with_a_state_table_alerts_once_and_retries_while_the_table_is_down() {
+    let Some(moto) = moto() else { return };
+    let aws = moto.account("lambda_binary_state").await;
+    let account = aws.account.clone();
+    let key = aws.access_key("fn").await;
+    let bucket = "ecometricx-stage-s3-raw-eu-west-1";
+    let arn = aws.create_bucket(bucket, &[]).await;
+    let topic = aws
+        .clients
+        .sns
+        .create_topic()
+        .name("tag-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("tag-alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    aws.clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{REGION}:{account}:tag-alerts"))
+        .send()
+        .await
+        .unwrap();
+    let api = RuntimeApi::start_as(
+        Duration::from_secs(30),
+        &format!("arn:aws:lambda:{REGION}:{account}:function:enforcer-lambda"),
+    );
+    let function = start(
+        &api,
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", key.0.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", key.1.as_str()),
+            ("ENFORCER_POLICY_DIR", &policies()),
+            ("ENFORCER_MODE", "enforce"),
+            ("ENFORCER_ALERT_TOPIC_ARN", &topic),
+            ("ENFORCER_STATE_TABLE", crate::state::TABLE),
+            (
+                "ENFORCER_ROLE_ARN",
+                &format!("arn:aws:iam::{account}:role/TagEnforcer"),
+            ),
+        ],
+    );
+    let event = create_bucket_event(&account, bucket);
+    let id = api.invoke(&event);
+    let outcome = api
+        .wait(&id, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("no answer; log:\n{}", function.log()));
+    assert!(
+        !matches!(outcome, Outcome::Response(_)),
+        "the table is missing: the event must fail, to be retried: {outcome:?}"
+    );
+    let log = function.log();
+    assert!(log.contains("RetryableFailure"), "{log}");
+    let count = || async {
+        aws.clients
+            .sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap()
+            .messages()
+            .iter()
+            .map(|m| {
+                let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                envelope["MessageAttributes"]["notice"]["Value"]
+                    .as_str()
+                    .unwrap_or("none")
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        count().await.is_empty(),
+        "nothing is sent without the state"
+    );
+
+    // The table is back: the retry, a redelivery and the echo of the enforcer's own write.
+    crate::state::create_state_table(&aws).await;
+    let retried = answer(&api, &function, &event);
+    assert_eq!(retried["outcome"], "alert", "{retried}");
+    assert_eq!(retried["disposition"], "done", "{retried}");
+    let again = answer(&api, &function, &event);
+    assert_eq!(again["disposition"], "done", "{again}");
+    let tags = aws.bucket_tags(bucket).await;
+    let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let echo: Value =
+        serde_json::from_str(&events::tag_change(&account, REGION, &arn, &pairs)).unwrap();
+    let echoed = answer(&api, &function, &echo);
+    assert_eq!(echoed["disposition"], "done", "{echoed}");
+    assert_eq!(count().await, ["opened"]);
+}

@@ -25,12 +25,19 @@ use enforcer::state::{
 use moto::{moto, Fault, TestAccount};
 
 const ARN: &str = "arn:aws:s3:::raw-data";
-const TABLE: &str = "enforcer-state";
+pub(crate) const TABLE: &str = "enforcer-state";
 const T0: u64 = 1_800_000_000;
 
 /// One test's account with the state table created as infra/template.yaml declares it.
 async fn setup(name: &str) -> Option<(TestAccount, DynamoStateStore)> {
     let account = moto()?.account(name).await;
+    let store = create_state_table(&account).await;
+    Some((account, store))
+}
+
+/// Creates the state table ([`TABLE`]) in `account` as infra/template.yaml declares it (its key
+/// schema; on-demand), and gives the store over it.
+pub(crate) async fn create_state_table(account: &TestAccount) -> DynamoStateStore {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -57,8 +64,7 @@ async fn setup(name: &str) -> Option<(TestAccount, DynamoStateStore)> {
         .send()
         .await
         .unwrap();
-    let store = DynamoStateStore::new(account.dynamodb.clone(), TABLE);
-    Some((account, store))
+    DynamoStateStore::new(account.dynamodb.clone(), TABLE)
 }
 
 fn problem(tags: &[&str]) -> Problem {

@@ -7,9 +7,14 @@ use serde::Serialize;
 
 use super::record::QuarantineRecord;
 use super::{Notify, Prepared, Quarantine, QuarantineTarget, StoreError, TagStore};
-use crate::engine::{Decision, ResourceDecision};
+use crate::alert::AlertMessage;
+use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
 use crate::policy::{Mode, PolicySet};
+use crate::state::{
+    alert_once, now_epoch_seconds, AlertOutcome, ConfiguredStateStore, LifecycleSettings, Notice,
+    Problem,
+};
 use crate::Tags;
 
 /// How [`apply()`] acts.
@@ -21,16 +26,46 @@ pub struct ActSettings {
     /// The policies the decisions are made under: [`crate::alert`] routes and renders the
     /// alerts from them (owner tag, owners and their channels, default owner).
     pub policies: PolicySet,
+    /// Where each resource's alert thread is recorded, so a problem is alerted once (see
+    /// [`crate::state`]): memory for the process unless the caller names a table.
+    pub state: ConfiguredStateStore,
+    /// The alert lifecycle's settings (`renotify_after` from the policies).
+    pub lifecycle: LifecycleSettings,
+    /// Names this process among all that may decide the same event at once (the claims of
+    /// [`crate::state::protocol`] are per process and event).
+    pub claimant: String,
 }
 
 impl ActSettings {
-    /// Settings from a policy set.
+    /// Settings from a policy set, with state in memory for the process.
     pub fn new(policies: &PolicySet, write: bool) -> Self {
         Self {
             write,
             policies: policies.clone(),
+            state: ConfiguredStateStore::default(),
+            lifecycle: LifecycleSettings::with_renotify_after(policies.renotify_after()),
+            claimant: process_claimant(),
         }
     }
+
+    /// The same settings with the state kept in `state`.
+    pub fn with_state(mut self, state: ConfiguredStateStore) -> Self {
+        self.state = state;
+        self
+    }
+}
+
+/// A name for this process no other process has: its id, when it started and a random number
+/// (two Lambda execution environments may well share a process id).
+fn process_claimant() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{started}-{random:016x}", std::process::id())
 }
 
 /// What happened to one resource's quarantine.
@@ -105,6 +140,10 @@ pub struct AlertReport {
     /// The backend's message id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// Which message of the resource's thread it is; `None` for a remediation notice, which
+    /// opens no thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
     /// Its subject.
     pub subject: String,
     /// Its message attributes.
@@ -229,6 +268,8 @@ where
         ..ActReport::default()
     };
     if !decision.outcome.needs_fixing() {
+        // A compliant resource may close a thread: its one "resolved" message.
+        report.alerts = send_alerts(decision, &report, &[], settings, notify).await;
         return report;
     }
     // A resource whose tag read still lagged the event cannot be judged: a tag a person set may
@@ -343,9 +384,7 @@ where
             }
         }
     }
-    if !acting.is_empty() {
-        report.alerts = send_alerts(decision, &report, &settings.policies, notify).await;
-    }
+    report.alerts = send_alerts(decision, &report, &acting, settings, notify).await;
     for resource in stale {
         let mut entry = ResourceReport::new(&resource.arn);
         entry.note = Some(
@@ -420,13 +459,17 @@ async fn plan_quarantine<Q: Quarantine + Sync>(
 
 /// What the decision's own text cannot know, as markdown lines for a notification: that nothing
 /// was written (a dry run), how to undo a quarantine, and every failure.
-fn act_lines(report: &ActReport) -> Vec<String> {
+fn act_lines(report: &ActReport, arns: &[&str]) -> Vec<String> {
     let escape = crate::alert::text::escape;
     let mut lines = Vec::new();
     if let Some(why) = &report.dry_run {
         lines.push(format!("*Enforcer:* nothing written ({})", escape(why)));
     }
-    for resource in &report.resources {
+    for resource in report
+        .resources
+        .iter()
+        .filter(|r| arns.contains(&r.arn.as_str()))
+    {
         let name = escape(crate::catalog::resource_name(&resource.arn));
         if let Some(record) = resource.quarantine.as_ref().and_then(|q| q.record.as_ref()) {
             lines.push(format!(
@@ -445,31 +488,164 @@ fn act_lines(report: &ActReport) -> Vec<String> {
     lines
 }
 
-/// Publishes the alerts [`crate::alert::render`] makes of `decision` (one per owner), each with
-/// what was done and what failed ([`act_lines`]) added.
+/// Publishes what people must hear about `decision`, one resource thread at a time (`threadId`
+/// = the resource's ARN), as the state's lifecycle says ([`crate::state::lifecycle`]):
+///
+/// - a resource with a problem ([`Problem`]: error-level violations a person must fix, and the
+///   alert or quarantine) gets its alert ([`crate::alert::render`] of that resource) on first
+///   sighting, nothing while the same problem is seen again (a redelivery, the `aws.tag` echo of
+///   the enforcer's own writes, any later event), one reminder after `renotify_after`, and an
+///   update when the problem changes;
+/// - a resource without one that had an open problem gets its one "resolved" message;
+/// - the remediations done (or, in audit mode, planned) in `acting` are announced as before,
+///   one message per owner: they open no thread (the tags are in place by the next event, and
+///   a redelivery finds nothing to add).
+///
+/// Each thread's message is claimed in the state before it is published and confirmed after
+/// ([`alert_once`]): of concurrent deciders one sends. A state failure is reported on the
+/// alert as a failure, retryable when the table throttled or was unavailable, so the event is
+/// retried rather than dropped. Decisions that judged nothing (ignored, unsupported, failed)
+/// neither open nor close a thread, and neither does a resource whose tag read lagged.
 async fn send_alerts<N: Notify + Sync>(
     decision: &Decision,
     report: &ActReport,
-    policies: &PolicySet,
+    acting: &[&ResourceDecision],
+    settings: &ActSettings,
     notify: &N,
 ) -> Vec<AlertReport> {
-    let lines = act_lines(report);
+    if !matches!(
+        decision.outcome,
+        Outcome::Compliant | Outcome::Remediate | Outcome::Alert | Outcome::Quarantine
+    ) {
+        return Vec::new();
+    }
+    let policies = &settings.policies;
     let destination = notify.destination();
+    let now = now_epoch_seconds();
+    let claimant = format!(
+        "{}:{}",
+        settings.claimant,
+        decision.event_id.as_deref().unwrap_or("no-event-id")
+    );
     let mut sent = Vec::new();
-    for alert in crate::alert::render(decision, policies) {
-        let message = alert.message(&lines);
-        let (message_id, error) = match notify.publish(&message).await {
-            Ok(id) => (Some(id), None),
-            Err(error) => (None, Some(error)),
+    let mut remediated: Vec<ResourceDecision> = Vec::new();
+    for resource in decision.resources.iter().filter(|r| !r.stale_read) {
+        let problem = resource
+            .exempt
+            .is_none()
+            .then(|| Problem::new(&resource.arn, &resource.violations, resource.action))
+            .flatten();
+        if problem.is_none()
+            && resource.action == Action::Remediate
+            && acting.iter().any(|a| a.arn == resource.arn)
+        {
+            remediated.push(resource.clone());
+        }
+        let opening = match &problem {
+            Some(_) => {
+                let alone = Decision {
+                    resources: vec![resource.clone()],
+                    ..decision.clone()
+                };
+                crate::alert::render(&alone, policies).into_iter().next()
+            }
+            None => None,
         };
+        let lines = act_lines(report, &[resource.arn.as_str()]);
+        let message_for = |notice: Notice| -> AlertMessage {
+            match (&opening, notice) {
+                (Some(alert), Notice::Opened | Notice::Reminder | Notice::Changed) => {
+                    alert.clone().as_notice(notice).message(&lines)
+                }
+                (_, _) => crate::alert::resolved(decision, resource, policies),
+            }
+        };
+        let mut published: Option<AlertMessage> = None;
+        let outcome = alert_once(
+            &settings.state,
+            &resource.arn,
+            problem.as_ref(),
+            now,
+            &claimant,
+            &settings.lifecycle,
+            |notice| {
+                let message = message_for(notice);
+                published = Some(message.clone());
+                async move { notify.publish(&message).await }
+            },
+        )
+        .await;
+        let (notice, message_id, error) = match outcome {
+            Ok(AlertOutcome::Nothing) => continue,
+            Ok(AlertOutcome::Sent {
+                notice,
+                message_id,
+                taken_over,
+            }) => {
+                if taken_over {
+                    tracing::warn!(
+                        arn = %resource.arn,
+                        %notice,
+                        "the claim on this message ran out before it was recorded: another \
+                         invocation may have sent it too"
+                    );
+                }
+                (notice, Some(message_id), None)
+            }
+            Err(error) => {
+                let notice = match &error {
+                    crate::state::AlertError::Publish { notice, .. }
+                    | crate::state::AlertError::Unrecorded { notice, .. } => *notice,
+                    crate::state::AlertError::State(_) if problem.is_some() => Notice::Opened,
+                    crate::state::AlertError::State(_) => Notice::Resolved,
+                };
+                let failure = StoreError {
+                    operation: match &error {
+                        crate::state::AlertError::Publish { .. } => "Publish",
+                        _ => "AlertState",
+                    }
+                    .to_owned(),
+                    message: error.to_string(),
+                    retryable: error.retryable(),
+                    code: None,
+                };
+                (notice, None, Some(failure))
+            }
+        };
+        let message = published.unwrap_or_else(|| message_for(notice));
         sent.push(AlertReport {
             destination: destination.clone(),
             sent: error.is_none(),
             message_id,
+            notice: Some(notice),
             subject: message.subject,
             attributes: message.attributes,
             error,
         });
+    }
+    if !remediated.is_empty() {
+        let arns: Vec<&str> = remediated.iter().map(|r| r.arn.as_str()).collect();
+        let lines = act_lines(report, &arns);
+        let only = Decision {
+            resources: remediated.clone(),
+            ..decision.clone()
+        };
+        for alert in crate::alert::render(&only, policies) {
+            let message = alert.message(&lines);
+            let (message_id, error) = match notify.publish(&message).await {
+                Ok(id) => (Some(id), None),
+                Err(error) => (None, Some(error)),
+            };
+            sent.push(AlertReport {
+                destination: destination.clone(),
+                sent: error.is_none(),
+                message_id,
+                notice: None,
+                subject: message.subject,
+                attributes: message.attributes,
+                error,
+            });
+        }
     }
     sent
 }

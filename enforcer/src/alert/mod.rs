@@ -49,6 +49,7 @@ use crate::catalog::resource_name;
 use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
 use crate::policy::{Level, Mode, PolicySet};
+use crate::state::Notice;
 
 /// The tag saying how sensitive the data is.
 pub const CLASSIFICATION_TAG: &str = "DataClassification";
@@ -184,6 +185,107 @@ impl Alert {
             body: serde_json::to_string(&chatbot).unwrap_or_default(),
             attributes: self.attributes.clone(),
         }
+    }
+}
+
+impl Alert {
+    /// This alert as the `notice` message of its resource's thread (see [`crate::state`]): the
+    /// opening as rendered; a reminder or an update says so first in its subject and title. The
+    /// `notice` message attribute names it, so a subscription can filter on it.
+    pub fn as_notice(mut self, notice: Notice) -> Self {
+        let prefix = match notice {
+            Notice::Opened | Notice::Resolved => None,
+            Notice::Reminder => Some("Reminder: still open"),
+            Notice::Changed => Some("Updated"),
+        };
+        if let Some(prefix) = prefix {
+            self.subject = ascii_subject(&format!("{prefix}: {}", self.subject));
+            let title = &mut self.chatbot.content.title;
+            *title = text::truncate(&format!("{prefix}: {title}"), chatbot::MAX_TITLE);
+        }
+        self.attributes
+            .insert(NOTICE_ATTRIBUTE.to_owned(), notice.as_str().to_owned());
+        self.chatbot
+            .metadata
+            .additional_context
+            .insert(NOTICE_ATTRIBUTE.to_owned(), notice.as_str().to_owned());
+        self
+    }
+}
+
+/// The message attribute naming which message of a resource's thread an alert is: `opened`,
+/// `reminder`, `changed`, `resolved`.
+pub const NOTICE_ATTRIBUTE: &str = "notice";
+
+/// The one message that closes a resource's thread: the problem alerted there is gone (the
+/// resource complies now, or needs no person any more). Same owner routing and `threadId` (the
+/// resource's ARN) as the alerts it follows.
+pub fn resolved(
+    decision: &Decision,
+    resource: &ResourceDecision,
+    policies: &PolicySet,
+) -> AlertMessage {
+    let owner = resolve_owner(resource, decision.actor.as_deref(), policies);
+    let mut attributes = attributes(decision, &owner, Severity::Info, resource.action);
+    attributes.insert(
+        NOTICE_ATTRIBUTE.to_owned(),
+        Notice::Resolved.as_str().to_owned(),
+    );
+    let name = resource_name(&resource.arn);
+    let kind = resource.resource_type.replacen(':', " ", 1);
+    let headline = format!("Resolved: {kind} {name} needs nothing more");
+    let mut description = vec![
+        format!("*Owner:* {}", text::escape(&owner.line)),
+        format!(
+            "*{}* `{}`: the problem alerted in this thread is gone.",
+            text::escape(&kind),
+            text::escape(&resource.arn)
+        ),
+    ];
+    if let Some(why) = &resource.exempt {
+        description.push(format!("Exempt: {}", text::escape(why)));
+    }
+    description.push(format!(
+        "*Seen in:* {}:{}",
+        text::escape(service(decision)),
+        text::escape(&decision.event_name)
+    ));
+    let mut additional_context = attributes.clone();
+    if let Some(id) = &decision.event_id {
+        additional_context.insert("event_id".to_owned(), id.clone());
+    }
+    if let Some(actor) = &decision.actor {
+        additional_context.insert("actor".to_owned(), actor.clone());
+    }
+    let notification = ChatbotNotification {
+        version: "1.0".to_owned(),
+        source: "custom".to_owned(),
+        id: decision
+            .event_id
+            .as_ref()
+            .map(|id| format!("{id}:{}:resolved", owner.key)),
+        content: ChatbotContent {
+            text_type: "client-markdown".to_owned(),
+            title: text::truncate(
+                &format!("{} {}", Severity::Info.emoji(), text::escape(&headline)),
+                chatbot::MAX_TITLE,
+            ),
+            description: text::truncate(&description.join("\n"), chatbot::MAX_DESCRIPTION),
+            next_steps: vec!["Nothing to do.".to_owned()],
+            keywords: vec!["resolved".to_owned()],
+        },
+        metadata: ChatbotMetadata {
+            thread_id: resource.arn.clone(),
+            summary: format!("[info] {headline}"),
+            event_type: "enforcer.resolved".to_owned(),
+            related_resources: vec![resource.arn.clone()],
+            additional_context,
+        },
+    };
+    AlertMessage {
+        subject: ascii_subject(&format!("[info] {headline}")),
+        body: serde_json::to_string(&notification).unwrap_or_default(),
+        attributes,
     }
 }
 
@@ -639,7 +741,11 @@ fn done_lines(resource: &ResourceDecision, audit: bool) -> Vec<String> {
 
 /// The SNS subject: `[critical] Quarantined s3 bucket b`, ASCII, at most 100 characters.
 fn subject(facts: &Facts) -> String {
-    let raw = format!("[{}] {}", facts.severity.as_str(), facts.headline);
+    ascii_subject(&format!("[{}] {}", facts.severity.as_str(), facts.headline))
+}
+
+/// `raw` made a valid SNS subject: ASCII, one line, at most [`MAX_SUBJECT_CHARS`].
+fn ascii_subject(raw: &str) -> String {
     let ascii: String = raw
         .chars()
         .map(|c| {

@@ -17,6 +17,7 @@ use enforcer::act::aws::{load_config, QuarantineConfig};
 use enforcer::act::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore, Notify};
 use enforcer::lambda::aws::{Alerts, AwsAccounts};
 use enforcer::lambda::{prepare, Accounts, Backend, Config, Handler, InitError, SingleAccount};
+use enforcer::state::{ConfiguredStateStore, DynamoStateStore};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 fn main() -> ExitCode {
@@ -76,7 +77,22 @@ async fn run() -> ExitCode {
             };
             let accounts = AwsAccounts::new(base.clone(), &config, quarantine);
             let alerts = Alerts::new(&config, &base);
-            serve(Handler::new(config, prepared, accounts, alerts)).await
+            let state = match &config.state_table {
+                Some(table) => ConfiguredStateStore::Dynamo(DynamoStateStore::new(
+                    aws_sdk_dynamodb::Client::new(&base),
+                    table,
+                )),
+                None => {
+                    tracing::warn!(
+                        "ENFORCER_STATE_TABLE is not set: alert state is kept in this execution \
+                         environment's memory only, so other environments and cold starts alert \
+                         the same problem again"
+                    );
+                    ConfiguredStateStore::default()
+                }
+            };
+            tracing::info!(state = %state.describe(), "alert state");
+            serve(Handler::new(config, prepared, accounts, alerts).with_state(state)).await
         }
     }
 }

@@ -8,6 +8,7 @@ use enforcer::act::aws::{
 };
 use enforcer::act::{InMemoryNotify, Notify, StoreError};
 use enforcer::alert::AlertMessage;
+use enforcer::state::{ConfiguredStateStore, DynamoStateStore};
 
 use super::CliError;
 
@@ -131,6 +132,24 @@ impl AwsSelection {
         }
         loader.load().await
     }
+}
+
+/// The alert state of `--state-table NAME` (a DynamoDB client from the selected configuration),
+/// or memory for the run without it.
+pub async fn state_store(
+    selection: &AwsSelection,
+    table: Option<&str>,
+) -> Result<ConfiguredStateStore, CliError> {
+    Ok(match table {
+        Some(table) => {
+            let config = selection.load_config(selection.single_region()?).await;
+            ConfiguredStateStore::Dynamo(DynamoStateStore::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                table,
+            ))
+        }
+        None => ConfiguredStateStore::default(),
+    })
 }
 
 /// The AWS backends, built once from the selected configuration.

@@ -15,6 +15,12 @@ pub const ALERT_TOPIC_VAR: &str = "ENFORCER_ALERT_TOPIC_ARN";
 pub const ROLE_VAR: &str = "ENFORCER_ROLE_ARN";
 /// `ENFORCER_MEMBER_ROLE_NAME`: the role assumed in other accounts of the organization.
 pub const MEMBER_ROLE_VAR: &str = "ENFORCER_MEMBER_ROLE_NAME";
+/// `ENFORCER_STATE_TABLE`: the DynamoDB table of the enforcer's state (`StateTable` in
+/// infra/template.yaml), where each resource's alert thread is recorded so a problem is alerted
+/// once. Without it the state lives in the execution environment's memory only: concurrent
+/// environments, and every cold start, alert the same problem again. A deployment must set it
+/// (the template does).
+pub const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
 /// `ENFORCER_BACKEND`: `aws` (the default) or `memory` (no AWS calls at all: tags are read from
 /// and written to memory, alerts only logged; for local runs and benchmarks).
 pub const BACKEND_VAR: &str = "ENFORCER_BACKEND";
@@ -47,6 +53,8 @@ pub struct Config {
     pub member_role_name: Option<String>,
     /// `ENFORCER_BACKEND`.
     pub backend: Backend,
+    /// `ENFORCER_STATE_TABLE`; without it the state is kept in memory (see [`STATE_TABLE_VAR`]).
+    pub state_table: Option<String>,
 }
 
 /// A variable with a value the function cannot use.
@@ -119,6 +127,7 @@ impl Config {
                 .unwrap_or_default(),
             member_role_name,
             backend,
+            state_table: get(STATE_TABLE_VAR),
         })
     }
 

@@ -262,6 +262,13 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         }
     }
 
+    /// The same handler with each resource's alert thread kept in `state` (the DynamoDB table
+    /// of `ENFORCER_STATE_TABLE`; memory for the process otherwise).
+    pub fn with_state(mut self, state: crate::state::ConfiguredStateStore) -> Self {
+        self.settings = self.settings.with_state(state);
+        self
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -376,6 +376,107 @@ pub trait StateStore {
     ) -> impl Future<Output = Result<FreshnessCheck, StateError>> + Send;
 }
 
+/// The store a deployment uses, chosen at start: the DynamoDB table when one is named
+/// (`ENFORCER_STATE_TABLE`, `--state-table`), else memory for the process. One concrete type, so
+/// [`crate::act::ActSettings`] can hold it whichever it is.
+#[derive(Debug, Clone)]
+pub enum ConfiguredStateStore {
+    /// State for the process (the CLI's run; a Lambda without a table: per execution
+    /// environment only, so a deployment must name the table).
+    Memory(InMemoryStateStore),
+    /// The table.
+    Dynamo(DynamoStateStore),
+}
+
+impl Default for ConfiguredStateStore {
+    fn default() -> Self {
+        Self::Memory(InMemoryStateStore::new())
+    }
+}
+
+impl ConfiguredStateStore {
+    /// Where the state is kept, for logs and reports: `memory` or the table's name.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Memory(_) => "memory (this process only)".to_owned(),
+            Self::Dynamo(table) => format!("DynamoDB table {}", table.table()),
+        }
+    }
+}
+
+macro_rules! each_store {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Self::Memory($store) => $call.await,
+            Self::Dynamo($store) => $call.await,
+        }
+    };
+}
+
+impl StateStore for ConfiguredStateStore {
+    async fn load(&self, arn: &str) -> Result<ResourceState, StateError> {
+        each_store!(self, store => store.load(arn))
+    }
+
+    async fn claim_alert(
+        &self,
+        arn: &str,
+        expected_version: u64,
+        claim: &Claim,
+    ) -> Result<Claimed, StateError> {
+        each_store!(self, store => store.claim_alert(arn, expected_version, claim))
+    }
+
+    async fn confirm_alert(
+        &self,
+        arn: &str,
+        claimant: &str,
+        confirmed: &AlertState,
+    ) -> Result<Confirmed, StateError> {
+        each_store!(self, store => store.confirm_alert(arn, claimant, confirmed))
+    }
+
+    async fn abandon_alert(&self, arn: &str, claimant: &str) -> Result<(), StateError> {
+        each_store!(self, store => store.abandon_alert(arn, claimant))
+    }
+
+    async fn capture_prior_state(
+        &self,
+        arn: &str,
+        kind: &str,
+        prior_state: &str,
+        now: u64,
+    ) -> Result<Capture, StateError> {
+        each_store!(self, store => store.capture_prior_state(arn, kind, prior_state, now))
+    }
+
+    async fn record_quarantine_step(&self, arn: &str, step: &str) -> Result<(), StateError> {
+        each_store!(self, store => store.record_quarantine_step(arn, step))
+    }
+
+    async fn set_quarantine_verified(&self, arn: &str, verified: bool) -> Result<(), StateError> {
+        each_store!(self, store => store.set_quarantine_verified(arn, verified))
+    }
+
+    async fn mark_quarantine_released(
+        &self,
+        arn: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StateError> {
+        each_store!(self, store => store.mark_quarantine_released(arn, now, expires_at))
+    }
+
+    async fn observe_freshness(
+        &self,
+        arn: &str,
+        seen: Seen,
+        now: u64,
+    ) -> Result<FreshnessCheck, StateError> {
+        each_store!(self, store => store.observe_freshness(arn, seen, now))
+    }
+}
+
 /// Seconds since the Unix epoch, for the `now` the state's functions take.
 pub fn now_epoch_seconds() -> u64 {
     std::time::SystemTime::now()
