@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod engine;
 pub mod evaluate;
 pub mod event;
+pub mod failure;
 pub mod lambda;
 pub mod policy;
 pub mod replay;

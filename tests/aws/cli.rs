@@ -841,7 +841,7 @@ async fn check_with_a_state_table_alerts_a_problem_once_and_resolves_it_once() {
             .collect::<Vec<_>>()
     };
     // Plan only (no --apply): the quarantine is planned and alerted, nothing is written.
-    let bucket = "mystery-bucket";
+    let bucket = "once-alerted-bucket";
     let arn = t.aws.create_bucket(bucket, &[]).await;
     let create = t.event_file(
         "create.json",
@@ -887,7 +887,7 @@ async fn check_with_a_state_table_alerts_a_problem_once_and_resolves_it_once() {
     assert_eq!(received().await, [("opened".to_owned(), arn.clone())]);
 
     // Two processes deciding another bucket's CreateBucket at once: one message.
-    let other = "mystery-bucket-two";
+    let other = "once-alerted-bucket-two";
     let other_arn = t.aws.create_bucket(other, &[]).await;
     let other_create = t.event_file(
         "other.json",

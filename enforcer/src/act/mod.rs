@@ -23,8 +23,6 @@ mod record;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use serde::Serialize;
-
 pub use apply::{
     apply, release, ActReport, ActSettings, AlertReport, QuarantineReport, QuarantineStatus,
     ReleaseReport, ResourceReport,
@@ -40,58 +38,7 @@ use crate::alert::AlertMessage;
 use crate::event::TagUpdate;
 use crate::Tags;
 
-/// A failure of a backend call, for the whole call or for one ARN.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{operation}: {message}{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
-pub struct StoreError {
-    /// What was being done, e.g. `GetResources`.
-    pub operation: String,
-    /// What went wrong.
-    pub message: String,
-    /// True when trying again later may succeed (throttling, 5xx, timeouts); false when it is
-    /// permanent (access denied, unsupported, not found).
-    pub retryable: bool,
-    /// The service's error code, e.g. `ThrottlingException`, when it gave one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
-
-impl StoreError {
-    /// `TagResources (AccessDenied, permanent): message`: what failed, whether trying again can
-    /// help, and why, for people (CLI output, alerts).
-    pub fn describe(&self) -> String {
-        format!(
-            "{} ({}{}): {}",
-            self.operation,
-            self.code
-                .as_deref()
-                .map(|c| format!("{c}, "))
-                .unwrap_or_default(),
-            if self.retryable {
-                "retryable"
-            } else {
-                "permanent"
-            },
-            self.message
-        )
-    }
-
-    /// A permanent failure.
-    pub fn permanent(operation: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            operation: operation.into(),
-            message: message.into(),
-            retryable: false,
-            code: None,
-        }
-    }
-
-    /// The same failure with an error code.
-    pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-}
+pub use crate::failure::StoreError;
 
 /// Per-ARN failures of a write; an empty map means every write succeeded.
 pub type WriteFailures = BTreeMap<String, StoreError>;

@@ -25,7 +25,7 @@ use super::{
     QuarantineState, ResourceState, Seen, StateError, StateStore, ALERT_RECORD, FRESHNESS_RECORD,
     FRESHNESS_RETENTION_SECS, PARTITION_KEY, QUARANTINE_RECORD, SORT_KEY, TTL_ATTRIBUTE,
 };
-use crate::act::aws::{error_code, store_error};
+use crate::failure::{error_code, store_error};
 
 /// The code DynamoDB answers a write whose condition does not hold with.
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";

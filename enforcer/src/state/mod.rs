@@ -45,8 +45,8 @@ pub use memory::InMemoryStateStore;
 pub use problem::Problem;
 pub use protocol::{alert_once, AlertError, AlertOutcome};
 
-use crate::act::StoreError;
 use crate::evaluate::Action;
+use crate::failure::StoreError;
 
 /// The table's partition key: the resource's ARN (string).
 pub const PARTITION_KEY: &str = "resource";

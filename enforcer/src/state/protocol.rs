@@ -34,7 +34,7 @@ use std::future::Future;
 
 use super::lifecycle::{after_sent, next_step, LifecycleSettings, Step};
 use super::{Claim, Claimed, Confirmed, Notice, Problem, StateError, StateStore};
-use crate::act::StoreError;
+use crate::failure::StoreError;
 
 /// Claims tried before giving up when the item keeps changing under us.
 pub const MAX_CLAIM_ATTEMPTS: u32 = 3;

@@ -21,10 +21,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use fallback::{FallbackService, FallbackSpec};
 pub use permissions::{
@@ -38,7 +34,8 @@ pub use quarantine::{
 pub use sns::SnsNotify;
 pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};
 
-use super::StoreError;
+pub(crate) use crate::failure::error_code;
+pub use crate::failure::{is_throttling, store_error};
 
 /// Attempts per call, the first included, before a retryable failure is reported.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -116,77 +113,6 @@ pub async fn load_config() -> SdkConfig {
         .retry_config(retry_config())
         .load()
         .await
-}
-
-/// Error codes services use for throttling.
-const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "SlowDown",
-    "EC2ThrottledException",
-    "PriorRequestNotComplete",
-    // DynamoDB, on-demand tables included (a burst beyond twice the previous peak).
-    "ProvisionedThroughputExceededException",
-];
-
-/// True for an error code that means "slow down".
-pub fn is_throttling(code: &str) -> bool {
-    THROTTLING_CODES.contains(&code)
-}
-
-/// A failed SDK call as a [`StoreError`], classified retryable (throttling, 5xx, timeouts,
-/// connection failures) or permanent.
-pub fn store_error<E>(operation: &str, error: &SdkError<E, HttpResponse>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match error {
-        SdkError::ServiceError(context) => {
-            let code = context.err().code().map(str::to_owned);
-            let status = context.raw().status().as_u16();
-            let retryable =
-                status >= 500 || status == 429 || code.as_deref().is_some_and(is_throttling);
-            StoreError {
-                operation: operation.to_owned(),
-                message: context
-                    .err()
-                    .message()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("{}", DisplayErrorContext(error))),
-                retryable,
-                code,
-            }
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError {
-                operation: operation.to_owned(),
-                message: format!("{}", DisplayErrorContext(error)),
-                retryable: true,
-                code: None,
-            }
-        }
-        _ => StoreError {
-            operation: operation.to_owned(),
-            message: format!("{}", DisplayErrorContext(error)),
-            retryable: false,
-            code: None,
-        },
-    }
-}
-
-/// The error code of a failed SDK call, if the service sent one.
-pub(crate) fn error_code<E: ProvideErrorMetadata>(
-    error: &SdkError<E, HttpResponse>,
-) -> Option<&str> {
-    match error {
-        SdkError::ServiceError(context) => context.err().code(),
-        _ => None,
-    }
 }
 
 /// The last `/`- or `:`-separated segment of an ARN's resource part.
