@@ -24,6 +24,7 @@ use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{decode_text, ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
+use enforcer::state::InMemoryStateStore;
 use enforcer::Tags;
 use events::{api_call, enforcer_identity, enforcer_role, person, tag_change};
 use moto::{moto, Fault, TestAccount, REGION};
@@ -48,6 +49,9 @@ struct Setup {
     store: AwsTagStore,
     read_retry: ReadRetry,
     quarantine: AwsQuarantine,
+    /// The enforcer's quarantine records (the state table's semantics; the DynamoDB table itself
+    /// is tested in `aws::state`).
+    records: InMemoryStateStore,
     settings: ActSettings,
     notify: SnsNotify,
     queue_url: String,
@@ -88,6 +92,7 @@ async fn setup_with(aws: TestAccount) -> Option<Setup> {
         store,
         read_retry,
         quarantine,
+        records: InMemoryStateStore::default(),
         settings,
         notify,
         queue_url,
@@ -124,6 +129,7 @@ impl Setup {
             &self.store,
             &self.quarantine,
             &self.notify,
+            &self.records,
         )
         .await;
         (decision, report)
@@ -354,7 +360,8 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -365,6 +372,8 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
             "PutPublicAccessBlock",
             "GetBucketPolicy",
             "PutBucketPolicy",
+            "GetPublicAccessBlock",
+            "GetBucketPolicy",
             "Publish"
         ]
     );
@@ -435,17 +444,25 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     );
     assert!(description(&alerts[0].1).contains("enforcer release"));
 
-    // A second delivery finds the record and changes nothing.
+    // A second delivery checks the bucket itself, finds it isolated, and changes nothing.
     t.aws.harness.clear_calls();
     let (_, again) = t.run(&event).await;
     assert_eq!(
         again.resources[0].quarantine.as_ref().unwrap().status,
         QuarantineStatus::AlreadyInPlace
     );
-    assert_eq!(operations(&t.calls()), ["GetResources", "Publish"]);
+    assert_eq!(
+        operations(&t.calls()),
+        [
+            "GetResources",
+            "GetPublicAccessBlock",
+            "GetBucketPolicy",
+            "Publish"
+        ]
+    );
 
     // Release restores what was recorded.
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
     assert!(released.released, "{released:#?}");
     let policy: Value = serde_json::from_str(
         s3.get_bucket_policy()
@@ -461,6 +478,134 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     let no_pab = s3.get_public_access_block().bucket(bucket).send().await;
     assert!(no_pab.is_err(), "there was no public access block before");
     assert_eq!(t.tags(&arn).await, tags(&[("Team", "growth")]));
+}
+
+/// Tags are labels anyone with tagging rights can write: a bucket carrying a forged quarantine
+/// record is quarantined all the same, and `release` restores what the enforcer recorded in its
+/// state table, not what the forged tag says.
+#[tokio::test]
+async fn a_forged_quarantine_tag_neither_bypasses_nor_steers_the_quarantine() {
+    let Some(t) = setup("s3_forged_record").await else {
+        return;
+    };
+    let bucket = "forged-record";
+    let arn = t
+        .aws
+        .create_bucket(
+            bucket,
+            &[
+                ("Team", "growth"),
+                ("enforcer:quarantine", "isolated"),
+                ("enforcer:quarantine-state", "type=s3:bucket+pab=1010"),
+            ],
+        )
+        .await;
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+    let (_, report) = t.run(&event).await;
+    let quarantine = report.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(quarantine.status, QuarantineStatus::Applied, "{report:#?}");
+    let s3 = &t.aws.clients.s3;
+    let policy: Value = serde_json::from_str(
+        s3.get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(policy["Statement"][0]["Sid"], "EnforcerQuarantine");
+    assert_eq!(policy["Statement"][0]["Effect"], "Deny");
+    let pab = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert_eq!(pab.block_public_acls(), Some(true));
+    assert_eq!(pab.restrict_public_buckets(), Some(true));
+
+    // The bucket had no public access block: that is what the state table holds and what
+    // release restores, whatever the forged tag said (`pab=1010`).
+    let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
+    assert!(released.released, "{released:#?}");
+    assert_eq!(released.record.unwrap().state["pab"], "none");
+    assert!(s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+    assert!(s3.get_bucket_policy().bucket(bucket).send().await.is_err());
+}
+
+/// A person's statement named like the enforcer's is not the enforcer's isolation.
+#[tokio::test]
+async fn a_look_alike_deny_statement_does_not_count_as_isolated() {
+    let Some(t) = setup("s3_look_alike").await else {
+        return;
+    };
+    let bucket = "look-alike";
+    t.aws.create_bucket(bucket, &[("Team", "growth")]).await;
+    let s3 = &t.aws.clients.s3;
+    let harmless = json!({
+        "Sid": "EnforcerQuarantine",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:DeleteBucket",
+        "Resource": format!("arn:aws:s3:::{bucket}"),
+    });
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(json!({"Version": "2012-10-17", "Statement": [harmless]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let all_on = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(all_on)
+        .send()
+        .await
+        .unwrap();
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+    let (_, report) = t.run(&event).await;
+    let quarantine = report.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(quarantine.status, QuarantineStatus::Applied, "{report:#?}");
+    let policy: Value = serde_json::from_str(
+        s3.get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(policy["Statement"][0]["Action"], "s3:*");
 }
 
 async fn vpc_with_instance(aws: &TestAccount) -> (String, String, Vec<String>) {
@@ -557,7 +702,8 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
     );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -569,6 +715,8 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
             "CreateSecurityGroup",
             "RevokeSecurityGroupEgress",
             "ModifyInstanceAttribute",
+            "DescribeInstances",
+            "DescribeSecurityGroups",
             "Publish"
         ]
     );
@@ -625,7 +773,7 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
     );
     assert_eq!(instance_groups(&t.aws, &instance).await, isolated);
 
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(instance_groups(&t.aws, &instance).await, groups);
     assert!(without_record(t.tags(&arn).await) == t.tags(&arn).await);
@@ -705,7 +853,8 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
     let event = create_db_event(t.account(), "exposed", &arn, &[]);
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -713,6 +862,7 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
             "DescribeDBInstances",
             "TagResources",
             "ModifyDBInstance",
+            "DescribeDBInstances",
             "Publish"
         ]
     );
@@ -739,7 +889,7 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
     // The default owner is added in the same write as the record.
     assert_eq!(current["ProcessOwner"], "DataEngineering");
     assert_eq!(current[QUARANTINE_STATE_KEY], "type=rds:db+public=true");
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(public(&t).await, Some(true));
     assert_eq!(
@@ -815,7 +965,8 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
     );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -823,6 +974,7 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
             "GetFunctionConcurrency",
             "TagResources",
             "PutFunctionConcurrency",
+            "GetFunctionConcurrency",
             "Publish"
         ]
     );
@@ -849,7 +1001,7 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
         t.tags(&arn).await[QUARANTINE_STATE_KEY],
         "type=lambda:function+concurrency=7"
     );
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(concurrency(&t).await, Some(7));
     assert_eq!(
@@ -869,7 +1021,8 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
     let event = tag_change(t.account(), REGION, &arn, &[]);
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -877,6 +1030,7 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
             "GetRolePolicy",
             "TagRole",
             "PutRolePolicy",
+            "GetRolePolicy",
             "Publish"
         ]
     );
@@ -901,7 +1055,7 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
     assert!(document.to_string().contains("Deny"), "{document}");
     assert!(operations(&t.calls()).contains(&"TagRole"));
     assert!(!operations(&t.calls()).contains(&"TagResources"));
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
     assert!(released.released, "{released:#?}");
     assert!(iam
         .get_role_policy()

@@ -15,6 +15,7 @@ use crate::engine::{decide, existing, Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
 use crate::event::ResourceRef;
 use crate::policy::{compile_sources, Mode, PolicySet, SourceFile};
+use crate::state::InMemoryStateStore;
 use crate::Tags;
 
 const ARN: &str = "arn:aws:s3:::bucket";
@@ -170,6 +171,7 @@ proptest! {
             &store,
             &InMemoryQuarantine::new(),
             &InMemoryNotify::new(),
+            &InMemoryStateStore::default(),
         ));
         let after = store.snapshot().remove(ARN).unwrap_or_default();
         merge_only(&current, &after, &fixes)?;
@@ -197,16 +199,17 @@ proptest! {
         let runtime = runtime();
         let quarantine = InMemoryQuarantine::new();
         let notify = InMemoryNotify::new();
+        let records = InMemoryStateStore::default();
         let first = decide_existing(current.clone());
         let fixes = first.resources[0].case_fixes.clone();
-        runtime.block_on(apply(&first, &settings, &store, &quarantine, &notify));
+        runtime.block_on(apply(&first, &settings, &store, &quarantine, &notify, &records));
         let once = store.snapshot().remove(&arn).unwrap_or_default();
         merge_only(&current, &once, &fixes)?;
         let writes = store.write_calls();
 
         let tags = runtime.block_on(store.get_tags(std::slice::from_ref(&arn))).unwrap().remove(&arn).unwrap_or_default();
         let second = decide_existing(tags);
-        let report = runtime.block_on(apply(&second, &settings, &store, &quarantine, &notify));
+        let report = runtime.block_on(apply(&second, &settings, &store, &quarantine, &notify, &records));
         prop_assert_eq!(store.snapshot().remove(&arn).unwrap_or_default(), once);
         prop_assert_eq!(store.write_calls(), writes, "the second pass wrote: {:?}", report);
         prop_assert!(second.resources[0].add_tags.is_empty());

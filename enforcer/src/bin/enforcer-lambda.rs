@@ -17,6 +17,7 @@ use enforcer::act::aws::{load_config, QuarantineConfig};
 use enforcer::act::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore, Notify};
 use enforcer::lambda::aws::{Alerts, AwsAccounts};
 use enforcer::lambda::{prepare, Accounts, Backend, Config, Handler, InitError, SingleAccount};
+use enforcer::state::{AnyStateStore, DynamoStateStore};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 fn main() -> ExitCode {
@@ -76,7 +77,21 @@ async fn run() -> ExitCode {
             };
             let accounts = AwsAccounts::new(base.clone(), &config, quarantine);
             let alerts = Alerts::new(&config, &base);
-            serve(Handler::new(config, prepared, accounts, alerts)).await
+            // The quarantine records live in the central state table (the function's own
+            // account), never on the resources.
+            let state = match std::env::var("ENFORCER_STATE_TABLE") {
+                Ok(table) if !table.trim().is_empty() => AnyStateStore::Dynamo(
+                    DynamoStateStore::new(aws_sdk_dynamodb::Client::new(&base), table.trim()),
+                ),
+                _ => {
+                    tracing::warn!(
+                        "ENFORCER_STATE_TABLE is not set: quarantine records last only as long \
+                         as this process"
+                    );
+                    AnyStateStore::default()
+                }
+            };
+            serve(Handler::new(config, prepared, accounts, alerts).with_state(state)).await
         }
     }
 }

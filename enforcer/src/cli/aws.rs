@@ -7,6 +7,7 @@ use enforcer::act::aws::{
 };
 use enforcer::act::{InMemoryNotify, Notify, StoreError};
 use enforcer::alert::AlertMessage;
+use enforcer::state::{AnyStateStore, DynamoStateStore};
 
 /// The runtime every command drives its async work on: one thread, I/O and timers on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -50,6 +51,9 @@ pub struct AwsBackends {
     pub quarantine: AwsQuarantine,
     /// Alerts.
     pub notify: CliNotify,
+    /// The state table holding quarantine records: `ENFORCER_STATE_TABLE` when set (the deployed
+    /// table, which `release` needs), else state for the run.
+    pub state: AnyStateStore,
     /// The configured region, the one the clients read and write.
     pub region: String,
     sts: aws_sdk_sts::Client,
@@ -69,7 +73,15 @@ impl AwsBackends {
             );
         };
         let clients = AwsClients::new(&config);
+        let state = match std::env::var("ENFORCER_STATE_TABLE") {
+            Ok(table) if !table.trim().is_empty() => AnyStateStore::Dynamo(DynamoStateStore::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                table.trim(),
+            )),
+            _ => AnyStateStore::default(),
+        };
         Ok(Self {
+            state,
             region,
             sts: aws_sdk_sts::Client::new(&config),
             store: AwsTagStore::new(&clients),

@@ -127,6 +127,7 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 &backends.store,
                 &backends.quarantine,
                 &backends.notify,
+                &backends.state,
             ));
             tally.add(&report);
             match args.format {

@@ -37,6 +37,7 @@ pub fn run(args: ReleaseArgs) -> anyhow::Result<ExitCode> {
             !args.dry_run,
             &backends.store,
             &backends.quarantine,
+            &backends.state,
         ));
         failed |= !report.failures.is_empty();
         match args.format {

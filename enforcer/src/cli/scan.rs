@@ -106,6 +106,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 &backends.store,
                 &backends.quarantine,
                 &backends.notify,
+                &backends.state,
             ))
         };
         return scan(

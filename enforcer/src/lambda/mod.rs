@@ -243,6 +243,8 @@ pub struct Handler<A, N> {
     settings: ActSettings,
     accounts: A,
     notify: N,
+    /// The enforcer's state table: the record of every quarantine.
+    state: crate::state::AnyStateStore,
 }
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
@@ -259,7 +261,16 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             settings,
             accounts,
             notify,
+            state: crate::state::AnyStateStore::default(),
         }
+    }
+
+    /// The handler with `state` as its state table (default: state for the invocation's
+    /// process only, as with the memory backend).
+    #[must_use]
+    pub fn with_state(mut self, state: crate::state::AnyStateStore) -> Self {
+        self.state = state;
+        self
     }
 
     /// The configuration.
@@ -373,6 +384,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             &backends.store,
             &backends.quarantine,
             &self.notify,
+            &self.state,
         )
         .await;
         let failures: Vec<LoggedFailure> = report

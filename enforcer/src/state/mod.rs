@@ -382,3 +382,93 @@ pub fn now_epoch_seconds() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+/// The state table a binary picked at start: the DynamoDB table when one is configured, else
+/// state for the run.
+#[derive(Debug, Clone)]
+pub enum AnyStateStore {
+    /// State for the run only (the CLI's default, the Lambda's memory backend).
+    Memory(InMemoryStateStore),
+    /// The DynamoDB table (`ENFORCER_STATE_TABLE`, the CLI's `--state-table`).
+    Dynamo(DynamoStateStore),
+}
+
+impl Default for AnyStateStore {
+    fn default() -> Self {
+        Self::Memory(InMemoryStateStore::default())
+    }
+}
+
+/// Delegates one [`StateStore`] method to whichever store is in use.
+macro_rules! delegate {
+    ($self:ident, $method:ident($($arg:expr),*)) => {
+        match $self {
+            Self::Memory(store) => store.$method($($arg),*).await,
+            Self::Dynamo(store) => store.$method($($arg),*).await,
+        }
+    };
+}
+
+impl StateStore for AnyStateStore {
+    async fn load(&self, arn: &str) -> Result<ResourceState, StateError> {
+        delegate!(self, load(arn))
+    }
+
+    async fn claim_alert(
+        &self,
+        arn: &str,
+        expected_version: u64,
+        claim: &Claim,
+    ) -> Result<Claimed, StateError> {
+        delegate!(self, claim_alert(arn, expected_version, claim))
+    }
+
+    async fn confirm_alert(
+        &self,
+        arn: &str,
+        claimant: &str,
+        confirmed: &AlertState,
+    ) -> Result<Confirmed, StateError> {
+        delegate!(self, confirm_alert(arn, claimant, confirmed))
+    }
+
+    async fn abandon_alert(&self, arn: &str, claimant: &str) -> Result<(), StateError> {
+        delegate!(self, abandon_alert(arn, claimant))
+    }
+
+    async fn capture_prior_state(
+        &self,
+        arn: &str,
+        kind: &str,
+        prior_state: &str,
+        now: u64,
+    ) -> Result<Capture, StateError> {
+        delegate!(self, capture_prior_state(arn, kind, prior_state, now))
+    }
+
+    async fn record_quarantine_step(&self, arn: &str, step: &str) -> Result<(), StateError> {
+        delegate!(self, record_quarantine_step(arn, step))
+    }
+
+    async fn set_quarantine_verified(&self, arn: &str, verified: bool) -> Result<(), StateError> {
+        delegate!(self, set_quarantine_verified(arn, verified))
+    }
+
+    async fn mark_quarantine_released(
+        &self,
+        arn: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StateError> {
+        delegate!(self, mark_quarantine_released(arn, now, expires_at))
+    }
+
+    async fn observe_freshness(
+        &self,
+        arn: &str,
+        seen: Seen,
+        now: u64,
+    ) -> Result<FreshnessCheck, StateError> {
+        delegate!(self, observe_freshness(arn, seen, now))
+    }
+}

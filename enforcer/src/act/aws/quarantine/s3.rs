@@ -54,6 +54,8 @@ pub(super) const SPEC: KindSpec = KindSpec {
 
 const NO_PAB: &str = "NoSuchPublicAccessBlockConfiguration";
 const NO_POLICY: &str = "NoSuchBucketPolicy";
+/// [`encode`] of a public access block with every flag on.
+const ALL_ON: &str = "1111";
 
 /// The four public access block flags as `0`/`1`, in the API's order.
 fn encode(config: &PublicAccessBlockConfiguration) -> String {
@@ -144,12 +146,19 @@ pub(super) async fn prepare(
         Err(e) if error_code(&e) == Some(NO_PAB) => "none".to_owned(),
         Err(e) => return Err(store_error("GetPublicAccessBlock", &e)),
     };
-    if let Some(policy) = bucket_policy(s3, bucket).await? {
-        if statements(&policy).iter().any(is_ours) {
-            return Ok(Prepared::AlreadyInPlace(format!(
-                "the bucket policy already holds the {DENY_STATEMENT_SID} statement"
-            )));
-        }
+    // Isolated means both halves are on the bucket itself: every public access block flag on and
+    // our deny statement in its policy. Nothing a tag says counts.
+    // Our statement exactly, not merely its `Sid`: a person who may edit the bucket policy could
+    // add a harmless statement under that name.
+    let wanted = deny_statement(target.arn, exempt);
+    let has_deny = bucket_policy(s3, bucket)
+        .await?
+        .is_some_and(|policy| statements(&policy).contains(&wanted));
+    if has_deny && pab == ALL_ON {
+        return Ok(Prepared::AlreadyInPlace(format!(
+            "the public access block is on and the bucket policy holds the {DENY_STATEMENT_SID} \
+             statement"
+        )));
     }
     Ok(Prepared::Isolate(QuarantineRecord::new(
         target.resource_type,
