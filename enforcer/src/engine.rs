@@ -243,7 +243,7 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
     Change {
         event_id: None,
         event_time: None,
-        event_source: "enforcer.scan".to_owned(),
+        event_source: SCAN_EVENT_SOURCE.to_owned(),
         event_name: "GetResources".to_owned(),
         // Nothing happened to the resource: no call changed it and no tag update is laid over
         // its tags.
@@ -254,6 +254,16 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
         resources: vec![resource],
         tag_update: TagUpdate::None,
     }
+}
+
+/// `event_source` of the changes [`existing`] makes for a scan.
+pub const SCAN_EVENT_SOURCE: &str = "enforcer.scan";
+
+/// Only a resource's creation, or a scan of what exists, may quarantine it. A tag change (a
+/// removal above all: `DeleteBucketTagging` on a classified, working bucket) would otherwise
+/// let anyone with tagging rights lock a resource out; it alerts instead.
+fn may_quarantine(change: &Change) -> bool {
+    change.kind == CallKind::Create || change.event_source == SCAN_EVENT_SOURCE
 }
 
 /// Decides a change: evaluates each of its resources with its current tags against the
@@ -274,7 +284,10 @@ pub fn decide(
         .map(|resource| {
             let ResourceTags { tags, read, stale } =
                 current.0.remove(&resource.arn).unwrap_or_default();
-            let verdict = evaluate(resource, &tags, policies);
+            let mut verdict = evaluate(resource, &tags, policies);
+            if verdict.action == Action::Quarantine && !may_quarantine(&change) {
+                verdict.action = Action::Alert;
+            }
             ResourceDecision {
                 arn: resource.arn.clone(),
                 resource_type: resource.resource_type.clone(),

@@ -549,6 +549,49 @@ async fn a_forged_quarantine_tag_neither_bypasses_nor_steers_the_quarantine() {
     assert!(s3.get_bucket_policy().bucket(bucket).send().await.is_err());
 }
 
+/// Removing a classified bucket's tags is a person's change to look at, never a reason to lock
+/// the bucket: it alerts, and the bucket stays as it was.
+#[tokio::test]
+async fn deleting_a_classified_buckets_tags_alerts_and_does_not_quarantine() {
+    let Some(t) = setup("s3_untagged_classified").await else {
+        return;
+    };
+    let bucket = "classified-then-untagged";
+    t.aws.create_bucket(bucket, &[]).await;
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "DeleteBucketTagging",
+        json!({"bucketName": bucket, "tagging": ""}),
+        Value::Null,
+    );
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Alert, "{decision:#?}");
+    assert!(
+        report.resources.iter().all(|r| r.quarantine.is_none()),
+        "{report:#?}"
+    );
+    let calls = t.calls();
+    let calls = operations(&calls);
+    for isolating in ["PutPublicAccessBlock", "PutBucketPolicy"] {
+        assert!(!calls.contains(&isolating), "{calls:?}");
+    }
+    assert!(t
+        .aws
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+    let alerts = t.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+}
+
 /// A person's statement named like the enforcer's is not the enforcer's isolation.
 #[tokio::test]
 async fn a_look_alike_deny_statement_does_not_count_as_isolated() {
@@ -1017,8 +1060,17 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
     };
     let arn = create_role(&t.aws, "contractor").await;
     // The Resource Groups Tagging API does not cover IAM roles: the enforcer reads and writes
-    // their tags through IAM itself (ListRoleTags, TagRole, UntagRole).
-    let event = tag_change(t.account(), REGION, &arn, &[]);
+    // their tags through IAM itself (ListRoleTags, TagRole, UntagRole). Only a creation (or a
+    // scan) quarantines.
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "iam.amazonaws.com",
+        "CreateRole",
+        json!({"roleName": "contractor"}),
+        json!({"role": {"arn": arn}}),
+    );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
     // Read, read what to restore (the record goes to the state table), write the label tags,
