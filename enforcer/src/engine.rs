@@ -285,7 +285,9 @@ pub fn decide(
             let ResourceTags { tags, read, stale } =
                 current.0.remove(&resource.arn).unwrap_or_default();
             let mut verdict = evaluate(resource, &tags, policies);
-            if verdict.action == Action::Quarantine && !may_quarantine(&change) {
+            if verdict.action == Action::Quarantine
+                && (!may_quarantine(&change) || policies.protects(&resource.arn))
+            {
                 verdict.action = Action::Alert;
             }
             ResourceDecision {
@@ -368,6 +370,29 @@ mod tests {
         assert_eq!(resource.add_tags["DataClassification"], "Confidential");
         assert_eq!(decision.outcome, overall_outcome(&decision.resources));
         assert_ne!(decision.outcome, Outcome::Compliant);
+    }
+
+    /// The shipped policy quarantines an unclassified bucket a scan finds, but never one it
+    /// protects (the CloudTrail bucket), and never on a tag change: those alert.
+    #[test]
+    fn protected_resources_and_tag_changes_alert_instead_of_quarantining() {
+        let policies = standard();
+        let decide_on = |change: Change| {
+            let current = CurrentTags::of(&change, |_| ResourceTags::default());
+            decide(change, current, &policies, Mode::Enforce, None).resources[0].action
+        };
+        assert_eq!(
+            decide_on(existing(bucket("scratch"), None)),
+            Action::Quarantine
+        );
+        assert_eq!(
+            decide_on(existing(bucket("org-cloudtrail-logs"), None)),
+            Action::Alert
+        );
+        let mut untagged = existing(bucket("scratch"), None);
+        untagged.event_source = "s3.amazonaws.com".to_owned();
+        untagged.kind = CallKind::ClearTags;
+        assert_eq!(decide_on(untagged), Action::Alert);
     }
 
     /// What the read side says about a resource reaches its decision as it was said.

@@ -525,6 +525,15 @@ async fn a_forged_quarantine_tag_neither_bypasses_nor_steers_the_quarantine() {
     .unwrap();
     assert_eq!(policy["Statement"][0]["Sid"], "EnforcerQuarantine");
     assert_eq!(policy["Statement"][0]["Effect"], "Deny");
+    // moto does not evaluate bucket policies: the statement as stored must spare AWS service
+    // principals (log delivery goes on) and the break-glass role.
+    let condition = &policy["Statement"][0]["Condition"];
+    assert_eq!(condition["Bool"]["aws:PrincipalIsAWSService"], "false");
+    assert!(condition["ArnNotLike"]["aws:PrincipalArn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p.as_str().unwrap().ends_with(":role/BreakGlass")));
     let pab = s3
         .get_public_access_block()
         .bucket(bucket)

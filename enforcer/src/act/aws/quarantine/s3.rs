@@ -113,7 +113,10 @@ fn is_ours(statement: &Value) -> bool {
     statement.get("Sid").and_then(Value::as_str) == Some(DENY_STATEMENT_SID)
 }
 
-/// The deny-all statement for `bucket_arn`, sparing `exempt`.
+/// The deny-all statement for `bucket_arn`, sparing `exempt` and every AWS service principal
+/// (CloudTrail, Config, log delivery, …: isolating a bucket must not stop what writes its
+/// logs). Conditions of one statement all apply, so the deny hits only a principal that is
+/// neither exempt nor an AWS service.
 pub(crate) fn deny_statement(bucket_arn: &str, exempt: &[String]) -> Value {
     json!({
         "Sid": DENY_STATEMENT_SID,
@@ -121,7 +124,10 @@ pub(crate) fn deny_statement(bucket_arn: &str, exempt: &[String]) -> Value {
         "Principal": "*",
         "Action": "s3:*",
         "Resource": [bucket_arn, format!("{bucket_arn}/*")],
-        "Condition": {"ArnNotLike": {"aws:PrincipalArn": exempt}},
+        "Condition": {
+            "ArnNotLike": {"aws:PrincipalArn": exempt},
+            "Bool": {"aws:PrincipalIsAWSService": "false"},
+        },
     })
 }
 
@@ -281,6 +287,10 @@ mod tests {
         assert_eq!(
             statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"][0],
             "arn:aws:iam::111122223333:role/BreakGlass"
+        );
+        assert_eq!(
+            statement["Condition"]["Bool"]["aws:PrincipalIsAWSService"],
+            "false"
         );
     }
 }
