@@ -24,7 +24,7 @@ use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{decode_text, ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
-use enforcer::state::InMemoryStateStore;
+use enforcer::state::{InMemoryStateStore, StateStore};
 use enforcer::Tags;
 use events::{api_call, enforcer_identity, enforcer_role, person, tag_change};
 use moto::{moto, Fault, TestAccount, REGION};
@@ -601,6 +601,70 @@ async fn deleting_a_classified_buckets_tags_alerts_and_does_not_quarantine() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
 }
 
+/// An isolation that fails half-way, and whose rollback fails too, leaves an open, unverified
+/// record: the next delivery finds the bucket not isolated and completes the isolation from the
+/// prior state captured the first time, instead of reporting it already in place.
+#[tokio::test]
+async fn a_half_done_isolation_is_completed_by_the_next_delivery() {
+    let Some(t) = setup("s3_half_done").await else {
+        return;
+    };
+    let bucket = "half-done";
+    let arn = t.aws.create_bucket(bucket, &[("Team", "growth")]).await;
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+    // The public access block goes on, the policy write fails, and so does the rollback's
+    // removal of the public access block. (S3 answers XML, so the injected JSON fault is an
+    // error the SDK does not retry: one fault per call.)
+    t.aws.harness.inject("PutBucketPolicy", 1, Fault::Throttle);
+    t.aws
+        .harness
+        .inject("DeletePublicAccessBlock", 1, Fault::Throttle);
+    let (_, first) = t.run(&event).await;
+    let first = first.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(first.status, QuarantineStatus::Failed, "{first:#?}");
+    let s3 = &t.aws.clients.s3;
+    assert!(s3.get_bucket_policy().bucket(bucket).send().await.is_err());
+    let open = t.records.load(&arn).await.unwrap().quarantine.unwrap();
+    assert!(!open.verified && open.released_at.is_none(), "{open:#?}");
+
+    let (_, second_report) = t.run(&event).await;
+    let second = second_report.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(
+        second.status,
+        QuarantineStatus::Applied,
+        "{second_report:#?} {:?}",
+        t.calls()
+    );
+    assert!(s3.get_bucket_policy().bucket(bucket).send().await.is_ok());
+    assert!(
+        t.records
+            .load(&arn)
+            .await
+            .unwrap()
+            .quarantine
+            .unwrap()
+            .verified
+    );
+    // The prior state is the one captured before anything changed: no public access block
+    // (not the all-on block the half-done run left).
+    let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
+    assert!(released.released, "{released:#?}");
+    assert!(s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+}
+
 /// A person's statement named like the enforcer's is not the enforcer's isolation.
 #[tokio::test]
 async fn a_look_alike_deny_statement_does_not_count_as_isolated() {
@@ -1053,6 +1117,12 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
         t.tags(&arn).await[QUARANTINE_STATE_KEY],
         "type=lambda:function+concurrency=7"
     );
+    // A second delivery reads concurrency 0 on the function: already isolated, and 0 is never
+    // recorded as the state to restore (the record captured first stands).
+    let (_, again) = t.run(&event).await;
+    let again = again.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(again.status, QuarantineStatus::AlreadyInPlace);
+    assert_eq!(again.record.as_ref().unwrap().state["concurrency"], "7");
     let released = release(&arn, true, &t.store, &t.quarantine, &t.records).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(concurrency(&t).await, Some(7));
