@@ -399,9 +399,14 @@ async fn check_quarantines_and_release_undoes_it() {
         &t.create_bucket_event(bucket, person(t.account())),
     );
     let role = enforcer_role(t.account());
+    // The record `release` restores from is the state table's: both runs use the same table.
+    let table = crate::state::create_state_table(&t.aws).await;
     let (code, stdout, stderr) = t.run(
         &["check", "--aws", "--apply", &file],
-        &[("ENFORCER_ROLE_ARN", &role)],
+        &[
+            ("ENFORCER_ROLE_ARN", &role),
+            ("ENFORCER_STATE_TABLE", table),
+        ],
     );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.contains("QUARANTINE"), "{stdout}");
@@ -424,12 +429,15 @@ async fn check_quarantines_and_release_undoes_it() {
         .await
         .is_ok());
 
-    let (code, stdout, stderr) = t.run(&["release", "--dry-run", &arn], &[]);
+    let (code, stdout, stderr) = t.run(
+        &["release", "--dry-run", &arn],
+        &[("ENFORCER_STATE_TABLE", table)],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("UNCHANGED"), "{stdout}");
     assert!(stdout.contains("restore pab=none"), "{stdout}");
 
-    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
+    let (code, stdout, stderr) = t.run(&["release", &arn], &[("ENFORCER_STATE_TABLE", table)]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("RELEASED"), "{stdout}");
     assert!(t.aws.bucket_tags(bucket).await.is_empty());

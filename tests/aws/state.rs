@@ -31,6 +31,14 @@ const T0: u64 = 1_800_000_000;
 /// One test's account with the state table created as infra/template.yaml declares it.
 async fn setup(name: &str) -> Option<(TestAccount, DynamoStateStore)> {
     let account = moto()?.account(name).await;
+    create_state_table(&account).await;
+    let store = DynamoStateStore::new(account.dynamodb.clone(), TABLE);
+    Some((account, store))
+}
+
+/// Creates the state table `enforcer-state` in `account` as infra/template.yaml declares it
+/// (also for tests that run the CLI with `ENFORCER_STATE_TABLE`); returns its name.
+pub(crate) async fn create_state_table(account: &TestAccount) -> &'static str {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -57,8 +65,7 @@ async fn setup(name: &str) -> Option<(TestAccount, DynamoStateStore)> {
         .send()
         .await
         .unwrap();
-    let store = DynamoStateStore::new(account.dynamodb.clone(), TABLE);
-    Some((account, store))
+    TABLE
 }
 
 fn problem(tags: &[&str]) -> Problem {

@@ -40,7 +40,7 @@ impl ActSettings {
 pub enum QuarantineStatus {
     /// Would be quarantined; nothing may be written.
     Planned,
-    /// Isolated now; the record is on the resource.
+    /// Isolated now and verified on the resource; the record is in the state table.
     Applied,
     /// Already isolated by an earlier run; nothing changed.
     AlreadyInPlace,
@@ -53,7 +53,7 @@ pub enum QuarantineStatus {
 pub struct QuarantineReport {
     /// What happened.
     pub status: QuarantineStatus,
-    /// What was done and how to undo it (also on the resource as tags).
+    /// What was done and how to undo it (the state table's record; a label on the resource).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<QuarantineRecord>,
     /// More about it.

@@ -1,5 +1,6 @@
-//! The quarantine record: what was done to a resource, when, and how to undo it, kept on the
-//! resource itself as tags so that `enforcer release` needs nothing else.
+//! The quarantine record: what was done to a resource, when, and how to undo it. The record
+//! `release` restores from is the state table's ([`QuarantineRecord::to_state`]); the tags are
+//! a label for people, never read back to decide anything.
 //!
 //! Tag values are limited to 256 characters of letters, digits, spaces and `_ . : / = + - @`
 //! across AWS services, so the record uses only those: the state to restore is a `+`-separated
