@@ -243,7 +243,7 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
     Change {
         event_id: None,
         event_time: None,
-        event_source: "enforcer.scan".to_owned(),
+        event_source: SCAN_EVENT_SOURCE.to_owned(),
         event_name: "GetResources".to_owned(),
         // Nothing happened to the resource: no call changed it and no tag update is laid over
         // its tags.
@@ -254,6 +254,16 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
         resources: vec![resource],
         tag_update: TagUpdate::None,
     }
+}
+
+/// `event_source` of the changes [`existing`] makes for a scan.
+pub const SCAN_EVENT_SOURCE: &str = "enforcer.scan";
+
+/// Only a resource's creation, or a scan of what exists, may quarantine it. A tag change (a
+/// removal above all: `DeleteBucketTagging` on a classified, working bucket) would otherwise
+/// let anyone with tagging rights lock a resource out; it alerts instead.
+fn may_quarantine(change: &Change) -> bool {
+    change.kind == CallKind::Create || change.event_source == SCAN_EVENT_SOURCE
 }
 
 /// Decides a change: evaluates each of its resources with its current tags against the
@@ -274,7 +284,12 @@ pub fn decide(
         .map(|resource| {
             let ResourceTags { tags, read, stale } =
                 current.0.remove(&resource.arn).unwrap_or_default();
-            let verdict = evaluate(resource, &tags, policies);
+            let mut verdict = evaluate(resource, &tags, policies);
+            if verdict.action == Action::Quarantine
+                && (!may_quarantine(&change) || policies.protects(&resource.arn))
+            {
+                verdict.action = Action::Alert;
+            }
             ResourceDecision {
                 arn: resource.arn.clone(),
                 resource_type: resource.resource_type.clone(),
@@ -355,6 +370,29 @@ mod tests {
         assert_eq!(resource.add_tags["DataClassification"], "Confidential");
         assert_eq!(decision.outcome, overall_outcome(&decision.resources));
         assert_ne!(decision.outcome, Outcome::Compliant);
+    }
+
+    /// The shipped policy quarantines an unclassified bucket a scan finds, but never one it
+    /// protects (the CloudTrail bucket), and never on a tag change: those alert.
+    #[test]
+    fn protected_resources_and_tag_changes_alert_instead_of_quarantining() {
+        let policies = standard();
+        let decide_on = |change: Change| {
+            let current = CurrentTags::of(&change, |_| ResourceTags::default());
+            decide(change, current, &policies, Mode::Enforce, None).resources[0].action
+        };
+        assert_eq!(
+            decide_on(existing(bucket("scratch"), None)),
+            Action::Quarantine
+        );
+        assert_eq!(
+            decide_on(existing(bucket("org-cloudtrail-logs"), None)),
+            Action::Alert
+        );
+        let mut untagged = existing(bucket("scratch"), None);
+        untagged.event_source = "s3.amazonaws.com".to_owned();
+        untagged.kind = CallKind::ClearTags;
+        assert_eq!(decide_on(untagged), Action::Alert);
     }
 
     /// What the read side says about a resource reaches its decision as it was said.

@@ -24,6 +24,7 @@ use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{decode_text, ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
+use enforcer::state::{ConfiguredStateStore, StateStore};
 use enforcer::Tags;
 use events::{api_call, enforcer_identity, enforcer_role, person, tag_change};
 use moto::{moto, Fault, TestAccount, REGION};
@@ -48,6 +49,8 @@ struct Setup {
     store: AwsTagStore,
     read_retry: ReadRetry,
     quarantine: AwsQuarantine,
+    /// How it acts; its state (memory unless a test names a table) holds the alert threads and
+    /// the quarantine records (the DynamoDB table itself is tested in `aws::state`).
     settings: ActSettings,
     notify: SnsNotify,
     queue_url: String,
@@ -95,6 +98,11 @@ async fn setup_with(aws: TestAccount) -> Option<Setup> {
 }
 
 impl Setup {
+    /// The enforcer's state table: the alert threads and the quarantine records.
+    fn records(&self) -> &ConfiguredStateStore {
+        &self.settings.state
+    }
+
     fn account(&self) -> &str {
         &self.aws.account
     }
@@ -354,7 +362,8 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -365,6 +374,8 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
             "PutPublicAccessBlock",
             "GetBucketPolicy",
             "PutBucketPolicy",
+            "GetPublicAccessBlock",
+            "GetBucketPolicy",
             "Publish"
         ]
     );
@@ -435,18 +446,22 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     );
     assert!(description(&alerts[0].1).contains("enforcer release"));
 
-    // A second delivery finds the record and changes nothing; the problem was alerted already.
+    // A second delivery checks the bucket itself, finds it isolated, and changes nothing; the
+    // problem was alerted already.
     t.aws.harness.clear_calls();
     let (_, again) = t.run(&event).await;
     assert_eq!(
         again.resources[0].quarantine.as_ref().unwrap().status,
         QuarantineStatus::AlreadyInPlace
     );
-    assert_eq!(operations(&t.calls()), ["GetResources"]);
+    assert_eq!(
+        operations(&t.calls()),
+        ["GetResources", "GetPublicAccessBlock", "GetBucketPolicy"]
+    );
     assert!(again.alerts.is_empty(), "{again:#?}");
 
     // Release restores what was recorded.
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
     assert!(released.released, "{released:#?}");
     let policy: Value = serde_json::from_str(
         s3.get_bucket_policy()
@@ -462,6 +477,250 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
     let no_pab = s3.get_public_access_block().bucket(bucket).send().await;
     assert!(no_pab.is_err(), "there was no public access block before");
     assert_eq!(t.tags(&arn).await, tags(&[("Team", "growth")]));
+}
+
+/// Tags are labels anyone with tagging rights can write: a bucket carrying a forged quarantine
+/// record is quarantined all the same, and `release` restores what the enforcer recorded in its
+/// state table, not what the forged tag says.
+#[tokio::test]
+async fn a_forged_quarantine_tag_neither_bypasses_nor_steers_the_quarantine() {
+    let Some(t) = setup("s3_forged_record").await else {
+        return;
+    };
+    let bucket = "forged-record";
+    let arn = t
+        .aws
+        .create_bucket(
+            bucket,
+            &[
+                ("Team", "growth"),
+                ("enforcer:quarantine", "isolated"),
+                ("enforcer:quarantine-state", "type=s3:bucket+pab=1010"),
+            ],
+        )
+        .await;
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+    let (_, report) = t.run(&event).await;
+    let quarantine = report.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(quarantine.status, QuarantineStatus::Applied, "{report:#?}");
+    let s3 = &t.aws.clients.s3;
+    let policy: Value = serde_json::from_str(
+        s3.get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(policy["Statement"][0]["Sid"], "EnforcerQuarantine");
+    assert_eq!(policy["Statement"][0]["Effect"], "Deny");
+    // moto does not evaluate bucket policies: the statement as stored must spare AWS service
+    // principals (log delivery goes on) and the break-glass role.
+    let condition = &policy["Statement"][0]["Condition"];
+    assert_eq!(condition["Bool"]["aws:PrincipalIsAWSService"], "false");
+    assert!(condition["ArnNotLike"]["aws:PrincipalArn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p.as_str().unwrap().ends_with(":role/BreakGlass")));
+    let pab = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert_eq!(pab.block_public_acls(), Some(true));
+    assert_eq!(pab.restrict_public_buckets(), Some(true));
+
+    // The bucket had no public access block: that is what the state table holds and what
+    // release restores, whatever the forged tag said (`pab=1010`).
+    let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
+    assert!(released.released, "{released:#?}");
+    assert_eq!(released.record.unwrap().state["pab"], "none");
+    assert!(s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+    assert!(s3.get_bucket_policy().bucket(bucket).send().await.is_err());
+}
+
+/// Removing a classified bucket's tags is a person's change to look at, never a reason to lock
+/// the bucket: it alerts, and the bucket stays as it was.
+#[tokio::test]
+async fn deleting_a_classified_buckets_tags_alerts_and_does_not_quarantine() {
+    let Some(t) = setup("s3_untagged_classified").await else {
+        return;
+    };
+    let bucket = "classified-then-untagged";
+    t.aws.create_bucket(bucket, &[]).await;
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "DeleteBucketTagging",
+        json!({"bucketName": bucket, "tagging": ""}),
+        Value::Null,
+    );
+    t.aws.harness.clear_calls();
+    let (decision, report) = t.run(&event).await;
+    assert_eq!(decision.outcome, Outcome::Alert, "{decision:#?}");
+    assert!(
+        report.resources.iter().all(|r| r.quarantine.is_none()),
+        "{report:#?}"
+    );
+    let calls = t.calls();
+    let calls = operations(&calls);
+    for isolating in ["PutPublicAccessBlock", "PutBucketPolicy"] {
+        assert!(!calls.contains(&isolating), "{calls:?}");
+    }
+    assert!(t
+        .aws
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+    let alerts = t.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+}
+
+/// An isolation that fails half-way, and whose rollback fails too, leaves an open, unverified
+/// record: the next delivery finds the bucket not isolated and completes the isolation from the
+/// prior state captured the first time, instead of reporting it already in place.
+#[tokio::test]
+async fn a_half_done_isolation_is_completed_by_the_next_delivery() {
+    let Some(t) = setup("s3_half_done").await else {
+        return;
+    };
+    let bucket = "half-done";
+    let arn = t.aws.create_bucket(bucket, &[("Team", "growth")]).await;
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+    // The public access block goes on, the policy write fails, and so does the rollback's
+    // removal of the public access block. (S3 answers XML, so the injected JSON fault is an
+    // error the SDK does not retry: one fault per call.)
+    t.aws.harness.inject("PutBucketPolicy", 1, Fault::Throttle);
+    t.aws
+        .harness
+        .inject("DeletePublicAccessBlock", 1, Fault::Throttle);
+    let (_, first) = t.run(&event).await;
+    let first = first.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(first.status, QuarantineStatus::Failed, "{first:#?}");
+    let s3 = &t.aws.clients.s3;
+    assert!(s3.get_bucket_policy().bucket(bucket).send().await.is_err());
+    let open = t.records().load(&arn).await.unwrap().quarantine.unwrap();
+    assert!(!open.verified && open.released_at.is_none(), "{open:#?}");
+
+    let (_, second_report) = t.run(&event).await;
+    let second = second_report.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(
+        second.status,
+        QuarantineStatus::Applied,
+        "{second_report:#?} {:?}",
+        t.calls()
+    );
+    assert!(s3.get_bucket_policy().bucket(bucket).send().await.is_ok());
+    assert!(
+        t.records()
+            .load(&arn)
+            .await
+            .unwrap()
+            .quarantine
+            .unwrap()
+            .verified
+    );
+    // The prior state is the one captured before anything changed: no public access block
+    // (not the all-on block the half-done run left).
+    let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
+    assert!(released.released, "{released:#?}");
+    assert!(s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .is_err());
+}
+
+/// A person's statement named like the enforcer's is not the enforcer's isolation.
+#[tokio::test]
+async fn a_look_alike_deny_statement_does_not_count_as_isolated() {
+    let Some(t) = setup("s3_look_alike").await else {
+        return;
+    };
+    let bucket = "look-alike";
+    t.aws.create_bucket(bucket, &[("Team", "growth")]).await;
+    let s3 = &t.aws.clients.s3;
+    let harmless = json!({
+        "Sid": "EnforcerQuarantine",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:DeleteBucket",
+        "Resource": format!("arn:aws:s3:::{bucket}"),
+    });
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(json!({"Version": "2012-10-17", "Statement": [harmless]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let all_on = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(all_on)
+        .send()
+        .await
+        .unwrap();
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "s3.amazonaws.com",
+        "CreateBucket",
+        json!({"bucketName": bucket, "Host": "s3.amazonaws.com"}),
+        Value::Null,
+    );
+    let (_, report) = t.run(&event).await;
+    let quarantine = report.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(quarantine.status, QuarantineStatus::Applied, "{report:#?}");
+    let policy: Value = serde_json::from_str(
+        s3.get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(policy["Statement"][0]["Action"], "s3:*");
 }
 
 async fn vpc_with_instance(aws: &TestAccount) -> (String, String, Vec<String>) {
@@ -558,7 +817,8 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
     );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -570,6 +830,8 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
             "CreateSecurityGroup",
             "RevokeSecurityGroupEgress",
             "ModifyInstanceAttribute",
+            "DescribeInstances",
+            "DescribeSecurityGroups",
             "Publish"
         ]
     );
@@ -626,7 +888,7 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
     );
     assert_eq!(instance_groups(&t.aws, &instance).await, isolated);
 
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(instance_groups(&t.aws, &instance).await, groups);
     assert!(without_record(t.tags(&arn).await) == t.tags(&arn).await);
@@ -706,7 +968,8 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
     let event = create_db_event(t.account(), "exposed", &arn, &[]);
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -714,6 +977,7 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
             "DescribeDBInstances",
             "TagResources",
             "ModifyDBInstance",
+            "DescribeDBInstances",
             "Publish"
         ]
     );
@@ -740,7 +1004,7 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
     // The default owner is added in the same write as the record.
     assert_eq!(current["ProcessOwner"], "DataEngineering");
     assert_eq!(current[QUARANTINE_STATE_KEY], "type=rds:db+public=true");
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(public(&t).await, Some(true));
     assert_eq!(
@@ -816,7 +1080,8 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
     );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -824,6 +1089,7 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
             "GetFunctionConcurrency",
             "TagResources",
             "PutFunctionConcurrency",
+            "GetFunctionConcurrency",
             "Publish"
         ]
     );
@@ -850,7 +1116,13 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
         t.tags(&arn).await[QUARANTINE_STATE_KEY],
         "type=lambda:function+concurrency=7"
     );
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    // A second delivery reads concurrency 0 on the function: already isolated, and 0 is never
+    // recorded as the state to restore (the record captured first stands).
+    let (_, again) = t.run(&event).await;
+    let again = again.resources[0].quarantine.as_ref().unwrap();
+    assert_eq!(again.status, QuarantineStatus::AlreadyInPlace);
+    assert_eq!(again.record.as_ref().unwrap().state["concurrency"], "7");
+    let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
     assert!(released.released, "{released:#?}");
     assert_eq!(concurrency(&t).await, Some(7));
     assert_eq!(
@@ -866,11 +1138,21 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
     };
     let arn = create_role(&t.aws, "contractor").await;
     // The Resource Groups Tagging API does not cover IAM roles: the enforcer reads and writes
-    // their tags through IAM itself (ListRoleTags, TagRole, UntagRole).
-    let event = tag_change(t.account(), REGION, &arn, &[]);
+    // their tags through IAM itself (ListRoleTags, TagRole, UntagRole). Only a creation (or a
+    // scan) quarantines.
+    let event = api_call(
+        t.account(),
+        REGION,
+        person(t.account()),
+        "iam.amazonaws.com",
+        "CreateRole",
+        json!({"roleName": "contractor"}),
+        json!({"role": {"arn": arn}}),
+    );
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
-    // Read, read what to restore, write tags and record, isolate, publish.
+    // Read, read what to restore (the record goes to the state table), write the label tags,
+    // isolate, read back to verify, publish.
     assert_eq!(
         operations(&t.calls()),
         [
@@ -878,6 +1160,7 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
             "GetRolePolicy",
             "TagRole",
             "PutRolePolicy",
+            "GetRolePolicy",
             "Publish"
         ]
     );
@@ -902,7 +1185,7 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
     assert!(document.to_string().contains("Deny"), "{document}");
     assert!(operations(&t.calls()).contains(&"TagRole"));
     assert!(!operations(&t.calls()).contains(&"TagResources"));
-    let released = release(&arn, true, &t.store, &t.quarantine).await;
+    let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
     assert!(released.released, "{released:#?}");
     assert!(iam
         .get_role_policy()

@@ -406,9 +406,16 @@ async fn check_quarantines_and_release_undoes_it() {
         &t.create_bucket_event(bucket, person(t.account())),
     );
     let role = enforcer_role(t.account());
+    // The record `release` restores from is the state table's: both runs use the same table.
+    // `check` finds it in `ENFORCER_STATE_TABLE`, `release` in its `--state-table`.
+    crate::state::create_state_table(&t.aws).await;
+    let table = crate::state::TABLE;
     let (code, stdout, stderr) = t.run(
         &["check", "--aws", "--apply", &file],
-        &[("ENFORCER_ROLE_ARN", &role)],
+        &[
+            ("ENFORCER_ROLE_ARN", &role),
+            ("ENFORCER_STATE_TABLE", table),
+        ],
     );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.contains("QUARANTINE"), "{stdout}");
@@ -432,12 +439,12 @@ async fn check_quarantines_and_release_undoes_it() {
         .is_ok());
 
     // Like every other command, release plans unless --apply.
-    let (code, stdout, stderr) = t.run(&["release", &arn], &[]);
+    let (code, stdout, stderr) = t.run(&["release", "--state-table", table, &arn], &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("PLANNED"), "{stdout}");
     assert!(stdout.contains("restore pab=none"), "{stdout}");
 
-    let (code, stdout, stderr) = t.run(&["release", "--apply", &arn], &[]);
+    let (code, stdout, stderr) = t.run(&["release", "--apply", "--state-table", table, &arn], &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("RELEASED"), "{stdout}");
     assert!(t.aws.bucket_tags(bucket).await.is_empty());
@@ -451,7 +458,8 @@ async fn check_quarantines_and_release_undoes_it() {
         .await
         .is_err());
 
-    let (code, stdout, _) = t.run(&["release", "--apply", &arn], &[]);
+    // The record is closed: a second release finds nothing to restore.
+    let (code, stdout, _) = t.run(&["release", "--apply", "--state-table", table, &arn], &[]);
     assert_eq!(code, 0);
     assert!(stdout.contains("no quarantine is recorded"), "{stdout}");
 }

@@ -12,8 +12,8 @@ use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
 use crate::policy::{Mode, PolicySet};
 use crate::state::{
-    alert_once, now_epoch_seconds, AlertOutcome, ConfiguredStateStore, LifecycleSettings, Notice,
-    Problem,
+    alert_once, now_epoch_seconds, AlertOutcome, Capture, ConfiguredStateStore, LifecycleSettings,
+    Notice, Problem, StateError, StateStore,
 };
 use crate::Tags;
 
@@ -26,8 +26,9 @@ pub struct ActSettings {
     /// The policies the decisions are made under: [`crate::alert`] routes and renders the
     /// alerts from them (owner tag, owners and their channels, default owner).
     pub policies: PolicySet,
-    /// Where each resource's alert thread is recorded, so a problem is alerted once (see
-    /// [`crate::state`]): memory for the process unless the caller names a table.
+    /// The state table: each resource's alert thread, so a problem is alerted once, and its
+    /// quarantine record, captured once (see [`crate::state`]): memory for the process unless
+    /// the caller names a table.
     pub state: ConfiguredStateStore,
     /// The alert lifecycle's settings (`renotify_after` from the policies).
     pub lifecycle: LifecycleSettings,
@@ -74,7 +75,7 @@ fn process_claimant() -> String {
 pub enum QuarantineStatus {
     /// Would be quarantined; nothing may be written.
     Planned,
-    /// Isolated now; the record is on the resource.
+    /// Isolated now and verified on the resource; the record is in the state table.
     Applied,
     /// Already isolated by an earlier run; nothing changed.
     AlreadyInPlace,
@@ -87,7 +88,7 @@ pub enum QuarantineStatus {
 pub struct QuarantineReport {
     /// What happened.
     pub status: QuarantineStatus,
-    /// What was done and how to undo it (also on the resource as tags).
+    /// What was done and how to undo it (the state table's record; a label on the resource).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<QuarantineRecord>,
     /// More about it.
@@ -255,6 +256,8 @@ where
     Q: Quarantine + Sync,
     N: Notify + Sync,
 {
+    // One state table: the alert threads and the quarantine records.
+    let records = &settings.state;
     let written = settings.write && decision.mode == Mode::Enforce;
     let mut report = ActReport {
         written,
@@ -300,7 +303,7 @@ where
         let mut isolation = None;
         if resource.action == Action::Quarantine {
             let (status, record, detail) =
-                plan_quarantine(resource, written, quarantine, &mut entry.failures).await;
+                plan_quarantine(resource, written, quarantine, records, &mut entry.failures).await;
             if let Some(record) = &record {
                 if status == QuarantineStatus::Planned && written {
                     to_write.extend(record.to_tags(&resource.arn));
@@ -343,15 +346,9 @@ where
                 resource_type: &resource.resource_type,
                 tags: &resource.tags,
             };
-            let outcome = if entry.failures.is_empty() {
-                quarantine.isolate(&target, record).await
-            } else {
-                Err(StoreError::permanent(
-                    "Quarantine",
-                    "not isolated: its record could not be written to the resource, and a \
-                     quarantine without a record could not be released",
-                ))
-            };
+            // The record is the state table's (captured before this); the label tags written
+            // above are for people, so a failure to write them does not hold the isolation back.
+            let outcome = isolate_verified(quarantine, records, &target).await;
             let Some(q) = entry.quarantine.as_mut() else {
                 continue;
             };
@@ -359,24 +356,33 @@ where
                 Ok(()) => q.status = QuarantineStatus::Applied,
                 Err(error) => {
                     q.status = QuarantineStatus::Failed;
-                    let rolled_back = if entry.failures.is_empty() {
-                        // Undo whatever part of the isolation happened, then drop the record so
-                        // that the next event tries again.
-                        let undone = quarantine.release(&target, record).await;
-                        let keys = QuarantineRecord::keys_in(&record.to_tags(&resource.arn));
-                        let mut removed = store
-                            .remove_tags(std::slice::from_ref(&resource.arn), &keys)
-                            .await;
-                        match (undone, removed.remove(&resource.arn)) {
-                            (Ok(()), None) => "rolled back".to_owned(),
-                            (Err(e), _) | (Ok(()), Some(e)) => {
-                                entry.failures.push(e);
-                                "rolling back failed too; the record stays on the resource"
-                                    .to_owned()
+                    // Undo whatever part of the isolation happened and close the record, so the
+                    // next delivery starts afresh. When the undo fails, the record stays open
+                    // and unverified: the next delivery finds the resource not isolated and
+                    // completes the isolation from the prior state captured here.
+                    let rolled_back = match quarantine.release(&target, record).await {
+                        Ok(()) => match close_record(records, &resource.arn).await {
+                            Ok(()) => {
+                                let keys =
+                                    QuarantineRecord::keys_in(&record.to_tags(&resource.arn));
+                                let mut removed = store
+                                    .remove_tags(std::slice::from_ref(&resource.arn), &keys)
+                                    .await;
+                                if let Some(e) = removed.remove(&resource.arn) {
+                                    entry.failures.push(e);
+                                }
+                                "rolled back"
                             }
+                            Err(e) => {
+                                entry.failures.push(e);
+                                "rolled back, but the state record could not be closed"
+                            }
+                        },
+                        Err(e) => {
+                            entry.failures.push(e);
+                            "rolling back failed too; the open record makes the next delivery \
+                             complete the isolation"
                         }
-                    } else {
-                        "nothing changed".to_owned()
                     };
                     q.detail = Some(format!("isolation failed ({rolled_back})"));
                     entry.failures.push(error);
@@ -407,12 +413,95 @@ where
     report
 }
 
-async fn plan_quarantine<Q: Quarantine + Sync>(
+/// The live (not released) quarantine record of `arn` in the state table.
+async fn live_record<R: StateStore + Sync>(
+    records: &R,
+    arn: &str,
+) -> Result<Option<(QuarantineRecord, bool)>, StoreError> {
+    let state = records.load(arn).await.map_err(state_failure)?;
+    match state.quarantine.filter(|q| q.released_at.is_none()) {
+        None => Ok(None),
+        Some(live) => QuarantineRecord::from_state(&live.prior_state)
+            .map(|record| Some((record, live.verified)))
+            .map_err(|problem| StoreError::permanent("StateTable", problem)),
+    }
+}
+
+/// A state table failure as an action's failure.
+fn state_failure(error: StateError) -> StoreError {
+    match error {
+        StateError::Store(failure) => failure,
+        other => {
+            let retryable = other.retryable();
+            let mut failure = StoreError::permanent("StateTable", other.to_string());
+            failure.retryable = retryable;
+            failure
+        }
+    }
+}
+
+/// Marks `arn`'s live quarantine record released now.
+async fn close_record<R: StateStore + Sync>(records: &R, arn: &str) -> Result<(), StoreError> {
+    let now = now_epoch_seconds();
+    records
+        .mark_quarantine_released(arn, now, now + RELEASED_RECORD_RETENTION_SECS)
+        .await
+        .map_err(state_failure)
+}
+
+/// How long a released quarantine's record is kept (for the audit trail), seconds.
+const RELEASED_RECORD_RETENTION_SECS: u64 = 90 * 86_400;
+
+/// Isolates the resource, then checks on the resource itself that it is isolated; only then
+/// does the state record say `verified`.
+async fn isolate_verified<Q, R>(
+    quarantine: &Q,
+    records: &R,
+    target: &QuarantineTarget<'_>,
+) -> Result<(), StoreError>
+where
+    Q: Quarantine + Sync,
+    R: StateStore + Sync,
+{
+    let Some((record, _)) = live_record(records, target.arn).await? else {
+        return Err(StoreError::permanent(
+            "Quarantine",
+            "no quarantine record in the state table: not isolated, since it could not be \
+             released",
+        ));
+    };
+    quarantine.isolate(target, &record).await?;
+    records
+        .record_quarantine_step(target.arn, "isolate")
+        .await
+        .map_err(state_failure)?;
+    match quarantine.prepare(target).await? {
+        Prepared::AlreadyInPlace(_) => records
+            .set_quarantine_verified(target.arn, true)
+            .await
+            .map_err(state_failure),
+        Prepared::Isolate(_) => Err(StoreError::permanent(
+            "Quarantine",
+            "isolated, but the resource does not show it when read back",
+        )
+        .with_code("NotVerified")),
+    }
+}
+
+/// Decides one resource's quarantine from the resource itself and the state table, never from
+/// its tags (anyone with tagging rights writes those): isolated or not is read on the resource
+/// ([`Quarantine::prepare`]); what to restore is the state table's record, captured once.
+async fn plan_quarantine<Q, R>(
     resource: &ResourceDecision,
     written: bool,
     quarantine: &Q,
+    records: &R,
     failures: &mut Vec<StoreError>,
-) -> (QuarantineStatus, Option<QuarantineRecord>, Option<String>) {
+) -> (QuarantineStatus, Option<QuarantineRecord>, Option<String>)
+where
+    Q: Quarantine + Sync,
+    R: StateStore + Sync,
+{
     if !quarantine.supports(&resource.resource_type) {
         failures.push(
             StoreError::permanent(
@@ -426,19 +515,6 @@ async fn plan_quarantine<Q: Quarantine + Sync>(
         );
         return (QuarantineStatus::Failed, None, None);
     }
-    if let Some(existing) = QuarantineRecord::from_tags(&resource.tags) {
-        return match existing {
-            Ok(record) => (
-                QuarantineStatus::AlreadyInPlace,
-                Some(record),
-                Some("already quarantined (recorded on the resource)".to_owned()),
-            ),
-            Err(problem) => {
-                failures.push(StoreError::permanent("Quarantine", problem));
-                (QuarantineStatus::Failed, None, None)
-            }
-        };
-    }
     if !written {
         return (QuarantineStatus::Planned, None, None);
     }
@@ -447,12 +523,74 @@ async fn plan_quarantine<Q: Quarantine + Sync>(
         resource_type: &resource.resource_type,
         tags: &resource.tags,
     };
-    match quarantine.prepare(&target).await {
-        Ok(Prepared::Isolate(record)) => (QuarantineStatus::Planned, Some(record), None),
-        Ok(Prepared::AlreadyInPlace(why)) => (QuarantineStatus::AlreadyInPlace, None, Some(why)),
+    let live = match live_record(records, &resource.arn).await {
+        Ok(live) => live,
         Err(error) => {
             failures.push(error);
-            (QuarantineStatus::Failed, None, None)
+            return (QuarantineStatus::Failed, None, None);
+        }
+    };
+    let prepared = match quarantine.prepare(&target).await {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            failures.push(error);
+            return (QuarantineStatus::Failed, None, None);
+        }
+    };
+    match (prepared, live) {
+        (Prepared::AlreadyInPlace(why), Some((record, verified))) => {
+            if !verified {
+                if let Err(error) = records.set_quarantine_verified(&resource.arn, true).await {
+                    failures.push(state_failure(error));
+                }
+            }
+            (QuarantineStatus::AlreadyInPlace, Some(record), Some(why))
+        }
+        (Prepared::AlreadyInPlace(why), None) => {
+            (QuarantineStatus::AlreadyInPlace, None, Some(why))
+        }
+        // Recorded but not (or no longer) isolated: an earlier isolation failed half-way, or
+        // someone undid it. Complete it; the prior state captured then stands.
+        (Prepared::Isolate(_), Some((record, _))) => (
+            QuarantineStatus::Planned,
+            Some(record),
+            Some("completing a recorded quarantine the resource does not show".to_owned()),
+        ),
+        (Prepared::Isolate(fresh), None) => {
+            let captured = match fresh.to_state() {
+                Ok(text) => records
+                    .capture_prior_state(
+                        &resource.arn,
+                        &fresh.resource_type,
+                        &text,
+                        now_epoch_seconds(),
+                    )
+                    .await
+                    .map_err(state_failure),
+                Err(problem) => Err(StoreError::permanent("StateTable", problem)),
+            };
+            match captured {
+                Ok(Capture::Captured) => (QuarantineStatus::Planned, Some(fresh), None),
+                // Another invocation captured first: its prior state stands.
+                Ok(Capture::Kept) => match live_record(records, &resource.arn).await {
+                    Ok(Some((record, _))) => (QuarantineStatus::Planned, Some(record), None),
+                    Ok(None) => {
+                        failures.push(StoreError::permanent(
+                            "StateTable",
+                            "the quarantine record was kept but cannot be read back",
+                        ));
+                        (QuarantineStatus::Failed, None, None)
+                    }
+                    Err(error) => {
+                        failures.push(error);
+                        (QuarantineStatus::Failed, None, None)
+                    }
+                },
+                Err(error) => {
+                    failures.push(error);
+                    (QuarantineStatus::Failed, None, None)
+                }
+            }
         }
     }
 }
@@ -668,12 +806,19 @@ pub struct ReleaseReport {
     pub note: Option<String>,
 }
 
-/// Undoes the quarantine recorded on `arn`, then removes the record. With `write` false, only
-/// reads the record and says what would be restored.
-pub async fn release<S, Q>(arn: &str, write: bool, store: &S, quarantine: &Q) -> ReleaseReport
+/// Undoes the quarantine the state table records for `arn`, closes the record and removes the
+/// label tags. With `write` false, only reads the record and says what would be restored.
+pub async fn release<S, Q, R>(
+    arn: &str,
+    write: bool,
+    store: &S,
+    quarantine: &Q,
+    records: &R,
+) -> ReleaseReport
 where
     S: TagStore + Sync,
     Q: Quarantine + Sync,
+    R: StateStore + Sync,
 {
     let mut report = ReleaseReport {
         arn: arn.to_owned(),
@@ -682,31 +827,23 @@ where
         failures: Vec::new(),
         note: None,
     };
-    let tags = match store.get_tags(&[arn.to_owned()]).await {
-        Ok(mut found) => found.remove(arn).unwrap_or_default(),
+    let record = match live_record(records, arn).await {
+        Ok(Some((record, _))) => record,
+        Ok(None) => {
+            report.note = Some("no quarantine is recorded in the state table".to_owned());
+            return report;
+        }
         Err(error) => {
             report.failures.push(error);
             return report;
         }
-    };
-    let record = match QuarantineRecord::from_tags(&tags) {
-        None => {
-            report.note = Some("no quarantine is recorded on this resource".to_owned());
-            return report;
-        }
-        Some(Err(problem)) => {
-            report
-                .failures
-                .push(StoreError::permanent("Release", problem));
-            return report;
-        }
-        Some(Ok(record)) => record,
     };
     report.record = Some(record.clone());
     if !write {
         report.note = Some("plan only: nothing changed (run with --apply)".to_owned());
         return report;
     }
+    let tags = Tags::new();
     let target = QuarantineTarget {
         arn,
         resource_type: &record.resource_type,
@@ -716,11 +853,15 @@ where
         report.failures.push(error);
         return report;
     }
-    let keys = QuarantineRecord::keys_in(&tags);
+    if let Err(error) = close_record(records, arn).await {
+        report.failures.push(error);
+        return report;
+    }
+    report.released = true;
+    let keys = QuarantineRecord::keys_in(&record.to_tags(arn));
     let mut failures = store.remove_tags(&[arn.to_owned()], &keys).await;
-    match failures.remove(arn) {
-        Some(failure) => report.failures.push(failure),
-        None => report.released = true,
+    if let Some(failure) = failures.remove(arn) {
+        report.failures.push(failure);
     }
     report
 }

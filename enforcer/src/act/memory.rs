@@ -121,6 +121,20 @@ impl Quarantine for InMemoryQuarantine {
     }
 
     async fn prepare(&self, target: &QuarantineTarget<'_>) -> Result<Prepared, StoreError> {
+        // Isolated when the last call about it was an isolation.
+        let last = locked(&self.calls)
+            .iter()
+            .rev()
+            .find_map(|call| match call {
+                QuarantineCall::Isolate(arn) if arn == target.arn => Some(true),
+                QuarantineCall::Release(arn) if arn == target.arn => Some(false),
+                _ => None,
+            });
+        if last == Some(true) {
+            return Ok(Prepared::AlreadyInPlace(
+                "isolated (in memory) by an earlier call".to_owned(),
+            ));
+        }
         Ok(Prepared::Isolate(QuarantineRecord::new(
             target.resource_type,
             "isolated (in memory: nothing in an account changed)",

@@ -94,9 +94,10 @@ pub enum Prepared {
 
 /// Isolates resources reversibly, one way per resource type.
 ///
-/// A quarantine has two steps so that its record reaches the resource before anything changes:
-/// [`prepare`](Quarantine::prepare) only reads (the state to restore on release), then the caller
-/// writes the record as tags, then [`isolate`](Quarantine::isolate) changes the resource.
+/// A quarantine has two steps so that its record exists before anything changes:
+/// [`prepare`](Quarantine::prepare) only reads — whether the resource itself is isolated, else the
+/// state to restore on release — then the caller captures the record in the state table, then
+/// [`isolate`](Quarantine::isolate) changes the resource, and `prepare` read again verifies it.
 pub trait Quarantine {
     /// True when this backend can quarantine resources of `resource_type`.
     fn supports(&self, resource_type: &str) -> bool;

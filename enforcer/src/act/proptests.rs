@@ -186,6 +186,7 @@ proptest! {
         let arn = format!("arn:aws:s3:::{name}");
         let store = InMemoryTagStore::with_inventory(BTreeMap::from([(arn.clone(), current.clone())]));
         let policies = standard();
+        // One state table for both passes.
         let settings = ActSettings::new(&policies, true);
         let resource = ResourceRef::from_arn(&arn, None).unwrap();
         // As `enforcer scan` decides a resource it listed.

@@ -1,5 +1,6 @@
-//! The quarantine record: what was done to a resource, when, and how to undo it, kept on the
-//! resource itself as tags so that `enforcer release` needs nothing else.
+//! The quarantine record: what was done to a resource, when, and how to undo it. The record
+//! `release` restores from is the state table's ([`QuarantineRecord::to_state`]); the tags are
+//! a label for people, never read back to decide anything.
 //!
 //! Tag values are limited to 256 characters of letters, digits, spaces and `_ . : / = + - @`
 //! across AWS services, so the record uses only those: the state to restore is a `+`-separated
@@ -8,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Tags;
 
@@ -26,8 +27,10 @@ pub const QUARANTINE_STATE_KEY: &str = "enforcer:quarantine-state";
 /// The longest tag value every service accepts.
 const MAX_VALUE: usize = 256;
 
-/// One quarantine, as recorded on the resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One quarantine: kept in the enforcer's state table (the record `release` restores from, as
+/// [`to_state`](Self::to_state) JSON) and shown on the resource as tags (a label for people; never
+/// read back to decide anything, since anyone with tagging rights can write them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuarantineRecord {
     /// The resource type it was made for, e.g. `s3:bucket`.
     #[serde(rename = "type")]
@@ -41,6 +44,17 @@ pub struct QuarantineRecord {
 }
 
 impl QuarantineRecord {
+    /// The record as the state table's `prior_state` (JSON).
+    pub fn to_state(&self) -> Result<String, String> {
+        serde_json::to_string(self).map_err(|e| format!("the record cannot be serialized: {e}"))
+    }
+
+    /// A record from the state table's `prior_state`.
+    pub fn from_state(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text)
+            .map_err(|e| format!("the recorded prior state is not a record: {e}"))
+    }
+
     /// A record made now.
     pub fn new(resource_type: &str, done: &str, state: BTreeMap<String, String>) -> Self {
         Self {

@@ -84,14 +84,15 @@ async fn run() -> ExitCode {
                 )),
                 None => {
                     tracing::warn!(
-                        "ENFORCER_STATE_TABLE is not set: alert state is kept in this execution \
-                         environment's memory only, so other environments and cold starts alert \
-                         the same problem again"
+                        "ENFORCER_STATE_TABLE is not set: alert state and quarantine records are \
+                         kept in this execution environment's memory only, so other environments \
+                         and cold starts alert the same problem again and cannot release a \
+                         quarantine"
                     );
                     ConfiguredStateStore::default()
                 }
             };
-            tracing::info!(state = %state.describe(), "alert state");
+            tracing::info!(state = %state.describe(), "state table");
             serve(Handler::new(config, prepared, accounts, alerts).with_state(state)).await
         }
     }

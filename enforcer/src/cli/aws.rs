@@ -134,22 +134,46 @@ impl AwsSelection {
     }
 }
 
-/// The alert state of `--state-table NAME` (a DynamoDB client from the selected configuration),
-/// or memory for the run without it.
-pub async fn state_store(
-    selection: &AwsSelection,
-    table: Option<&str>,
-) -> Result<ConfiguredStateStore, CliError> {
-    Ok(match table {
-        Some(table) => {
-            let config = selection.load_config(selection.single_region()?).await;
-            ConfiguredStateStore::Dynamo(DynamoStateStore::new(
-                aws_sdk_dynamodb::Client::new(&config),
-                table,
-            ))
-        }
-        None => ConfiguredStateStore::default(),
-    })
+/// `--state-table NAME`: the DynamoDB table of the enforcer's state (the deployment's
+/// `StateTable`), which holds each resource's alert thread and quarantine record. The flag wins
+/// over `ENFORCER_STATE_TABLE`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StateTableArg {
+    /// The DynamoDB table of the enforcer's state (the deployment's `StateTable`,
+    /// `ENFORCER_STATE_TABLE`): a problem already alerted (by the Lambda or an earlier run) is
+    /// not alerted again, and a quarantine's record is the one the Lambda captured, which
+    /// `release` restores. Without it, the state is kept in memory for this run.
+    #[arg(
+        long = "state-table",
+        env = "ENFORCER_STATE_TABLE",
+        value_name = "NAME"
+    )]
+    pub name: Option<String>,
+}
+
+impl StateTableArg {
+    /// The state store: the table (a DynamoDB client from the selected configuration, in the
+    /// one region given, else the configured one: the table lives in the enforcer's home
+    /// region however many regions `scan` walks), or memory for the run without one.
+    pub async fn store(&self, selection: &AwsSelection) -> ConfiguredStateStore {
+        let Some(table) = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            return ConfiguredStateStore::default();
+        };
+        let region = match selection.regions.as_slice() {
+            [one] if one != ALL_REGIONS => Some(one.as_str()),
+            _ => None,
+        };
+        let config = selection.load_config(region).await;
+        ConfiguredStateStore::Dynamo(DynamoStateStore::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            table,
+        ))
+    }
 }
 
 /// The AWS backends, built once from the selected configuration.

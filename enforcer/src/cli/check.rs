@@ -16,7 +16,7 @@ use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
 use super::aws::AwsSelection;
-use super::aws::{runtime, state_store, AwsBackends};
+use super::aws::{runtime, AwsBackends, StateTableArg};
 use super::input::{expand_inputs, read_input};
 use super::output::{
     write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
@@ -68,11 +68,9 @@ pub struct CheckArgs {
     /// With --aws: publish one alert per owner of each decision that needs one to this SNS topic.
     #[arg(long, env = "ENFORCER_ALERT_TOPIC_ARN")]
     alert_topic: Option<String>,
-    /// With --aws: the DynamoDB table of the enforcer's state (the deployment's `StateTable`),
-    /// so a problem already alerted (by the Lambda or an earlier run) is not alerted again.
-    /// Without it, the state is kept in memory for this run.
-    #[arg(long, requires = "aws", value_name = "NAME")]
-    state_table: Option<String>,
+    /// With --aws: the enforcer's state table.
+    #[command(flatten)]
+    state_table: StateTableArg,
 }
 
 /// Runs `enforcer check`.
@@ -125,9 +123,8 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         },
         args.alert_topic.as_deref(),
     ))?;
-    let settings = ActSettings::new(&loaded.set, args.apply).with_state(runtime.block_on(
-        state_store(&args.aws_selection, args.state_table.as_deref()),
-    )?);
+    let settings = ActSettings::new(&loaded.set, args.apply)
+        .with_state(runtime.block_on(args.state_table.store(&args.aws_selection)));
     let resolver = resolver(&args.decide)?;
     let style = Style::for_stdout();
     let stdout = std::io::stdout();

@@ -1,4 +1,4 @@
-//! `enforcer release`: undo a quarantine from what was recorded on the resource.
+//! `enforcer release`: undo a quarantine from its record in the state table.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::release;
 
-use super::aws::{runtime, AwsBackends, AwsSelection};
+use super::aws::{runtime, AwsBackends, AwsSelection, StateTableArg};
 use super::output::{write_record, Format};
 use super::{CliError, Exit};
 
@@ -21,6 +21,9 @@ pub struct ReleaseArgs {
     apply: bool,
     #[command(flatten)]
     aws_selection: AwsSelection,
+    /// The enforcer's state table, where the quarantine records are.
+    #[command(flatten)]
+    state_table: StateTableArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -34,6 +37,7 @@ pub fn run(args: ReleaseArgs) -> anyhow::Result<ExitCode> {
         QuarantineConfig::default(),
         None,
     ))?;
+    let state = runtime.block_on(args.state_table.store(&args.aws_selection));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failures = 0usize;
@@ -43,6 +47,7 @@ pub fn run(args: ReleaseArgs) -> anyhow::Result<ExitCode> {
             args.apply,
             &backends.store,
             &backends.quarantine,
+            &state,
         ));
         failures += report.failures.len();
         match args.format {

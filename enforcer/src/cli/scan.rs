@@ -13,7 +13,7 @@ use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
-use super::aws::{runtime, AwsBackends, AwsSelection};
+use super::aws::{runtime, AwsBackends, AwsSelection, StateTableArg};
 use super::check::read_inventory;
 use super::output::{
     write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
@@ -55,6 +55,9 @@ pub struct ScanArgs {
     /// ARN of the enforcer's own role; an S3 quarantine never locks it out.
     #[arg(long, env = "ENFORCER_ROLE_ARN")]
     enforcer_role: Vec<String>,
+    /// With --aws: the enforcer's state table.
+    #[command(flatten)]
+    state_table: StateTableArg,
 }
 
 fn type_selected(resource_type: &str, selected: &[String]) -> bool {
@@ -98,11 +101,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 .collect()
         };
         totals.several_regions = passes.len() > 1;
+        // One state table (and one claimant) for every region.
+        let settings = ActSettings::new(&loaded.set, args.apply)
+            .with_state(runtime.block_on(args.state_table.store(&args.aws_selection)));
         for selection in &passes {
             scan_region(
                 &args,
                 selection,
-                &loaded.set,
+                &settings,
                 &runtime,
                 &mut progress,
                 &mut out,
@@ -130,11 +136,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Lists one region's resources and scans them, acting on them with that region's clients;
-/// over several regions, says on stderr how many each listed.
+/// over several regions, says on stderr how many each listed. The policies are `settings`'.
 fn scan_region(
     args: &ScanArgs,
     selection: &AwsSelection,
-    policies: &PolicySet,
+    settings: &ActSettings,
     runtime: &tokio::runtime::Runtime,
     progress: &mut Progress,
     out: &mut impl Write,
@@ -143,7 +149,7 @@ fn scan_region(
     let backends = runtime.block_on(AwsBackends::load(
         selection,
         QuarantineConfig {
-            break_glass_principals: policies.break_glass_principals.clone(),
+            break_glass_principals: settings.policies.break_glass_principals.clone(),
             enforcer_principals: args.enforcer_role.clone(),
         },
         args.alert_topic.as_deref(),
@@ -167,11 +173,10 @@ fn scan_region(
             if resources.len() == 1 { "" } else { "s" }
         );
     }
-    let settings = ActSettings::new(policies, args.apply);
     let act = |decision: &Decision| {
         runtime.block_on(apply(
             decision,
-            &settings,
+            settings,
             &backends.store,
             &backends.quarantine,
             &backends.notify,
@@ -180,7 +185,7 @@ fn scan_region(
     totals.acted = true;
     scan(
         args,
-        policies,
+        &settings.policies,
         resources,
         Some(&account),
         Some(&act),

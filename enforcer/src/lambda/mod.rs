@@ -262,8 +262,10 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         }
     }
 
-    /// The same handler with each resource's alert thread kept in `state` (the DynamoDB table
-    /// of `ENFORCER_STATE_TABLE`; memory for the process otherwise).
+    /// The same handler with its state table in `state`: each resource's alert thread and
+    /// quarantine record (the DynamoDB table of `ENFORCER_STATE_TABLE`; memory for the process
+    /// otherwise).
+    #[must_use]
     pub fn with_state(mut self, state: crate::state::ConfiguredStateStore) -> Self {
         self.settings = self.settings.with_state(state);
         self

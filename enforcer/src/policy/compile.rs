@@ -148,6 +148,17 @@ impl<'k> Compiler<'k> {
                     );
                 }
             }
+            for pattern in &quarantine.protect {
+                if let Some(regex) = self.regex(source, pattern, false) {
+                    lint::check_pattern(
+                        source,
+                        pattern,
+                        PatternUse::ExemptionArn,
+                        &mut self.diagnostics,
+                    );
+                    self.set.protected.push(regex);
+                }
+            }
         }
     }
 

@@ -202,6 +202,8 @@ pub struct PolicySet {
     pub owners: BTreeMap<String, Owner>,
     /// Principals a quarantine never locks out (`[quarantine] break_glass_principals`).
     pub break_glass_principals: Vec<String>,
+    /// Resources never quarantined (`[quarantine] protect`): regexes searched in the ARN.
+    pub protected: Vec<Regex>,
     /// `[policy] renotify_after`, when set (see [`PolicySet::renotify_after`]).
     pub renotify_after_override: Option<Duration>,
 }
@@ -239,6 +241,11 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 pub const DEFAULT_OWNER_TAG: &str = "ProcessOwner";
 
 impl PolicySet {
+    /// True when `[quarantine] protect` names `arn`: it is never quarantined, only alerted about.
+    pub fn protects(&self, arn: &str) -> bool {
+        self.protected.iter().any(|pattern| pattern.is_match(arn))
+    }
+
     /// The tag whose value names the accountable owner (`ProcessOwner` unless configured).
     pub fn owner_tag(&self) -> &str {
         self.owner_tag_override

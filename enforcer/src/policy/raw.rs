@@ -50,6 +50,11 @@ pub struct QuarantineRaw {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub break_glass_principals: Vec<Spanned<String>>,
+    /// Regexes searched in resource ARNs: resources never quarantined (alerted about instead),
+    /// e.g. the CloudTrail bucket, whose isolation would stop the audit log.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub protect: Vec<Spanned<String>>,
 }
 
 /// `[policy]`: settings of the whole standard.

@@ -63,6 +63,12 @@ pub(super) async fn prepare(
         .send()
         .await
         .map_err(|e| store_error("GetFunctionConcurrency", &e))?;
+    if output.reserved_concurrent_executions() == Some(0) {
+        // Isolated on the function itself; 0 is never recorded as a state to restore.
+        return Ok(Prepared::AlreadyInPlace(
+            "the function's reserved concurrency is already 0".to_owned(),
+        ));
+    }
     let previous = output
         .reserved_concurrent_executions()
         .map_or_else(|| "none".to_owned(), |n| n.to_string());

@@ -1,4 +1,6 @@
-//! Quarantine per resource type: reversible isolation, recorded on the resource.
+//! Quarantine per resource type: reversible isolation, checked on the resource itself (each
+//! kind's `prepare` answers "already in place" only from the resource, never from its tags) and
+//! recorded in the enforcer's state table.
 //!
 //! | type | isolation | restored on release |
 //! |---|---|---|

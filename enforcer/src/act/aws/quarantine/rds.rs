@@ -55,6 +55,12 @@ pub(super) async fn prepare(
         .first()
         .and_then(|db| db.publicly_accessible())
         .unwrap_or(false);
+    if !public {
+        // Isolated on the instance itself; `false` is never recorded as a state to restore.
+        return Ok(Prepared::AlreadyInPlace(
+            "the instance is not publicly accessible".to_owned(),
+        ));
+    }
     Ok(Prepared::Isolate(QuarantineRecord::new(
         target.resource_type,
         "made not publicly accessible",

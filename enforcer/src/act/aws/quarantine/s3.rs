@@ -54,6 +54,8 @@ pub(super) const SPEC: KindSpec = KindSpec {
 
 const NO_PAB: &str = "NoSuchPublicAccessBlockConfiguration";
 const NO_POLICY: &str = "NoSuchBucketPolicy";
+/// [`encode`] of a public access block with every flag on.
+const ALL_ON: &str = "1111";
 
 /// The four public access block flags as `0`/`1`, in the API's order.
 fn encode(config: &PublicAccessBlockConfiguration) -> String {
@@ -111,7 +113,10 @@ fn is_ours(statement: &Value) -> bool {
     statement.get("Sid").and_then(Value::as_str) == Some(DENY_STATEMENT_SID)
 }
 
-/// The deny-all statement for `bucket_arn`, sparing `exempt`.
+/// The deny-all statement for `bucket_arn`, sparing `exempt` and every AWS service principal
+/// (CloudTrail, Config, log delivery, …: isolating a bucket must not stop what writes its
+/// logs). Conditions of one statement all apply, so the deny hits only a principal that is
+/// neither exempt nor an AWS service.
 pub(crate) fn deny_statement(bucket_arn: &str, exempt: &[String]) -> Value {
     json!({
         "Sid": DENY_STATEMENT_SID,
@@ -119,7 +124,10 @@ pub(crate) fn deny_statement(bucket_arn: &str, exempt: &[String]) -> Value {
         "Principal": "*",
         "Action": "s3:*",
         "Resource": [bucket_arn, format!("{bucket_arn}/*")],
-        "Condition": {"ArnNotLike": {"aws:PrincipalArn": exempt}},
+        "Condition": {
+            "ArnNotLike": {"aws:PrincipalArn": exempt},
+            "Bool": {"aws:PrincipalIsAWSService": "false"},
+        },
     })
 }
 
@@ -144,12 +152,19 @@ pub(super) async fn prepare(
         Err(e) if error_code(&e) == Some(NO_PAB) => "none".to_owned(),
         Err(e) => return Err(store_error("GetPublicAccessBlock", &e)),
     };
-    if let Some(policy) = bucket_policy(s3, bucket).await? {
-        if statements(&policy).iter().any(is_ours) {
-            return Ok(Prepared::AlreadyInPlace(format!(
-                "the bucket policy already holds the {DENY_STATEMENT_SID} statement"
-            )));
-        }
+    // Isolated means both halves are on the bucket itself: every public access block flag on and
+    // our deny statement in its policy. Nothing a tag says counts.
+    // Our statement exactly, not merely its `Sid`: a person who may edit the bucket policy could
+    // add a harmless statement under that name.
+    let wanted = deny_statement(target.arn, exempt);
+    let has_deny = bucket_policy(s3, bucket)
+        .await?
+        .is_some_and(|policy| statements(&policy).contains(&wanted));
+    if has_deny && pab == ALL_ON {
+        return Ok(Prepared::AlreadyInPlace(format!(
+            "the public access block is on and the bucket policy holds the {DENY_STATEMENT_SID} \
+             statement"
+        )));
     }
     Ok(Prepared::Isolate(QuarantineRecord::new(
         target.resource_type,
@@ -272,6 +287,10 @@ mod tests {
         assert_eq!(
             statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"][0],
             "arn:aws:iam::111122223333:role/BreakGlass"
+        );
+        assert_eq!(
+            statement["Condition"]["Bool"]["aws:PrincipalIsAWSService"],
+            "false"
         );
     }
 }
