@@ -80,6 +80,12 @@ pub struct ResourceDecision {
     /// re-delivered or out-of-order event cannot overwrite what was set since.
     #[serde(skip)]
     pub read: Option<Tags>,
+    /// True when the policy quarantines this resource but this change may not (not a creation
+    /// or a scan): it alerts instead. Its alert thread stays the quarantine's, so the `aws.tag`
+    /// echo of a quarantine's own label tags (or any later tag change) is the same problem and
+    /// alerts nothing. Not printed.
+    #[serde(skip)]
+    pub quarantine_withheld: bool,
 }
 
 /// The decision about one input record: the unit the CLI prints and the Lambda logs.
@@ -285,9 +291,10 @@ pub fn decide(
             let ResourceTags { tags, read, stale } =
                 current.0.remove(&resource.arn).unwrap_or_default();
             let mut verdict = evaluate(resource, &tags, policies);
-            if verdict.action == Action::Quarantine
-                && (!may_quarantine(&change) || policies.protects(&resource.arn))
-            {
+            let protected = policies.protects(&resource.arn);
+            let quarantine_withheld =
+                verdict.action == Action::Quarantine && !protected && !may_quarantine(&change);
+            if verdict.action == Action::Quarantine && (quarantine_withheld || protected) {
                 verdict.action = Action::Alert;
             }
             ResourceDecision {
@@ -302,6 +309,7 @@ pub fn decide(
                 action: verdict.action,
                 stale_read: stale,
                 read,
+                quarantine_withheld,
             }
         })
         .collect();
@@ -381,6 +389,13 @@ mod tests {
             let current = CurrentTags::of(&change, |_| ResourceTags::default());
             decide(change, current, &policies, Mode::Enforce, None).resources[0].action
         };
+        // Withheld (the thread stays the quarantine's) only where the change is what stops it.
+        let withheld = |change: Change| {
+            let current = CurrentTags::of(&change, |_| ResourceTags::default());
+            decide(change, current, &policies, Mode::Enforce, None).resources[0].quarantine_withheld
+        };
+        assert!(!withheld(existing(bucket("scratch"), None)));
+        assert!(!withheld(existing(bucket("org-cloudtrail-logs"), None)));
         assert_eq!(
             decide_on(existing(bucket("scratch"), None)),
             Action::Quarantine
@@ -392,6 +407,7 @@ mod tests {
         let mut untagged = existing(bucket("scratch"), None);
         untagged.event_source = "s3.amazonaws.com".to_owned();
         untagged.kind = CallKind::ClearTags;
+        assert!(withheld(untagged.clone()));
         assert_eq!(decide_on(untagged), Action::Alert);
     }
 

@@ -671,7 +671,7 @@ async fn send_alerts<N: Notify + Sync>(
         let problem = resource
             .exempt
             .is_none()
-            .then(|| Problem::new(&resource.arn, &resource.violations, resource.action))
+            .then(|| Problem::new(&resource.arn, &resource.violations, thread_action(resource)))
             .flatten();
         if problem.is_none()
             && resource.action == Action::Remediate
@@ -804,6 +804,17 @@ pub struct ReleaseReport {
     /// Why nothing was done, when nothing was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// The action a resource's alert thread is about: the quarantine the policy asks for even when
+/// this change may not carry it out ([`ResourceDecision::quarantine_withheld`]), so a tag change
+/// after a quarantine (its own label tags' echo above all) is not a changed problem.
+fn thread_action(resource: &ResourceDecision) -> Action {
+    if resource.quarantine_withheld {
+        Action::Quarantine
+    } else {
+        resource.action
+    }
 }
 
 /// Undoes the quarantine the state table records for `arn`, closes the record and removes the

@@ -9,8 +9,9 @@
 //! pure decision core ([`crate::engine::decide`]).
 //!
 //! [`apply()`] carries out one [`Decision`](crate::engine::Decision)'s plan through them and
-//! reports every outcome per ARN; [`release()`] undoes a quarantine from what was recorded on the
-//! resource.
+//! reports every outcome per ARN, with [`ActSettings::state`] as the state table (the alert
+//! threads and the quarantine records); [`release()`] undoes a quarantine from its record in the
+//! state table it is given.
 
 mod apply;
 pub mod aws;

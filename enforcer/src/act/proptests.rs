@@ -161,6 +161,7 @@ proptest! {
             case_fixes: fixes.clone(),
             action: if quarantine { Action::Quarantine } else { Action::Remediate },
             stale_read: false,
+        quarantine_withheld: false,
             read: read_known.then(|| current.clone()),
         };
         let settings = ActSettings::new(&PolicySet::default(), true);

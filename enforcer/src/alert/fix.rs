@@ -182,6 +182,7 @@ mod tests {
             case_fixes: Tags::new(),
             action: Action::Alert,
             stale_read: false,
+            quarantine_withheld: false,
             read: None,
         }
     }

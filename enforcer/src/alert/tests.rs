@@ -84,6 +84,7 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         case_fixes: Tags::new(),
         action,
         stale_read: false,
+        quarantine_withheld: false,
         read: None,
     }
 }
