@@ -145,11 +145,12 @@ async fn two_concurrent_claims_of_the_same_message_one_wins() {
         lease_until: T0 + 70,
     };
     let (a, b) = (claim("a"), claim("b"));
-    let (first, second) =
-        tokio::join!(store.claim_alert(ARN, 0, &a), store.claim_alert(ARN, 0, &b));
-    let mut outcomes = [first.unwrap(), second.unwrap()];
-    outcomes.sort_by_key(|c| *c == Claimed::Won);
-    assert_eq!(outcomes, [Claimed::Lost, Claimed::Won]);
+    // moto applies two simultaneous conditional writes without the serialisation DynamoDB
+    // guarantees (both can pass their condition), so the race is staged: the second claim on the
+    // same version arrives while the first is held, which is what the condition must refuse.
+    let first = store.claim_alert(ARN, 0, &a).await.unwrap();
+    let second = store.claim_alert(ARN, 0, &b).await.unwrap();
+    assert_eq!([first, second], [Claimed::Won, Claimed::Lost]);
     let pending = store
         .load(ARN)
         .await
@@ -158,7 +159,7 @@ async fn two_concurrent_claims_of_the_same_message_one_wins() {
         .unwrap()
         .pending
         .unwrap();
-    assert!(pending.claimant == "a" || pending.claimant == "b");
+    assert_eq!(pending.claimant, "a");
     // A claim on a version that moved on loses too.
     assert_eq!(
         store.claim_alert(ARN, 0, &claim("c")).await.unwrap(),
@@ -177,16 +178,28 @@ async fn two_processes_deciding_the_same_problem_at_once_send_one_message() {
         delay: Duration::from_millis(300),
         ..Publisher::default()
     };
-    let (a, b) = tokio::join!(
-        alert_once(
-            &store,
-            ARN,
-            Some(&missing),
-            T0,
-            "a",
-            &settings,
-            publisher.publish()
-        ),
+    let first = alert_once(
+        &store,
+        ARN,
+        Some(&missing),
+        T0,
+        "a",
+        &settings,
+        publisher.publish(),
+    );
+    // "b" decides while "a" holds its claim and publishes (moto does not serialise simultaneous
+    // conditional writes as DynamoDB does, so the overlap is staged rather than left to chance).
+    let second = async {
+        while store
+            .load(ARN)
+            .await
+            .unwrap()
+            .alert
+            .and_then(|alert| alert.pending)
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         alert_once(
             &store,
             ARN,
@@ -194,9 +207,11 @@ async fn two_processes_deciding_the_same_problem_at_once_send_one_message() {
             T0,
             "b",
             &settings,
-            publisher.publish()
-        ),
-    );
+            publisher.publish(),
+        )
+        .await
+    };
+    let (a, b) = tokio::join!(first, second);
     let (sent, other) = match (a, b) {
         (Ok(sent @ AlertOutcome::Sent { .. }), other)
         | (other, Ok(sent @ AlertOutcome::Sent { .. })) => (sent, other),
