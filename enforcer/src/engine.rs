@@ -109,6 +109,31 @@ pub struct Decision {
     pub mode: Mode,
     /// Per resource.
     pub resources: Vec<ResourceDecision>,
+    /// How the resources were found: `catalog` (a catalogued call or a Tag Change event), or
+    /// `inferred` (a create call the catalog does not know, resolved to the ARN its response
+    /// carries: alerted on, never changed or quarantined). Absent when none were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ResolvedBy>,
+}
+
+/// How a decision's resources were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolvedBy {
+    /// From the catalog entry of the call (or a Tag Change event).
+    Catalog,
+    /// From the response of a create call the catalog does not know (`event::infer`).
+    Inferred,
+}
+
+/// An inferred resource is alerted on and never written to: nothing in the catalog vouches for
+/// its ARN or type, so no tag is added or fixed and it is never quarantined.
+fn cap_inferred(resource: &mut ResourceDecision) {
+    resource.add_tags.clear();
+    resource.case_fixes.clear();
+    if resource.action > Action::None {
+        resource.action = Action::Alert;
+    }
 }
 
 impl Decision {
@@ -131,6 +156,7 @@ impl Decision {
             region: None,
             mode,
             resources: Vec::new(),
+            resolution: None,
         }
     }
 
@@ -277,7 +303,10 @@ impl<S: TagStore> Engine<S> {
     ) -> (Decision, Option<StoreError>) {
         let mode = self.policies.mode;
         match self.decide_change(store, &change).await {
-            Ok(resources) => {
+            Ok(mut resources) => {
+                if change.inferred {
+                    resources.iter_mut().for_each(cap_inferred);
+                }
                 let outcome = overall_outcome(&resources);
                 let decision = Decision {
                     event_id: change.event_id,
@@ -291,6 +320,11 @@ impl<S: TagStore> Engine<S> {
                     region: change.region,
                     mode,
                     resources,
+                    resolution: Some(if change.inferred {
+                        ResolvedBy::Inferred
+                    } else {
+                        ResolvedBy::Catalog
+                    }),
                 };
                 (decision, None)
             }
@@ -382,6 +416,7 @@ impl<S: TagStore> Engine<S> {
             region: parsed.as_ref().and_then(|a| non_empty(a.region)),
             mode: self.policies.mode,
             resources: vec![decision],
+            resolution: None,
         }
     }
 }

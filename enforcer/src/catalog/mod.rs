@@ -18,14 +18,19 @@ use serde::Deserialize;
 pub use arn::{partition_for_region, resource_name, resource_type_from_arn, Arn};
 pub use path::{JsonPath, PathError};
 pub use pattern::{
-    event_patterns, EventPattern, CLOUDTRAIL_DETAIL_TYPE, TAG_CHANGE_DETAIL_TYPE, TAG_CHANGE_SOURCE,
+    event_patterns, EventPattern, CLOUDTRAIL_DETAIL_TYPE, PATTERN_BUDGET, PATTERN_QUOTA,
+    TAG_CHANGE_DETAIL_TYPE, TAG_CHANGE_SOURCE,
 };
 pub use tags::{tag_keys_from_value, tags_from_value};
 pub use template::{ArnContext, ArnTemplate};
 pub use types::KNOWN_RESOURCE_TYPES;
 
-/// The catalog shipped with the binary.
+/// The hand-written catalog shipped with the binary: authoritative for every call it lists.
 pub const BUILTIN_CATALOG: &str = include_str!("../../../events/catalog.toml");
+
+/// The entries `tools/catalog-gen` proposed from AWS's models for calls the hand-written catalog
+/// does not list (a call in both files is an error when the catalog loads).
+pub const GENERATED_CATALOG: &str = include_str!("../../../events/catalog-generated.toml");
 
 /// What a call does to the resources it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -149,6 +154,8 @@ pub struct CatalogEntry {
     pub tags_paths: Vec<JsonPath>,
     /// Where the removed tag keys are, tried in order.
     pub tag_keys_paths: Vec<JsonPath>,
+    /// True when the entry comes from `events/catalog-generated.toml`.
+    pub generated: bool,
 }
 
 impl CatalogEntry {
@@ -208,6 +215,7 @@ pub struct Catalog {
 struct RawCatalog {
     #[serde(default)]
     sources: BTreeMap<String, RawSource>,
+    #[serde(default)]
     call: Vec<RawEntry>,
 }
 
@@ -290,21 +298,41 @@ fn entry_from_raw(entry: RawEntry) -> Result<CatalogEntry, String> {
         id_prefix_types,
         tags_paths,
         tag_keys_paths,
+        generated: false,
     })
 }
 
 impl Catalog {
-    /// The catalog shipped with the binary.
+    /// The catalog shipped with the binary: the hand-written entries, then the generated ones.
     pub fn builtin() -> Result<Self, CatalogError> {
-        Self::from_toml(BUILTIN_CATALOG)
+        Self::from_toml_parts(BUILTIN_CATALOG, Some(GENERATED_CATALOG))
     }
 
     /// Loads a catalog from TOML text.
     pub fn from_toml(text: &str) -> Result<Self, CatalogError> {
-        let raw: RawCatalog = toml::from_str(text)?;
+        Self::from_toml_parts(text, None)
+    }
+
+    /// Loads a hand-written catalog and, optionally, generated entries. A call listed in both is
+    /// an error: the generator skips every hand-written call, so a duplicate means the generated
+    /// file is stale.
+    pub fn from_toml_parts(hand: &str, generated: Option<&str>) -> Result<Self, CatalogError> {
+        let mut raw: RawCatalog = toml::from_str(hand)?;
+        let hand_count = raw.call.len();
+        if let Some(text) = generated {
+            let more: RawCatalog = toml::from_str(text)?;
+            if let Some(source) = more.sources.keys().next() {
+                return Err(CatalogError::Entry {
+                    source_name: source.clone(),
+                    event_name: String::new(),
+                    reason: "`[sources]` belongs in the hand-written catalog".into(),
+                });
+            }
+            raw.call.extend(more.call);
+        }
         let mut entries = Vec::with_capacity(raw.call.len());
         let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
-        for entry in raw.call {
+        for (position, entry) in raw.call.into_iter().enumerate() {
             let source_name = entry.source.clone();
             let event_name = entry.name.clone();
             let fail = |reason: String| CatalogError::Entry {
@@ -317,7 +345,8 @@ impl Catalog {
                     "write the base event name; version suffixes are stripped before lookup".into(),
                 ));
             }
-            let parsed = entry_from_raw(entry).map_err(fail)?;
+            let mut parsed = entry_from_raw(entry).map_err(fail)?;
+            parsed.generated = position >= hand_count;
             let names = index.entry(source_name.clone()).or_default();
             if names.contains_key(&event_name) {
                 return Err(fail("listed twice".into()));

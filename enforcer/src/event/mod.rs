@@ -1,6 +1,7 @@
 //! Events: decoding CloudTrail records in every form they arrive in, and resolving each to the
 //! resources it touched.
 
+mod infer;
 mod input;
 mod record;
 mod resolve;
