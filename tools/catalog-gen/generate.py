@@ -327,6 +327,13 @@ def resource_of(iam: dict, privilege: dict, noun: str):
     exact = [c for c in candidates if norm(c[0]) == norm(noun)]
     if len(exact) == 1:
         return exact[0]
+    # Actions on `*` (many Start*Job calls): the service's taggable type named like the noun.
+    named = [
+        (n, r) for n, r in iam["resources"].items()
+        if taggable(r) and norm(n) == norm(noun)
+    ]
+    if not candidates and len(named) == 1:
+        return named[0]
     return None
 
 
@@ -595,6 +602,10 @@ def main() -> int:
             if (source, name) in hand_calls:
                 ledger.append((source, name, kind, "catalogued (hand-written)"))
                 continue
+            carries_tags = tags_member(model, op.get("input", {}).get("shape")) is not None
+            if kind == "create" and not carries_tags:
+                # A create call whose request takes no tags makes no taggable resource.
+                continue
             if source in HAND_ONLY_SOURCES:
                 if kind in ("create", "tag", "untag"):
                     ledger.append((source, name, kind, "not catalogued: service catalogued by hand only"))
@@ -608,13 +619,8 @@ def main() -> int:
                 entry, why = propose_tag_call(model, iam["resources"], name, op, kind)
             else:
                 entry, why = propose_resource_call(model, iam, name, op, kind, verb)
-                # Only creates that carry tags (the marker of a taggable resource being made)
-                # enter the ledger of create calls of taggable types.
-                if entry is None and (kind == "modify" or why in (
-                    "no IAM action of the same name",
-                    "the IAM action names no single taggable resource type",
-                    "the request carries no tags",
-                )) and not (kind == "create" and tags_member(model, op.get("input", {}).get("shape"))):
+                # The ledger lists create and tag calls; a modify call is proposed or left out.
+                if entry is None and kind == "modify":
                     continue
             if entry is None:
                 ledger.append((source, name, kind, f"not catalogued: {why}"))
