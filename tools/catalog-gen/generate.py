@@ -192,7 +192,16 @@ def sample_arn(arn_format: str, values: dict[str, str]) -> str:
 
 
 def taggable(resource: dict) -> bool:
-    return any(k.startswith("aws:ResourceTag/") for k in resource.get("condition_keys", []))
+    """Taggable, and an ARN format the catalog can name a type from: a literal first resource
+    segment (not `${Scope}/webacl/…`) and no wildcard (DMS writes `endpoint:*`)."""
+    arn_format = resource.get("arn", "")
+    resource_part = arn_format.split(":", 5)[-1]
+    literal_type = not re.split(r"[/:]", resource_part)[0].startswith("${")
+    return (
+        literal_type
+        and "*" not in arn_format
+        and any(k.startswith("aws:ResourceTag/") for k in resource.get("condition_keys", []))
+    )
 
 
 def arn_vars(arn_format: str) -> list[str]:
@@ -283,7 +292,8 @@ def bind_vars(model: Model, op: dict, arn_format: str, noun: str):
             out = find_member(model, op.get("output", {}).get("shape"), wanted | {norm(var)}, 3)
             if len(out) == 1:
                 hit = ("responseElements", out[0])
-        if hit is None:
+        if hit is None or hit in bound.values():
+            # Two variables read from one member would build a wrong ARN.
             return None
         bound[var] = hit
     return bound

@@ -207,6 +207,9 @@ struct Coverage {
     decode_errors: Vec<Located>,
     /// Records resolved to resources.
     resolved: Resolved,
+    /// Records of create calls the catalog does not know, resolved to the ARN their response
+    /// carries (alerted on, never changed): counted apart from `resolved`.
+    inferred: Resolved,
     /// Records deliberately not acted on.
     ignored: Ignored,
     /// Records of calls the catalog does not know, ranked by count.
@@ -294,6 +297,7 @@ fn call_counts(counts: &BTreeMap<(String, String), usize>) -> Vec<CallCount> {
 fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> Coverage {
     let mut report = Coverage::default();
     let mut resolved_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut inferred_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut unsupported_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
     for path in expand_inputs(paths) {
@@ -313,10 +317,15 @@ fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> Coverage {
             report.decoded += 1;
             match resolver.resolve(&event) {
                 Resolution::Resolved(change) => {
-                    report.resolved.records += 1;
-                    report.resolved.resources += change.resources.len();
+                    let (counts, calls) = if change.inferred {
+                        (&mut report.inferred, &mut inferred_calls)
+                    } else {
+                        (&mut report.resolved, &mut resolved_calls)
+                    };
+                    counts.records += 1;
+                    counts.resources += change.resources.len();
                     let name = base_event_name(&change.event_name).to_owned();
-                    *resolved_calls
+                    *calls
                         .entry((change.event_source.clone(), name))
                         .or_default() += 1;
                 }
@@ -351,6 +360,8 @@ fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> Coverage {
     }
     report.resolved.calls = resolved_calls.len();
     report.resolved.by_call = call_counts(&resolved_calls);
+    report.inferred.calls = inferred_calls.len();
+    report.inferred.by_call = call_counts(&inferred_calls);
     report.unsupported.calls = unsupported_calls.len();
     report.unsupported.by_call = call_counts(&unsupported_calls);
     report.ignored.by_reason = ranked(&ignored)
@@ -375,6 +386,11 @@ fn write_coverage(out: &mut impl Write, report: &Coverage, top: usize) -> std::i
         out,
         "  resolved       {:>6}  records of {} catalogued calls, {} resources",
         report.resolved.records, report.resolved.calls, report.resolved.resources
+    )?;
+    writeln!(
+        out,
+        "  inferred       {:>6}  records of {} create calls not in the catalog, {} resources (alert only)",
+        report.inferred.records, report.inferred.calls, report.inferred.resources
     )?;
     writeln!(out, "  ignored        {:>6}", report.ignored.records)?;
     for reason in &report.ignored.by_reason {
