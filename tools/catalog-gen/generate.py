@@ -349,7 +349,8 @@ def resource_of(iam: dict, privilege: dict, noun: str):
 
 def propose_resource_call(model, iam, name, op, kind, verb):
     """A create or modify entry, or the reason there is none."""
-    noun = name[len(verb):]
+    # `CreateClusterV2` makes a cluster.
+    noun = re.sub(r"V\d+$", "", name[len(verb):])
     privilege = iam["privileges"].get(name)
     if privilege is None:
         return None, "no IAM action of the same name"

@@ -108,6 +108,10 @@ struct RawEntry {
     /// Path(s) to the tag keys an untag request removes.
     #[serde(default)]
     tag_keys: Option<OneOrMany>,
+    /// The versioned names CloudTrail writes for the call (`CreateFunction20150331`), so a
+    /// lookup by the name in a record finds the entry in `events list`.
+    #[serde(default)]
+    cloudtrail_names: Vec<String>,
 }
 
 /// Facts about one eventSource, from the catalog's `[sources]` table.
@@ -156,6 +160,8 @@ pub struct CatalogEntry {
     pub tag_keys_paths: Vec<JsonPath>,
     /// True when the entry comes from `events/catalog-generated.toml`.
     pub generated: bool,
+    /// The versioned names CloudTrail writes for the call, each stripping to `event_name`.
+    pub cloudtrail_names: Vec<String>,
 }
 
 impl CatalogEntry {
@@ -285,6 +291,16 @@ fn entry_from_raw(entry: RawEntry) -> Result<CatalogEntry, String> {
     if entry.kind == CallKind::Untag && tag_keys_paths.is_empty() {
         return Err("an `untag` call needs `tag_keys`".into());
     }
+    if let Some(name) = entry
+        .cloudtrail_names
+        .iter()
+        .find(|name| name.as_str() == entry.name || base_event_name(name) != entry.name)
+    {
+        return Err(format!(
+            "cloudtrail_names: `{name}` is not a versioned form of `{}`",
+            entry.name
+        ));
+    }
     let mut id_prefix_types: Vec<(String, String)> = entry.id_prefix_types.into_iter().collect();
     id_prefix_types.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
     Ok(CatalogEntry {
@@ -299,6 +315,7 @@ fn entry_from_raw(entry: RawEntry) -> Result<CatalogEntry, String> {
         tags_paths,
         tag_keys_paths,
         generated: false,
+        cloudtrail_names: entry.cloudtrail_names,
     })
 }
 
@@ -527,6 +544,30 @@ mod tests {
             .lookup("s3.amazonaws.com", "CreateBucket ")
             .is_some());
         assert!(catalog.lookup("s3.amazonaws.com", "GetObject").is_none());
+        let create = catalog
+            .lookup("lambda.amazonaws.com", "CreateFunction20150331")
+            .unwrap();
+        assert_eq!(create.cloudtrail_names, ["CreateFunction20150331"]);
+        for entry in catalog.entries() {
+            for name in &entry.cloudtrail_names {
+                let found = catalog.lookup(&entry.event_source, name).unwrap();
+                assert_eq!(found.event_name, entry.event_name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_builtin_catalog_has_generated_entries_and_the_hand_written_ones_win() {
+        let catalog = Catalog::builtin().unwrap();
+        let generated = catalog.entries().iter().filter(|e| e.generated).count();
+        assert!(generated >= 800, "{generated} generated entries");
+        assert!(!catalog.lookup("s3.amazonaws.com", "CreateBucket").unwrap().generated);
+        assert!(catalog.lookup("kafka.amazonaws.com", "CreateClusterV2").unwrap().generated);
+        let twice = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\narns=['responseElements.a']\n";
+        assert!(matches!(
+            Catalog::from_toml_parts(twice, Some(twice)),
+            Err(CatalogError::Entry { .. })
+        ));
     }
 
     #[test]
@@ -545,6 +586,8 @@ mod tests {
         assert!(Catalog::from_toml(suffixed).is_err());
         let resource_in_from_arn = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='from_arn'\nids=['requestParameters.a']\narn='arn:aws:s:r:a:{resource}/{id}'\n";
         assert!(Catalog::from_toml(resource_in_from_arn).is_err());
+        let unversioned = "[[call]]\nsource='s'\nname='CreateFunction'\nkind='create'\nresource_type='s:x'\narns=['responseElements.a']\ncloudtrail_names=['CreateFunctionUrlConfig']\n";
+        assert!(Catalog::from_toml(unversioned).is_err());
         let unknown_key = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\narns=['a']\nbogus=1\n";
         assert!(matches!(
             Catalog::from_toml(unknown_key),

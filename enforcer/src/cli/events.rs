@@ -123,6 +123,11 @@ struct ListedCall<'a> {
     resource_type: &'a str,
     /// Every type the call can resolve to (several for `by_id_prefix`).
     resource_types: Vec<&'a str>,
+    /// The versioned names CloudTrail writes for the call (`CreateFunction20150331`).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    cloudtrail_names: &'a [String],
+    /// True for entries of `events/catalog-generated.toml`.
+    generated: bool,
 }
 
 fn listed<'a>(catalog: &Catalog, entry: &'a CatalogEntry) -> ListedCall<'a> {
@@ -133,6 +138,8 @@ fn listed<'a>(catalog: &Catalog, entry: &'a CatalogEntry) -> ListedCall<'a> {
         kind: entry.kind.as_str(),
         resource_type: &entry.resource_type,
         resource_types: entry.resource_types(),
+        cloudtrail_names: &entry.cloudtrail_names,
+        generated: entry.generated,
     }
 }
 
@@ -166,13 +173,23 @@ fn list(out: &mut impl Write, catalog: &Catalog, format: Format) -> anyhow::Resu
             "{:<source_width$}  {:<name_width$}  {:<12}  {kind}",
             call.event_source, call.event_name, call.kind
         )?;
+        // Versioned names on lines of their own, so `grep CreateFunction20150331` finds them.
+        for versioned in call.cloudtrail_names {
+            writeln!(
+                out,
+                "{:<source_width$}  {:<name_width$}  {:<12}  (the name CloudTrail writes for {})",
+                call.event_source, versioned, call.kind, call.event_name
+            )?;
+        }
     }
     let services: BTreeSet<&str> = calls.iter().map(|c| c.event_source).collect();
+    let generated = calls.iter().filter(|c| c.generated).count();
     writeln!(
         out,
-        "\n{} calls over {} services",
+        "\n{} calls over {} services ({} hand-written, {generated} generated)",
         calls.len(),
-        services.len()
+        services.len(),
+        calls.len() - generated
     )?;
     Ok(())
 }
