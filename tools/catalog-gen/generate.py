@@ -280,9 +280,11 @@ def bind_vars(model: Model, op: dict, arn_format: str, noun: str):
         wanted = {norm(var)}
         if last:
             base = re.sub(r"(Name|Id|Identifier)$", "", var)
-            wanted |= {norm(noun + "Name"), norm(noun + "Id"), norm(base + "Name"), norm(base + "Id")}
+            wanted |= {norm(base + "Name"), norm(base + "Id")}
+            # The call's own noun names the variable only when it is the same resource
+            # (`UpdateNotebook` on a workgroup must not read the notebook's id as the workgroup's).
             if norm(base) == norm(noun) or norm(noun).endswith(norm(base)):
-                wanted |= {"name", "id"}
+                wanted |= {"name", "id", norm(noun + "Name"), norm(noun + "Id")}
         hit = None
         for name, member in inputs.items():
             if norm(name) in wanted and model.shape(member["shape"]).get("type") == "string":
