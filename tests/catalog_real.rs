@@ -396,7 +396,10 @@ fn nine_in_ten_successful_create_and_tag_records_of_taggable_types_are_catalogue
             }
         }
     }
-    println!("{catalogued} of {records} catalogued; the rest:\n{}", rest.join("\n"));
+    println!(
+        "{catalogued} of {records} catalogued; the rest:\n{}",
+        rest.join("\n")
+    );
     assert!(records >= 150, "{records} records");
     assert!(
         catalogued * 10 >= records * 9,

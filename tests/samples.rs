@@ -113,14 +113,21 @@ fn every_generated_sample_resolves_to_exactly_its_arn() {
                 sample.file,
                 sample.arns,
                 arns,
-                decisions.iter().map(|d| d.reason.clone()).collect::<Vec<_>>()
+                decisions
+                    .iter()
+                    .map(|d| d.reason.clone())
+                    .collect::<Vec<_>>()
             ));
         }
         for decision in &decisions {
             let entry = catalog
                 .lookup(&decision.event_source, &decision.event_name)
                 .unwrap_or_else(|| panic!("{}: not catalogued", sample.file));
-            assert!(entry.generated, "{}: a hand-written call has a generated sample", sample.file);
+            assert!(
+                entry.generated,
+                "{}: a hand-written call has a generated sample",
+                sample.file
+            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -561,8 +561,18 @@ mod tests {
         let catalog = Catalog::builtin().unwrap();
         let generated = catalog.entries().iter().filter(|e| e.generated).count();
         assert!(generated >= 800, "{generated} generated entries");
-        assert!(!catalog.lookup("s3.amazonaws.com", "CreateBucket").unwrap().generated);
-        assert!(catalog.lookup("kafka.amazonaws.com", "CreateClusterV2").unwrap().generated);
+        assert!(
+            !catalog
+                .lookup("s3.amazonaws.com", "CreateBucket")
+                .unwrap()
+                .generated
+        );
+        assert!(
+            catalog
+                .lookup("kafka.amazonaws.com", "CreateClusterV2")
+                .unwrap()
+                .generated
+        );
         let twice = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\narns=['responseElements.a']\n";
         assert!(matches!(
             Catalog::from_toml_parts(twice, Some(twice)),

@@ -149,9 +149,7 @@ pub fn event_patterns(catalog: &Catalog) -> Vec<EventPattern> {
             if current.0.last() != Some(&calls.source) {
                 current.0.push(calls.source.clone());
             }
-            current
-                .1
-                .push(branch(&calls.event_sources, &rest[..count]));
+            current.1.push(branch(&calls.event_sources, &rest[..count]));
             rest = &rest[count..];
         }
     }

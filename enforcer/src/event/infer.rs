@@ -14,7 +14,15 @@ use crate::catalog::{tags_from_value, Arn};
 /// Name prefixes of calls that make a new resource. `Start*` is left out on purpose: most
 /// `Start` calls act on an existing resource (`StartInstances`) and their responses name it.
 const CREATE_VERBS: &[&str] = &[
-    "Create", "Run", "Allocate", "Import", "Copy", "Register", "Request", "Provision", "Launch",
+    "Create",
+    "Run",
+    "Allocate",
+    "Import",
+    "Copy",
+    "Register",
+    "Request",
+    "Provision",
+    "Launch",
 ];
 
 /// eventSource first labels whose resources' ARNs name another service.
