@@ -124,7 +124,6 @@ struct ListedCall<'a> {
     /// Every type the call can resolve to (several for `by_id_prefix`).
     resource_types: Vec<&'a str>,
     /// The versioned names CloudTrail writes for the call (`CreateFunction20150331`).
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     cloudtrail_names: &'a [String],
     /// True for entries of `events/catalog-generated.toml`.
     generated: bool,
