@@ -1,6 +1,7 @@
 //! Events: decoding CloudTrail records in every form they arrive in, and resolving each to the
 //! resources it touched.
 
+mod infer;
 mod input;
 mod record;
 mod resolve;
@@ -16,5 +17,5 @@ pub use record::{
 };
 pub use resolve::{
     is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution, ResolveOptions,
-    Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
+    ResolvedBy, Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
 };
