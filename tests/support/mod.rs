@@ -130,6 +130,16 @@ pub fn iam_prefix(event_source: &str) -> &str {
     }
 }
 
+/// Tag actions of generated entries that IAM no longer knows (cfn-lint W3037): CloudHSM
+/// Classic's (`cloudhsm:TagResource` of CloudHSM v2 stays), and those of the discontinued
+/// CloudWatch Evidently and IoT Events. Their calls stay catalogued (an event of them is still
+/// checked and alerted on); the roles are not granted the actions. The generator should drop them.
+pub const RETIRED_TAG_ACTIONS: &[&str] = &[
+    "cloudhsm:AddTagsToResource",
+    "evidently:TagResource",
+    "iotevents:TagResource",
+];
+
 /// Each catalogued service's own tagging actions: the IAM actions of its catalogued tag calls
 /// (CloudTrail names the call after the action), and S3's read of the tag set it replaces.
 pub fn catalog_tag_actions() -> BTreeSet<String> {
@@ -140,6 +150,7 @@ pub fn catalog_tag_actions() -> BTreeSet<String> {
         .filter(|e| matches!(e.kind, CallKind::Tag | CallKind::ReplaceTags))
         .map(|e| format!("{}:{}", iam_prefix(&e.event_source), e.event_name))
         .filter(|action| action != "tag:TagResources")
+        .filter(|action| !RETIRED_TAG_ACTIONS.contains(&action.as_str()))
         .collect();
     actions.insert("s3:GetBucketTagging".to_owned());
     actions
