@@ -1019,7 +1019,7 @@ fn truth(expression: &serde_yaml_ng::Value, values: &BTreeMap<String, String>) -
 fn value(expression: &serde_yaml_ng::Value, values: &BTreeMap<String, String>) -> String {
     match expression {
         serde_yaml_ng::Value::String(literal) => literal.clone(),
-        serde_yaml_ng::Value::Tagged(tagged) if tagged.tag.to_string() == "!Ref" => {
+        serde_yaml_ng::Value::Tagged(tagged) if tagged.tag == "!Ref" => {
             let name = tagged.value.as_str().unwrap();
             values
                 .get(name)
