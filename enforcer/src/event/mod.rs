@@ -6,6 +6,7 @@ mod input;
 mod record;
 mod resolve;
 
+pub use infer::is_create_name;
 pub use input::{
     decode_bytes, decode_one, decode_text, frame_input, read_limited, read_text, ApiCall,
     DecodeError, DecodeResult, Envelope, Frame, Framed, InputEvent, InputText, Location,
