@@ -1,10 +1,12 @@
 //! Events: decoding CloudTrail records in every form they arrive in, and resolving each to the
 //! resources it touched.
 
+mod infer;
 mod input;
 mod record;
 mod resolve;
 
+pub use infer::is_create_name;
 pub use input::{
     decode_bytes, decode_one, decode_text, frame_input, read_limited, read_text, ApiCall,
     DecodeError, DecodeResult, Envelope, Frame, Framed, InputEvent, InputText, Location,
@@ -16,5 +18,5 @@ pub use record::{
 };
 pub use resolve::{
     is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution, ResolveOptions,
-    Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
+    ResolvedBy, Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
 };
