@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::catalog::{Arn, CallKind};
 use crate::evaluate::{evaluate, Action, Violation};
 use crate::event::{
-    Actor, Change, DecodeError, EventHeader, Location, Resolution, ResourceRef, TagUpdate,
+    Actor, Change, DecodeError, EventHeader, Location, Resolution, ResolvedBy, ResourceRef,
+    TagUpdate,
 };
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
@@ -117,6 +118,21 @@ pub struct Decision {
     pub mode: Mode,
     /// Per resource.
     pub resources: Vec<ResourceDecision>,
+    /// How the resources were found: `catalog` (a catalogued call or a Tag Change event), or
+    /// `inferred` (a create call the catalog does not know, resolved to the ARN its response
+    /// carries: alerted on, never changed or quarantined). Absent when none were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ResolvedBy>,
+}
+
+/// An inferred resource is alerted on and never written to: nothing in the catalog vouches for
+/// its ARN or type, so no tag is added or fixed and it is never quarantined.
+fn cap_inferred(resource: &mut ResourceDecision) {
+    resource.add_tags.clear();
+    resource.case_fixes.clear();
+    if resource.action > Action::None {
+        resource.action = Action::Alert;
+    }
 }
 
 impl Decision {
@@ -141,6 +157,7 @@ impl Decision {
             region: None,
             mode,
             resources: Vec::new(),
+            resolution: None,
         }
     }
 
@@ -259,6 +276,7 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
         region,
         resources: vec![resource],
         tag_update: TagUpdate::None,
+        resolved_by: None,
     }
 }
 
@@ -276,7 +294,8 @@ fn may_quarantine(change: &Change) -> bool {
 /// policies, and records the decision under `mode` (`audit` plans and writes nothing).
 ///
 /// A resource `current` does not hold ([`CurrentTags::of`] holds every resource of the change it
-/// was made for) is judged untagged and unread.
+/// was made for) is judged untagged and unread. The resources of an inferred change are only
+/// alerted on ([`cap_inferred`]).
 pub fn decide(
     change: Change,
     mut current: CurrentTags,
@@ -284,6 +303,7 @@ pub fn decide(
     mode: Mode,
     location: Option<&Location>,
 ) -> Decision {
+    let inferred = change.resolved_by == Some(ResolvedBy::Inferred);
     let resources: Vec<ResourceDecision> = change
         .resources
         .iter()
@@ -297,7 +317,7 @@ pub fn decide(
             if verdict.action == Action::Quarantine && (quarantine_withheld || protected) {
                 verdict.action = Action::Alert;
             }
-            ResourceDecision {
+            let mut decision = ResourceDecision {
                 arn: resource.arn.clone(),
                 resource_type: resource.resource_type.clone(),
                 tags,
@@ -310,7 +330,11 @@ pub fn decide(
                 stale_read: stale,
                 read,
                 quarantine_withheld,
+            };
+            if inferred {
+                cap_inferred(&mut decision);
             }
+            decision
         })
         .collect();
     Decision {
@@ -325,6 +349,7 @@ pub fn decide(
         region: change.region,
         mode,
         resources,
+        resolution: change.resolved_by,
     }
 }
 

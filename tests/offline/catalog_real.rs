@@ -212,7 +212,36 @@ const CASES: &[Case] = &[
     (DOCS, "aws-private-ca-user-guide__CT-UntagPCA.jsonl", 2, &["arn:aws:acm-pca:region:account:certificate-authority/CA_ID"]),
     (DOCS, "aws-private-ca-user-guide__CT-UntagPCA.jsonl", 3, &["arn:aws:acm-pca:us-east-1:account:certificate-authority/ac5a7c2e-19c8-4258-b74e-351c2b791fe1"]),
     (DOCS, "aws-private-ca-user-guide__CT-UpdateCA.repaired.jsonl", 1, &["arn:aws:acm-pca:region:account:certificate-authority/01234567-89ab-cdef-0123-456789abcdef"]),
-    (DOCS, "aws-transfer-user-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:transfer:us-east-2:123456789102:server/s-b6118b5f29a04a9e8"]),
+    (DOCS, "aws-transfer-user-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:transfer:us-east-2:123456789102:server/s-b6118b5f29a04a9e8"]),    // Generated entries (events/catalog-generated.toml).
+    (DOCS, "amazon-cloudwatch-user-guide__logging_cw_api_calls.jsonl", 5, &["arn:aws:synthetics:us-east-1:111122223333:canary:sample_canary_name"]),
+    (DOCS, "amazon-cloudwatch-user-guide__logging_cw_api_calls.jsonl", 6, &["arn:aws:internetmonitor:us-east-2:444455556666:monitor/ct-onboarding-test"]),
+    (DOCS, "amazon-connect-admin-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:voiceid:us-west-2:111122223333:domain/ExampleOsAjzg9xoByUatN"]),
+    (DOCS, "amazon-ec2-user-guide__recycle-bin-ct.jsonl", 8, &["arn:aws:rbin:us-west-2:123456789012:rule/ABCDEF01234"]),
+    (DOCS, "amazon-ec2-user-guide__recycle-bin-ct.jsonl", 9, &["arn:aws:rbin:us-west-2:123456789012:rule/ABCDEF01234"]),
+    (DOCS, "amazon-ec2-user-guide__recycle-bin-ct.jsonl", 10, &["arn:aws:rbin:us-west-2:123456789012:rule/ABCDEF01234"]),
+    (DOCS, "amazon-ec2-user-guide__recycle-bin-ct.jsonl", 11, &["arn:aws:rbin:us-west-2:123456789012:rule/ABCDEF01234"]),
+    (DOCS, "amazon-fsx-windows-user-guide__logging-using-cloudtrail.repaired.jsonl", 1, &["arn:aws:fsx:us-east-1:111122223333:file-system/fs-ab12cd34ef56gh789"]),
+    (DOCS, "amazon-guardduty-user-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:guardduty:us-west-2:444455556666:detector/5ab04b1110c865eecf516eee2435ede7/threatintelset/Example"]),
+    (DOCS, "amazon-kendra-developer-guide__cloudtrail-intelligent-ranking.jsonl", 1, &["arn:aws:kendra-ranking:region:account ID:rescore-execution-plan/name"]),
+    (DOCS, "amazon-transcribe-developer-guide__monitoring-transcribe-cloud-trail.jsonl", 2, &["arn:aws:transcribe:region:account id:transcription-job/job-name"]),
+    (DOCS, "amazon-transcribe-developer-guide__monitoring-transcribe-cloud-trail.jsonl", 3, &["arn:aws:transcribe:region:account id:transcription-job/unique job name"]),
+    (DOCS, "amazon-transcribe-developer-guide__monitoring-transcribe-cloud-trail.jsonl", 4, &["arn:aws:transcribe:region:account id:transcription-job/unique job name"]),
+    (DOCS, "amazon-transcribe-developer-guide__monitoring-transcribe-cloud-trail.jsonl", 5, &["arn:aws:transcribe:region:account id:transcription-job/unique job name"]),
+    (DOCS, "amazon-transcribe-developer-guide__monitoring-transcribe-cloud-trail.jsonl", 6, &["arn:aws:transcribe:us-west-2:111122223333:transcription-job/my-first-transcription-job"]),
+    (DOCS, "amazon-transcribe-developer-guide__monitoring-transcribe-cloud-trail.jsonl", 7, &["arn:aws:transcribe:us-west-2:account id:transcription-job/my-first-transcription-job"]),
+    (DOCS, "aws-codebuild-user-guide__cloudtrail.jsonl", 1, &["arn:aws:codebuild:region-ID:account-ID:project/codebuild-demo-project:project-ID"]),
+    (DOCS, "aws-organizations-docs__orgs_monitoring.jsonl", 3, &["arn:aws:organizations::111111111111:ou/o-exampleorgid/ou-examplerootid111-exampleouid111"]),
+    (DOCS, "aws-organizations-docs__orgs_security_incident-response.jsonl", 3, &["arn:aws:organizations::111111111111:ou/o-aa111bb222/ou-examplerootid111-exampleouid111"]),
+    (DOCS, "aws-organizations-docs__orgs_security_incident-response.jsonl", 4, &["arn:aws:organizations::111111111111:ou/o-exampleorgid/ou-examplerootid111-exampleouid111"]),
+    (DOCS, "aws-organizations-docs__orgs_security_incident-response.jsonl", 5, &["arn:aws:organizations::111111111111:ou/o-exampleorgid/ou-examplerootid111-exampleouid111"]),
+    (DOCS, "aws-waf-and-shield-advanced-developer-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:waf::777777777777:rule/7237b123-7903-4d9e-8176-9d71dexample"]),
+    (DOCS, "aws-waf-and-shield-advanced-developer-guide__logging-using-cloudtrail.jsonl", 2, &["arn:aws:waf::777777777777:rule/0923ab32-7229-49f0-a0e3-66c81example"]),
+    (DOCS, "iam-user-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:access-analyzer:us-west-2:111122223333:analyzer/test"]),
+    (REAL, "cloud-custodian__tests_data_cwe_event-appmesh-create-mesh.jsonl", 1, &["arn:aws:appmesh:eu-west-2:00000:mesh/m1"]),
+    (REAL, "cloud-custodian__tests_data_cwe_event-appmesh-create-virtualnode.jsonl", 1, &["arn:aws:appmesh:us-east-1:659775036450:mesh/m1/virtualNode/vn3"]),
+    (REAL, "panther-analysis__rules_aws_cloudtrail_rules_aws_bedrock_guardrail_update_delete.jsonl", 1, &["arn:aws:bedrock:us-west-2:123123123123:guardrail/cmy5azq5koeo"]),
+    (REAL, "streamalert__rules_community_cloudwatch_events_cloudtrail_critical_api_calls.jsonl", 2, &["arn:aws:guardduty:us-east-1:123456789123:detector/..."]),
+    (REAL, "streamalert__rules_community_cloudwatch_events_cloudtrail_critical_api_calls.jsonl", 3, &["arn:aws:guardduty:us-east-1:123456789123:detector/00000000000000000000000000000000"]),
 ];
 
 fn record_line(folder: &str, file: &str, line: usize) -> String {
@@ -301,5 +330,80 @@ fn every_catalogued_call_with_a_successful_real_record_is_in_the_table() {
         calls_with_records.len() >= 60,
         "{} catalogued calls have real records",
         calls_with_records.len()
+    );
+}
+
+/// The calls of taggable resource types the models name (`events/taggable-calls.tsv`, written
+/// by tools/catalog-gen): (eventSource, name) → (kind, status).
+fn taggable_calls() -> std::collections::BTreeMap<(String, String), (String, String)> {
+    let text =
+        std::fs::read_to_string(support::repo_root().join("events/taggable-calls.tsv")).unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.starts_with("event_source\t"))
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 4, "{line}");
+            (
+                (fields[0].to_owned(), fields[1].to_owned()),
+                (fields[2].to_owned(), fields[3].to_owned()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nine_in_ten_successful_create_and_tag_records_of_taggable_types_are_catalogued() {
+    let catalog = Catalog::builtin().unwrap();
+    let taggable = taggable_calls();
+    let (mut records, mut catalogued) = (0, 0);
+    let mut rest = Vec::new();
+    for folder in [REAL, DOCS] {
+        for path in support::corpus_files(folder) {
+            let file = path.file_name().unwrap().to_string_lossy().to_string();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, raw) in text.lines().enumerate() {
+                let location = Location {
+                    file: file.clone(),
+                    line: at + 1,
+                    index: None,
+                };
+                let Ok((_, InputEvent::ApiCall(call))) = decode_one(raw, location) else {
+                    continue;
+                };
+                let record = &call.record;
+                let name = base_event_name(record.event_name.trim()).to_owned();
+                let Some((kind, status)) = taggable.get(&(record.event_source.clone(), name))
+                else {
+                    continue;
+                };
+                if record.error_code.is_some() || kind == "modify" {
+                    continue;
+                }
+                records += 1;
+                if catalog
+                    .lookup(&record.event_source, &record.event_name)
+                    .is_some()
+                {
+                    catalogued += 1;
+                } else {
+                    rest.push(format!(
+                        "{file}:{} {} {}: {status}",
+                        at + 1,
+                        record.event_source,
+                        record.event_name
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "{catalogued} of {records} catalogued; the rest:\n{}",
+        rest.join("\n")
+    );
+    assert!(records >= 150, "{records} records");
+    assert!(
+        catalogued * 10 >= records * 9,
+        "{catalogued} of {records} catalogued; the rest:\n{}",
+        rest.join("\n")
     );
 }

@@ -149,7 +149,7 @@ fn failed_read_only_and_unsupported_calls_say_why() {
     assert!(decisions[2]["reason"]
         .as_str()
         .unwrap()
-        .contains("CreateKeyPair is not in the catalog"));
+        .contains("AssociateAddress is not in the catalog"));
 }
 
 #[test]
@@ -192,8 +192,11 @@ fn stdin_gzip_log_files_and_arrays_are_read() {
 #[test]
 fn directories_are_walked() {
     let output = enforcer(&["check", "--format", "json", "events/samples"]);
-    let files = std::fs::read_dir(support::repo_root().join("events/samples"))
+    // The hand-written samples and, one level down, the generated ones.
+    let dir = support::repo_root().join("events/samples");
+    let files = std::fs::read_dir(&dir)
         .unwrap()
+        .chain(std::fs::read_dir(dir.join("generated")).unwrap())
         .filter(|e| {
             e.as_ref()
                 .unwrap()

@@ -191,9 +191,19 @@ fn render_rules(rules: &Rules, patterns: &[(String, Value)]) -> String {
     let mut out = String::new();
     for (name, pattern) in patterns {
         let json = layout(&guarded(pattern, &rules.role), 8);
-        let source = pattern["source"][0].as_str().unwrap_or(name);
+        let sources: Vec<&str> = pattern["source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        let what = match sources.as_slice() {
+            [only] => (*only).to_owned(),
+            [first, .., last] => format!("{first} to {last}"),
+            [] => panic!("{name}: a pattern without a source"),
+        };
         out.push_str(&format!(
-            "  {prefix}{camel}:\n    Type: AWS::Events::Rule\n    Properties:\n      Name: !Sub \"{name_prefix}-{name}\"\n      Description: \"{source} events the enforcer handles (enforcer events pattern: {name})\"\n      EventBusName: default\n      State: ENABLED\n      EventPattern:\n        {json}\n      Targets:\n{target}",
+            "  {prefix}{camel}:\n    Type: AWS::Events::Rule\n    Properties:\n      Name: !Sub \"{name_prefix}-{name}\"\n      Description: \"{what} events the enforcer handles (enforcer events pattern: {name})\"\n      EventBusName: default\n      State: ENABLED\n      EventPattern:\n        {json}\n      Targets:\n{target}",
             prefix = rules.logical_prefix,
             camel = camel(name),
             name_prefix = rules.name_prefix,
@@ -259,14 +269,95 @@ fn layout(value: &Value, indent: usize) -> String {
     }
 }
 
-fn render_tag_statement(actions: &BTreeSet<String>) -> String {
-    let mut out = String::from(
-        "          - Sid: TagEachService\n            Effect: Allow\n            Action:\n",
-    );
-    for action in actions {
-        out.push_str(&format!("              - {action}\n"));
+/// IAM's limit on one customer-managed policy document (whitespace not counted).
+const MANAGED_POLICY_CHARS: usize = 6_144;
+
+/// IAM's default quota on the managed policies attached to one role.
+const MANAGED_POLICIES_PER_ROLE: usize = 10;
+
+/// Where the catalog's tagging actions are granted in a deployment: customer-managed policies
+/// `{logical_prefix}1`, `2`, … attached to `role` (the actions outgrew a role's inline policies).
+struct TagPolicies {
+    file: &'static str,
+    logical_prefix: &'static str,
+    role: &'static str,
+    condition: Option<&'static str>,
+}
+
+fn central_tag_policies() -> TagPolicies {
+    TagPolicies {
+        file: "template.yaml",
+        logical_prefix: "EnforcerTagPolicy",
+        role: "EnforcerRole",
+        condition: None,
     }
-    out.push_str("            Resource:\n              - !Sub arn:${AWS::Partition}:*:*:${AWS::AccountId}:*\n              - !Sub arn:${AWS::Partition}:s3:::*\n");
+}
+
+fn member_tag_policies() -> TagPolicies {
+    TagPolicies {
+        file: "member.yaml",
+        logical_prefix: "MemberTagPolicy",
+        role: "MemberRole",
+        condition: Some("CreatesMemberRole"),
+    }
+}
+
+/// The tagging statement of one generated policy, as JSON (intrinsics in their long form).
+fn tag_statement(part: usize, actions: &[&String]) -> Value {
+    json!({
+        "Sid": format!("TagEachService{part}"),
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [
+            {"Fn::Sub": "arn:${AWS::Partition}:*:*:${AWS::AccountId}:*"},
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"},
+        ],
+    })
+}
+
+fn policy_document(statement: Value) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [statement]})
+}
+
+/// The catalog's tagging actions in order, cut into policies of at most 90 % of
+/// [`MANAGED_POLICY_CHARS`] each (the margin covers intrinsics resolved to longer text).
+fn tag_action_parts(actions: &BTreeSet<String>) -> Vec<Vec<&String>> {
+    let budget = MANAGED_POLICY_CHARS * 9 / 10;
+    let mut parts: Vec<Vec<&String>> = vec![Vec::new()];
+    for action in actions {
+        let mut candidate = parts.last().unwrap().clone();
+        candidate.push(action);
+        let size = policy_document(tag_statement(parts.len(), &candidate))
+            .to_string()
+            .len();
+        if size > budget {
+            parts.push(vec![action]);
+        } else {
+            *parts.last_mut().unwrap() = candidate;
+        }
+    }
+    parts
+}
+
+/// The YAML of the generated tagging policies of a deployment.
+fn render_tag_policies(policies: &TagPolicies, actions: &BTreeSet<String>) -> String {
+    let mut out = String::new();
+    for (index, part) in tag_action_parts(actions).iter().enumerate() {
+        let number = index + 1;
+        let condition = policies
+            .condition
+            .map(|c| format!("    Condition: {c}\n"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {prefix}{number}:\n    Type: AWS::IAM::ManagedPolicy\n{condition}    Properties:\n      Description: !Sub \"${{AWS::StackName}}: the catalog's tagging actions, part {number}\"\n      Roles: [!Ref {role}]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Sid: TagEachService{number}\n            Effect: Allow\n            Action:\n",
+            prefix = policies.logical_prefix,
+            role = policies.role,
+        ));
+        for action in part {
+            out.push_str(&format!("              - {action}\n"));
+        }
+        out.push_str("            Resource:\n              - !Sub arn:${AWS::Partition}:*:*:${AWS::AccountId}:*\n              - !Sub arn:${AWS::Partition}:s3:::*\n");
+    }
     out
 }
 
@@ -329,9 +420,12 @@ fn resolved(value: &Value, role: &str) -> Value {
     }
 }
 
+/// The hand-written samples, then the generated ones.
 fn samples() -> Vec<(String, Value)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(support::repo_root().join("events/samples"))
+    let dir = support::repo_root().join("events/samples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
+        .chain(std::fs::read_dir(dir.join("generated")).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
@@ -506,14 +600,22 @@ fn generated_infra_is_up_to_date() {
     )
     .unwrap();
     file.push('\n');
-    let tags = render_tag_statement(&support::catalog_tag_actions());
+    let tag_actions = support::catalog_tag_actions();
     let mut expected = vec![("event-pattern.json", file)];
-    for rules in [central(), member()] {
+    for (rules, policies) in [
+        (central(), central_tag_policies()),
+        (member(), member_tag_policies()),
+    ] {
+        assert_eq!(rules.file, policies.file);
         let text = std::fs::read_to_string(infra(rules.file)).unwrap();
         let text = splice(&text, "generated rules", &render_rules(&rules, &patterns));
         expected.push((
             rules.file,
-            splice(&text, "generated tag permissions", &tags),
+            splice(
+                &text,
+                "generated tag policies",
+                &render_tag_policies(&policies, &tag_actions),
+            ),
         ));
     }
     let bless = std::env::var_os(BLESS).is_some();
@@ -626,8 +728,8 @@ fn samples_are_delivered_once_and_near_misses_never() {
         json!(member_role);
     assert!(delivered(&forward, &by_member_role).is_empty());
     assert_eq!(
-        delivered(&forward, &sample("s3-CreateBucket.json")),
-        vec!["s3"]
+        delivered(&forward, &sample("s3-CreateBucket.json")).len(),
+        1
     );
 }
 
@@ -724,6 +826,51 @@ fn policy_statements(template: &Value, name: &str) -> Vec<Value> {
         .clone()
 }
 
+/// The statements of the generated tagging policies of a deployment, in order.
+fn tag_policy_statements(template: &Value, policies: &TagPolicies) -> Vec<Value> {
+    let mut out = Vec::new();
+    for number in 1.. {
+        let name = format!("{}{number}", policies.logical_prefix);
+        let Some(policy) = template["Resources"].get(&name) else {
+            break;
+        };
+        assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy", "{name}");
+        assert_eq!(
+            policy["Properties"]["Roles"],
+            json!([{"Ref": policies.role}]),
+            "{name}"
+        );
+        out.extend(
+            policy["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .cloned(),
+        );
+    }
+    assert!(
+        !out.is_empty(),
+        "{}: no {}1",
+        policies.file,
+        policies.logical_prefix
+    );
+    out
+}
+
+/// The tagging and quarantine statements of a role: its inline policy and its generated
+/// tagging policies.
+fn tag_and_quarantine_statements(file: &str) -> Vec<Value> {
+    let template = template(file);
+    let (inline, policies) = if file == "template.yaml" {
+        ("EnforcerTagAndQuarantinePolicy", central_tag_policies())
+    } else {
+        ("MemberTagAndQuarantine", member_tag_policies())
+    };
+    let mut statements = policy_statements(&template, inline);
+    statements.extend(tag_policy_statements(&template, &policies));
+    statements
+}
+
 fn actions(statements: &[Value], effect: &str) -> BTreeSet<String> {
     statements
         .iter()
@@ -741,8 +888,8 @@ fn actions(statements: &[Value], effect: &str) -> BTreeSet<String> {
 
 #[test]
 fn central_and_member_roles_grant_the_same_tagging_and_quarantine_actions() {
-    let central = policy_statements(&template("template.yaml"), "EnforcerTagAndQuarantinePolicy");
-    let member = policy_statements(&template("member.yaml"), "MemberTagAndQuarantine");
+    let central = tag_and_quarantine_statements("template.yaml");
+    let member = tag_and_quarantine_statements("member.yaml");
     for effect in ["Allow", "Deny"] {
         assert_eq!(
             actions(&central, effect),
@@ -776,29 +923,63 @@ fn central_and_member_roles_grant_the_same_tagging_and_quarantine_actions() {
 
 #[test]
 fn the_roles_can_tag_every_service_the_rules_forward() {
-    let allowed = actions(
-        &policy_statements(&template("template.yaml"), "EnforcerTagAndQuarantinePolicy"),
-        "Allow",
-    );
+    let allowed = actions(&roles().central_tag, "Allow");
     assert!(allowed.contains("tag:TagResources") && allowed.contains("tag:GetResources"));
     // Services with no tag call of their own: CloudFormation stacks take tags only through a
-    // stack update; EBS direct APIs make EC2 snapshots, tagged with ec2:CreateTags.
-    let untaggable = ["cloudformation", "ebs"];
+    // stack update; EBS direct APIs make EC2 snapshots, tagged with ec2:CreateTags. The rest
+    // have generated create/modify entries but no catalogued tag call (their tagging action is
+    // named otherwise, `elasticmapreduce:AddTags`, or lives under another IAM prefix): the
+    // enforcer cannot add tags to their resources yet, only alert. Listed so that a change is
+    // noticed; each belongs in the catalog's tag calls.
+    let untaggable = [
+        "cloudformation",
+        "ebs",
+        // Discontinued: IAM no longer knows their actions (support::RETIRED_TAG_ACTIONS).
+        "evidently",
+        "iotevents",
+        "bedrock-data-automation",
+        "codebuild",
+        "datapipeline",
+        "ds",
+        "ds-data",
+        "elasticbeanstalk",
+        "elasticmapreduce",
+        "medialive",
+        "organizations",
+        "pinpoint",
+        "verifiedpermissions",
+        "wellarchitected",
+        "workspaces",
+    ];
+    let mut checked = 0;
     for (name, pattern) in pattern_file() {
-        let Some(event_source) = pattern["detail"]["eventSource"][0].as_str() else {
-            continue; // tag: Tag Change on Resource
+        // A rule's services: one branch of `detail.$or` each, or its only `detail`; the `tag`
+        // rule (Tag Change on Resource) has none.
+        let detail = &pattern["detail"];
+        let branches = match detail.get("$or") {
+            Some(Value::Array(branches)) => branches.clone(),
+            _ if detail.is_object() => vec![detail.clone()],
+            _ => Vec::new(),
         };
-        let prefix = support::iam_prefix(event_source);
-        let can_tag = allowed.iter().any(|action| {
-            let (service, action) = action.split_once(':').unwrap();
-            service == prefix && (action.contains("Tag") || action.starts_with("AddTags"))
-        });
-        assert_eq!(
-            can_tag,
-            !untaggable.contains(&prefix),
-            "{name}: tagging permission for {prefix}"
-        );
+        for branch in branches {
+            for event_source in branch["eventSource"].as_array().unwrap() {
+                let prefix = support::iam_prefix(event_source.as_str().unwrap());
+                // `mq.amazonaws.com` (generated, the models' endpoint) shares the IAM prefix
+                // `mq` with `amazonmq.amazonaws.com`, whose CreateTags is catalogued.
+                let can_tag = allowed.iter().any(|action| {
+                    let (service, action) = action.split_once(':').unwrap();
+                    service == prefix && (action.contains("Tag") || action.starts_with("AddTags"))
+                });
+                assert_eq!(
+                    can_tag,
+                    !untaggable.contains(&prefix),
+                    "{name}: tagging permission for {prefix}"
+                );
+                checked += 1;
+            }
+        }
     }
+    assert!(checked >= 100, "only {checked} services checked");
 }
 
 /// The roles' policies: the central function's (tagging and quarantine, and running) and the
@@ -812,9 +993,9 @@ struct Roles {
 fn roles() -> Roles {
     let central = template("template.yaml");
     Roles {
-        central_tag: policy_statements(&central, "EnforcerTagAndQuarantinePolicy"),
+        central_tag: tag_and_quarantine_statements("template.yaml"),
         central_run: policy_statements(&central, "EnforcerRunPolicy"),
-        member: policy_statements(&template("member.yaml"), "MemberTagAndQuarantine"),
+        member: tag_and_quarantine_statements("member.yaml"),
     }
 }
 
@@ -1366,6 +1547,32 @@ fn each_roles_inline_policies_fit_iams_size_limit() {
             }
         }
         assert!(!per_role.is_empty(), "{file}: no role");
+        // The generated tagging policies: customer-managed, each within IAM's limit, and few
+        // enough for the default quota of managed policies per role.
+        let mut managed_per_role: std::collections::BTreeMap<String, usize> = Default::default();
+        for (name, resource) in resources {
+            if resource["Type"] != "AWS::IAM::ManagedPolicy" {
+                continue;
+            }
+            let size = resource["Properties"]["PolicyDocument"].to_string().len();
+            assert!(
+                size * 10 <= MANAGED_POLICY_CHARS * 9,
+                "{file}: {name} takes {size} characters; IAM allows {MANAGED_POLICY_CHARS}"
+            );
+            eprintln!("{file}: {name} {size} characters");
+            for role in resource["Properties"]["Roles"].as_array().unwrap() {
+                *managed_per_role
+                    .entry(role["Ref"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        for (role, count) in managed_per_role {
+            assert!(
+                count <= MANAGED_POLICIES_PER_ROLE,
+                "{file}: {role} has {count} managed policies; IAM allows {MANAGED_POLICIES_PER_ROLE} by default"
+            );
+            eprintln!("{file}: {role} {count} managed policies");
+        }
         for (role, size) in per_role {
             assert!(
                 size * 10 <= ROLE_INLINE_POLICY_CHARS * 9,

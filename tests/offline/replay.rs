@@ -511,7 +511,9 @@ fn fast_path_agrees_with_the_resolver_on_every_corpus_record() {
             }
         }
     }
-    assert!(settled > 300, "{settled}");
+    // With the generated catalog, more records are catalogued or uncatalogued creates the
+    // resolver may infer from their response: those take the full decode (251 settle today).
+    assert!(settled > 200, "{settled}");
 }
 
 fn well_formed(markup: &str) -> Result<(), String> {

@@ -97,6 +97,64 @@ fn expected() -> Expected {
     toml::from_str(&std::fs::read_to_string(samples_dir().join("expected.toml")).unwrap()).unwrap()
 }
 
+/// The generated samples (`events/samples/generated/`, written by tools/catalog-gen): the exact
+/// ARN each must resolve to. Their outcome is not pinned: it follows from the policies.
+#[derive(Deserialize)]
+struct ExpectedGenerated {
+    sample: Vec<ExpectedGeneratedSample>,
+}
+
+#[derive(Deserialize)]
+struct ExpectedGeneratedSample {
+    file: String,
+    arns: Vec<String>,
+}
+
+const GENERATED: &str = "generated";
+
+fn expected_generated() -> ExpectedGenerated {
+    let path = samples_dir().join(GENERATED).join("expected.toml");
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_generated_sample_resolves_to_exactly_its_arn() {
+    let catalog = Catalog::builtin().unwrap();
+    let mut failures = Vec::new();
+    let samples = expected_generated().sample;
+    assert!(samples.len() >= 500, "{} generated samples", samples.len());
+    for sample in samples {
+        let decisions = decide(&format!("{GENERATED}/{}", sample.file));
+        let arns: Vec<String> = decisions
+            .iter()
+            .flat_map(|d| d.resources.iter().map(|r| r.arn.clone()))
+            .collect();
+        if arns != sample.arns {
+            failures.push(format!(
+                "{}: expected {:?}, got {:?} ({:?})",
+                sample.file,
+                sample.arns,
+                arns,
+                decisions
+                    .iter()
+                    .map(|d| d.reason.clone())
+                    .collect::<Vec<_>>()
+            ));
+        }
+        for decision in &decisions {
+            let entry = catalog
+                .lookup(&decision.event_source, &decision.event_name)
+                .unwrap_or_else(|| panic!("{}: not catalogued", sample.file));
+            assert!(
+                entry.generated,
+                "{}: a hand-written call has a generated sample",
+                sample.file
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn every_sample_resolves_to_its_expected_arns_and_outcome() {
     let mut failures = Vec::new();
@@ -127,15 +185,32 @@ fn every_sample_resolves_to_its_expected_arns_and_outcome() {
 
 #[test]
 fn every_sample_file_is_listed_and_every_catalogued_call_has_a_sample() {
-    let listed: BTreeSet<String> = expected().sample.into_iter().map(|s| s.file).collect();
+    let listed: BTreeSet<String> = expected()
+        .sample
+        .into_iter()
+        .map(|s| s.file)
+        .chain(
+            expected_generated()
+                .sample
+                .into_iter()
+                .map(|s| format!("{GENERATED}/{}", s.file)),
+        )
+        .collect();
     let mut on_disk = BTreeSet::new();
     let mut calls = BTreeSet::new();
-    for entry in std::fs::read_dir(samples_dir()).unwrap() {
+    let hand = std::fs::read_dir(samples_dir()).unwrap();
+    let generated = std::fs::read_dir(samples_dir().join(GENERATED)).unwrap();
+    for entry in hand.chain(generated) {
         let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.ends_with(".json") {
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        if !file.ends_with(".json") {
             continue;
         }
+        let name = if path.parent().unwrap().ends_with(GENERATED) {
+            format!("{GENERATED}/{file}")
+        } else {
+            file
+        };
         on_disk.insert(name.clone());
         for result in decode_bytes(&name, &std::fs::read(Path::new(&path)).unwrap()) {
             if let Ok((_, InputEvent::ApiCall(call))) = result {
@@ -487,8 +562,10 @@ fn multi_resource_calls_yield_every_resource() {
 
 #[test]
 fn every_catalogued_resource_type_has_a_known_arn_shape() {
+    // Generated entries' types come with the ARN format of the IAM authorization reference, and
+    // each generated sample resolves to exactly the ARN built from that format (above).
     let catalog = Catalog::builtin().unwrap();
-    for entry in catalog.entries() {
+    for entry in catalog.entries().iter().filter(|e| !e.generated) {
         for kind in entry.resource_types() {
             assert!(
                 kind == "from_arn" || support::shapes::has_shape(kind),

@@ -260,7 +260,23 @@ pub fn shape_problem(resource_type: &str, arn: &str) -> Option<String> {
             generic_ec2 = format!("^{kind}/[a-z]+-[0-9A-Za-z]+$");
             (Regional, generic_ec2.as_str())
         }
-        None => return Some(format!("no known shape for `{resource_type}` ({arn})")),
+        // A type only generated entries use (events/catalog-generated.toml): its ARN is built
+        // from the IAM authorization reference's format, and each generated sample proves that
+        // build exactly (tests/offline/samples.rs). Here: the type's service, and a resource part
+        // that starts with the type's name (`canary:…`, `mesh/…`).
+        None => {
+            let (service, name) = resource_type.split_once(':').unwrap_or((resource_type, ""));
+            if parsed.service != service {
+                return Some(format!("`{arn}`: service is not `{service}`"));
+            }
+            let named = parsed
+                .resource
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(['/', ':']));
+            return (!named).then(|| {
+                format!("`{arn}`: resource part does not start with `{name}/` or `{name}:`")
+            });
+        }
     };
     let service = resource_type.split(':').next().unwrap_or_default();
     if parsed.service != service {

@@ -97,6 +97,7 @@ fn decision(resource: ResourceDecision) -> Decision {
         region: None,
         mode: Mode::Enforce,
         resources: vec![resource],
+        resolution: None,
     }
 }
 

@@ -102,6 +102,7 @@ fn decision(outcome: Outcome, mode: Mode, resources: Vec<ResourceDecision>) -> D
         region: Some("eu-west-1".to_owned()),
         mode,
         resources,
+        resolution: None,
     }
 }
 

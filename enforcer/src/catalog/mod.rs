@@ -18,14 +18,19 @@ use serde::Deserialize;
 pub use arn::{partition_for_region, resource_name, resource_type_from_arn, Arn};
 pub use path::{JsonPath, PathError};
 pub use pattern::{
-    event_patterns, EventPattern, CLOUDTRAIL_DETAIL_TYPE, TAG_CHANGE_DETAIL_TYPE, TAG_CHANGE_SOURCE,
+    event_patterns, EventPattern, CLOUDTRAIL_DETAIL_TYPE, PATTERN_BUDGET, PATTERN_QUOTA,
+    TAG_CHANGE_DETAIL_TYPE, TAG_CHANGE_SOURCE,
 };
 pub use tags::{tag_keys_from_value, tags_from_value};
 pub use template::{ArnContext, ArnTemplate};
 pub use types::KNOWN_RESOURCE_TYPES;
 
-/// The catalog shipped with the binary.
+/// The hand-written catalog shipped with the binary: authoritative for every call it lists.
 pub const BUILTIN_CATALOG: &str = include_str!("../../../events/catalog.toml");
+
+/// The entries `tools/catalog-gen` proposed from AWS's models for calls the hand-written catalog
+/// does not list (a call in both files is an error when the catalog loads).
+pub const GENERATED_CATALOG: &str = include_str!("../../../events/catalog-generated.toml");
 
 /// What a call does to the resources it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -103,6 +108,10 @@ struct RawEntry {
     /// Path(s) to the tag keys an untag request removes.
     #[serde(default)]
     tag_keys: Option<OneOrMany>,
+    /// The versioned names CloudTrail writes for the call (`CreateFunction20150331`), so a
+    /// lookup by the name in a record finds the entry in `events list`.
+    #[serde(default)]
+    cloudtrail_names: Vec<String>,
 }
 
 /// Facts about one eventSource, from the catalog's `[sources]` table.
@@ -149,6 +158,10 @@ pub struct CatalogEntry {
     pub tags_paths: Vec<JsonPath>,
     /// Where the removed tag keys are, tried in order.
     pub tag_keys_paths: Vec<JsonPath>,
+    /// True when the entry comes from `events/catalog-generated.toml`.
+    pub generated: bool,
+    /// The versioned names CloudTrail writes for the call, each stripping to `event_name`.
+    pub cloudtrail_names: Vec<String>,
 }
 
 impl CatalogEntry {
@@ -208,6 +221,7 @@ pub struct Catalog {
 struct RawCatalog {
     #[serde(default)]
     sources: BTreeMap<String, RawSource>,
+    #[serde(default)]
     call: Vec<RawEntry>,
 }
 
@@ -277,6 +291,16 @@ fn entry_from_raw(entry: RawEntry) -> Result<CatalogEntry, String> {
     if entry.kind == CallKind::Untag && tag_keys_paths.is_empty() {
         return Err("an `untag` call needs `tag_keys`".into());
     }
+    if let Some(name) = entry
+        .cloudtrail_names
+        .iter()
+        .find(|name| name.as_str() == entry.name || base_event_name(name) != entry.name)
+    {
+        return Err(format!(
+            "cloudtrail_names: `{name}` is not a versioned form of `{}`",
+            entry.name
+        ));
+    }
     let mut id_prefix_types: Vec<(String, String)> = entry.id_prefix_types.into_iter().collect();
     id_prefix_types.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
     Ok(CatalogEntry {
@@ -290,21 +314,42 @@ fn entry_from_raw(entry: RawEntry) -> Result<CatalogEntry, String> {
         id_prefix_types,
         tags_paths,
         tag_keys_paths,
+        generated: false,
+        cloudtrail_names: entry.cloudtrail_names,
     })
 }
 
 impl Catalog {
-    /// The catalog shipped with the binary.
+    /// The catalog shipped with the binary: the hand-written entries, then the generated ones.
     pub fn builtin() -> Result<Self, CatalogError> {
-        Self::from_toml(BUILTIN_CATALOG)
+        Self::from_toml_parts(BUILTIN_CATALOG, Some(GENERATED_CATALOG))
     }
 
     /// Loads a catalog from TOML text.
     pub fn from_toml(text: &str) -> Result<Self, CatalogError> {
-        let raw: RawCatalog = toml::from_str(text)?;
+        Self::from_toml_parts(text, None)
+    }
+
+    /// Loads a hand-written catalog and, optionally, generated entries. A call listed in both is
+    /// an error: the generator skips every hand-written call, so a duplicate means the generated
+    /// file is stale.
+    pub fn from_toml_parts(hand: &str, generated: Option<&str>) -> Result<Self, CatalogError> {
+        let mut raw: RawCatalog = toml::from_str(hand)?;
+        let hand_count = raw.call.len();
+        if let Some(text) = generated {
+            let more: RawCatalog = toml::from_str(text)?;
+            if let Some(source) = more.sources.keys().next() {
+                return Err(CatalogError::Entry {
+                    source_name: source.clone(),
+                    event_name: String::new(),
+                    reason: "`[sources]` belongs in the hand-written catalog".into(),
+                });
+            }
+            raw.call.extend(more.call);
+        }
         let mut entries = Vec::with_capacity(raw.call.len());
         let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
-        for entry in raw.call {
+        for (position, entry) in raw.call.into_iter().enumerate() {
             let source_name = entry.source.clone();
             let event_name = entry.name.clone();
             let fail = |reason: String| CatalogError::Entry {
@@ -317,7 +362,8 @@ impl Catalog {
                     "write the base event name; version suffixes are stripped before lookup".into(),
                 ));
             }
-            let parsed = entry_from_raw(entry).map_err(fail)?;
+            let mut parsed = entry_from_raw(entry).map_err(fail)?;
+            parsed.generated = position >= hand_count;
             let names = index.entry(source_name.clone()).or_default();
             if names.contains_key(&event_name) {
                 return Err(fail("listed twice".into()));
@@ -498,6 +544,40 @@ mod tests {
             .lookup("s3.amazonaws.com", "CreateBucket ")
             .is_some());
         assert!(catalog.lookup("s3.amazonaws.com", "GetObject").is_none());
+        let create = catalog
+            .lookup("lambda.amazonaws.com", "CreateFunction20150331")
+            .unwrap();
+        assert_eq!(create.cloudtrail_names, ["CreateFunction20150331"]);
+        for entry in catalog.entries() {
+            for name in &entry.cloudtrail_names {
+                let found = catalog.lookup(&entry.event_source, name).unwrap();
+                assert_eq!(found.event_name, entry.event_name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_builtin_catalog_has_generated_entries_and_the_hand_written_ones_win() {
+        let catalog = Catalog::builtin().unwrap();
+        let generated = catalog.entries().iter().filter(|e| e.generated).count();
+        assert!(generated >= 800, "{generated} generated entries");
+        assert!(
+            !catalog
+                .lookup("s3.amazonaws.com", "CreateBucket")
+                .unwrap()
+                .generated
+        );
+        assert!(
+            catalog
+                .lookup("kafka.amazonaws.com", "CreateClusterV2")
+                .unwrap()
+                .generated
+        );
+        let twice = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\narns=['responseElements.a']\n";
+        assert!(matches!(
+            Catalog::from_toml_parts(twice, Some(twice)),
+            Err(CatalogError::Entry { .. })
+        ));
     }
 
     #[test]
@@ -516,6 +596,8 @@ mod tests {
         assert!(Catalog::from_toml(suffixed).is_err());
         let resource_in_from_arn = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='from_arn'\nids=['requestParameters.a']\narn='arn:aws:s:r:a:{resource}/{id}'\n";
         assert!(Catalog::from_toml(resource_in_from_arn).is_err());
+        let unversioned = "[[call]]\nsource='s'\nname='CreateFunction'\nkind='create'\nresource_type='s:x'\narns=['responseElements.a']\ncloudtrail_names=['CreateFunctionUrlConfig']\n";
+        assert!(Catalog::from_toml(unversioned).is_err());
         let unknown_key = "[[call]]\nsource='s'\nname='n'\nkind='create'\nresource_type='s:x'\narns=['a']\nbogus=1\n";
         assert!(matches!(
             Catalog::from_toml(unknown_key),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use enforcer::catalog::{base_event_name, event_patterns, Catalog, CatalogEntry};
-use enforcer::event::{InputEvent, Resolution, ResolveOptions, Resolver};
+use enforcer::event::{InputEvent, Resolution, ResolveOptions, ResolvedBy, Resolver};
 use serde::Serialize;
 
 use super::input::{expand_inputs, read_input};
@@ -127,6 +127,10 @@ struct ListedCall<'a> {
     resource_type: &'a str,
     /// Every type the call can resolve to (several for `by_id_prefix`).
     resource_types: Vec<&'a str>,
+    /// The versioned names CloudTrail writes for the call (`CreateFunction20150331`).
+    cloudtrail_names: &'a [String],
+    /// True for entries of `events/catalog-generated.toml`.
+    generated: bool,
 }
 
 fn listed<'a>(catalog: &Catalog, entry: &'a CatalogEntry) -> ListedCall<'a> {
@@ -137,6 +141,8 @@ fn listed<'a>(catalog: &Catalog, entry: &'a CatalogEntry) -> ListedCall<'a> {
         kind: entry.kind.as_str(),
         resource_type: &entry.resource_type,
         resource_types: entry.resource_types(),
+        cloudtrail_names: &entry.cloudtrail_names,
+        generated: entry.generated,
     }
 }
 
@@ -170,13 +176,23 @@ fn list(out: &mut impl Write, catalog: &Catalog, format: Format) -> anyhow::Resu
             "{:<source_width$}  {:<name_width$}  {:<12}  {kind}",
             call.event_source, call.event_name, call.kind
         )?;
+        // Versioned names on lines of their own, so `grep CreateFunction20150331` finds them.
+        for versioned in call.cloudtrail_names {
+            writeln!(
+                out,
+                "{:<source_width$}  {:<name_width$}  {:<12}  (the name CloudTrail writes for {})",
+                call.event_source, versioned, call.kind, call.event_name
+            )?;
+        }
     }
     let services: BTreeSet<&str> = calls.iter().map(|c| c.event_source).collect();
+    let generated = calls.iter().filter(|c| c.generated).count();
     writeln!(
         out,
-        "\n{} calls over {} services",
+        "\n{} calls over {} services ({} hand-written, {generated} generated)",
         calls.len(),
-        services.len()
+        services.len(),
+        calls.len() - generated
     )?;
     Ok(())
 }
@@ -211,6 +227,9 @@ struct Coverage {
     decode_errors: Vec<Located>,
     /// Records resolved to resources.
     resolved: Resolved,
+    /// Records of create calls the catalog does not know, resolved to the ARN their response
+    /// carries (alerted on, never changed): counted apart from `resolved`.
+    inferred: Resolved,
     /// Records deliberately not acted on.
     ignored: Ignored,
     /// Records of calls the catalog does not know, ranked by count.
@@ -300,6 +319,7 @@ fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> (Coverage, usize) {
     let mut unreadable = 0;
     let mut report = Coverage::default();
     let mut resolved_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut inferred_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut unsupported_calls: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
     for path in expand_inputs(paths) {
@@ -327,10 +347,15 @@ fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> (Coverage, usize) {
             report.decoded += 1;
             match resolver.resolve(&event) {
                 Resolution::Resolved(change) => {
-                    report.resolved.records += 1;
-                    report.resolved.resources += change.resources.len();
+                    let (counts, calls) = if change.resolved_by == Some(ResolvedBy::Inferred) {
+                        (&mut report.inferred, &mut inferred_calls)
+                    } else {
+                        (&mut report.resolved, &mut resolved_calls)
+                    };
+                    counts.records += 1;
+                    counts.resources += change.resources.len();
                     let name = base_event_name(&change.event_name).to_owned();
-                    *resolved_calls
+                    *calls
                         .entry((change.event_source.clone(), name))
                         .or_default() += 1;
                 }
@@ -365,6 +390,8 @@ fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> (Coverage, usize) {
     }
     report.resolved.calls = resolved_calls.len();
     report.resolved.by_call = call_counts(&resolved_calls);
+    report.inferred.calls = inferred_calls.len();
+    report.inferred.by_call = call_counts(&inferred_calls);
     report.unsupported.calls = unsupported_calls.len();
     report.unsupported.by_call = call_counts(&unsupported_calls);
     report.ignored.by_reason = ranked(&ignored)
@@ -389,6 +416,11 @@ fn write_coverage(out: &mut impl Write, report: &Coverage, top: usize) -> std::i
         out,
         "  resolved       {:>6}  records of {} catalogued calls, {} resources",
         report.resolved.records, report.resolved.calls, report.resolved.resources
+    )?;
+    writeln!(
+        out,
+        "  inferred       {:>6}  records of {} create calls not in the catalog, {} resources (alert only)",
+        report.inferred.records, report.inferred.calls, report.inferred.resources
     )?;
     writeln!(out, "  ignored        {:>6}", report.ignored.records)?;
     for reason in &report.ignored.by_reason {

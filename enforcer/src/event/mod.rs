@@ -15,6 +15,6 @@ pub use record::{
     SessionIssuer, SessionIssuerHeader, UserIdentity, UserIdentityHeader,
 };
 pub use resolve::{
-    is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution, ResolveOptions,
-    Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
+    is_create_name, is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution,
+    ResolveOptions, ResolvedBy, Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
 };

@@ -227,8 +227,9 @@ pub struct RecordHeader<'a> {
     _resources: Option<IgnoredAny>,
     #[serde(default, rename = "errorMessage")]
     _error_message: Option<IgnoredAny>,
-    #[serde(default, rename = "eventType")]
-    _event_type: Option<IgnoredAny>,
+    /// `eventType` (`AwsApiCall`, `AwsServiceEvent`, …), when a text.
+    #[serde(default, borrow, rename = "eventType")]
+    pub event_type: LenientStr<'a>,
     // The envelope probe's fields, typed as the probe types them.
     #[serde(default, rename = "detail")]
     _detail: Option<IgnoredAny>,
@@ -304,7 +305,7 @@ impl<'a> RecordHeader<'a> {
             || self._recipient_account_id.is_some()
             || self._request_parameters.is_some()
             || self._response_elements.is_some()
-            || self._event_type.is_some()
+            || self.event_type.0.is_some()
     }
 
     /// True when the caller (or the role behind its session) has an ARN.

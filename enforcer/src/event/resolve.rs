@@ -6,11 +6,18 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::input::{ApiCall, InputEvent, TagChangeEvent};
+
+mod infer;
 use crate::catalog::{
     partition_for_region, resource_name, resource_type_from_arn, tag_keys_from_value,
     tags_from_value, Arn, ArnContext, CallKind, Catalog, CatalogEntry, JsonPath, BY_ID_PREFIX,
     FROM_ARN,
 };
+pub use infer::is_create_name;
+
+/// The `eventType` of a record of an API call; the other types (`AwsServiceEvent`,
+/// `AwsConsoleSignIn`, `AwsCloudTrailInsight`, `AwsVpceEvent`, …) report no request.
+const API_CALL_EVENT_TYPE: &str = "AwsApiCall";
 
 /// Who made a call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -93,6 +100,21 @@ pub struct Change {
     pub resources: Vec<ResourceRef>,
     /// What the record says happened to their tags.
     pub tag_update: TagUpdate,
+    /// How the resources were found: from the catalog (or a Tag Change event), or inferred
+    /// from the response of a create call the catalog does not know (`event::infer`: alert
+    /// only, never change or quarantine them). `None` for a resource as it exists, outside any
+    /// event ([`crate::engine::existing`]).
+    pub resolved_by: Option<ResolvedBy>,
+}
+
+/// How a change's resources were found from its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolvedBy {
+    /// From the catalog entry of the call (or a Tag Change event).
+    Catalog,
+    /// From the response of a create call the catalog does not know (`event::infer`).
+    Inferred,
 }
 
 /// What the enforcer makes of one decoded event.
@@ -141,6 +163,9 @@ pub enum IgnoreReason<'a> {
     FailedCall(&'a str),
     /// The enforcer's own principal made it (loop guard).
     OwnPrincipal(&'a str),
+    /// Not an API call (`eventType` `AwsServiceEvent`, `AwsConsoleSignIn`,
+    /// `AwsCloudTrailInsight`, …): the record reports something that happened, not a request.
+    NotAnApiCall(&'a str),
     /// `readOnly: true`.
     ReadOnly,
     /// No `readOnly` flag, a name that only reads (`Describe*`, `Get*`, `List*`, …), and not in
@@ -154,6 +179,7 @@ impl IgnoreReason<'_> {
         match self {
             Self::FailedCall(_) => "failed call (errorCode present)",
             Self::OwnPrincipal(_) => "made by the enforcer's own principal (loop guard)",
+            Self::NotAnApiCall(_) => "not an API call (eventType other than AwsApiCall)",
             Self::ReadOnly => "read-only call (readOnly: true)",
             Self::ReadOnlyByName => "read-only call (by its name; no readOnly flag)",
         }
@@ -167,6 +193,10 @@ impl std::fmt::Display for IgnoreReason<'_> {
             Self::OwnPrincipal(own) => {
                 write!(f, "made by the enforcer's own principal {own} (loop guard)")
             }
+            Self::NotAnApiCall(kind) => write!(
+                f,
+                "a `{kind}` record reports an event, not an API call; there is no call to check"
+            ),
             Self::ReadOnly => f.write_str("read-only call; it changes no resource"),
             Self::ReadOnlyByName => f.write_str(
                 "read-only call (by its name; the record has no readOnly flag); it changes no \
@@ -245,21 +275,23 @@ impl Resolver {
             .catalog
             .lookup(&record.event_source, &record.event_name)
         else {
+            let base = crate::catalog::base_event_name(&header.event_name);
+            if let Some(resources) = infer::created_resources(record, base) {
+                let (region, account) = region_and_account(call);
+                let tag_update = infer::request_tags(record);
+                let mut change = change_of(call, header, CallKind::Create, region, account);
+                change.resources = resources;
+                change.tag_update = tag_update;
+                change.resolved_by = Some(ResolvedBy::Inferred);
+                return Resolution::Resolved(Box::new(change));
+            }
             let reason = format!(
                 "{} {} is not in the catalog; see `enforcer events list`",
                 header.event_source, header.event_name
             );
             return Resolution::Unsupported { header, reason };
         };
-        let region = record
-            .aws_region
-            .clone()
-            .or_else(|| call.envelope.as_ref().and_then(|e| e.region.clone()));
-        let account = record
-            .recipient_account_id
-            .clone()
-            .or_else(|| record.user_identity.as_ref()?.account_id.clone())
-            .or_else(|| call.envelope.as_ref().and_then(|e| e.account.clone()));
+        let (region, account) = region_and_account(call);
         let partition = record
             .actor_arn()
             .and_then(Arn::parse)
@@ -294,24 +326,10 @@ impl Resolver {
             Err(reason) => return Resolution::Unresolved { header, reason },
         };
         let tag_update = tag_update_of(entry, &root);
-        let identity = record.user_identity.clone().unwrap_or_default();
-        Resolution::Resolved(Box::new(Change {
-            event_id: header.event_id,
-            event_time: record.event_time.clone(),
-            event_source: header.event_source,
-            event_name: header.event_name,
-            kind: entry.kind,
-            actor: Actor {
-                arn: identity.arn,
-                identity_type: identity.identity_type,
-                session_issuer_arn: record.session_issuer_arn().map(str::to_owned),
-                invoked_by: identity.invoked_by,
-            },
-            account,
-            region,
-            resources,
-            tag_update,
-        }))
+        let mut change = change_of(call, header, entry.kind, region, account);
+        change.resources = resources;
+        change.tag_update = tag_update;
+        Resolution::Resolved(Box::new(change))
     }
 
     /// Why a record is deliberately not acted on, if it is: a failed call, a call made by the
@@ -326,6 +344,13 @@ impl Resolver {
         }
         if let Some(own) = self.own_principal(record) {
             return Some(IgnoreReason::OwnPrincipal(own));
+        }
+        if let Some(kind) = record
+            .event_type
+            .as_deref()
+            .filter(|kind| !kind.eq_ignore_ascii_case(API_CALL_EVENT_TYPE))
+        {
+            return Some(IgnoreReason::NotAnApiCall(kind));
         }
         if self
             .catalog
@@ -358,6 +383,51 @@ impl Resolver {
                     .any(|seen| principal_matches(own, seen))
             })
             .map(String::as_str)
+    }
+}
+
+/// The region of a call and the account of its resources: the record's, else the envelope's.
+fn region_and_account(call: &ApiCall) -> (Option<String>, Option<String>) {
+    let record = &call.record;
+    let region = record
+        .aws_region
+        .clone()
+        .or_else(|| call.envelope.as_ref().and_then(|e| e.region.clone()));
+    let account = record
+        .recipient_account_id
+        .clone()
+        .or_else(|| record.user_identity.as_ref()?.account_id.clone())
+        .or_else(|| call.envelope.as_ref().and_then(|e| e.account.clone()));
+    (region, account)
+}
+
+/// A change made by `call`, its resources and tag update still to fill in.
+fn change_of(
+    call: &ApiCall,
+    header: EventHeader,
+    kind: CallKind,
+    region: Option<String>,
+    account: Option<String>,
+) -> Change {
+    let record = &call.record;
+    let identity = record.user_identity.clone().unwrap_or_default();
+    Change {
+        event_id: header.event_id,
+        event_time: record.event_time.clone(),
+        event_source: header.event_source,
+        event_name: header.event_name,
+        kind,
+        actor: Actor {
+            arn: identity.arn,
+            identity_type: identity.identity_type,
+            session_issuer_arn: record.session_issuer_arn().map(str::to_owned),
+            invoked_by: identity.invoked_by,
+        },
+        account,
+        region,
+        resources: Vec::new(),
+        tag_update: TagUpdate::None,
+        resolved_by: Some(ResolvedBy::Catalog),
     }
 }
 
@@ -577,6 +647,7 @@ fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
         region: event.envelope.region.clone(),
         resources,
         tag_update: TagUpdate::Replace(event.tags.clone()),
+        resolved_by: Some(ResolvedBy::Catalog),
     }))
 }
 

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::catalog::{base_event_name, Catalog};
-use crate::event::{is_read_only_name, RecordHeader};
+use crate::event::{is_create_name, is_read_only_name, RecordHeader};
 
 /// The catalog's (eventSource, eventName) pairs, looked up with borrowed strings.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +76,15 @@ pub fn quick<'h>(
     if own_principals && header.has_principal() {
         return Quick::Decode;
     }
+    // A record that reports an event rather than a call: the resolver ignores it.
+    if header
+        .event_type
+        .0
+        .as_deref()
+        .is_some_and(|kind| !kind.eq_ignore_ascii_case("AwsApiCall"))
+    {
+        return Quick::Ignored;
+    }
     if index.contains(&header.event_source, &header.event_name) {
         return Quick::Decode;
     }
@@ -85,6 +94,8 @@ pub fn quick<'h>(
     match header.read_only {
         Some(true) => Quick::Ignored,
         None if is_read_only_name(name) => Quick::Ignored,
+        // An uncatalogued create call may be resolved from its response (`event::infer`).
+        _ if is_create_name(base_event_name(name)) => Quick::Decode,
         _ => Quick::Unsupported {
             source: &header.event_source,
             name,
