@@ -86,7 +86,7 @@ pub struct ResourceDecision {
     /// echo of a quarantine's own label tags (or any later tag change) is the same problem and
     /// alerts nothing. Not printed.
     #[serde(skip)]
-    pub quarantine_withheld: bool,
+    pub(crate) quarantine_withheld: bool,
 }
 
 /// The decision about one input record: the unit the CLI prints and the Lambda logs.
@@ -107,7 +107,7 @@ pub struct Decision {
     pub location: Option<String>,
     /// Who made the call.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// Account of the resources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -164,7 +164,7 @@ impl Decision {
     /// The decision for an event that touched no resource to evaluate (ignored, unsupported or
     /// unresolved); a resolved change is handed back, to be decided with its resources' current
     /// tags ([`decide`]).
-    pub fn unevaluated(
+    pub(crate) fn unevaluated(
         resolution: Resolution,
         location: Option<&Location>,
         mode: Mode,
@@ -208,7 +208,7 @@ impl Decision {
 }
 
 /// The identity of a change, for a decision about it that evaluates nothing.
-pub fn event_header(change: Change) -> EventHeader {
+pub(crate) fn event_header(change: Change) -> EventHeader {
     EventHeader {
         event_id: change.event_id,
         event_source: change.event_source,
@@ -281,7 +281,7 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
 }
 
 /// `event_source` of the changes [`existing`] makes for a scan.
-pub const SCAN_EVENT_SOURCE: &str = "enforcer.scan";
+pub(crate) const SCAN_EVENT_SOURCE: &str = "enforcer.scan";
 
 /// Only a resource's creation, or a scan of what exists, may quarantine it. A tag change (a
 /// removal above all: `DeleteBucketTagging` on a classified, working bucket) would otherwise

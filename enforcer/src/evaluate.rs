@@ -82,7 +82,7 @@ pub struct Verdict {
     pub matched_rules: Vec<String>,
     /// Names of the rules that selected the resource but are overridden by another that did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub overridden_rules: Vec<String>,
+    pub(crate) overridden_rules: Vec<String>,
     /// The exemption that applies, if any (then nothing else is evaluated).
     pub exempt: Option<String>,
     /// Every problem found.
@@ -93,13 +93,6 @@ pub struct Verdict {
     pub case_fixes: Tags,
     /// The overall action.
     pub action: Action,
-}
-
-impl Verdict {
-    /// True when something at error level is wrong before the plan is applied.
-    pub fn has_violations(&self) -> bool {
-        self.violations.iter().any(|v| v.level == Level::Error)
-    }
 }
 
 /// Why a rule does not select a resource.
@@ -200,7 +193,7 @@ pub fn selects(
 
 /// The rules that apply to a resource.
 #[derive(Debug, Clone, Default)]
-pub struct Applicable<'p> {
+pub(crate) struct Applicable<'p> {
     /// Rules that select the resource and that no other selecting rule overrides, in policy
     /// order, with their captures.
     pub applied: Vec<(&'p Rule, BTreeMap<String, String>)>,
@@ -210,7 +203,7 @@ pub struct Applicable<'p> {
 
 /// The rules that apply to a resource: a rule that selects it is set aside when another rule
 /// that also selects it lists it in `overrides`.
-pub fn applicable_rules<'p>(
+pub(crate) fn applicable_rules<'p>(
     resource: &ResourceRef,
     tags: &Tags,
     policies: &'p PolicySet,
@@ -274,7 +267,7 @@ pub struct Facts<'p> {
     /// The exemption that applies (then nothing else is gathered).
     pub exemption: Option<&'p Exemption>,
     /// The rules that apply, and those overridden.
-    pub applicable: Applicable<'p>,
+    pub(crate) applicable: Applicable<'p>,
     /// Every key the applicable rules name, in rule order (`require`, `recommend`, `set`,
     /// `default`, `allow` of each rule), then every vocabulary key the resource carries.
     pub keys: Vec<KeyFacts<'p>>,
@@ -282,7 +275,11 @@ pub struct Facts<'p> {
 
 /// Gathers what the policies say about `resource` with `tags`: the exemption, the applicable
 /// rules, and per tag key everything those rules and the vocabulary say about it.
-pub fn gather<'p>(resource: &ResourceRef, tags: &Tags, policies: &'p PolicySet) -> Facts<'p> {
+pub(crate) fn gather<'p>(
+    resource: &ResourceRef,
+    tags: &Tags,
+    policies: &'p PolicySet,
+) -> Facts<'p> {
     if let Some(exemption) = policies
         .exemptions
         .iter()

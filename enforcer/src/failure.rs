@@ -79,7 +79,7 @@ const THROTTLING_CODES: &[&str] = &[
 ];
 
 /// True for an error code that means "slow down".
-pub fn is_throttling(code: &str) -> bool {
+pub(crate) fn is_throttling(code: &str) -> bool {
     THROTTLING_CODES.contains(&code)
 }
 

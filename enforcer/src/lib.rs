@@ -8,6 +8,13 @@
 //! and AWS implementations; [`alert`] renders a decision for the people who must act on it; [`state`] keeps what the
 //! enforcer knows per resource (open problems, quarantine records, the freshest tags seen) in one
 //! table.
+//!
+//! What is public here is what the crate's own users need: the `enforcer` CLI and the
+//! `enforcer-lambda` function (both in this package), the benchmarks and examples, and the
+//! integration tests in `tests/`. Everything else is `pub(crate)`. Every public item is
+//! documented (the workspace denies `missing_docs` in CI through `clippy -D warnings`). The API
+//! follows the binaries and has no stability promise of its own: depend on the CLI and the
+//! templates, not on this library.
 
 pub mod act;
 pub mod alert;

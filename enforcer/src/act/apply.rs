@@ -140,7 +140,7 @@ pub struct AlertReport {
     pub sent: bool,
     /// The backend's message id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
+    pub(crate) message_id: Option<String>,
     /// Which message of the resource's thread it is; `None` for a remediation notice, which
     /// opens no thread.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -693,7 +693,7 @@ async fn send_alerts<N: Notify + Sync>(
         let message_for = |notice: Notice| -> AlertMessage {
             match (&opening, notice) {
                 (Some(alert), Notice::Opened | Notice::Reminder | Notice::Changed) => {
-                    alert.clone().as_notice(notice).message(&lines)
+                    alert.clone().into_notice(notice).message(&lines)
                 }
                 (_, _) => crate::alert::resolved(decision, resource, policies),
             }

@@ -43,7 +43,8 @@ impl InMemoryTagStore {
     }
 
     /// How many write calls (`put_tags`, `remove_tags`) were made.
-    pub fn write_calls(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn write_calls(&self) -> usize {
         *locked(&self.writes)
     }
 }

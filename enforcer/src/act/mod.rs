@@ -24,16 +24,12 @@ mod record;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-pub use apply::{
-    apply, release, ActReport, ActSettings, AlertReport, QuarantineReport, QuarantineStatus,
-    ReleaseReport, ResourceReport,
-};
+pub use apply::{apply, release, ActReport, ActSettings, QuarantineStatus};
+
 pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
-pub use read::{given_current, read_and_decide, read_current, ReadRetry};
-pub use record::{
-    now_rfc3339, sanitize_tag_value, QuarantineRecord, QUARANTINE_AT_KEY, QUARANTINE_KEY,
-    QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY, RECORD_PREFIX,
-};
+pub use read::{given_current, read_and_decide, ReadRetry};
+pub(crate) use record::QuarantineRecord;
+pub use record::{QUARANTINE_KEY, QUARANTINE_STATE_KEY};
 
 use crate::alert::AlertMessage;
 use crate::event::TagUpdate;
@@ -42,7 +38,7 @@ use crate::Tags;
 pub use crate::failure::StoreError;
 
 /// Per-ARN failures of a write; an empty map means every write succeeded.
-pub type WriteFailures = BTreeMap<String, StoreError>;
+pub(crate) type WriteFailures = BTreeMap<String, StoreError>;
 
 /// Reads and writes resource tags.
 ///
@@ -138,7 +134,7 @@ pub trait Notify {
 
 /// Applies what an event did to a resource's tags onto the tags a store returned. The record is
 /// newer than an eventually consistent read, so it wins for the keys it names.
-pub fn overlay(current: &mut Tags, update: &TagUpdate) {
+pub(crate) fn overlay(current: &mut Tags, update: &TagUpdate) {
     match update {
         TagUpdate::None => {}
         TagUpdate::Merge(tags) => {
@@ -151,7 +147,7 @@ pub fn overlay(current: &mut Tags, update: &TagUpdate) {
 
 /// True when a read of a resource's tags does not yet show what the event says it set: the
 /// index behind the read lags the call, and other tags may be missing too.
-pub fn read_lags(read: Option<&Tags>, update: &TagUpdate) -> bool {
+pub(crate) fn read_lags(read: Option<&Tags>, update: &TagUpdate) -> bool {
     match update {
         TagUpdate::Merge(tags) => tags
             .iter()

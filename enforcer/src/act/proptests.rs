@@ -113,7 +113,7 @@ fn fold(text: &str) -> String {
 /// enforcer's own record, not a person's.
 fn merge_only(before: &Tags, after: &Tags, fixes: &Tags) -> Result<(), TestCaseError> {
     for (key, value) in before {
-        if key.starts_with(super::RECORD_PREFIX) {
+        if key.starts_with(super::record::RECORD_PREFIX) {
             continue;
         }
         let now = after.get(key);

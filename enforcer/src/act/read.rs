@@ -49,7 +49,7 @@ impl Default for ReadRetry {
 /// Reads the current tags of `change`'s resources from `store`: tells the store what the event
 /// did ([`TagStore::observe`]), reads, reads again the resources whose read does not show the
 /// event yet (as `retry` says, sleeping between reads), and lays the event over each read.
-pub async fn read_current<S: TagStore>(
+pub(crate) async fn read_current<S: TagStore>(
     store: &S,
     change: &Change,
     retry: &ReadRetry,

@@ -14,13 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::Tags;
 
 /// Prefix of every tag the enforcer writes for itself (never a standard tag).
-pub const RECORD_PREFIX: &str = "enforcer:";
+#[cfg(test)]
+pub(crate) const RECORD_PREFIX: &str = "enforcer:";
 /// What was done, for people.
 pub const QUARANTINE_KEY: &str = "enforcer:quarantine";
 /// When it was done (RFC 3339, UTC).
-pub const QUARANTINE_AT_KEY: &str = "enforcer:quarantined-at";
+pub(crate) const QUARANTINE_AT_KEY: &str = "enforcer:quarantined-at";
 /// How to undo it, for people.
-pub const QUARANTINE_UNDO_KEY: &str = "enforcer:quarantine-undo";
+pub(crate) const QUARANTINE_UNDO_KEY: &str = "enforcer:quarantine-undo";
 /// What to restore, for `enforcer release`; continued in `-2`, `-3`, … when long.
 pub const QUARANTINE_STATE_KEY: &str = "enforcer:quarantine-state";
 
@@ -45,12 +46,12 @@ pub struct QuarantineRecord {
 
 impl QuarantineRecord {
     /// The record as the state table's `prior_state` (JSON).
-    pub fn to_state(&self) -> Result<String, String> {
+    pub(crate) fn to_state(&self) -> Result<String, String> {
         serde_json::to_string(self).map_err(|e| format!("the record cannot be serialized: {e}"))
     }
 
     /// A record from the state table's `prior_state`.
-    pub fn from_state(text: &str) -> Result<Self, String> {
+    pub(crate) fn from_state(text: &str) -> Result<Self, String> {
         serde_json::from_str(text)
             .map_err(|e| format!("the recorded prior state is not a record: {e}"))
     }
@@ -66,7 +67,7 @@ impl QuarantineRecord {
     }
 
     /// The tags that keep this record on the resource `arn`.
-    pub fn to_tags(&self, arn: &str) -> Tags {
+    pub(crate) fn to_tags(&self, arn: &str) -> Tags {
         let mut tags = Tags::new();
         tags.insert(QUARANTINE_KEY.to_owned(), sanitize_tag_value(&self.done));
         tags.insert(QUARANTINE_AT_KEY.to_owned(), sanitize_tag_value(&self.at));
@@ -93,7 +94,8 @@ impl QuarantineRecord {
     }
 
     /// The record kept in `tags`, if any. `Err` when a record is there but unreadable.
-    pub fn from_tags(tags: &Tags) -> Option<Result<Self, String>> {
+    #[cfg(test)]
+    pub(crate) fn from_tags(tags: &Tags) -> Option<Result<Self, String>> {
         let first = tags.get(QUARANTINE_STATE_KEY)?;
         let mut text = first.clone();
         for index in 1.. {
@@ -130,7 +132,7 @@ impl QuarantineRecord {
     }
 
     /// The keys of every record tag present in `tags`.
-    pub fn keys_in(tags: &Tags) -> Vec<String> {
+    pub(crate) fn keys_in(tags: &Tags) -> Vec<String> {
         tags.keys()
             .filter(|key| {
                 [QUARANTINE_KEY, QUARANTINE_AT_KEY, QUARANTINE_UNDO_KEY].contains(&key.as_str())
@@ -151,7 +153,7 @@ fn state_key(index: usize) -> String {
 
 /// `text` with every character outside the portable tag character set replaced by `_`, cut to
 /// 256 characters.
-pub fn sanitize_tag_value(text: &str) -> String {
+pub(crate) fn sanitize_tag_value(text: &str) -> String {
     clean(text).chars().take(MAX_VALUE).collect()
 }
 
@@ -168,7 +170,7 @@ fn clean(text: &str) -> String {
 }
 
 /// The current time as RFC 3339 in UTC, to the second: `2026-05-01T12:00:00Z`.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

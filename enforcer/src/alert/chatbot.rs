@@ -15,15 +15,15 @@ use super::text::{escape, fit_lines, truncate};
 use super::{action_name, Facts};
 
 /// Longest title.
-pub const MAX_TITLE: usize = 150;
+pub(crate) const MAX_TITLE: usize = 150;
 /// Longest description.
-pub const MAX_DESCRIPTION: usize = 3000;
+pub(crate) const MAX_DESCRIPTION: usize = 3000;
 /// Longest next step.
-pub const MAX_STEP: usize = 1000;
+pub(crate) const MAX_STEP: usize = 1000;
 /// Most next steps.
-pub const MAX_STEPS: usize = 8;
+pub(crate) const MAX_STEPS: usize = 8;
 /// Most related resources listed in the metadata.
-pub const MAX_RELATED: usize = 20;
+pub(crate) const MAX_RELATED: usize = 20;
 
 /// A custom notification, the body of the SNS message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,15 +46,15 @@ pub struct ChatbotNotification {
 #[serde(rename_all = "camelCase")]
 pub struct ChatbotContent {
     /// Always `client-markdown`.
-    pub text_type: String,
+    pub(crate) text_type: String,
     /// One line, with a severity emoji.
     pub title: String,
     /// Markdown: owner, creator, event, then per resource what is wrong and what was done.
     pub description: String,
     /// The fix commands and how to appeal.
-    pub next_steps: Vec<String>,
+    pub(crate) next_steps: Vec<String>,
     /// Short tags for searching the channel.
-    pub keywords: Vec<String>,
+    pub(crate) keywords: Vec<String>,
 }
 
 /// Metadata of a notification.
@@ -66,11 +66,11 @@ pub struct ChatbotMetadata {
     /// One-line summary (the SNS subject, unabridged).
     pub summary: String,
     /// `enforcer.alert`, `enforcer.quarantine`, ….
-    pub event_type: String,
+    pub(crate) event_type: String,
     /// The ARNs concerned (at most 20).
-    pub related_resources: Vec<String>,
+    pub(crate) related_resources: Vec<String>,
     /// The message attributes, the event id and the actor.
-    pub additional_context: BTreeMap<String, String>,
+    pub(crate) additional_context: BTreeMap<String, String>,
 }
 
 pub(super) fn render(facts: &Facts, attributes: &BTreeMap<String, String>) -> ChatbotNotification {

@@ -9,7 +9,7 @@ use crate::policy::{Level, Mode, PolicySet, ValueCheck};
 use crate::Tags;
 
 /// `tag-resources` takes at most 20 ARNs per call.
-pub const MAX_ARNS_PER_CALL: usize = 20;
+pub(crate) const MAX_ARNS_PER_CALL: usize = 20;
 
 /// What a person must change on one resource to meet the standard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct Fix {
     /// Tags to set: known values, or `<…>` placeholders the person fills in.
     pub tags: Tags,
     /// Mis-cased keys to remove once the correctly spelled key is set.
-    pub remove_keys: Vec<String>,
+    pub(crate) remove_keys: Vec<String>,
 }
 
 impl Fix {
@@ -27,19 +27,19 @@ impl Fix {
     }
 
     /// True when some value is a placeholder the person must choose.
-    pub fn has_placeholders(&self) -> bool {
+    pub(crate) fn has_placeholders(&self) -> bool {
         self.tags.values().any(|value| is_placeholder(value))
     }
 }
 
 /// True for a value [`placeholder`] made.
-pub fn is_placeholder(value: &str) -> bool {
+pub(crate) fn is_placeholder(value: &str) -> bool {
     value.starts_with('<') && value.ends_with('>')
 }
 
 /// The placeholder for a value a person must choose: the allowed values when the vocabulary
 /// closes them (`<Public|Internal|Confidential|Restricted>`), else `<Key>`.
-pub fn placeholder(policies: &PolicySet, key: &str) -> String {
+pub(crate) fn placeholder(policies: &PolicySet, key: &str) -> String {
     match policies.tag(key).and_then(|spec| spec.values.as_ref()) {
         Some(values) if !values.is_empty() => format!("<{}>", values.join("|")),
         _ => format!("<{key}>"),
@@ -48,7 +48,7 @@ pub fn placeholder(policies: &PolicySet, key: &str) -> String {
 
 /// The fix for one resource. In audit mode nothing was written, so the tags the plan would add
 /// and the case fixes it would make are part of the fix; in enforce mode the enforcer makes them.
-pub fn fix_for(resource: &ResourceDecision, mode: Mode, policies: &PolicySet) -> Fix {
+pub(crate) fn fix_for(resource: &ResourceDecision, mode: Mode, policies: &PolicySet) -> Fix {
     let mut fix = Fix::default();
     if mode == Mode::Audit {
         fix.tags.extend(resource.add_tags.clone());
@@ -132,7 +132,7 @@ pub fn commands(arns: &[String], region: Option<&str>, fix: &Fix) -> Vec<String>
 /// The `--tags` value: AWS CLI shorthand `K=V,K=V` when every key and value is plain, else the
 /// JSON form, which takes any character (`SourceSystems=ExternalAPI,CustomerUpload` has a comma,
 /// which shorthand would read as a list).
-pub fn tags_argument(tags: &Tags) -> String {
+pub(crate) fn tags_argument(tags: &Tags) -> String {
     let plain = |text: &str| {
         !text.is_empty()
             && text.trim() == text
@@ -152,7 +152,7 @@ pub fn tags_argument(tags: &Tags) -> String {
 
 /// Quotes one word for a POSIX shell: returned as is when it has only characters no shell treats
 /// specially, else in single quotes (with `'` written as `'\''`).
-pub fn shell_quote(word: &str) -> String {
+pub(crate) fn shell_quote(word: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
     if !word.is_empty() && word.chars().all(safe) {
         word.to_owned()

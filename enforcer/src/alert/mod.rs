@@ -42,8 +42,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use chatbot::{ChatbotContent, ChatbotMetadata, ChatbotNotification};
-pub use slack::{Block, SlackMessage, SlackText};
+pub(crate) use chatbot::{ChatbotContent, ChatbotMetadata, ChatbotNotification};
+pub use slack::Block;
+pub(crate) use slack::SlackMessage;
 
 use crate::catalog::resource_name;
 use crate::engine::{Decision, Outcome, ResourceDecision};
@@ -52,11 +53,11 @@ use crate::policy::{Level, Mode, PolicySet};
 use crate::state::Notice;
 
 /// The tag saying how sensitive the data is.
-pub const CLASSIFICATION_TAG: &str = "DataClassification";
+pub(crate) const CLASSIFICATION_TAG: &str = "DataClassification";
 /// Classifications whose resources raise the severity of an alert.
-pub const SENSITIVE_CLASSIFICATIONS: [&str; 2] = ["Confidential", "Restricted"];
+pub(crate) const SENSITIVE_CLASSIFICATIONS: [&str; 2] = ["Confidential", "Restricted"];
 /// Longest SNS subject (SNS's own limit).
-pub const MAX_SUBJECT_CHARS: usize = 100;
+pub(crate) const MAX_SUBJECT_CHARS: usize = 100;
 
 /// How urgent an alert is; the `severity` message attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -87,7 +88,7 @@ impl Severity {
     }
 
     /// The emoji shortcode that leads titles in chat.
-    pub fn emoji(self) -> &'static str {
+    pub(crate) fn emoji(self) -> &'static str {
         match self {
             Self::Info => ":white_check_mark:",
             Self::Low => ":information_source:",
@@ -165,7 +166,8 @@ pub struct Alert {
 
 impl Alert {
     /// The SNS message body: the custom notification as compact JSON.
-    pub fn sns_body(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn sns_body(&self) -> String {
         serde_json::to_string(&self.chatbot).unwrap_or_default()
     }
 
@@ -192,7 +194,7 @@ impl Alert {
     /// This alert as the `notice` message of its resource's thread (see [`crate::state`]): the
     /// opening as rendered; a reminder or an update says so first in its subject and title. The
     /// `notice` message attribute names it, so a subscription can filter on it.
-    pub fn as_notice(mut self, notice: Notice) -> Self {
+    pub(crate) fn into_notice(mut self, notice: Notice) -> Self {
         let prefix = match notice {
             Notice::Opened | Notice::Resolved => None,
             Notice::Reminder => Some("Reminder: still open"),
@@ -215,7 +217,7 @@ impl Alert {
 
 /// The message attribute naming which message of a resource's thread an alert is: `opened`,
 /// `reminder`, `changed`, `resolved`.
-pub const NOTICE_ATTRIBUTE: &str = "notice";
+pub(crate) const NOTICE_ATTRIBUTE: &str = "notice";
 
 /// The one message that closes a resource's thread: the problem alerted there is gone (the
 /// resource complies now, or needs no person any more). Same owner routing and `threadId` (the
@@ -362,7 +364,7 @@ fn build(
 /// key (`processowner`). Blank values name nobody.
 ///
 /// The one owner lookup: alert routing and the replay summary's owner counts both use it.
-pub fn tagged_owner<'r>(resource: &'r ResourceDecision, owner_tag: &str) -> Option<&'r str> {
+pub(crate) fn tagged_owner<'r>(resource: &'r ResourceDecision, owner_tag: &str) -> Option<&'r str> {
     resource
         .case_fixes
         .get(owner_tag)
@@ -381,7 +383,7 @@ pub fn tagged_owner<'r>(resource: &'r ResourceDecision, owner_tag: &str) -> Opti
 
 /// The owner of one resource: the team its owner tag names ([`tagged_owner`]), else the
 /// creator, else the default owner.
-pub fn resolve_owner(
+pub(crate) fn resolve_owner(
     resource: &ResourceDecision,
     actor: Option<&str>,
     policies: &PolicySet,
@@ -459,7 +461,7 @@ pub fn resolve_owner(
 
 /// A principal's ARN for people: `alice (role DataEngineer)` for an assumed-role session, the
 /// user name for an IAM user, `root` for the root user, else the ARN itself.
-pub fn principal_display(arn: &str) -> String {
+pub(crate) fn principal_display(arn: &str) -> String {
     let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
     let mut parts = resource.split('/');
     match (parts.next(), parts.next(), parts.next()) {
@@ -472,7 +474,7 @@ pub fn principal_display(arn: &str) -> String {
 }
 
 /// The severity of one resource (see the module documentation).
-pub fn resource_severity(resource: &ResourceDecision, mode: Mode) -> Severity {
+pub(crate) fn resource_severity(resource: &ResourceDecision, mode: Mode) -> Severity {
     match resource.action {
         Action::Quarantine => Severity::Critical,
         Action::Alert => {
@@ -520,7 +522,7 @@ fn attributes(
 }
 
 /// `remediate`, `alert`, `quarantine`, `none`.
-pub fn action_name(action: Action) -> &'static str {
+pub(crate) fn action_name(action: Action) -> &'static str {
     match action {
         Action::None => "none",
         Action::Remediate => "remediate",
@@ -544,26 +546,32 @@ fn service(decision: &Decision) -> &str {
 }
 
 /// Everything both renderings say, worked out once.
-pub(crate) struct Facts<'a> {
+pub struct Facts<'a> {
+    /// The decision the alert is about.
     pub decision: &'a Decision,
+    /// Who the alert goes to, and how that was found.
     pub owner: &'a ResolvedOwner,
+    /// The resources that need something, in the decision's order.
     pub resources: Vec<ResourceFacts<'a>>,
+    /// How urgent the alert is.
     pub severity: Severity,
+    /// The strongest action taken or planned across the resources.
     pub action: Action,
     /// `Quarantined: s3 bucket my-bucket`.
-    pub headline: String,
+    pub(crate) headline: String,
     /// Fix commands, for all resources.
     pub commands: Vec<String>,
     /// True when a command has a `<…>` placeholder to fill in.
-    pub placeholders: bool,
+    pub(crate) placeholders: bool,
     /// How to appeal.
-    pub appeal: String,
+    pub(crate) appeal: String,
     /// Who made the call, for people.
     pub creator: Option<String>,
 }
 
 /// What one resource needs.
-pub(crate) struct ResourceFacts<'a> {
+pub struct ResourceFacts<'a> {
+    /// The resource's decision.
     pub resource: &'a ResourceDecision,
     /// `s3 bucket`.
     pub kind: String,
@@ -692,12 +700,12 @@ impl<'a> Facts<'a> {
     }
 
     /// `DataEngineering (#data-engineering)`.
-    pub fn owner_line(&self) -> String {
+    pub(crate) fn owner_line(&self) -> String {
         self.owner.line.clone()
     }
 
     /// The step that leads the fix commands.
-    pub fn fix_intro(&self) -> &'static str {
+    pub(crate) fn fix_intro(&self) -> &'static str {
         if self.placeholders {
             "Fix: set the tags, replacing each <…> with the right value"
         } else {

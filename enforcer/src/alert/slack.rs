@@ -12,15 +12,15 @@ use super::text::{escape, fit_lines, truncate};
 use super::{action_name, Facts};
 
 /// Longest header text.
-pub const MAX_HEADER: usize = 150;
+pub(crate) const MAX_HEADER: usize = 150;
 /// Longest section text.
-pub const MAX_SECTION: usize = 3000;
+pub(crate) const MAX_SECTION: usize = 3000;
 /// Longest field text.
-pub const MAX_FIELD: usize = 2000;
+pub(crate) const MAX_FIELD: usize = 2000;
 /// Most blocks in one message.
-pub const MAX_BLOCKS: usize = 50;
+pub(crate) const MAX_BLOCKS: usize = 50;
 /// Longest fallback `text` kept (Slack shows it in notifications).
-pub const MAX_FALLBACK: usize = 3000;
+pub(crate) const MAX_FALLBACK: usize = 3000;
 
 /// A Slack message: `chat.postMessage` arguments, or an incoming webhook's body (which ignores
 /// `channel`).

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::slack::SlackText;
 use super::*;
 use crate::evaluate::{Violation, ViolationKind};
 use crate::policy::{Owner, TagSpec};

@@ -2,7 +2,7 @@
 //! that never splits a character, an HTML entity or a code fence.
 
 /// The ellipsis appended to text that was cut.
-pub const ELLIPSIS: char = '…';
+pub(crate) const ELLIPSIS: char = '…';
 
 /// Escapes the three characters Slack's markdown (`mrkdwn`) reserves for links and mentions:
 /// `&`, `<` and `>`. Everything the enforcer renders from resources, tags or policies goes through
@@ -21,7 +21,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Number of characters (Unicode scalar values), the unit Slack's limits count.
-pub fn char_len(text: &str) -> usize {
+pub(crate) fn char_len(text: &str) -> usize {
     text.chars().count()
 }
 
@@ -62,7 +62,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// Joins whole lines under `limit` characters: lines that do not fit are replaced by one
 /// `…and N more` line, so a long list never ends mid-item. A first line longer than the limit is
 /// itself truncated.
-pub fn fit_lines(lines: &[String], limit: usize) -> String {
+pub(crate) fn fit_lines(lines: &[String], limit: usize) -> String {
     let mut out = String::new();
     for (index, line) in lines.iter().enumerate() {
         let separator = usize::from(!out.is_empty());

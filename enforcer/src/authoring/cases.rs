@@ -35,7 +35,7 @@ use super::resource_from_type_and_name;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Enforcer policy test cases")]
-pub struct CaseFileRaw {
+pub(crate) struct CaseFileRaw {
     /// The cases: each a resource or an event, and the decision expected about it.
     #[serde(default)]
     pub case: Vec<CaseRaw>,
@@ -44,12 +44,13 @@ pub struct CaseFileRaw {
 /// `[[case]]`: one test case.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CaseRaw {
+pub(crate) struct CaseRaw {
     /// Unique name, shown as `test <file>::<name> ... ok`.
     #[schemars(with = "String")]
     pub name: Spanned<String>,
-    /// What the case shows.
+    /// What the case shows, for people reading the test file; never evaluated.
     #[serde(default)]
+    #[allow(dead_code)]
     pub description: Option<String>,
     /// The resource evaluated (give this or `event`).
     #[serde(default)]
@@ -75,7 +76,7 @@ pub struct CaseRaw {
 /// `resource`: an ARN, or a type and a name.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResourceRaw {
+pub(crate) struct ResourceRaw {
     /// Full ARN; the type is read from it unless `type` is given.
     #[serde(default)]
     pub arn: Option<String>,
@@ -130,7 +131,7 @@ impl fmt::Display for ExpectedOutcome {
 /// `matched_rules` and `warnings` are not checked.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ExpectRaw {
+pub(crate) struct ExpectRaw {
     /// The overall decision.
     pub outcome: ExpectedOutcome,
     /// For an event touching several resources: the one the other expectations are about
@@ -158,7 +159,7 @@ pub struct ExpectRaw {
 /// An expected violation.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ViolationRaw {
+pub(crate) struct ViolationRaw {
     /// The tag key.
     #[schemars(with = "String")]
     pub tag: Spanned<String>,

@@ -8,23 +8,22 @@
 pub mod cases;
 pub mod explain;
 
-pub use cases::{cases_schema, load_cases, run_cases, CaseReport, CaseSet, Mismatch};
-pub use explain::{
-    explain, explain_change, Explanation, KeyTrace, RuleStatus, RuleTrace, ValueSource,
-};
+pub use cases::{cases_schema, load_cases, run_cases, CaseReport, CaseSet};
+
+pub use explain::{explain, explain_change, Explanation, KeyTrace, RuleStatus, ValueSource};
 
 use crate::catalog::partition_for_region;
 use crate::event::ResourceRef;
 
 /// Region used in ARNs made up for resources given by type and name.
-pub const EXAMPLE_REGION: &str = "us-east-1";
+pub(crate) const EXAMPLE_REGION: &str = "us-east-1";
 /// Account used in ARNs made up for resources given by type and name.
-pub const EXAMPLE_ACCOUNT: &str = "123456789012";
+pub(crate) const EXAMPLE_ACCOUNT: &str = "123456789012";
 
 /// A resource given by type and name, with a plausible ARN (`arn:aws:s3:::name` for buckets,
 /// `arn:aws:<service>:us-east-1:123456789012:<type>/<name>` otherwise). Exemptions match ARNs:
 /// give the real ARN when an exemption matters.
-pub fn resource_from_type_and_name(resource_type: &str, name: &str) -> ResourceRef {
+pub(crate) fn resource_from_type_and_name(resource_type: &str, name: &str) -> ResourceRef {
     let (service, kind) = resource_type.split_once(':').unwrap_or((resource_type, ""));
     let partition = partition_for_region(EXAMPLE_REGION);
     let arn = match (service, kind) {

@@ -53,7 +53,7 @@ const PARTITION_PREFIXES: &[(&str, &str)] = &[
 ];
 
 /// The partition a region belongs to; `aws` for every region of no other partition.
-pub fn partition_for_region(region: &str) -> &'static str {
+pub(crate) fn partition_for_region(region: &str) -> &'static str {
     PARTITION_PREFIXES
         .iter()
         .find(|(prefix, _)| region.starts_with(prefix))
@@ -62,7 +62,7 @@ pub fn partition_for_region(region: &str) -> &'static str {
 
 /// The resource type in the Resource Groups Tagging API's naming (`service:type`), read from an
 /// ARN: `arn:aws:rds:…:db:x` → `rds:db`, `arn:aws:s3:::b` → `s3:bucket`.
-pub fn resource_type_from_arn(arn: &str) -> Option<String> {
+pub(crate) fn resource_type_from_arn(arn: &str) -> Option<String> {
     let parsed = Arn::parse(arn)?;
     let kind = match parsed.service {
         "s3" if !parsed.resource.contains('/') => "bucket",

@@ -15,22 +15,21 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-pub use arn::{partition_for_region, resource_name, resource_type_from_arn, Arn};
-pub use path::{JsonPath, PathError};
-pub use pattern::{
-    event_patterns, EventPattern, CLOUDTRAIL_DETAIL_TYPE, PATTERN_BUDGET, PATTERN_QUOTA,
-    TAG_CHANGE_DETAIL_TYPE, TAG_CHANGE_SOURCE,
-};
-pub use tags::{tag_keys_from_value, tags_from_value};
-pub use template::{ArnContext, ArnTemplate};
+pub use arn::{resource_name, Arn};
+
+pub(crate) use arn::{partition_for_region, resource_type_from_arn};
+pub use path::JsonPath;
+pub use pattern::{event_patterns, EventPattern, PATTERN_BUDGET, PATTERN_QUOTA};
+pub(crate) use tags::{tag_keys_from_value, tags_from_value};
+pub(crate) use template::{ArnContext, ArnTemplate};
 pub use types::KNOWN_RESOURCE_TYPES;
 
 /// The hand-written catalog shipped with the binary: authoritative for every call it lists.
-pub const BUILTIN_CATALOG: &str = include_str!("../../../events/catalog.toml");
+pub(crate) const BUILTIN_CATALOG: &str = include_str!("../../../events/catalog.toml");
 
 /// The entries `tools/catalog-gen` proposed from AWS's models for calls the hand-written catalog
 /// does not list (a call in both files is an error when the catalog loads).
-pub const GENERATED_CATALOG: &str = include_str!("../../../events/catalog-generated.toml");
+pub(crate) const GENERATED_CATALOG: &str = include_str!("../../../events/catalog-generated.toml");
 
 /// What a call does to the resources it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -132,7 +131,7 @@ pub struct SourceInfo {
     /// EventBridge `source`, e.g. `aws.s3` for `s3.amazonaws.com`.
     pub eventbridge_source: String,
     /// True when event names may carry an API version suffix (`CreateFunction20150331`).
-    pub versioned_names: bool,
+    pub(crate) versioned_names: bool,
 }
 
 /// A catalog entry, paths parsed.
@@ -151,13 +150,13 @@ pub struct CatalogEntry {
     /// Paths to ids, tried in order.
     pub id_paths: Vec<JsonPath>,
     /// ARN template for ids.
-    pub arn_template: Option<ArnTemplate>,
+    pub(crate) arn_template: Option<ArnTemplate>,
     /// id prefix → resource type, longest prefix first.
-    pub id_prefix_types: Vec<(String, String)>,
+    pub(crate) id_prefix_types: Vec<(String, String)>,
     /// Where the request's tags are, tried in order.
-    pub tags_paths: Vec<JsonPath>,
+    pub(crate) tags_paths: Vec<JsonPath>,
     /// Where the removed tag keys are, tried in order.
-    pub tag_keys_paths: Vec<JsonPath>,
+    pub(crate) tag_keys_paths: Vec<JsonPath>,
     /// True when the entry comes from `events/catalog-generated.toml`.
     pub generated: bool,
     /// The versioned names CloudTrail writes for the call, each stripping to `event_name`.
@@ -184,10 +183,10 @@ impl CatalogEntry {
 }
 
 /// Resource type that means "derive it from each ARN".
-pub const FROM_ARN: &str = "from_arn";
+pub(crate) const FROM_ARN: &str = "from_arn";
 
 /// Resource type that means "derive it from each id's prefix" (`id_prefix_types`).
-pub const BY_ID_PREFIX: &str = "by_id_prefix";
+pub(crate) const BY_ID_PREFIX: &str = "by_id_prefix";
 
 /// A catalog that does not load.
 #[derive(Debug, thiserror::Error)]
@@ -326,14 +325,18 @@ impl Catalog {
     }
 
     /// Loads a catalog from TOML text.
-    pub fn from_toml(text: &str) -> Result<Self, CatalogError> {
+    #[cfg(test)]
+    pub(crate) fn from_toml(text: &str) -> Result<Self, CatalogError> {
         Self::from_toml_parts(text, None)
     }
 
     /// Loads a hand-written catalog and, optionally, generated entries. A call listed in both is
     /// an error: the generator skips every hand-written call, so a duplicate means the generated
     /// file is stale.
-    pub fn from_toml_parts(hand: &str, generated: Option<&str>) -> Result<Self, CatalogError> {
+    pub(crate) fn from_toml_parts(
+        hand: &str,
+        generated: Option<&str>,
+    ) -> Result<Self, CatalogError> {
         let mut raw: RawCatalog = toml::from_str(hand)?;
         let hand_count = raw.call.len();
         if let Some(text) = generated {
@@ -419,7 +422,7 @@ impl Catalog {
 /// `s3.amazonaws.com` → `aws.s3`: EventBridge's `source` for CloudTrail events of a service is
 /// `aws.` followed by the first label of its eventSource (`aws.monitoring`, `aws.es`,
 /// `aws.elasticloadbalancing`, `aws.redshift-serverless`, …).
-pub fn default_eventbridge_source(event_source: &str) -> String {
+pub(crate) fn default_eventbridge_source(event_source: &str) -> String {
     let label = event_source.split('.').next().unwrap_or(event_source);
     format!("aws.{label}")
 }

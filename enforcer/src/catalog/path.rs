@@ -114,7 +114,7 @@ impl JsonPath {
     }
 
     /// The first non-empty string (or number, as text) the path reaches.
-    pub fn first_string(&self, root_value: &Value) -> Option<String> {
+    pub(crate) fn first_string(&self, root_value: &Value) -> Option<String> {
         self.strings(root_value).into_iter().next()
     }
 

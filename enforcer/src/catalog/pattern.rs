@@ -16,13 +16,13 @@ use serde_json::{json, Value};
 use super::Catalog;
 
 /// `detail-type` of CloudTrail events in EventBridge.
-pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+pub(crate) const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// `detail-type` of the Resource Groups Tagging events.
-pub const TAG_CHANGE_DETAIL_TYPE: &str = "Tag Change on Resource";
+pub(crate) const TAG_CHANGE_DETAIL_TYPE: &str = "Tag Change on Resource";
 
 /// `source` of the Resource Groups Tagging events.
-pub const TAG_CHANGE_SOURCE: &str = "aws.tag";
+pub(crate) const TAG_CHANGE_SOURCE: &str = "aws.tag";
 
 /// One EventBridge rule's pattern.
 #[derive(Debug, Clone, Serialize)]

@@ -16,7 +16,7 @@ const WRAPPERS: [&str; 8] = [
 ];
 
 /// Every tag found in `value`, in any of the shapes above. A tag with no value gets `""`.
-pub fn tags_from_value(value: &Value) -> BTreeMap<String, String> {
+pub(crate) fn tags_from_value(value: &Value) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
     collect_tags(value, &mut tags);
     tags
@@ -65,7 +65,7 @@ fn scalar_text(value: &Value) -> String {
 }
 
 /// Tag keys an untag request removes: a list of strings, or tag objects whose keys count.
-pub fn tag_keys_from_value(value: &Value) -> Vec<String> {
+pub(crate) fn tag_keys_from_value(value: &Value) -> Vec<String> {
     match value {
         Value::String(key) => vec![key.clone()],
         Value::Array(items) if items.iter().all(Value::is_string) => items

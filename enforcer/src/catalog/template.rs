@@ -22,7 +22,7 @@ use super::path::JsonPath;
 
 /// A parsed ARN template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArnTemplate {
+pub(crate) struct ArnTemplate {
     text: String,
     parts: Vec<Part>,
 }
@@ -45,7 +45,7 @@ enum Part {
 }
 
 /// The record facts a template is filled from.
-pub struct ArnContext<'a> {
+pub(crate) struct ArnContext<'a> {
     /// ARN partition.
     pub partition: &'a str,
     /// The record's region, if it has one.
@@ -113,7 +113,7 @@ impl ArnTemplate {
     }
 
     /// True when the template uses `{resource}`.
-    pub fn uses_resource(&self) -> bool {
+    pub(crate) fn uses_resource(&self) -> bool {
         self.parts.contains(&Part::Resource)
     }
 

@@ -326,7 +326,7 @@ impl Frame<'_> {
 }
 
 /// A framed record, or a located reason why a part of the input yields none.
-pub type Framed<'a> = Result<Frame<'a>, DecodeError>;
+pub(crate) type Framed<'a> = Result<Frame<'a>, DecodeError>;
 
 /// Splits an input into the JSON values it holds, in order, without decoding them: the framing
 /// step of [`decode_bytes`]. Every record yields one frame or one located error, whatever else in

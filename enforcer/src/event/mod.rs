@@ -7,14 +7,13 @@ mod resolve;
 
 pub use input::{
     decode_bytes, decode_one, decode_text, frame_input, read_limited, read_text, ApiCall,
-    DecodeError, DecodeResult, Envelope, Frame, Framed, InputEvent, InputText, Location,
-    TagChangeEvent, TextProblem, MAX_INPUT_BYTES,
+    DecodeResult, InputEvent, Location, TextProblem, MAX_INPUT_BYTES,
 };
-pub use record::{
-    CloudTrailRecord, LenientStr, RecordHeader, SessionContext, SessionContextHeader,
-    SessionIssuer, SessionIssuerHeader, UserIdentity, UserIdentityHeader,
-};
+
+pub(crate) use input::DecodeError;
+pub(crate) use record::CloudTrailRecord;
+pub use record::RecordHeader;
+pub(crate) use resolve::{is_create_name, is_read_only_name, Actor, EventHeader, TagUpdate};
 pub use resolve::{
-    is_create_name, is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution,
-    ResolveOptions, ResolvedBy, Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
+    Change, Resolution, ResolveOptions, ResolvedBy, Resolver, ResourceRef, MAX_RESOURCES_PER_RECORD,
 };

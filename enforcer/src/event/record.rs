@@ -30,17 +30,17 @@ pub struct CloudTrailRecord {
     pub event_time: Option<String>,
     /// Region the call was made in.
     #[serde(default, deserialize_with = "lenient_string")]
-    pub aws_region: Option<String>,
+    pub(crate) aws_region: Option<String>,
     /// Account that owns the resources the call touched.
     #[serde(
         default,
         rename = "recipientAccountId",
         deserialize_with = "lenient_string"
     )]
-    pub recipient_account_id: Option<String>,
+    pub(crate) recipient_account_id: Option<String>,
     /// Who made the call.
     #[serde(default)]
-    pub user_identity: Option<UserIdentity>,
+    pub(crate) user_identity: Option<UserIdentity>,
     /// Free-form, service-specific; `null` or absent in many records.
     #[serde(default)]
     pub request_parameters: Option<Value>,
@@ -58,58 +58,49 @@ pub struct CloudTrailRecord {
     pub error_message: Option<String>,
     /// `true`, `false`, `"true"` or absent.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub read_only: Option<bool>,
+    pub(crate) read_only: Option<bool>,
     /// `AwsApiCall`, `AwsServiceEvent`, `AwsConsoleSignIn`, ...
     #[serde(default, deserialize_with = "lenient_string")]
-    pub event_type: Option<String>,
+    pub(crate) event_type: Option<String>,
 }
 
 /// The `userIdentity` block: who made the call.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct UserIdentity {
+pub(crate) struct UserIdentity {
     /// `IAMUser`, `AssumedRole`, `Root`, `AWSService`, ...
     #[serde(default, rename = "type", deserialize_with = "lenient_string")]
-    pub identity_type: Option<String>,
+    pub(crate) identity_type: Option<String>,
     /// ARN of the caller (absent for AWS services).
     #[serde(default, deserialize_with = "lenient_string")]
     pub arn: Option<String>,
     /// Account of the caller.
     #[serde(default, deserialize_with = "lenient_string")]
     pub account_id: Option<String>,
-    /// Principal id of the caller.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub principal_id: Option<String>,
-    /// IAM user name, when the caller is a user.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub user_name: Option<String>,
     /// Service that made the call on the caller's behalf.
     #[serde(default, deserialize_with = "lenient_string")]
-    pub invoked_by: Option<String>,
+    pub(crate) invoked_by: Option<String>,
     /// Role session details for assumed roles.
     #[serde(default)]
-    pub session_context: Option<SessionContext>,
+    pub(crate) session_context: Option<SessionContext>,
 }
 
 /// `userIdentity.sessionContext`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionContext {
+pub(crate) struct SessionContext {
     /// The role (or user) that issued the session.
     #[serde(default)]
-    pub session_issuer: Option<SessionIssuer>,
+    pub(crate) session_issuer: Option<SessionIssuer>,
 }
 
 /// `userIdentity.sessionContext.sessionIssuer`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionIssuer {
+pub(crate) struct SessionIssuer {
     /// ARN of the role that issued the session.
     #[serde(default, deserialize_with = "lenient_string")]
     pub arn: Option<String>,
-    /// Name of that role.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub user_name: Option<String>,
 }
 
 /// Accepts a string, a number or a bool as a string; `null` as absent. Records written by hand or
@@ -139,7 +130,7 @@ impl CloudTrailRecord {
     /// `eventName`: `eventTime`, `eventID`, `eventVersion`, `awsRegion`, `recipientAccountId`,
     /// `userIdentity`, `requestParameters`, `responseElements` or `eventType`. Every record of the
     /// shared corpora has several; an index or manifest that only names calls has none.
-    pub fn is_cloudtrail_shaped(&self) -> bool {
+    pub(crate) fn is_cloudtrail_shaped(&self) -> bool {
         self.event_id.is_some()
             || self.event_time.is_some()
             || self.event_version.is_some()
@@ -152,7 +143,7 @@ impl CloudTrailRecord {
     }
 
     /// ARN of the principal, preferring the role behind an assumed-role session.
-    pub fn actor_arn(&self) -> Option<&str> {
+    pub(crate) fn actor_arn(&self) -> Option<&str> {
         let identity = self.user_identity.as_ref()?;
         identity.arn.as_deref().or_else(|| {
             identity
@@ -166,7 +157,7 @@ impl CloudTrailRecord {
     }
 
     /// ARN of the role that issued the caller's session, if the caller is an assumed role.
-    pub fn session_issuer_arn(&self) -> Option<&str> {
+    pub(crate) fn session_issuer_arn(&self) -> Option<&str> {
         self.user_identity
             .as_ref()?
             .session_context
@@ -206,13 +197,13 @@ pub struct RecordHeader<'a> {
     pub error_code: LenientStr<'a>,
     /// `readOnly`, leniently.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub read_only: Option<bool>,
+    pub(crate) read_only: Option<bool>,
     /// Who made the call.
     #[serde(default, borrow)]
-    pub user_identity: Option<UserIdentityHeader<'a>>,
+    pub(crate) user_identity: Option<UserIdentityHeader<'a>>,
     /// Set on EventBridge envelopes only.
     #[serde(default, borrow, rename = "detail-type")]
-    pub detail_type: Option<Cow<'a, str>>,
+    pub(crate) detail_type: Option<Cow<'a, str>>,
     #[serde(default, rename = "eventVersion")]
     _event_version: Option<IgnoredAny>,
     #[serde(default, rename = "awsRegion")]
@@ -229,7 +220,7 @@ pub struct RecordHeader<'a> {
     _error_message: Option<IgnoredAny>,
     /// `eventType` (`AwsApiCall`, `AwsServiceEvent`, …), when a text.
     #[serde(default, borrow, rename = "eventType")]
-    pub event_type: LenientStr<'a>,
+    pub(crate) event_type: LenientStr<'a>,
     // The envelope probe's fields, typed as the probe types them.
     #[serde(default, rename = "detail")]
     _detail: Option<IgnoredAny>,
@@ -248,13 +239,13 @@ pub struct RecordHeader<'a> {
 /// `userIdentity`, borrowed: the fields that name the caller.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserIdentityHeader<'a> {
+pub(crate) struct UserIdentityHeader<'a> {
     /// ARN of the caller.
     #[serde(default, borrow)]
     pub arn: LenientStr<'a>,
     /// Role session details.
     #[serde(default, borrow)]
-    pub session_context: Option<SessionContextHeader<'a>>,
+    pub(crate) session_context: Option<SessionContextHeader<'a>>,
     #[serde(default, rename = "type")]
     _identity_type: LenientStr<'a>,
     #[serde(default, rename = "accountId")]
@@ -270,16 +261,16 @@ pub struct UserIdentityHeader<'a> {
 /// `userIdentity.sessionContext`, borrowed.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionContextHeader<'a> {
+pub(crate) struct SessionContextHeader<'a> {
     /// The role that issued the session.
     #[serde(default, borrow)]
-    pub session_issuer: Option<SessionIssuerHeader<'a>>,
+    pub(crate) session_issuer: Option<SessionIssuerHeader<'a>>,
 }
 
 /// `userIdentity.sessionContext.sessionIssuer`, borrowed.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionIssuerHeader<'a> {
+pub(crate) struct SessionIssuerHeader<'a> {
     /// ARN of the role.
     #[serde(default, borrow)]
     pub arn: LenientStr<'a>,
@@ -296,7 +287,7 @@ impl<'a> RecordHeader<'a> {
     /// True when the text carries a field only CloudTrail writes besides `eventSource` and
     /// `eventName` (see [`CloudTrailRecord::is_cloudtrail_shaped`]). When false the header cannot
     /// settle the record: the full decode does, and reports it.
-    pub fn is_cloudtrail_shaped(&self) -> bool {
+    pub(crate) fn is_cloudtrail_shaped(&self) -> bool {
         self.event_id.0.is_some()
             || self.event_time.0.is_some()
             || self.user_identity.is_some()
@@ -309,7 +300,7 @@ impl<'a> RecordHeader<'a> {
     }
 
     /// True when the caller (or the role behind its session) has an ARN.
-    pub fn has_principal(&self) -> bool {
+    pub(crate) fn has_principal(&self) -> bool {
         self.user_identity.as_ref().is_some_and(|identity| {
             identity.arn.0.is_some()
                 || identity

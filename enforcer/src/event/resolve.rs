@@ -13,7 +13,7 @@ use crate::catalog::{
     tags_from_value, Arn, ArnContext, CallKind, Catalog, CatalogEntry, JsonPath, BY_ID_PREFIX,
     FROM_ARN,
 };
-pub use infer::is_create_name;
+pub(crate) use infer::is_create_name;
 
 /// The `eventType` of a record of an API call; the other types (`AwsServiceEvent`,
 /// `AwsConsoleSignIn`, `AwsCloudTrailInsight`, `AwsVpceEvent`, …) report no request.
@@ -21,15 +21,15 @@ const API_CALL_EVENT_TYPE: &str = "AwsApiCall";
 
 /// Who made a call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Actor {
+pub(crate) struct Actor {
     /// `userIdentity.arn`.
     pub arn: Option<String>,
     /// `userIdentity.type`.
-    pub identity_type: Option<String>,
+    pub(crate) identity_type: Option<String>,
     /// The role behind an assumed-role session.
-    pub session_issuer_arn: Option<String>,
+    pub(crate) session_issuer_arn: Option<String>,
     /// `userIdentity.invokedBy`: a service acting for the caller.
-    pub invoked_by: Option<String>,
+    pub(crate) invoked_by: Option<String>,
 }
 
 /// A resource a call touched.
@@ -91,7 +91,7 @@ pub struct Change {
     /// What kind of call it was.
     pub kind: CallKind,
     /// Who made it.
-    pub actor: Actor,
+    pub(crate) actor: Actor,
     /// Account of the resources.
     pub account: Option<String>,
     /// Region of the call.
@@ -99,7 +99,7 @@ pub struct Change {
     /// The resources touched, each once, in record order.
     pub resources: Vec<ResourceRef>,
     /// What the record says happened to their tags.
-    pub tag_update: TagUpdate,
+    pub(crate) tag_update: TagUpdate,
     /// How the resources were found: from the catalog (or a Tag Change event), or inferred
     /// from the response of a create call the catalog does not know (`event::infer`: alert
     /// only, never change or quarantine them). `None` for a resource as it exists, outside any
@@ -607,7 +607,7 @@ fn tag_update_of<'r>(
 /// Verbs of calls that only read: `Describe*`, `Get*`, `List*`, … Used for records that carry
 /// no `readOnly` flag (hand-written or exported records) and whose call the catalog does not
 /// know, so that they are reported as ignored rather than unsupported.
-pub fn is_read_only_name(event_name: &str) -> bool {
+pub(crate) fn is_read_only_name(event_name: &str) -> bool {
     const READ_VERBS: [&str; 12] = [
         "Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Select", "Query",
         "Scan", "Check", "Validate",

@@ -5,27 +5,27 @@ use std::path::PathBuf;
 use crate::policy::Mode;
 
 /// `ENFORCER_MODE`: `audit` or `enforce`.
-pub const MODE_VAR: &str = "ENFORCER_MODE";
+pub(crate) const MODE_VAR: &str = "ENFORCER_MODE";
 /// `ENFORCER_POLICY_DIR`: the policy directory.
-pub const POLICY_DIR_VAR: &str = "ENFORCER_POLICY_DIR";
+pub(crate) const POLICY_DIR_VAR: &str = "ENFORCER_POLICY_DIR";
 /// `ENFORCER_ALERT_TOPIC_ARN`: the SNS topic alerts go to.
-pub const ALERT_TOPIC_VAR: &str = "ENFORCER_ALERT_TOPIC_ARN";
+pub(crate) const ALERT_TOPIC_VAR: &str = "ENFORCER_ALERT_TOPIC_ARN";
 /// `ENFORCER_ROLE_ARN`: the function's own role (comma-separated for several); its calls are
 /// ignored (loop guard) and an S3 quarantine never locks it out.
-pub const ROLE_VAR: &str = "ENFORCER_ROLE_ARN";
+pub(crate) const ROLE_VAR: &str = "ENFORCER_ROLE_ARN";
 /// `ENFORCER_MEMBER_ROLE_NAME`: the role assumed in other accounts of the organization.
-pub const MEMBER_ROLE_VAR: &str = "ENFORCER_MEMBER_ROLE_NAME";
+pub(crate) const MEMBER_ROLE_VAR: &str = "ENFORCER_MEMBER_ROLE_NAME";
 /// `ENFORCER_STATE_TABLE`: the DynamoDB table of the enforcer's state (`StateTable` in
 /// infra/template.yaml), where each resource's alert thread is recorded so a problem is alerted
 /// once. Without it the state lives in the execution environment's memory only: concurrent
 /// environments, and every cold start, alert the same problem again. A deployment must set it
 /// (the template does).
-pub const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
+pub(crate) const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
 /// `ENFORCER_BACKEND`: `aws` (the default) or `memory` (no AWS calls at all: tags are read from
 /// and written to memory, alerts only logged; for local runs and benchmarks).
-pub const BACKEND_VAR: &str = "ENFORCER_BACKEND";
+pub(crate) const BACKEND_VAR: &str = "ENFORCER_BACKEND";
 /// Set by Lambda: the directory the deployment package is unpacked in.
-pub const TASK_ROOT_VAR: &str = "LAMBDA_TASK_ROOT";
+pub(crate) const TASK_ROOT_VAR: &str = "LAMBDA_TASK_ROOT";
 
 /// Where tags are read and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,7 @@ impl Config {
 
     /// The mode a decision is carried out in: the stricter of this configuration's and the
     /// policy's (`audit` wins).
-    pub fn effective_mode(&self, policy_mode: Mode) -> Mode {
+    pub(crate) fn effective_mode(&self, policy_mode: Mode) -> Mode {
         if self.mode == Mode::Audit || policy_mode == Mode::Audit {
             Mode::Audit
         } else {
@@ -142,7 +142,8 @@ impl Config {
     }
 
     /// The role to assume in `account`, when one is configured.
-    pub fn member_role_arn(&self, partition: &str, account: &str) -> Option<String> {
+    #[cfg(test)]
+    pub(crate) fn member_role_arn(&self, partition: &str, account: &str) -> Option<String> {
         self.member_role_name
             .as_ref()
             .map(|name| format!("arn:{partition}:iam::{account}:role/{name}"))

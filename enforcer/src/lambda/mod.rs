@@ -63,7 +63,7 @@ pub trait Accounts: Send + Sync {
 }
 
 /// The backends of one account, shared, or why they cannot be had.
-pub type BackendsResult<S, Q> = Result<Arc<Backends<S, Q>>, StoreError>;
+pub(crate) type BackendsResult<S, Q> = Result<Arc<Backends<S, Q>>, StoreError>;
 
 /// One set of backends for every account: tests and `ENFORCER_BACKEND=memory`.
 #[derive(Debug)]
@@ -403,7 +403,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
 
 /// The account an event happened in: the record's `recipientAccountId` (else the caller's
 /// account), or the envelope's account.
-pub fn event_account(input: &InputEvent) -> Option<String> {
+pub(crate) fn event_account(input: &InputEvent) -> Option<String> {
     match input {
         InputEvent::ApiCall(call) => call
             .record

@@ -26,7 +26,7 @@ pub const MAX_RULES: usize = 1000;
 
 /// Compiles parsed files into one set. Problems go to `diagnostics`; the set is only
 /// trustworthy when none of them is an error.
-pub struct Compiler<'k> {
+pub(crate) struct Compiler<'k> {
     set: PolicySet,
     diagnostics: Vec<Diagnostic>,
     mode_origin: Option<(SourceFile, Range<usize>)>,
@@ -70,7 +70,7 @@ impl<'k> Compiler<'k> {
 
     /// Parses and adds one file. Every syntax error, unknown key and wrong type of the file is
     /// reported; the entries that are fine are compiled.
-    pub fn add_file(&mut self, source: &SourceFile) {
+    pub(crate) fn add_file(&mut self, source: &SourceFile) {
         let Some(document) = schema::parse_checked(source, policy_schema(), &mut self.diagnostics)
         else {
             return;
@@ -754,7 +754,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::super::{compile_sources, parse_duration, DEFAULT_RENOTIFY_AFTER};
+    use super::super::model::parse_duration;
+    use super::super::{compile_sources, DEFAULT_RENOTIFY_AFTER};
     use super::*;
 
     fn compile(files: &[(&str, &str)]) -> (PolicySet, Vec<(&'static str, String)>) {

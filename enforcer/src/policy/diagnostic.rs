@@ -92,7 +92,7 @@ impl Diagnostic {
     }
 
     /// An error not tied to a place in a file (e.g. an unreadable directory).
-    pub fn general(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn general(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             level: Level::Error,
             code,
@@ -105,13 +105,13 @@ impl Diagnostic {
     }
 
     /// Adds a help line.
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// Adds another place involved in the problem.
-    pub fn with_related(
+    pub(crate) fn with_related(
         mut self,
         source: &SourceFile,
         span: Range<usize>,
@@ -315,7 +315,7 @@ impl miette::Diagnostic for Rendered<'_> {
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
@@ -347,7 +347,7 @@ pub(crate) fn suggest<'a>(
 }
 
 /// Levenshtein distance over chars.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

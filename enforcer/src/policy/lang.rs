@@ -37,7 +37,7 @@ const SEARCH_LIMIT: usize = 200_000;
 /// The strings a list of patterns matches (any of them, searched anywhere in the string, as
 /// `Regex::is_match` does).
 #[derive(Debug, Clone)]
-pub struct Language {
+pub(crate) struct Language {
     dfa: DFA,
     cache: RefCell<Cache>,
     /// Only printable ASCII strings count (see [`Language::names`]).
@@ -88,7 +88,7 @@ impl Language {
 
 /// The answer to a question about languages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// Yes, and here is an example string.
     Yes(String),
     /// No such string exists.
@@ -98,18 +98,18 @@ pub enum Answer {
 }
 
 /// A string that every language in `all` matches (`None` stands for "every string").
-pub fn common_string(all: &[Option<&Language>]) -> Answer {
+pub(crate) fn common_string(all: &[Option<&Language>]) -> Answer {
     let languages: Vec<(&Language, bool)> = all.iter().flatten().map(|l| (*l, true)).collect();
     search(&languages, 0)
 }
 
 /// A non-empty string `language` does not match: `No` means it matches every non-empty string.
-pub fn unmatched_string(language: &Language) -> Answer {
+pub(crate) fn unmatched_string(language: &Language) -> Answer {
     search(&[(language, false)], 1)
 }
 
 /// A string of `universe` that `language` does not match: `No` means it matches all of them.
-pub fn unmatched_string_within(language: &Language, universe: &Language) -> Answer {
+pub(crate) fn unmatched_string_within(language: &Language, universe: &Language) -> Answer {
     search(&[(universe, true), (language, false)], 1)
 }
 

@@ -752,7 +752,7 @@ pub const MAX_REPORTED_CONFLICTS: usize = 50;
 /// validation makes for pairs of rules whose values contradict: the pairs are quadratic in the
 /// rules, the searches are not free. Past this, the pairs left are counted in the same summary
 /// error: unexamined, they are taken to overlap, as every undecided overlap is.
-pub const MAX_OVERLAP_CHECKS: usize = 20_000;
+pub(crate) const MAX_OVERLAP_CHECKS: usize = 20_000;
 
 fn check_pairs(set: &PolicySet, sites: &[RuleSite], diagnostics: &mut Vec<Diagnostic>) {
     let rules = &set.rules;

@@ -15,14 +15,16 @@ mod schema;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use compile::{Compiler, MAX_RULES};
-pub use diagnostic::{did_you_mean, edit_distance, Diagnostic, Level, SourceFile};
-pub use lint::{MAX_OVERLAP_CHECKS, MAX_REPORTED_CONFLICTS};
-pub use model::{
-    parse_duration, unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue,
-    TagSpec, UnfixableAction, ValueCheck, ValueTemplate, DEFAULT_OWNER_TAG, DEFAULT_RENOTIFY_AFTER,
-    MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
+pub use compile::MAX_RULES;
+
+pub(crate) use compile::Compiler;
+pub(crate) use diagnostic::did_you_mean;
+pub use diagnostic::{Diagnostic, Level, SourceFile};
+pub use lint::MAX_REPORTED_CONFLICTS;
+pub(crate) use model::{
+    unanchored_text, Exemption, Origin, RuleValue, TagSpec, UnfixableAction, DEFAULT_RENOTIFY_AFTER,
 };
+pub use model::{Mode, Owner, PolicySet, Rule, ValueCheck};
 pub use schema::policy_schema;
 pub(crate) use schema::{parse_checked, schema_for};
 
@@ -38,7 +40,7 @@ pub struct LoadedPolicies {
 }
 
 /// The `*.toml` files directly in `dir`, sorted (subdirectories such as `tests/` are not read).
-pub fn toml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn toml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
@@ -50,7 +52,7 @@ pub fn toml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// The policy files a path stands for: the path itself, or the `*.toml` files directly in a
 /// directory (sorted; `tests/` and other subdirectories are not policies).
-pub fn policy_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
+pub(crate) fn policy_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }

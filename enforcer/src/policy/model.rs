@@ -67,9 +67,9 @@ pub struct TagSpec {
     /// Regex each value (or list item) must match, anchored at both ends at compile time.
     pub pattern: Option<Regex>,
     /// The pattern as the author wrote it.
-    pub pattern_text: Option<String>,
+    pub(crate) pattern_text: Option<String>,
     /// Separator when the value is a list.
-    pub list_separator: Option<String>,
+    pub(crate) list_separator: Option<String>,
     /// The enforcer may fix a value that differs from an allowed one only in case.
     pub case_fix: bool,
     /// Where it was defined.
@@ -86,7 +86,7 @@ pub struct ValueTemplate {
 
 impl ValueTemplate {
     /// True when the value uses no capture.
-    pub fn is_literal(&self) -> bool {
+    pub(crate) fn is_literal(&self) -> bool {
         !self.text.contains("${")
     }
 
@@ -191,7 +191,7 @@ pub struct PolicySet {
     /// Owner alerted when a resource names none.
     pub default_owner: Option<String>,
     /// The tag naming the accountable owner, when not the default (see [`PolicySet::owner_tag`]).
-    pub owner_tag_override: Option<String>,
+    pub(crate) owner_tag_override: Option<String>,
     /// The vocabulary.
     pub tags: Vec<TagSpec>,
     /// Rules in file order.
@@ -203,24 +203,24 @@ pub struct PolicySet {
     /// Principals a quarantine never locks out (`[quarantine] break_glass_principals`).
     pub break_glass_principals: Vec<String>,
     /// Resources never quarantined (`[quarantine] protect`): regexes searched in the ARN.
-    pub protected: Vec<Regex>,
+    pub(crate) protected: Vec<Regex>,
     /// `[policy] renotify_after`, when set (see [`PolicySet::renotify_after`]).
-    pub renotify_after_override: Option<Duration>,
+    pub(crate) renotify_after_override: Option<Duration>,
 }
 
 /// How long an unchanged problem waits for its one reminder unless `[policy] renotify_after`
 /// says otherwise: a day.
-pub const DEFAULT_RENOTIFY_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const DEFAULT_RENOTIFY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The shortest `renotify_after` a policy may set: a reminder a minute is already noise.
-pub const MIN_RENOTIFY_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const MIN_RENOTIFY_AFTER: Duration = Duration::from_secs(60);
 
 /// The longest `renotify_after` a policy may set: a year.
-pub const MAX_RENOTIFY_AFTER: Duration = Duration::from_secs(365 * 86_400);
+pub(crate) const MAX_RENOTIFY_AFTER: Duration = Duration::from_secs(365 * 86_400);
 
 /// Parses a duration as policies write it: a whole number and a unit, `s`, `m`, `h` or `d`
 /// (`24h`, `90m`, `7d`). `None` for anything else, or a number too large.
-pub fn parse_duration(text: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let unit_at = text.len().checked_sub(1)?;
     let (number, unit) = text.split_at(unit_at);
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
@@ -238,11 +238,11 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// The tag naming a resource's accountable owner unless `[policy] owner_tag` says otherwise.
-pub const DEFAULT_OWNER_TAG: &str = "ProcessOwner";
+pub(crate) const DEFAULT_OWNER_TAG: &str = "ProcessOwner";
 
 impl PolicySet {
     /// True when `[quarantine] protect` names `arn`: it is never quarantined, only alerted about.
-    pub fn protects(&self, arn: &str) -> bool {
+    pub(crate) fn protects(&self, arn: &str) -> bool {
         self.protected.iter().any(|pattern| pattern.is_match(arn))
     }
 
@@ -272,7 +272,7 @@ impl PolicySet {
 }
 
 /// The pattern as the author wrote it, for a regex compiled anchored (`^(?:…)$`).
-pub fn unanchored_text(regex: &Regex) -> &str {
+pub(crate) fn unanchored_text(regex: &Regex) -> &str {
     regex
         .as_str()
         .strip_prefix("^(?:")

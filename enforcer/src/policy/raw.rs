@@ -18,7 +18,7 @@ use toml::Spanned;
 #[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Enforcer tagging policy")]
-pub struct PolicyFile {
+pub(crate) struct PolicyFile {
     /// File-wide settings.
     #[serde(default)]
     pub policy: Option<PolicyHeader>,
@@ -44,7 +44,7 @@ pub struct PolicyFile {
 /// `[quarantine]`: how quarantines isolate resources.
 #[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct QuarantineRaw {
+pub(crate) struct QuarantineRaw {
     /// IAM role or user ARNs a quarantine never locks out (the S3 bucket policy's exceptions),
     /// e.g. `arn:aws:iam::111122223333:role/BreakGlass`.
     #[serde(default)]
@@ -54,13 +54,13 @@ pub struct QuarantineRaw {
     /// e.g. the CloudTrail bucket, whose isolation would stop the audit log.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
-    pub protect: Vec<Spanned<String>>,
+    pub(crate) protect: Vec<Spanned<String>>,
 }
 
 /// `[policy]`: settings of the whole standard.
 #[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PolicyHeader {
+pub(crate) struct PolicyHeader {
     /// Name of the standard.
     #[serde(default)]
     pub name: Option<String>,
@@ -133,7 +133,7 @@ enum ActionName {
 /// `[tags.<Key>]`: the values one tag may take.
 #[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TagSpecRaw {
+pub(crate) struct TagSpecRaw {
     /// What the tag means, for people.
     #[serde(default)]
     pub description: Option<String>,
@@ -159,7 +159,7 @@ pub struct TagSpecRaw {
 /// be.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RuleRaw {
+pub(crate) struct RuleRaw {
     /// Unique name, shown in every violation.
     #[schemars(with = "String")]
     pub name: Spanned<String>,
@@ -217,7 +217,7 @@ pub struct RuleRaw {
 /// `[[exemption]]`: resources the enforcer leaves alone.
 #[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ExemptionRaw {
+pub(crate) struct ExemptionRaw {
     /// Regex searched in the resource ARN.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -229,7 +229,7 @@ pub struct ExemptionRaw {
 /// `[owners.<name>]`: where one owner's alerts go.
 #[derive(Debug, Deserialize, Default, Clone, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OwnerRaw {
+pub(crate) struct OwnerRaw {
     /// The owner's Slack channel, e.g. `#data-engineering`.
     #[serde(default)]
     pub slack_channel: Option<String>,

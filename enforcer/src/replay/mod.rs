@@ -38,7 +38,7 @@
 //! [`classify`]). Asking for every decision ([`ReplayOptions::every_decision`]) sends every
 //! record through the full path.
 
-pub mod classify;
+pub(crate) mod classify;
 pub mod current;
 pub mod html;
 mod summary;
@@ -53,10 +53,8 @@ use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 pub use classify::{quick, CatalogIndex, Quick};
-pub use summary::{
-    Accumulator, CallCount, Count, DayCount, ErrorEntry, ReplaySummary, ResourceCount, KEPT_ERRORS,
-    TOP,
-};
+pub(crate) use summary::Accumulator;
+pub use summary::{CallCount, ReplaySummary};
 
 use crate::act::{read_and_decide, ReadRetry, TagStore};
 use crate::engine::Decision;
@@ -72,7 +70,7 @@ use time::{file_time, parse_millis};
 const LOOKAHEAD: usize = 16;
 
 /// Owner named in reports when a resource has no `ProcessOwner` and the policy no default.
-pub const UNOWNED: &str = "(unowned)";
+pub(crate) const UNOWNED: &str = "(unowned)";
 
 /// How a replay runs.
 #[derive(Debug, Clone)]

@@ -11,9 +11,9 @@ use crate::event::DecodeError;
 use crate::policy::{Level, PolicySet};
 
 /// How many error entries of each kind are kept (all are counted).
-pub const KEPT_ERRORS: usize = 1000;
+pub(crate) const KEPT_ERRORS: usize = 1000;
 /// How many resources and principals the summary ranks.
-pub const TOP: usize = 100;
+pub(crate) const TOP: usize = 100;
 
 /// Whom the summary counts a violation against: the owner the resource's tags name under the
 /// policy's `owner_tag` ([`crate::alert::tagged_owner`], the lookup alerts route by), else the
@@ -44,7 +44,7 @@ impl OwnerCounting {
 /// Running counts. Workers fill one each for the records they count themselves; the merged
 /// total becomes a [`ReplaySummary`].
 #[derive(Debug, Default)]
-pub struct Accumulator {
+pub(crate) struct Accumulator {
     pub(crate) files: u64,
     pub(crate) bytes_read: u64,
     pub(crate) bytes_decoded: u64,
@@ -453,7 +453,7 @@ pub struct ReplaySummary {
     /// Error-level violations over every evaluated resource.
     pub violations: u64,
     /// Of those, how many the plan would have fixed by adding tags.
-    pub violations_fixed_by_plan: u64,
+    pub(crate) violations_fixed_by_plan: u64,
     /// Warning-level findings (recommended tags).
     pub warnings: u64,
     /// Violations by rule.
@@ -477,7 +477,7 @@ pub struct ReplaySummary {
     /// Catalogued calls whose resources could not be found (the first ones kept).
     pub unresolved: Vec<ErrorEntry>,
     /// How many.
-    pub unresolved_total: u64,
+    pub(crate) unresolved_total: u64,
     /// Records applied after a later one because they arrived more than the window late.
     pub late_records: u64,
     /// The reordering window.

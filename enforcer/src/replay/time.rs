@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 /// Milliseconds since the Unix epoch of an RFC 3339 timestamp; `None` when it is not one (a
 /// time without an offset is not an instant, so it is not one either).
-pub fn parse_millis(text: &str) -> Option<i64> {
+pub(crate) fn parse_millis(text: &str) -> Option<i64> {
     text.parse::<Timestamp>()
         .ok()
         .map(Timestamp::as_millisecond)
@@ -36,7 +36,7 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 /// `YYYY-MM-DD` of a time in milliseconds.
-pub fn date_of(millis: i64) -> String {
+pub(crate) fn date_of(millis: i64) -> String {
     instant(millis).strftime("%Y-%m-%d").to_string()
 }
 
@@ -59,7 +59,7 @@ pub fn rfc3339(millis: i64) -> String {
 /// The delivery time CloudTrail writes in a log file's name
 /// (`111122223333_CloudTrail_eu-west-1_20240301T1235Z_AbCd.json.gz`), else the day of the
 /// `YYYY/MM/DD` folders of the S3 layout, in milliseconds.
-pub fn file_time(path: &std::path::Path) -> Option<i64> {
+pub(crate) fn file_time(path: &std::path::Path) -> Option<i64> {
     let name = path.file_name()?.to_str()?;
     let b = name.as_bytes();
     for at in 8..b.len().saturating_sub(5) {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::{AlertState, Notice, OpenProblem, Problem};
 
-pub use crate::policy::DEFAULT_RENOTIFY_AFTER;
+pub(crate) use crate::policy::DEFAULT_RENOTIFY_AFTER;
 
 /// How long a claim keeps others from sending: longer than the function's timeout
 /// (`Timeout: 60` in infra/template.yaml, checked by tests/infra.rs), so a claimant still running
@@ -41,7 +41,7 @@ pub struct LifecycleSettings {
     /// How long a claim keeps others from sending.
     pub claim_lease: Duration,
     /// How long a resolved problem's item is kept.
-    pub resolved_retention: Duration,
+    pub(crate) resolved_retention: Duration,
 }
 
 impl Default for LifecycleSettings {
@@ -56,7 +56,7 @@ impl Default for LifecycleSettings {
 
 impl LifecycleSettings {
     /// The defaults with the policy's `renotify_after`.
-    pub fn with_renotify_after(renotify_after: Duration) -> Self {
+    pub(crate) fn with_renotify_after(renotify_after: Duration) -> Self {
         Self {
             renotify_after,
             ..Self::default()
@@ -66,7 +66,7 @@ impl LifecycleSettings {
 
 /// What to do about a resource's alerts now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Nothing to send.
     Nothing,
     /// Claim and send this message.
@@ -84,7 +84,7 @@ pub enum Step {
 
 /// What to send, given the stored item, the problem now (`None`: there is none, or it is
 /// fixed), and the time (epoch seconds).
-pub fn next_step(
+pub(crate) fn next_step(
     stored: Option<&AlertState>,
     current: Option<&Problem>,
     now: u64,
@@ -125,7 +125,7 @@ pub fn next_step(
 
 /// The item after `notice` was sent at `now` about `current`, from the item before (its
 /// `version` and `pending` are kept as they were; the store sets both).
-pub fn after_sent(
+pub(crate) fn after_sent(
     stored: Option<&AlertState>,
     arn: &str,
     notice: Notice,

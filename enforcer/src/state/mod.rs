@@ -37,11 +37,8 @@ use std::future::Future;
 use serde::Serialize;
 
 pub use dynamodb::DynamoStateStore;
-pub use lifecycle::{
-    after_sent, next_step, LifecycleSettings, Step, DEFAULT_CLAIM_LEASE, DEFAULT_RENOTIFY_AFTER,
-    DEFAULT_RESOLVED_RETENTION,
-};
-pub use memory::InMemoryStateStore;
+pub use lifecycle::{LifecycleSettings, DEFAULT_CLAIM_LEASE, DEFAULT_RESOLVED_RETENTION};
+pub(crate) use memory::InMemoryStateStore;
 pub use problem::Problem;
 pub use protocol::{alert_once, AlertError, AlertOutcome};
 
@@ -56,15 +53,15 @@ pub const SORT_KEY: &str = "record";
 /// The attribute the table's TTL reads: when the item may be deleted, epoch seconds (number).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// The sort key of a resource's alert item.
-pub const ALERT_RECORD: &str = "alert";
+pub(crate) const ALERT_RECORD: &str = "alert";
 /// The sort key of a resource's quarantine item.
-pub const QUARANTINE_RECORD: &str = "quarantine";
+pub(crate) const QUARANTINE_RECORD: &str = "quarantine";
 /// The sort key of a resource's freshness item.
-pub const FRESHNESS_RECORD: &str = "freshness";
+pub(crate) const FRESHNESS_RECORD: &str = "freshness";
 
 /// How long the freshest version seen of a resource is kept after it was last seen: far longer
 /// than any event can be delivered late (EventBridge and Lambda give up within 24 hours).
-pub const FRESHNESS_RETENTION_SECS: u64 = 30 * 86_400;
+pub(crate) const FRESHNESS_RETENTION_SECS: u64 = 30 * 86_400;
 
 /// A message of a problem's thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -114,12 +111,12 @@ pub struct OpenProblem {
     /// Its action.
     pub action: Action,
     /// When the thread was opened (epoch seconds).
-    pub first_alerted: u64,
+    pub(crate) first_alerted: u64,
     /// When the last message of the thread was sent (epoch seconds): the opening, the last
     /// change or the reminder.
-    pub last_alerted: u64,
+    pub(crate) last_alerted: u64,
     /// True once the one reminder of this problem was sent.
-    pub reminder_sent: bool,
+    pub(crate) reminder_sent: bool,
 }
 
 /// A message being sent: claimed before publishing, so no one else sends it too.
@@ -145,11 +142,11 @@ pub struct AlertState {
     /// The problem announced and not yet resolved; `None` once resolved.
     pub open: Option<OpenProblem>,
     /// When the resolved message was sent (epoch seconds).
-    pub resolved_at: Option<u64>,
+    pub(crate) resolved_at: Option<u64>,
     /// When the table may delete the item (epoch seconds), set once resolved.
     pub expires_at: Option<u64>,
     /// The SNS message id of the last message sent.
-    pub last_message_id: Option<String>,
+    pub(crate) last_message_id: Option<String>,
     /// A message claimed but not confirmed sent.
     pub pending: Option<Claim>,
 }
@@ -478,7 +475,7 @@ impl StateStore for ConfiguredStateStore {
 }
 
 /// Seconds since the Unix epoch, for the `now` the state's functions take.
-pub fn now_epoch_seconds() -> u64 {
+pub(crate) fn now_epoch_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -37,7 +37,7 @@ use super::{Claim, Claimed, Confirmed, Notice, Problem, StateError, StateStore};
 use crate::failure::StoreError;
 
 /// Claims tried before giving up when the item keeps changing under us.
-pub const MAX_CLAIM_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_CLAIM_ATTEMPTS: u32 = 3;
 
 /// What [`alert_once`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,27 +22,25 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-pub use fallback::{FallbackService, FallbackSpec};
-pub use permissions::{
-    required_actions, Backend, IamCall, IamRequirement, RecordTagging, Scope, REMOVABLE_TAG_KEYS,
-    REQUIRED_IAM_ACTIONS,
-};
+pub(crate) use fallback::FallbackService;
+pub use permissions::{required_actions, Backend, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
+pub(crate) use quarantine::QuarantineKind;
 pub use quarantine::{
-    AwsQuarantine, KindSpec, QuarantineConfig, QuarantineKind, DENY_POLICY_NAME,
-    DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
+    AwsQuarantine, QuarantineConfig, DENY_POLICY_NAME, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
 };
 pub use sns::SnsNotify;
-pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};
+pub use tagging::AwsTagStore;
 
 pub(crate) use crate::failure::error_code;
-pub use crate::failure::{is_throttling, store_error};
+pub(crate) use crate::failure::is_throttling;
+pub use crate::failure::store_error;
 
 /// Attempts per call, the first included, before a retryable failure is reported.
 pub const MAX_ATTEMPTS: u32 = 5;
 
 /// The longest wait between two attempts (the SDK's default is 20 s; an event handler has a
 /// deadline).
-pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+pub(crate) const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Every SDK client the enforcer uses, built once.
 #[derive(Debug, Clone)]

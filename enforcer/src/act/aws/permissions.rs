@@ -118,11 +118,11 @@ impl IamCall {
 /// The tagging actions a quarantine kind's record needs beyond `tag:TagResources` and
 /// `tag:UntagResources`: the service's own, which the tagging API calls for the enforcer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecordTagging {
+pub(crate) struct RecordTagging {
     /// Needed to write the record.
     pub tag: &'static [&'static str],
     /// Needed to remove it.
-    pub untag: &'static [&'static str],
+    pub(crate) untag: &'static [&'static str],
 }
 
 /// The tag keys the enforcer removes: its quarantine records (every
@@ -233,9 +233,8 @@ pub fn required_actions(scope: Scope) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::act::{
-        QUARANTINE_AT_KEY, QUARANTINE_KEY, QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY,
-    };
+    use crate::act::record::{QUARANTINE_AT_KEY, QUARANTINE_UNDO_KEY};
+    use crate::act::{QUARANTINE_KEY, QUARANTINE_STATE_KEY};
 
     #[test]
     fn one_row_per_call_and_well_formed_names() {

@@ -29,7 +29,7 @@ const CREATE_VERBS: &[&str] = &[
 const ARN_SERVICE_OF_SOURCE: &[(&str, &str)] = &[("monitoring", "cloudwatch"), ("email", "ses")];
 
 /// True when `name` (a base event name) reads as a call that makes a new resource.
-pub fn is_create_name(name: &str) -> bool {
+pub(crate) fn is_create_name(name: &str) -> bool {
     CREATE_VERBS.iter().any(|verb| {
         name.strip_prefix(verb)
             .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
@@ -57,7 +57,10 @@ fn collect_strings<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
 /// The resources a create call the catalog does not know made, read from its response: every
 /// ARN of the call's own service that the request does not already name (a parent or a
 /// referenced resource), each once. `None` when the call is not a create, or names none.
-pub fn created_resources(record: &CloudTrailRecord, base_name: &str) -> Option<Vec<ResourceRef>> {
+pub(crate) fn created_resources(
+    record: &CloudTrailRecord,
+    base_name: &str,
+) -> Option<Vec<ResourceRef>> {
     if record.error_code.is_some() || !is_create_name(base_name) {
         return None;
     }
@@ -85,7 +88,7 @@ pub fn created_resources(record: &CloudTrailRecord, base_name: &str) -> Option<V
 
 /// The tags an unknown create call carries, when it carries them where most services put them
 /// (`requestParameters.tags` or `Tags`, any shape `tags_from_value` reads).
-pub fn request_tags(record: &CloudTrailRecord) -> TagUpdate {
+pub(crate) fn request_tags(record: &CloudTrailRecord) -> TagUpdate {
     let found = record
         .request_parameters
         .as_ref()

@@ -30,7 +30,7 @@ macro_rules! fallback_services {
 
         impl FallbackService {
             /// Every service with a fallback.
-            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+            pub(crate) const ALL: &'static [Self] = &[$(Self::$variant,)+];
         }
     };
 }
@@ -52,7 +52,7 @@ pub struct FallbackSpec {
     /// The ARN service it covers, e.g. `sqs`.
     pub service: &'static str,
     /// The start of the ARN resource part it covers (`role/` for IAM); empty for all of them.
-    pub resource_prefix: &'static str,
+    pub(crate) resource_prefix: &'static str,
     /// True when its resources skip the tagging API altogether (it does not cover them).
     pub direct: bool,
     /// Every SDK call it makes, with the IAM actions each needs.
@@ -71,7 +71,7 @@ impl FallbackService {
     }
 
     /// The fallback for `arn`, when its service has one.
-    pub fn for_arn(arn: &str) -> Option<Self> {
+    pub(crate) fn for_arn(arn: &str) -> Option<Self> {
         let parsed = Arn::parse(arn)?;
         Self::ALL.iter().copied().find(|service| {
             let spec = service.spec();

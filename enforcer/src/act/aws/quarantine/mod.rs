@@ -36,7 +36,7 @@ macro_rules! quarantine_kinds {
 
         impl QuarantineKind {
             /// Every kind.
-            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+            pub(crate) const ALL: &'static [Self] = &[$(Self::$variant,)+];
         }
     };
 }
@@ -62,7 +62,7 @@ pub struct KindSpec {
     /// Every SDK call it makes (prepare, isolate, release), with the IAM actions each needs.
     pub calls: &'static [IamCall],
     /// The service's own tagging actions the tagging API needs to write and remove its record.
-    pub record_tagging: RecordTagging,
+    pub(crate) record_tagging: RecordTagging,
 }
 
 impl QuarantineKind {
@@ -96,7 +96,7 @@ impl QuarantineKind {
     }
 
     /// The service's own tagging actions its record needs.
-    pub fn record_tagging(self) -> RecordTagging {
+    pub(crate) fn record_tagging(self) -> RecordTagging {
         self.spec().record_tagging
     }
 }
