@@ -48,7 +48,8 @@ pub(crate) struct CaseRaw {
     /// Unique name, shown as `test <file>::<name> ... ok`.
     #[schemars(with = "String")]
     pub name: Spanned<String>,
-    /// What the case shows, for people reading the test file; never evaluated.
+    /// What the case shows.
+    // For people reading the test file; never evaluated, hence never read.
     #[serde(default)]
     #[allow(dead_code)]
     pub description: Option<String>,
