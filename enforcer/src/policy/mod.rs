@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use compile::{Compiler, MAX_RULES};
-pub use diagnostic::{did_you_mean, edit_distance, Diagnostic, Level, SourceFile};
+pub use diagnostic::{did_you_mean, Diagnostic, Level, SourceFile};
 pub use lint::{MAX_OVERLAP_CHECKS, MAX_REPORTED_CONFLICTS};
 pub use model::{
     parse_duration, unanchored_text, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue,
