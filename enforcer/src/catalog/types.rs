@@ -360,6 +360,7 @@ pub const KNOWN_RESOURCE_TYPES: &[&str] = &[
     "glue:usageProfile",
     "glue:workflow",
     "greengrass:components",
+    "greengrass:deployments",
     "groundstation:config",
     "groundstation:dataflow-endpoint-group",
     "groundstation:ephemeris",
