@@ -74,8 +74,9 @@ CREATE_VERBS = (
     "Add", "Submit", "Deploy", "Build", "Generate",
 )
 MODIFY_VERBS = ("Update", "Modify")
-TAG_NAMES = re.compile(r"^(Tag|AddTags)([A-Z]\w*)?$")
-UNTAG_NAMES = re.compile(r"^(Untag|RemoveTags)([A-Z]\w*)?$")
+# `CreateTags`/`DeleteTags`: Amazon MQ, MediaLive, EFS, WorkSpaces (EC2's are hand-written).
+TAG_NAMES = re.compile(r"^(Tag|AddTags|CreateTags$)([A-Z]\w*)?$")
+UNTAG_NAMES = re.compile(r"^(Untag|RemoveTags|DeleteTags$)([A-Z]\w*)?$")
 TAGS_MEMBERS = ("tags", "taglist", "tagstoadd", "resourcetags", "tagspecifications", "tagset", "addtags")
 TAG_KEY_MEMBERS = ("tagkeys", "tagkeylist", "keys", "tagstoremove", "tagkeystoremove", "removetagkeys", "tagkeyset")
 FIXED_VARS = {"Partition": "{partition}", "Region": "{region}", "Account": "{account}"}
@@ -439,6 +440,14 @@ def arn_member(model: Model, shape_name: str):
             return model.wire(name, member), False
         if target.get("type") == "list" and model.shape(target["member"]["shape"]).get("type") == "string":
             return model.wire(name, member), True
+    # One string member named for the resource's ARN (Well-Architected's `WorkloadArn`).
+    named_arns = [
+        (name, member)
+        for name, member in model.members(shape_name).items()
+        if norm(name).endswith("arn") and model.shape(member["shape"]).get("type") == "string"
+    ]
+    if len(named_arns) == 1:
+        return model.wire(*named_arns[0]), False
     return None
 
 

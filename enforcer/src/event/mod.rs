@@ -16,5 +16,6 @@ pub use record::{
 };
 pub use resolve::{
     is_create_name, is_read_only_name, Actor, Change, EventHeader, IgnoreReason, Resolution,
-    ResolveOptions, ResolvedBy, Resolver, ResourceRef, TagUpdate, MAX_RESOURCES_PER_RECORD,
+    ResolveOptions, ResolvedBy, Resolver, ResourceRef, TagUpdate, INFERRED_NOTE,
+    MAX_RESOURCES_PER_RECORD,
 };
