@@ -93,7 +93,7 @@ pub fn resource_type_from_arn(arn: &str) -> Option<String> {
 /// threat-intel sets, Connect queues …
 fn nested_type(parsed: &Arn<'_>) -> Option<String> {
     let segments: Vec<&str> = parsed.resource.split('/').collect();
-    if segments.len() < 4 || segments.len() % 2 != 0 {
+    if segments.len() < 4 || !segments.len().is_multiple_of(2) {
         return None;
     }
     let literals: Vec<&str> = segments.iter().step_by(2).copied().collect();

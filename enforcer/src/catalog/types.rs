@@ -1060,19 +1060,6 @@ pub const KNOWN_RESOURCE_TYPES: &[&str] = &[
     "xray:group",
 ];
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sorted_and_unique() {
-        let mut sorted = KNOWN_RESOURCE_TYPES.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted, KNOWN_RESOURCE_TYPES);
-    }
-}
-
 /// Types of resources nested in another, named by the literal segments of their ARN
 /// (`appmesh:mesh/virtualNode` for `mesh/<mesh>/virtualNode/<node>`), sorted: every taggable
 /// IAM ARN format whose resource part alternates literal and variable segments, at least two of
@@ -1263,3 +1250,28 @@ pub const NESTED_RESOURCE_TYPES: &[&str] = &[
     "vpc-lattice:service/listener",
     "vpc-lattice:service/listener/rule",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_and_unique() {
+        let mut sorted = KNOWN_RESOURCE_TYPES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, KNOWN_RESOURCE_TYPES);
+    }
+
+    /// `resource_type_from_arn` binary-searches the nested types, and a policy may name each.
+    #[test]
+    fn nested_types_are_sorted_unique_and_known() {
+        let mut sorted = NESTED_RESOURCE_TYPES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, NESTED_RESOURCE_TYPES);
+        for nested in NESTED_RESOURCE_TYPES {
+            assert!(KNOWN_RESOURCE_TYPES.contains(nested), "{nested}");
+        }
+    }
+}
