@@ -132,7 +132,7 @@ fn audit_mode_previews_what_the_enforcer_would_do() {
     );
     let steps = alert["chatbot"]["content"]["nextSteps"].to_string();
     assert!(
-        steps.contains("--resource-arn-list arn:aws:ec2:eu-west-1:111122223333:instance/i-0a1b2c3d4e5f60001 arn:aws:ec2:eu-west-1:111122223333:instance/i-0a1b2c3d4e5f60002 --tags DataClassification=Confidential"),
+        steps.contains("--resource-arn-list arn:aws:ec2:eu-west-1:111122223333:instance/i-0a1b2c3d4e5f60001 arn:aws:ec2:eu-west-1:111122223333:instance/i-0a1b2c3d4e5f60002 --tags 'DataClassification=Confidential'"),
         "{steps}"
     );
 }
@@ -162,4 +162,69 @@ fn bad_input_and_bad_policies_exit_two() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("bad.toml"), "{}", stderr(&output));
+}
+
+/// A create call the catalog does not know, resolved to the ARN in its response: the alert, its
+/// message attributes and `check`'s text and JSON all say the resource was inferred.
+#[test]
+fn an_inferred_resource_is_marked_inferred_in_alerts_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[policy]\nname = \"p\"\nmode = \"enforce\"\ndefault_owner = \"Platform\"\n\n\
+         [tags.DataClassification]\nvalues = [\"Public\", \"Confidential\"]\n\n\
+         [[rule]]\nname = \"search\"\nresource_types = [\"*\"]\n\
+         require = [\"DataClassification\"]\n\n\
+         [owners.Platform]\nslack_channel = \"#platform\"\n",
+    )
+    .unwrap();
+    let policies = dir.path().to_str().unwrap();
+    let record = support::corpus_files("cloudtrail-real")
+        .into_iter()
+        .find(|p| {
+            p.to_string_lossy()
+                .ends_with("event-cloudsearch.envelopes.jsonl")
+        })
+        .unwrap();
+    let record = record.to_str().unwrap();
+
+    let output = enforcer(&[
+        "alert",
+        "preview",
+        "--format",
+        "json",
+        "--policies",
+        policies,
+        record,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let alerts = json_lines(&output);
+    assert_eq!(alerts.len(), 1, "{}", stdout(&output));
+    let alert = &alerts[0]["alert"];
+    assert_eq!(alert["attributes"]["resolution"], "inferred");
+    let description = alert["chatbot"]["content"]["description"].as_str().unwrap();
+    assert!(
+        description.contains(&format!(
+            "*Event:* cloudsearch CreateDomain ({}) in ",
+            enforcer::event::INFERRED_NOTE
+        )),
+        "{description}"
+    );
+    assert!(
+        alert["slack"].to_string().contains("resolution: inferred"),
+        "{}",
+        alert["slack"]
+    );
+
+    let text = enforcer(&["check", "--policies", policies, record]);
+    assert_eq!(text.status.code(), Some(1), "{}", stderr(&text));
+    assert!(
+        stdout(&text).contains(&format!("\n    {}\n", enforcer::event::INFERRED_NOTE)),
+        "{}",
+        stdout(&text)
+    );
+    let json = enforcer(&["check", "--format", "json", "--policies", policies, record]);
+    let decisions = json_lines(&json);
+    assert_eq!(decisions[0]["resolution"], "inferred");
+    assert_eq!(decisions[0]["resources"][0]["action"], "alert");
 }

@@ -237,6 +237,9 @@ const CASES: &[Case] = &[
     (DOCS, "aws-waf-and-shield-advanced-developer-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:waf::777777777777:rule/7237b123-7903-4d9e-8176-9d71dexample"]),
     (DOCS, "aws-waf-and-shield-advanced-developer-guide__logging-using-cloudtrail.jsonl", 2, &["arn:aws:waf::777777777777:rule/0923ab32-7229-49f0-a0e3-66c81example"]),
     (DOCS, "iam-user-guide__logging-using-cloudtrail.jsonl", 1, &["arn:aws:access-analyzer:us-west-2:111122223333:analyzer/test"]),
+    // Catalogued since the generator writes the eventSource CloudTrail writes (`iotfleethub`, not
+    // the endpoint `fleethub.iot`).
+    (DOCS, "aws-iot-docs__iotfleethubguide_logging-using-cloudtrail.jsonl", 1, &["arn:aws:iotfleethub:us-east-1:123456789012:application/application-id"]),
     (REAL, "cloud-custodian__tests_data_cwe_event-appmesh-create-mesh.jsonl", 1, &["arn:aws:appmesh:eu-west-2:00000:mesh/m1"]),
     (REAL, "cloud-custodian__tests_data_cwe_event-appmesh-create-virtualnode.jsonl", 1, &["arn:aws:appmesh:us-east-1:659775036450:mesh/m1/virtualNode/vn3"]),
     (REAL, "panther-analysis__rules_aws_cloudtrail_rules_aws_bedrock_guardrail_update_delete.jsonl", 1, &["arn:aws:bedrock:us-west-2:123123123123:guardrail/cmy5azq5koeo"]),
@@ -406,4 +409,67 @@ fn nine_in_ten_successful_create_and_tag_records_of_taggable_types_are_catalogue
         "{catalogued} of {records} catalogued; the rest:\n{}",
         rest.join("\n")
     );
+}
+
+/// Generated entries are listed under the eventSource CloudTrail writes, which is the service's
+/// signing name, not its endpoint prefix (tools/catalog-gen: `event_source_of` and its table of
+/// exceptions). A record's eventSource is the only key a lookup has, so an entry under an
+/// endpoint prefix would never match a record.
+#[test]
+fn generated_entries_use_the_event_sources_cloudtrail_writes() {
+    let catalog = Catalog::builtin().unwrap();
+    let sources: BTreeSet<&str> = catalog
+        .entries()
+        .iter()
+        .map(|entry| entry.event_source.as_str())
+        .collect();
+    for prefix in [
+        "mq",
+        "voice-chime",
+        "identity-chime",
+        "meetings-chime",
+        "messaging-chime",
+        "media-pipelines-chime",
+        "models.lex",
+        "models-v2-lex",
+        "s3-control",
+        "memory-db",
+        "fleethub.iot",
+        "ingest.timestream",
+        "query.timestream",
+        "controlplane.payment-cryptography",
+        "data.qapps",
+        "appstream2",
+        "bedrock-agent",
+        "ivsrealtime",
+        "mail-manager",
+    ] {
+        let endpoint = format!("{prefix}.amazonaws.com");
+        assert!(
+            !sources.contains(endpoint.as_str()),
+            "{endpoint} is an endpoint, not an eventSource CloudTrail writes"
+        );
+    }
+    for (source, call) in [
+        ("amazonmq.amazonaws.com", "CreateBroker"),
+        ("chime.amazonaws.com", "CreateSipMediaApplication"),
+        ("lex.amazonaws.com", "UpdateBot"),
+        ("memorydb.amazonaws.com", "CreateSnapshot"),
+        ("iotfleethub.amazonaws.com", "CreateApplication"),
+        ("timestream.amazonaws.com", "CreateDatabase"),
+        ("payment-cryptography.amazonaws.com", "CreateKey"),
+        ("qapps.amazonaws.com", "TagResource"),
+        ("appstream.amazonaws.com", "CreateFleet"),
+        ("bedrock.amazonaws.com", "CreateAgent"),
+        ("ivs.amazonaws.com", "CreateStage"),
+        // The exceptions: CloudTrail names these by neither signing name nor endpoint prefix
+        // alone (`mobiletargeting`, `servicecatalog`).
+        ("pinpoint.amazonaws.com", "UntagResource"),
+        ("servicecatalog-appregistry.amazonaws.com", "TagResource"),
+    ] {
+        assert!(
+            catalog.lookup(source, call).is_some(),
+            "{source} {call} is not catalogued"
+        );
+    }
 }

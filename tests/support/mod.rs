@@ -140,25 +140,10 @@ pub fn iam_prefix(event_source: &str) -> &str {
         "monitoring" => "cloudwatch",
         "amazonmq" => "mq",
         "tagging" => "tag",
-        // eventSources of generated entries (the models' endpoint prefixes) whose IAM prefix
-        // differs: cfn-lint (W3037) rejects an action under a prefix IAM does not know.
-        "appstream2" => "appstream",
-        "bedrock-agent" => "bedrock",
+        // eventSources of generated entries whose IAM prefix differs: cfn-lint (W3037) rejects
+        // an action under a prefix IAM does not know.
         "catalog.marketplace" | "deployment-marketplace" => "aws-marketplace",
-        "controlplane.payment-cryptography" => "payment-cryptography",
-        "data.qapps" => "qapps",
-        "fleethub.iot" => "iotfleethub",
-        "identity-chime"
-        | "media-pipelines-chime"
-        | "meetings-chime"
-        | "messaging-chime"
-        | "voice-chime" => "chime",
-        "ingest.timestream" | "query.timestream" => "timestream",
-        "ivsrealtime" => "ivs",
-        "mail-manager" => "ses",
-        "memory-db" => "memorydb",
-        "models-v2-lex" | "models.lex" => "lex",
-        "s3-control" => "s3",
+        "pinpoint" => "mobiletargeting",
         "servicecatalog-appregistry" => "servicecatalog",
         other => other,
     }

@@ -2,7 +2,7 @@
 //! account segments are present (S3 buckets have neither, IAM and CloudFront no region), and the
 //! resource part. Written from the services' ARN formats, independently of the catalog.
 
-use enforcer::catalog::Arn;
+use enforcer::catalog::{resource_type_from_arn, Arn, NESTED_RESOURCE_TYPES};
 use regex::Regex;
 
 /// Region and account presence.
@@ -263,11 +263,18 @@ pub fn shape_problem(resource_type: &str, arn: &str) -> Option<String> {
         // A type only generated entries use (events/catalog-generated.toml): its ARN is built
         // from the IAM authorization reference's format, and each generated sample proves that
         // build exactly (tests/offline/samples.rs). Here: the type's service, and a resource part
-        // that starts with the type's name (`canary:…`, `mesh/…`).
+        // that starts with the type's name (`canary:…`, `mesh/…`); a nested type's ARN has the
+        // type's segments in turn with ids (`mesh/m1/virtualNode/vn3`).
         None => {
             let (service, name) = resource_type.split_once(':').unwrap_or((resource_type, ""));
             if parsed.service != service {
                 return Some(format!("`{arn}`: service is not `{service}`"));
+            }
+            if NESTED_RESOURCE_TYPES.contains(&resource_type) {
+                let found = resource_type_from_arn(arn);
+                return (found.as_deref() != Some(resource_type)).then(|| {
+                    format!("`{arn}`: not shaped `{name}` with an id after each segment")
+                });
             }
             let named = parsed
                 .resource

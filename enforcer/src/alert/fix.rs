@@ -150,15 +150,15 @@ pub(crate) fn tags_argument(tags: &Tags) -> String {
     }
 }
 
-/// Quotes one word for a POSIX shell: returned as is when it has only characters no shell treats
-/// specially, else in single quotes (with `'` written as `'\''`).
+/// Quotes one word for a POSIX shell (shlex): returned as is when no shell treats any of its
+/// characters specially, else quoted. A NUL byte, which no AWS name or tag holds and no shell
+/// argument can carry, is kept so the command still shows what the record said.
 pub(crate) fn shell_quote(word: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
-    if !word.is_empty() && word.chars().all(safe) {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    shlex::Quoter::new()
+        .allow_nul(true)
+        .quote(word)
+        // A NUL is shlex's only refusal, and it is allowed above.
+        .map_or_else(|_| word.to_owned(), std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]
@@ -204,10 +204,10 @@ mod tests {
             shell_quote("arn:aws:s3:::my-bucket"),
             "arn:aws:s3:::my-bucket"
         );
-        assert_eq!(shell_quote("A=b,C=d"), "A=b,C=d");
+        assert_eq!(shell_quote("A=b,C=d"), "'A=b,C=d'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("it's"), r#""it's""#);
         assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
     }
 
@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(
             commands,
             vec![
-                "aws resourcegroupstaggingapi tag-resources --region eu-west-1 --resource-arn-list arn:aws:s3:::b --tags DataClassification=Internal".to_owned(),
+                "aws resourcegroupstaggingapi tag-resources --region eu-west-1 --resource-arn-list arn:aws:s3:::b --tags 'DataClassification=Internal'".to_owned(),
                 "aws resourcegroupstaggingapi untag-resources --region eu-west-1 --resource-arn-list arn:aws:s3:::b --tag-keys dataclassification".to_owned(),
             ]
         );

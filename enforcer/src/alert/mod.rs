@@ -49,6 +49,7 @@ pub(crate) use slack::SlackMessage;
 use crate::catalog::resource_name;
 use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
+use crate::event::{ResolvedBy, INFERRED_NOTE};
 use crate::policy::{Level, Mode, PolicySet};
 use crate::state::Notice;
 
@@ -513,6 +514,9 @@ fn attributes(
         "event".to_owned(),
         format!("{}:{}", service(decision), decision.event_name),
     );
+    if decision.resolution == Some(ResolvedBy::Inferred) {
+        out.insert("resolution".to_owned(), "inferred".to_owned());
+    }
     for (key, value) in [("account", &decision.account), ("region", &decision.region)] {
         if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
             out.insert(key.to_owned(), value.clone());
@@ -684,9 +688,15 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// `s3 CreateBucket`.
+    /// `s3 CreateBucket`; for a resource found by inference, followed by
+    /// [`INFERRED_NOTE`] in parentheses.
     pub fn event(&self) -> String {
-        format!("{} {}", service(self.decision), self.decision.event_name)
+        let event = format!("{} {}", service(self.decision), self.decision.event_name);
+        if self.decision.resolution == Some(ResolvedBy::Inferred) {
+            format!("{event} ({INFERRED_NOTE})")
+        } else {
+            event
+        }
     }
 
     /// `111122223333 / eu-west-1`.

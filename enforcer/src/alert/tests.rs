@@ -524,7 +524,7 @@ fn remediation_in_enforce_mode_is_information_only() {
     assert_eq!(audit.severity, Severity::Low);
     assert_eq!(
         audit.chatbot.content.next_steps[1],
-        "`aws resourcegroupstaggingapi tag-resources --region eu-west-1 --resource-arn-list arn:aws:ec2:eu-west-1:111122223333:instance/i-0a1b2c3d4e5f60001 --tags DataClassification=Confidential`"
+        "`aws resourcegroupstaggingapi tag-resources --region eu-west-1 --resource-arn-list arn:aws:ec2:eu-west-1:111122223333:instance/i-0a1b2c3d4e5f60001 --tags 'DataClassification=Confidential'`"
     );
 }
 

@@ -1,5 +1,7 @@
 //! ARN parsing and the few facts about ARNs the enforcer needs.
 
+use super::types::NESTED_RESOURCE_TYPES;
+
 /// The parts of an ARN: `arn:partition:service:region:account:resource`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arn<'a> {
@@ -62,18 +64,15 @@ pub(crate) fn partition_for_region(region: &str) -> &'static str {
 
 /// The resource type in the Resource Groups Tagging API's naming (`service:type`), read from an
 /// ARN: `arn:aws:rds:…:db:x` → `rds:db`, `arn:aws:s3:::b` → `s3:bucket`.
-pub(crate) fn resource_type_from_arn(arn: &str) -> Option<String> {
+pub fn resource_type_from_arn(arn: &str) -> Option<String> {
     let parsed = Arn::parse(arn)?;
+    if let Some(nested) = nested_type(&parsed) {
+        return Some(nested);
+    }
     let kind = match parsed.service {
         "s3" if !parsed.resource.contains('/') => "bucket",
         "sns" => "topic",
         "sqs" => "queue",
-        // Amplify branches live under their app: `apps/<app>/branches/<branch>`.
-        "amplify"
-            if parsed.resource.starts_with("apps/") && parsed.resource.contains("/branches/") =>
-        {
-            "apps/branches"
-        }
         _ => parsed
             .resource
             .split(['/', ':'])
@@ -86,6 +85,23 @@ pub(crate) fn resource_type_from_arn(arn: &str) -> Option<String> {
     } else {
         format!("{}:{}", parsed.service, kind)
     })
+}
+
+/// The nested type of an ARN shaped `<type>/<id>/<type>/<id>…` (an even number of `/`
+/// segments, at least four) when [`NESTED_RESOURCE_TYPES`] lists it: Amplify branches
+/// (`apps/<app>/branches/<branch>` → `amplify:apps/branches`), App Mesh virtual nodes, GuardDuty
+/// threat-intel sets, Connect queues …
+fn nested_type(parsed: &Arn<'_>) -> Option<String> {
+    let segments: Vec<&str> = parsed.resource.split('/').collect();
+    if segments.len() < 4 || !segments.len().is_multiple_of(2) {
+        return None;
+    }
+    let literals: Vec<&str> = segments.iter().step_by(2).copied().collect();
+    let candidate = format!("{}:{}", parsed.service, literals.join("/"));
+    NESTED_RESOURCE_TYPES
+        .binary_search(&candidate.as_str())
+        .is_ok()
+        .then_some(candidate)
 }
 
 /// The resource's own name or id: the last segment of the ARN's resource part
@@ -135,6 +151,18 @@ mod tests {
                 "f",
             ),
             ("arn:aws:iam::1:role/ops/etl", "iam:role", "etl"),
+            // Nested types (NESTED_RESOURCE_TYPES), and a path that only looks nested.
+            (
+                "arn:aws:appmesh:eu-west-1:1:mesh/m1/virtualNode/vn3",
+                "appmesh:mesh/virtualNode",
+                "vn3",
+            ),
+            (
+                "arn:aws:guardduty:eu-west-1:1:detector/5ab0/threatintelset/Example",
+                "guardduty:detector/threatintelset",
+                "Example",
+            ),
+            ("arn:aws:iam::1:role/a/b/etl", "iam:role", "etl"),
             (
                 "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/web/50dc6c495c0c9188",
                 "elasticloadbalancing:loadbalancer",

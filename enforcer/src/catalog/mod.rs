@@ -15,14 +15,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-pub use arn::{resource_name, Arn};
+pub use arn::{resource_name, resource_type_from_arn, Arn};
 
-pub(crate) use arn::{partition_for_region, resource_type_from_arn};
+pub(crate) use arn::partition_for_region;
 pub use path::JsonPath;
 pub use pattern::{event_patterns, EventPattern, PATTERN_BUDGET, PATTERN_QUOTA};
 pub(crate) use tags::{tag_keys_from_value, tags_from_value};
 pub(crate) use template::{ArnContext, ArnTemplate};
-pub use types::KNOWN_RESOURCE_TYPES;
+pub use types::{KNOWN_RESOURCE_TYPES, NESTED_RESOURCE_TYPES};
 
 /// The hand-written catalog shipped with the binary: authoritative for every call it lists.
 pub(crate) const BUILTIN_CATALOG: &str = include_str!("../../../events/catalog.toml");

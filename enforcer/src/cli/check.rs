@@ -22,6 +22,7 @@ use super::output::{
     write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
     Style, Summary,
 };
+use super::progress::Progress;
 use super::{catalog, load_policies, CliError, Exit};
 
 /// What every command that decides events reads: the inputs, the policies, the current tags and
@@ -273,11 +274,14 @@ fn decide_with<S: TagStore>(
 ) -> anyhow::Result<Decided> {
     let retry = ReadRetry::default();
     let mut decided = Decided::default();
-    for path in expand_inputs(&args.files) {
-        let records = match read_input(&path) {
+    let inputs = expand_inputs(&args.files);
+    let mut progress = Progress::beside_stdout();
+    for (index, path) in inputs.iter().enumerate() {
+        progress.bar("files checked", index, inputs.len());
+        let records = match read_input(path) {
             Ok(records) => records,
             Err(error) => {
-                eprintln!("error: {error}");
+                progress.suspend(|| eprintln!("error: {error}"));
                 decided.unreadable_inputs += 1;
                 continue;
             }
@@ -304,6 +308,7 @@ fn decide_with<S: TagStore>(
             each(&decision, policies)?;
         }
     }
+    progress.finish();
     Ok(decided)
 }
 

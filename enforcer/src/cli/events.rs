@@ -11,7 +11,7 @@ use enforcer::event::{InputEvent, Resolution, ResolveOptions, ResolvedBy, Resolv
 use serde::Serialize;
 
 use super::input::{expand_inputs, read_input};
-use super::output::Format;
+use super::output::{write_record, Format};
 use super::{catalog, CliError};
 
 /// Arguments of `enforcer events`.
@@ -23,7 +23,7 @@ pub struct EventsArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum EventsCommand {
-    /// List the catalogued CloudTrail calls: one line (or JSON object) per call.
+    /// List the catalogued CloudTrail calls: one line (or `call` record) per call.
     List(ListArgs),
     /// Report what the enforcer makes of a corpus of events: decoded, ignored, resolved,
     /// unsupported (ranked) and unresolved records. Exits 1 when any record fails to decode or a
@@ -36,7 +36,7 @@ enum EventsCommand {
 
 #[derive(Debug, clap::Args)]
 struct ListArgs {
-    /// Output format: a table, or a JSON array.
+    /// Output format: a table, or JSON Lines (a `call` record per call, then a `summary`).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -46,7 +46,8 @@ struct CoverageArgs {
     /// Files or directories of events, in any form `check` accepts (`-` for stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Output format: a report, or one JSON object.
+    /// Output format: a report, or JSON Lines (`decode_error`, `unresolved`, `call_count` and
+    /// `ignored` records, then a `summary`).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// ARN of the enforcer's own role; its calls count as ignored (loop guard).
@@ -94,35 +95,34 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
                 },
             );
             let (report, unreadable) = coverage(&resolver, &args.paths);
+            let exit: u8 = if report.decode_errors.is_empty() && report.unresolved.records == 0 {
+                0
+            } else {
+                1
+            };
             match args.format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut out, &report)?;
-                    writeln!(out)?;
-                }
+                Format::Json => write_coverage_records(&mut out, &report, exit)?,
                 Format::Text => write_coverage(&mut out, &report, args.top)?,
             }
             if unreadable > 0 {
                 out.flush()?;
                 return Err(CliError::UnreadableInputs(unreadable).into());
             }
-            if report.decode_errors.is_empty() && report.unresolved.records == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(exit)
         }
     };
     out.flush()?;
     Ok(code)
 }
 
-/// One catalogued call, as `events list --format json` prints it.
+/// One catalogued call, as `events list --format json` prints it (a `call` record).
 #[derive(Debug, Serialize)]
 struct ListedCall<'a> {
     event_source: &'a str,
     event_name: &'a str,
     eventbridge_source: String,
-    kind: &'static str,
+    /// `create`, `modify`, `tag`, … (named apart from the record's own `kind`).
+    call_kind: &'static str,
     /// The entry's type, or `from_arn` / `by_id_prefix`.
     resource_type: &'a str,
     /// Every type the call can resolve to (several for `by_id_prefix`).
@@ -138,7 +138,7 @@ fn listed<'a>(catalog: &Catalog, entry: &'a CatalogEntry) -> ListedCall<'a> {
         event_source: &entry.event_source,
         event_name: &entry.event_name,
         eventbridge_source: catalog.source_info(&entry.event_source).eventbridge_source,
-        kind: entry.kind.as_str(),
+        call_kind: entry.kind.as_str(),
         resource_type: &entry.resource_type,
         resource_types: entry.resource_types(),
         cloudtrail_names: &entry.cloudtrail_names,
@@ -152,9 +152,30 @@ fn list(out: &mut impl Write, catalog: &Catalog, format: Format) -> anyhow::Resu
         .iter()
         .map(|entry| listed(catalog, entry))
         .collect();
+    let services: BTreeSet<&str> = calls.iter().map(|c| c.event_source).collect();
+    let generated = calls.iter().filter(|c| c.generated).count();
     if format == Format::Json {
-        serde_json::to_writer_pretty(&mut *out, &calls)?;
-        writeln!(out)?;
+        /// The closing record of `events list --format json`.
+        #[derive(Serialize)]
+        struct ListSummary {
+            calls: usize,
+            services: usize,
+            hand_written: usize,
+            generated: usize,
+        }
+        for call in &calls {
+            write_record(out, "call", call)?;
+        }
+        write_record(
+            out,
+            "summary",
+            &ListSummary {
+                calls: calls.len(),
+                services: services.len(),
+                hand_written: calls.len() - generated,
+                generated,
+            },
+        )?;
         return Ok(());
     }
     let width = |f: fn(&ListedCall<'_>) -> usize| calls.iter().map(f).max().unwrap_or(0);
@@ -174,19 +195,17 @@ fn list(out: &mut impl Write, catalog: &Catalog, format: Format) -> anyhow::Resu
         writeln!(
             out,
             "{:<source_width$}  {:<name_width$}  {:<12}  {kind}",
-            call.event_source, call.event_name, call.kind
+            call.event_source, call.event_name, call.call_kind
         )?;
         // Versioned names on lines of their own, so `grep CreateFunction20150331` finds them.
         for versioned in call.cloudtrail_names {
             writeln!(
                 out,
                 "{:<source_width$}  {:<name_width$}  {:<12}  (the name CloudTrail writes for {})",
-                call.event_source, versioned, call.kind, call.event_name
+                call.event_source, versioned, call.call_kind, call.event_name
             )?;
         }
     }
-    let services: BTreeSet<&str> = calls.iter().map(|c| c.event_source).collect();
-    let generated = calls.iter().filter(|c| c.generated).count();
     writeln!(
         out,
         "\n{} calls over {} services ({} hand-written, {generated} generated)",
@@ -215,7 +234,7 @@ fn pattern(out: &mut impl Write, catalog: &Catalog, format: PatternFormat) -> an
 }
 
 /// What `events coverage` reports.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 struct Coverage {
     /// Input files read.
     files: usize,
@@ -244,7 +263,7 @@ struct Located {
     reason: String,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 struct Resolved {
     records: usize,
     resources: usize,
@@ -254,13 +273,13 @@ struct Resolved {
     by_call: Vec<CallCount>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 struct Ignored {
     records: usize,
     by_reason: Vec<ReasonCount>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 struct Unsupported {
     records: usize,
     /// Distinct calls.
@@ -269,7 +288,7 @@ struct Unsupported {
     by_call: Vec<CallCount>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 struct Unresolved {
     records: usize,
     list: Vec<UnresolvedRecord>,
@@ -399,6 +418,90 @@ fn coverage(resolver: &Resolver, paths: &[PathBuf]) -> (Coverage, usize) {
         .map(|(reason, count)| ReasonCount { reason, count })
         .collect();
     (report, unreadable)
+}
+
+/// `events coverage --format json`: a record per decode error, unresolved record, call count
+/// and ignore reason, then the `summary` of counts.
+fn write_coverage_records(
+    out: &mut impl Write,
+    report: &Coverage,
+    exit_code: u8,
+) -> std::io::Result<()> {
+    /// A call's records of one status (`resolved`, `inferred` or `unsupported`).
+    #[derive(Serialize)]
+    struct StatusCount<'a> {
+        status: &'static str,
+        #[serde(flatten)]
+        call: &'a CallCount,
+    }
+    /// Record, resource and call counts of one status.
+    #[derive(Serialize)]
+    struct Counts {
+        records: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resources: Option<usize>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        calls: Option<usize>,
+    }
+    /// The closing record: every category's counts.
+    #[derive(Serialize)]
+    struct CoverageSummary {
+        files: usize,
+        records: usize,
+        decoded: usize,
+        decode_errors: Counts,
+        resolved: Counts,
+        inferred: Counts,
+        ignored: Counts,
+        unsupported: Counts,
+        unresolved: Counts,
+        exit_code: u8,
+    }
+    let only_records = |records| Counts {
+        records,
+        resources: None,
+        calls: None,
+    };
+    let resolved = |r: &Resolved| Counts {
+        records: r.records,
+        resources: Some(r.resources),
+        calls: Some(r.calls),
+    };
+    for error in &report.decode_errors {
+        write_record(out, "decode_error", error)?;
+    }
+    for record in &report.unresolved.list {
+        write_record(out, "unresolved", record)?;
+    }
+    for (status, calls) in [
+        ("resolved", &report.resolved.by_call),
+        ("inferred", &report.inferred.by_call),
+        ("unsupported", &report.unsupported.by_call),
+    ] {
+        for call in calls {
+            write_record(out, "call_count", &StatusCount { status, call })?;
+        }
+    }
+    for reason in &report.ignored.by_reason {
+        write_record(out, "ignored", reason)?;
+    }
+    let summary = CoverageSummary {
+        files: report.files,
+        records: report.records,
+        decoded: report.decoded,
+        decode_errors: only_records(report.decode_errors.len()),
+        resolved: resolved(&report.resolved),
+        inferred: resolved(&report.inferred),
+        ignored: only_records(report.ignored.records),
+        unsupported: Counts {
+            records: report.unsupported.records,
+            resources: None,
+            calls: Some(report.unsupported.calls),
+        },
+        unresolved: only_records(report.unresolved.records),
+        exit_code,
+    };
+    write_record(out, "summary", &summary)
 }
 
 fn write_coverage(out: &mut impl Write, report: &Coverage, top: usize) -> std::io::Result<()> {

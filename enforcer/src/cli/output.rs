@@ -6,6 +6,7 @@ use std::io::Write;
 use enforcer::act::{ActReport, QuarantineStatus};
 use enforcer::engine::{Decision, Outcome};
 use enforcer::evaluate::Action;
+use enforcer::event::{ResolvedBy, INFERRED_NOTE};
 use enforcer::policy::Level;
 
 use super::Exit;
@@ -112,6 +113,9 @@ pub fn write_text(out: &mut impl Write, decision: &Decision, style: Style) -> st
     )?;
     if let Some(reason) = &decision.reason {
         writeln!(out, "    {reason}")?;
+    }
+    if decision.resolution == Some(ResolvedBy::Inferred) {
+        writeln!(out, "    {INFERRED_NOTE}")?;
     }
     for resource in &decision.resources {
         writeln!(

@@ -2,7 +2,7 @@
 //! history, in `eventTime` order, over an in-memory model of each resource's tags.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -153,14 +153,14 @@ pub fn replay_with<S: TagStore>(
     };
     let mut sink = Sink {
         decisions,
-        bar: progress_bar(),
+        progress: super::progress::Progress::for_stderr(),
         started: Instant::now(),
     };
     let summary = replay::replay(
         runtime, resolver, policies, store, &files, &options, &mut sink,
     )
     .context("the replay stopped")?;
-    sink.bar.finish_and_clear();
+    sink.progress.finish();
     if let Some(mut writer) = sink.decisions.take() {
         writer.flush().context("cannot write the decisions file")?;
     }
@@ -179,22 +179,9 @@ pub fn replay_with<S: TagStore>(
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress_bar() -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
 struct Sink {
     decisions: Option<BufWriter<File>>,
-    bar: indicatif::ProgressBar,
+    progress: super::progress::Progress,
     started: Instant,
 }
 
@@ -218,15 +205,17 @@ impl ReplaySink for Sink {
     }
 
     fn progress(&mut self, progress: &Progress) {
-        if self.bar.is_hidden() {
+        if self.progress.is_hidden() {
             return;
         }
-        self.bar.set_length(progress.bytes_total);
-        self.bar.set_position(progress.bytes_done);
         let rate = progress.records as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        self.bar.set_message(format!(
-            "{}/{} files, {} records, {:.0} records/s",
-            progress.files_done, progress.files_total, progress.records, rate
-        ));
+        self.progress.bytes(
+            format!(
+                "{}/{} files, {} records, {:.0} records/s",
+                progress.files_done, progress.files_total, progress.records, rate
+            ),
+            progress.bytes_done,
+            progress.bytes_total,
+        );
     }
 }

@@ -15,5 +15,6 @@ pub(crate) use record::CloudTrailRecord;
 pub use record::RecordHeader;
 pub(crate) use resolve::{is_create_name, is_read_only_name, Actor, EventHeader, TagUpdate};
 pub use resolve::{
-    Change, Resolution, ResolveOptions, ResolvedBy, Resolver, ResourceRef, MAX_RESOURCES_PER_RECORD,
+    Change, Resolution, ResolveOptions, ResolvedBy, Resolver, ResourceRef, INFERRED_NOTE,
+    MAX_RESOURCES_PER_RECORD,
 };

@@ -117,6 +117,11 @@ pub enum ResolvedBy {
     Inferred,
 }
 
+/// How output and alerts mark resources found by inference: a person reading either sees that
+/// nothing in the catalog vouches for the ARN, and why the enforcer only alerts.
+pub const INFERRED_NOTE: &str = "resolution: inferred (a create call the catalog does not know, \
+     resolved to the ARN its response carries; alerted on, never changed)";
+
 /// What the enforcer makes of one decoded event.
 #[derive(Debug, Clone)]
 pub enum Resolution {

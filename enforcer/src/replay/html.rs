@@ -9,21 +9,20 @@ use super::summary::{Count, DayCount, ReplaySummary};
 use super::time::{date_of, parse_millis};
 use crate::engine::Outcome;
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and quoted attribute values (html-escape: `&`, `<`, `>`, `"`,
+/// `'`). Control characters other than newline and tab are not allowed in XML, and the page is
+/// well-formed XML, so they become U+FFFD.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text)
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 const PALETTE: [&str; 10] = [
@@ -365,8 +364,9 @@ mod tests {
     fn text_from_the_logs_is_escaped() {
         assert_eq!(
             escape(r#"<script>alert("x")</script> & 'y'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;y&#x27;"
         );
+        assert_eq!(escape("a\u{1}b\tc\nd"), "a\u{fffd}b\tc\nd");
         let page = render(&Accumulator::default().finish(15, 0.0, 1), "<b>title</b>");
         assert!(page.contains("&lt;b&gt;title&lt;/b&gt;"));
         assert!(!page.contains("<b>title"));
