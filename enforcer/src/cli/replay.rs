@@ -2,7 +2,7 @@
 //! history, in `eventTime` order, over an in-memory model of each resource's tags.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -153,7 +153,7 @@ pub fn replay_with<S: TagStore>(
     };
     let mut sink = Sink {
         decisions,
-        bar: progress_bar(),
+        bar: super::progress::terminal_bar(),
         started: Instant::now(),
     };
     let summary = replay::replay(
@@ -177,19 +177,6 @@ pub fn replay_with<S: TagStore>(
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn progress_bar() -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }
 
 struct Sink {
