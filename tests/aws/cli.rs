@@ -15,14 +15,15 @@ use moto::{moto, Moto, TestAccount, REGION};
 use serde_json::{json, Value};
 
 /// A test's account, with an access key the CLI uses to reach it.
-struct Cli {
-    aws: TestAccount,
+pub(crate) struct Cli {
+    pub(crate) aws: TestAccount,
     endpoint: String,
     key: (String, String),
     dir: tempfile::TempDir,
 }
 
-async fn cli(moto: &Moto, name: &str) -> Cli {
+/// The account of the test `name`, and an access key of its user `operator`.
+pub(crate) async fn cli(moto: &Moto, name: &str) -> Cli {
     let aws = moto.account(name).await;
     let key = aws.access_key("operator").await;
     Cli {
@@ -61,7 +62,8 @@ impl Cli {
         command
     }
 
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    /// Runs `enforcer` with `args` and `env`: its exit code, stdout and stderr.
+    pub(crate) fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let mut command = self.command(args);
         for (key, value) in env {
             command.env(key, value);

@@ -12,13 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aws_config::{Region, SdkConfig};
-use enforcer::act::aws::{AwsTagStore, QuarantineConfig};
+use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{apply, given_current, ActReport, ActSettings, StoreError};
 use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
 use enforcer::discover::{
-    discover, selected_types, type_selected, Coverage, Discovered, DiscoveryClients, Explorer,
-    Place,
+    selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place, RegionScan,
 };
 use enforcer::engine::{decide, existing, Decision, Outcome};
 use enforcer::event::ResourceRef;
@@ -143,77 +141,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     finish(&args, &mut out, &totals)
 }
 
-/// One account and region discovered, with the configuration that acts there.
-struct RegionScan {
-    place: Place,
-    config: SdkConfig,
-    discovered: Discovered,
-}
-
-/// What every account's discovery shares.
-#[derive(Clone)]
-struct DiscoveryJob {
-    base: SdkConfig,
-    sts: aws_sdk_sts::Client,
-    caller: String,
-    member_role: String,
-    regions: Arc<Vec<String>>,
-    types: Arc<BTreeSet<String>>,
-    every_type: bool,
-    explorer_view: Option<String>,
-    no_explorer: bool,
-    bar: indicatif::ProgressBar,
-}
-
-impl DiscoveryJob {
-    /// Every selected resource of `account` in every region: through the member role unless it
-    /// is the caller's own account.
-    async fn run(self, account: OrgAccount) -> Result<Vec<RegionScan>, StoreError> {
-        let config = if account.id == self.caller {
-            self.base.clone()
-        } else {
-            org::member_config(&self.base, &self.sts, &account.id, &self.member_role).await?
-        };
-        let mut scans = Vec::new();
-        for (index, region) in self.regions.iter().enumerate() {
-            let config = config
-                .to_builder()
-                .region(Region::new(region.clone()))
-                .build();
-            let clients = DiscoveryClients::new(&config);
-            let store = AwsTagStore::new(&clients.aws);
-            let explorer = if self.no_explorer {
-                Explorer::unused("--no-explorer")
-            } else {
-                Explorer::detect(clients.explorer.clone(), self.explorer_view.clone()).await
-            };
-            let place = Place {
-                account: account.id.clone(),
-                region: region.clone(),
-                lists_global: index == 0,
-            };
-            let bar = self.bar.clone();
-            let label = format!("discovering {} {}:", place.account, place.region);
-            let discovered = discover(
-                &clients,
-                &store,
-                &explorer,
-                &place,
-                &self.types,
-                self.every_type,
-                move |found| bar.set_message(format!("{label} {found} resources")),
-            )
-            .await?;
-            scans.push(RegionScan {
-                place,
-                config,
-                discovered,
-            });
-        }
-        Ok(scans)
-    }
-}
-
 /// Discovers every account (the caller's, or with `--org` the organization's) and region, then
 /// decides and acts on what was found, account by account.
 fn scan_aws(
@@ -256,7 +183,8 @@ fn scan_aws(
         totals.skipped_accounts.insert(account.id, account.status);
     }
     let (types, every_type) = selected_types(policies, &args.resource_types);
-    let job = DiscoveryJob {
+    let progress_bar = bar.clone();
+    let job = AccountDiscovery {
         base: base.clone(),
         sts,
         caller,
@@ -264,9 +192,17 @@ fn scan_aws(
         regions: Arc::new(regions.clone()),
         types: Arc::new(types),
         every_type,
-        explorer_view: args.explorer_view.clone(),
-        no_explorer: args.no_explorer,
-        bar: bar.clone(),
+        explorer: if args.no_explorer {
+            ExplorerChoice::Off("--no-explorer".to_owned())
+        } else {
+            ExplorerChoice::Detect(args.explorer_view.clone())
+        },
+        progress: Arc::new(move |place: &Place, found: usize| {
+            progress_bar.set_message(format!(
+                "discovering {} {}: {found} resources",
+                place.account, place.region
+            ));
+        }),
     };
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let discovered = runtime.block_on(org::for_each_account(

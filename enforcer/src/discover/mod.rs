@@ -15,6 +15,7 @@
 //! `GetResources` (so its tagged resources are evaluated), and [`Coverage`] says so: a scan
 //! reports which types it enumerated and which it could not, never silently fewer.
 
+pub mod account;
 mod dynamodb;
 mod ec2;
 mod ecr;
@@ -39,6 +40,7 @@ use crate::catalog::partition_for_region;
 use crate::policy::PolicySet;
 use crate::Tags;
 
+pub use account::{AccountDiscovery, DiscoveryProgress, ExplorerChoice, RegionScan};
 pub use explorer::{Explorer, ExplorerState};
 
 /// Declares [`Lister`] and its [`ALL`](Lister::ALL) from one list, so that a new variant is in
