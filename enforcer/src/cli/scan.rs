@@ -6,21 +6,25 @@
 //! then decides and, with `--apply`, acts on each. `--org` does so in every active account of the
 //! organization through its member role, a bounded number of accounts at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+use anyhow::Context;
 
 use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{apply, given_current, ActReport, ActSettings, StoreError};
 use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
 use enforcer::discover::{
     selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place, RegionScan,
+    Source,
 };
 use enforcer::engine::{decide, existing, Decision, Outcome};
 use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
+use enforcer::replay::DecisionTally;
 use enforcer::Tags;
 
 use super::aws::{runtime, AwsBackends, AwsSelection, StateTableArg};
@@ -91,12 +95,19 @@ pub struct ScanArgs {
     /// With --aws: the enforcer's state table.
     #[command(flatten)]
     state_table: StateTableArg,
+    /// Also write the report as one self-contained HTML file (the replay's report: violations
+    /// by owner, account, rule and type, the worst resources, the coverage of the types).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// What a scan found so far, over every account and region.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Totals {
     summary: Summary,
+    /// Violations by owner, type, account and rule, and the worst resources (taken when the
+    /// scan finishes).
+    report: Option<DecisionTally>,
     tally: ActTally,
     acted: bool,
     unreadable: usize,
@@ -108,6 +119,25 @@ struct Totals {
     failed_accounts: BTreeMap<String, StoreError>,
     /// Accounts skipped because they are not active, with their status.
     skipped_accounts: BTreeMap<String, String>,
+    /// Regions scanned.
+    regions: usize,
+}
+
+impl Totals {
+    fn new(policies: &PolicySet) -> Self {
+        Self {
+            summary: Summary::default(),
+            report: Some(DecisionTally::new(policies)),
+            tally: ActTally::default(),
+            acted: false,
+            unreadable: 0,
+            by_account: BTreeMap::new(),
+            coverage: None,
+            failed_accounts: BTreeMap::new(),
+            skipped_accounts: BTreeMap::new(),
+            regions: 0,
+        }
+    }
 }
 
 /// Runs `enforcer scan`.
@@ -116,7 +146,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut totals = Totals::default();
+    let mut totals = Totals::new(&loaded.set);
     let bar = terminal_bar();
     if args.aws {
         scan_aws(&args, &loaded.set, &runtime, &bar, &mut out, &mut totals)?;
@@ -138,7 +168,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     bar.finish_and_clear();
-    finish(&args, &mut out, &totals)
+    finish(&args, &mut out, totals)
 }
 
 /// Discovers every account (the caller's, or with `--org` the organization's) and region, then
@@ -215,6 +245,7 @@ fn scan_aws(
         .with_state(runtime.block_on(args.state_table.store(&args.aws_selection)));
     let notify = super::aws::cli_notify(&base, args.alert_topic.as_deref());
     let several = args.org || regions.len() > 1;
+    totals.regions = regions.len();
     totals.coverage = Some(Coverage::default());
     for (account, result) in discovered {
         let scans = match result {
@@ -358,6 +389,9 @@ fn scan(
         let current = given_current(&change, |_| Some(tags.clone()));
         let decision = decide(change, current, policies, policies.mode, None);
         totals.summary.add(decision.outcome);
+        if let Some(report) = &mut totals.report {
+            report.add(&decision);
+        }
         if let Some(account) = account {
             totals
                 .by_account
@@ -398,8 +432,24 @@ fn aws_failures(totals: &Totals) -> usize {
 }
 
 /// The summary, and the exit code of the whole scan.
-fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Result<ExitCode> {
-    let failures = aws_failures(totals);
+fn finish(args: &ScanArgs, out: &mut impl Write, mut totals: Totals) -> anyhow::Result<ExitCode> {
+    let failures = aws_failures(&totals);
+    let Some(tally) = totals.report.take() else {
+        return Err(anyhow::anyhow!(
+            "the scan's report was taken before it finished"
+        ));
+    };
+    let report = tally.finish();
+    if let Some(path) = &args.html {
+        let html = enforcer::replay::html::render_scan(
+            &report,
+            "Tag scan",
+            &scan_subtitle(&totals, &report),
+            &coverage_rows(totals.coverage.as_ref()),
+        );
+        std::fs::write(path, html)
+            .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+    }
     let exit = if failures > 0 {
         Exit::AwsFailed
     } else if totals.unreadable > 0 {
@@ -434,6 +484,16 @@ fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Res
             if totals.acted {
                 writeln!(out, "{}", totals.tally.line())?;
             }
+            for (what, counts) in [
+                ("owner", &report.violations_by_owner),
+                ("type", &report.violations_by_type),
+                ("account", &report.violations_by_account),
+                ("rule", &report.violations_by_rule),
+            ] {
+                if !counts.is_empty() {
+                    writeln!(out, "violations by {what}: {}", top_counts(counts))?;
+                }
+            }
         }
         Format::Json => {
             let mut record = totals.summary.record(
@@ -442,6 +502,18 @@ fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Res
                 totals.unreadable,
             );
             if let Some(object) = record.as_object_mut() {
+                for (key, counts) in [
+                    ("violations_by_owner", &report.violations_by_owner),
+                    ("violations_by_type", &report.violations_by_type),
+                    ("violations_by_account", &report.violations_by_account),
+                    ("violations_by_rule", &report.violations_by_rule),
+                ] {
+                    object.insert(key.to_owned(), serde_json::json!(counts));
+                }
+                object.insert(
+                    "top_resources".to_owned(),
+                    serde_json::json!(report.top_resources),
+                );
                 if let Some(coverage) = &totals.coverage {
                     object.insert("coverage".to_owned(), coverage_record(coverage));
                 }
@@ -484,6 +556,64 @@ fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Res
         .into());
     }
     Ok(ExitCode::from(totals.summary.exit_code()))
+}
+
+/// `owner-a 12, owner-b 3, … (7 more)`: the first ten.
+fn top_counts(counts: &[enforcer::replay::Count]) -> String {
+    let mut text: Vec<String> = counts
+        .iter()
+        .take(10)
+        .map(|c| format!("{} {}", c.key, c.count))
+        .collect();
+    if counts.len() > 10 {
+        text.push(format!("… ({} more)", counts.len() - 10));
+    }
+    text.join(", ")
+}
+
+/// The HTML report's line under its title.
+fn scan_subtitle(totals: &Totals, report: &enforcer::replay::ReplaySummary) -> String {
+    let (resources, seconds) = (report.records, report.seconds);
+    let accounts = totals.by_account.len().max(1);
+    let coverage = totals
+        .coverage
+        .as_ref()
+        .map(|c| format!("; {}", c.line()))
+        .unwrap_or_default();
+    format!(
+        "{resources} resources in {accounts} account{} and {} region{}{coverage}; scanned in {seconds:.1} s.",
+        if accounts == 1 { "" } else { "s" },
+        totals.regions,
+        if totals.regions == 1 { "" } else { "s" },
+    )
+}
+
+/// Each selected type and how its resources were found, in words, for the HTML report.
+fn coverage_rows(coverage: Option<&Coverage>) -> Vec<(String, String)> {
+    let Some(coverage) = coverage else {
+        return Vec::new();
+    };
+    coverage
+        .types
+        .iter()
+        .map(|(kind, source)| {
+            let how = match source {
+                Source::ResourceExplorer => "every resource, through Resource Explorer".to_owned(),
+                Source::ServiceList => "every resource, through the service's list call".to_owned(),
+                Source::TaggedOnly => {
+                    "only resources that carry or once carried a tag (GetResources)".to_owned()
+                }
+                Source::Failed => format!(
+                    "listing failed: {}",
+                    coverage
+                        .failures
+                        .get(kind)
+                        .map_or_else(|| "see the scan's output".to_owned(), StoreError::describe)
+                ),
+            };
+            (kind.clone(), how)
+        })
+        .collect()
 }
 
 /// The coverage part of the JSON summary: counts, the types not enumerated, why Resource

@@ -222,6 +222,40 @@ pub fn replay<S: TagStore>(
     ))
 }
 
+/// Counts decisions made outside a replay (`enforcer scan`, one per existing resource) into the
+/// same [`ReplaySummary`], so that a scan's report is the replay's: violations by rule, owner,
+/// type and account, the worst resources, and the same HTML ([`html::render_scan`]).
+#[derive(Debug)]
+pub struct DecisionTally {
+    accumulator: Accumulator,
+    owners: OwnerCounting,
+    started: Instant,
+}
+
+impl DecisionTally {
+    /// An empty tally, counting owners as `policies` name them.
+    pub fn new(policies: &PolicySet) -> Self {
+        Self {
+            accumulator: Accumulator::default(),
+            owners: OwnerCounting::new(policies),
+            started: Instant::now(),
+        }
+    }
+
+    /// Counts one decision.
+    pub fn add(&mut self, decision: &Decision) {
+        self.accumulator.records += 1;
+        self.accumulator
+            .decision(decision, None, false, &self.owners);
+    }
+
+    /// The summary, timed from [`DecisionTally::new`].
+    pub fn finish(self) -> ReplaySummary {
+        let seconds = self.started.elapsed().as_secs_f64();
+        self.accumulator.finish(0, seconds, 1)
+    }
+}
+
 /// Workers decode files in any order, at most `LOOKAHEAD × threads` ahead of the consumer,
 /// which takes them back in file order. A decoded file waiting its turn holds only its counts
 /// and its catalogued records (its text is gone), so the lookahead is cheap; it is wide so that

@@ -77,6 +77,8 @@ impl AwsTagStore {
                     .tagging
                     .get_resources()
                     .set_resource_arn_list(Some(chunk.to_vec()))
+                    // One page for the whole batch where the service allows it.
+                    .resources_per_page(100)
                     .set_pagination_token(token.take())
                     .send()
                     .await
