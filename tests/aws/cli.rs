@@ -486,10 +486,20 @@ async fn scan_covers_several_regions_or_all_enabled_ones_like_the_aws_cli() {
         &[],
     );
     assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
-    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    // One line per account and region: `account 1234… eu-west-1: 1 resource found; covers …`.
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" found; covers "))
+        .collect();
     assert_eq!(listed.len(), 2, "{stderr}");
-    assert!(listed[0].starts_with("eu-west-1: "), "{stderr}");
-    assert!(listed[1].starts_with("us-east-1: "), "{stderr}");
+    assert!(
+        listed[0].contains(" eu-west-1: 1 resource found"),
+        "{stderr}"
+    );
+    assert!(
+        listed[1].contains(" us-east-1: 0 resources found"),
+        "{stderr}"
+    );
 
     // `all`: the regions ec2:DescribeRegions says are enabled, each listed once.
     let (code, stdout, stderr) = t.run(
@@ -497,10 +507,15 @@ async fn scan_covers_several_regions_or_all_enabled_ones_like_the_aws_cli() {
         &[],
     );
     assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
-    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" found; covers "))
+        .collect();
     assert!(listed.len() > 2, "{stderr}");
     assert!(
-        listed.iter().any(|l| l.starts_with("eu-west-1: ")),
+        listed
+            .iter()
+            .any(|l| l.contains(" eu-west-1: 1 resource found")),
         "{stderr}"
     );
 
@@ -568,7 +583,6 @@ async fn check_ignores_the_enforcers_own_calls() {
 async fn scan_walks_the_account_and_backfills_with_apply() {
     let Some(moto) = moto() else { return };
     let t = cli(moto, "cli_scan").await;
-    // GetResources lists resources that have (or had) a tag.
     t.aws
         .create_bucket("old-prod-s3-curated-eu-west-1", &[("Team", "a")])
         .await;
@@ -602,14 +616,17 @@ async fn scan_walks_the_account_and_backfills_with_apply() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The buckets are decided as one batch (one decision, one TagResources call per identical
+    // tag set), then the summary counts resources.
+    assert_eq!(lines.len(), 2, "one decision, then the summary: {stdout}");
     assert_eq!(
-        lines.len(),
-        4,
-        "three decisions, then the summary: {stdout}"
+        lines[0]["resources"].as_array().unwrap().len(),
+        3,
+        "{stdout}"
     );
-    assert!(lines[..3].iter().all(|l| l["act"]["written"] == false));
-    assert_eq!(lines[3]["kind"], "summary");
-    assert_eq!(lines[3]["records"], 3);
+    assert_eq!(lines[0]["act"]["written"], false);
+    assert_eq!(lines[1]["kind"], "summary");
+    assert_eq!(lines[1]["records"], 3);
 
     let (code, stdout, stderr) = t.run(&["scan", "--aws", "--resource-type", "s3", "--apply"], &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");

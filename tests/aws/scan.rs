@@ -144,7 +144,8 @@ async fn run_instances(aws: &TestAccount, count: i32) -> Vec<String> {
         .collect()
 }
 
-/// The JSON Lines of a scan: each decided resource's outcome by ARN, and the summary.
+/// The JSON Lines of a scan: each decided resource's action by ARN (a decision holds a batch of
+/// resources of one type), and the summary.
 fn decisions(stdout: &str) -> (BTreeMap<String, String>, Value) {
     let mut outcomes = BTreeMap::new();
     let mut summary = Value::Null;
@@ -155,7 +156,7 @@ fn decisions(stdout: &str) -> (BTreeMap<String, String>, Value) {
                 for resource in record["resources"].as_array().unwrap() {
                     outcomes.insert(
                         resource["arn"].as_str().unwrap().to_owned(),
-                        record["outcome"].as_str().unwrap().to_owned(),
+                        resource["action"].as_str().unwrap().to_owned(),
                     );
                 }
             }
@@ -193,12 +194,12 @@ async fn scan_finds_and_decides_never_tagged_resources() {
         t.run(&["scan", "--aws", "--no-explorer", "--format", "json"], &[]);
     let (outcomes, summary) = decisions(&stdout);
     assert_eq!(code, 1, "findings, no failure\n{stderr}\n{stdout}");
-    assert_eq!(outcomes.get(&tagged).map(String::as_str), Some("compliant"));
+    assert_eq!(outcomes.get(&tagged).map(String::as_str), Some("none"));
     for never_tagged in [&bucket, &instance, &function, &table, &queue] {
         let outcome = outcomes
             .get(never_tagged)
             .unwrap_or_else(|| panic!("{never_tagged} not found:\n{stdout}\n{stderr}"));
-        assert_ne!(outcome, "compliant", "{never_tagged}");
+        assert_ne!(outcome, "none", "{never_tagged}");
     }
     // The never-tagged bucket meets the unclassified-buckets rule: planned for quarantine.
     assert_eq!(outcomes[&bucket], "quarantine");
@@ -272,15 +273,6 @@ async fn a_thousand_resources_over_ten_types_take_ten_get_resources_calls() {
             .unwrap();
     }
     run_instances(&aws, EACH as i32).await;
-    let ec2 = &aws.clients.ec2;
-    for _ in 0..EACH {
-        ec2.create_volume()
-            .availability_zone(format!("{REGION}a"))
-            .size(1)
-            .send()
-            .await
-            .unwrap();
-    }
     // moto's DescribeSnapshots with owner `self` also answers the snapshots of its built-in
     // images (over a thousand), so RDS instances stand in for EBS snapshots here.
     for i in 0..EACH {
@@ -309,10 +301,10 @@ async fn a_thousand_resources_over_ten_types_take_ten_get_resources_calls() {
     ] {
         expected.insert(kind, EACH);
     }
-    // run_instances also made one volume per instance (its root device).
-    let volumes = ec2.describe_volumes().send().await.unwrap().volumes().len();
-    expected.insert("ec2:volume", volumes);
+    // run_instances made one volume per instance, its root device: the 100 volumes.
+    expected.insert("ec2:volume", EACH);
     let total: usize = expected.values().sum();
+    assert_eq!(total, 1000);
 
     let clients = DiscoveryClients {
         aws: aws.clients.clone(),
@@ -361,12 +353,11 @@ async fn a_thousand_resources_over_ten_types_take_ten_get_resources_calls() {
         .all(|source| *source == Source::ServiceList));
     assert_eq!(found.coverage.line(), "covers 10 of 10 selected types");
 
+    // One call per 100 ARNs; IAM roles skip the tagging API (IAM answers their tags).
     let get_resources = aws.harness.count("GetResources");
-    assert_eq!(
-        get_resources,
-        total.div_ceil(GET_RESOURCES_BATCH),
-        "{calls:?}"
-    );
+    let via_tagging_api = total - expected["iam:role"];
+    assert_eq!(get_resources, via_tagging_api.div_ceil(GET_RESOURCES_BATCH));
+    assert!(get_resources <= total.div_ceil(GET_RESOURCES_BATCH));
     let mut per_operation: BTreeMap<&str, usize> = BTreeMap::new();
     for call in &calls {
         *per_operation
@@ -567,5 +558,55 @@ async fn an_organization_is_scanned_through_the_member_role_and_a_missing_role_i
             assert_eq!(arns, [format!("arn:aws:s3:::scan-org-{}", account.id)]);
             assert_eq!(scans[0].place.account, account.id);
         }
+    }
+}
+
+/// `--apply` decides the resources of one type in batches of 20, so each batch's identical tag
+/// set is one `TagResources` call: 25 never-tagged curated-layer buckets are 2 decisions, and
+/// every bucket gets its tags.
+#[tokio::test]
+async fn scan_apply_backfills_never_tagged_resources_in_batches_of_twenty() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "scan_batches").await;
+    let mut buckets = Vec::new();
+    for i in 0..25 {
+        let name = format!("batch{i:02}-prod-s3-curated-eu-west-1");
+        t.aws.create_bucket(&name, &[]).await;
+        buckets.push(name);
+    }
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--no-explorer",
+            "--resource-type",
+            "s3:bucket",
+            "--apply",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let records: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sizes: Vec<usize> = records
+        .iter()
+        .filter(|r| r["kind"] == "decision")
+        .map(|r| r["resources"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [20, 5], "{stdout}");
+    let summary = records.last().unwrap();
+    assert_eq!(summary["records"], 25);
+    assert_eq!(summary["outcomes"]["remediate"], 25, "{summary}");
+    assert_eq!(summary["act"]["tagged"], 25, "{summary}");
+    for bucket in &buckets {
+        assert_eq!(
+            t.aws.bucket_tags(bucket).await["ProcessOwner"],
+            "DataEngineering",
+            "{bucket}"
+        );
     }
 }

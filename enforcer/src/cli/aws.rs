@@ -110,7 +110,16 @@ impl AwsSelection {
     /// The SDK configuration in the one region given (else the configured one), checked: fails
     /// when no region is configured or no credentials can be found.
     pub async fn checked_config(&self) -> Result<aws_config::SdkConfig, CliError> {
-        let config = self.load_config(self.single_region()?).await;
+        self.checked_config_in(self.single_region()?).await
+    }
+
+    /// The SDK configuration in `region` (else the configured one), checked like
+    /// [`AwsSelection::checked_config`].
+    pub async fn checked_config_in(
+        &self,
+        region: Option<&str>,
+    ) -> Result<aws_config::SdkConfig, CliError> {
+        let config = self.load_config(region).await;
         if config.region().is_none() {
             return Err(CliError::NoRegion);
         }

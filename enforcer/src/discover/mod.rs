@@ -506,6 +506,20 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_every_action_discovery_needs() {
+        let readme = include_str!("../../../README.md");
+        for call in discovery_calls() {
+            for action in call.actions {
+                assert!(
+                    readme.contains(&format!("`{action}`")),
+                    "README.md does not list {action} ({})",
+                    call.call
+                );
+            }
+        }
+    }
+
+    #[test]
     fn coverage_counts_enumerated_types_and_keeps_the_weakest_source() {
         let mut coverage = Coverage::default();
         coverage

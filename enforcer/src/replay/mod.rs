@@ -242,11 +242,19 @@ impl DecisionTally {
         }
     }
 
-    /// Counts one decision.
+    /// Counts each resource of `decision` as one decision of its own (a scan decides its
+    /// resources in batches; its report counts resources).
     pub fn add(&mut self, decision: &Decision) {
-        self.accumulator.records += 1;
-        self.accumulator
-            .decision(decision, None, false, &self.owners);
+        for resource in &decision.resources {
+            let single = Decision {
+                outcome: crate::engine::outcome_of(resource.action),
+                resources: vec![resource.clone()],
+                ..decision.clone()
+            };
+            self.accumulator.records += 1;
+            self.accumulator
+                .decision(&single, None, false, &self.owners);
+        }
     }
 
     /// The summary, timed from [`DecisionTally::new`].
