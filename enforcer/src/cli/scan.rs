@@ -678,6 +678,9 @@ fn coverage_record(coverage: &Coverage) -> serde_json::Value {
 /// On stderr: the types whose never-tagged resources the scan could not see, and each listing
 /// that failed.
 fn report_coverage(coverage: &Coverage) {
+    if let Some(reason) = &coverage.explorer_unused {
+        eprintln!("note: Resource Explorer not used ({reason}); each service's list calls instead");
+    }
     let missing = coverage.not_enumerated();
     if !missing.is_empty() {
         eprintln!(

@@ -20,7 +20,7 @@ use crate::act::aws::store_error;
 use crate::act::StoreError;
 
 /// The longest filter string `ListResources` accepts.
-pub const MAX_FILTER_CHARS: usize = 2048;
+pub(crate) const MAX_FILTER_CHARS: usize = 2048;
 
 /// Resource Explorer's calls.
 pub(super) const CALLS: &[IamCall] = &[
@@ -43,7 +43,7 @@ pub(super) const CALLS: &[IamCall] = &[
 
 /// Whether Resource Explorer can be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExplorerState {
+pub(crate) enum ExplorerState {
     /// Not used, and why (no index, not asked for, not allowed).
     Unused(String),
     /// An active index holding these types (`s3:bucket`).
@@ -89,8 +89,15 @@ impl Explorer {
     async fn index_types(
         client: &aws_sdk_resourceexplorer2::Client,
     ) -> Result<ExplorerState, StoreError> {
+        // A probe: a region without an index (or a stand-in without the service) answers at
+        // once, and the scan should not wait through the retries of a failing answer.
         let index = client
             .get_index()
+            .customize()
+            .config_override(
+                aws_sdk_resourceexplorer2::Config::builder()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| store_error("GetIndex", &e))?;
@@ -214,9 +221,12 @@ mod tests {
     /// Answers each request by its path (`/ListResources`) with the next canned body for that
     /// path, and records every request's path and body. moto lacks Resource Explorer, so the
     /// client's HTTP requests are answered here, through the SDK's `HttpClient` extension point.
+    /// A canned answer: the request path it answers, its status and its body.
+    type Answer = (&'static str, u16, String);
+
     #[derive(Debug, Clone, Default)]
     struct Replay {
-        answers: Arc<Mutex<Vec<(&'static str, u16, String)>>>,
+        answers: Arc<Mutex<Vec<Answer>>>,
         requests: Arc<Mutex<Vec<(String, String)>>>,
     }
 

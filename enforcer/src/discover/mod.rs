@@ -41,7 +41,7 @@ use crate::policy::PolicySet;
 use crate::Tags;
 
 pub use account::{AccountDiscovery, DiscoveryProgress, ExplorerChoice, RegionScan};
-pub use explorer::{Explorer, ExplorerState};
+pub use explorer::Explorer;
 
 /// Declares [`Lister`] and its [`ALL`](Lister::ALL) from one list, so that a new variant is in
 /// `ALL` and every `match` on it names the arm it lacks.

@@ -22,7 +22,7 @@ use crate::catalog::partition_for_region;
 pub const DEFAULT_MEMBER_ROLE: &str = "tag-enforcer-member";
 
 /// The session name of the member role's sessions, as CloudTrail shows it.
-pub const SESSION_NAME: &str = "tag-enforcer-scan";
+pub(crate) const SESSION_NAME: &str = "tag-enforcer-scan";
 
 /// The organization's calls.
 pub(super) const CALLS: &[IamCall] = &[
