@@ -610,3 +610,101 @@ async fn scan_apply_backfills_never_tagged_resources_in_batches_of_twenty() {
         );
     }
 }
+
+/// `scan --aws --org` as a user runs it from the management account: each member account through
+/// its member role, a closed account reported and skipped, the outcomes per account and in total.
+#[tokio::test]
+async fn scan_org_scans_every_active_account_and_reports_each() {
+    let Some(moto) = moto() else { return };
+    let t = cli(moto, "scan_org_cli").await;
+    let organizations = aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::config::Builder::from(&t.aws.config)
+            .interceptor(t.aws.harness.clone())
+            .build(),
+    );
+    organizations
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for name in ["scan-cli-a", "scan-cli-b", "scan-cli-closed"] {
+        let status = organizations
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        let id = status
+            .create_account_status()
+            .unwrap()
+            .account_id()
+            .unwrap()
+            .to_owned();
+        moto.account_with_id(&id)
+            .await
+            .create_bucket(&format!("scan-cli-{id}"), &[])
+            .await;
+        ids.push(id);
+    }
+    organizations
+        .close_account()
+        .account_id(&ids[2])
+        .send()
+        .await
+        .unwrap();
+
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--org",
+            "--no-explorer",
+            "--resource-type",
+            "s3:bucket",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    // The never-tagged buckets break the standard: findings, and no account failed.
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let (actions, summary) = decisions(&stdout);
+    for id in &ids[..2] {
+        assert_eq!(
+            actions
+                .get(&format!("arn:aws:s3:::scan-cli-{id}"))
+                .map(String::as_str),
+            Some("quarantine"),
+            "{stdout}"
+        );
+        assert!(
+            summary["by_account"][id]["records"].as_u64().unwrap() >= 1,
+            "{summary}"
+        );
+        assert!(
+            stderr.contains(&format!("account {id} (scan-cli-")),
+            "{stderr}"
+        );
+    }
+    assert!(!actions.contains_key(&format!("arn:aws:s3:::scan-cli-{}", ids[2])));
+    assert_eq!(
+        summary["skipped_accounts"][&ids[2]], "SUSPENDED",
+        "{summary}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "account {} (scan-cli-closed): skipped, SUSPENDED",
+            ids[2]
+        )),
+        "{stderr}"
+    );
+    assert!(summary.get("failed_accounts").is_none(), "{summary}");
+    assert!(summary["violations_by_account"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["key"] == ids[0].as_str()));
+}

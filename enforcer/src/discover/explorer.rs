@@ -8,7 +8,10 @@
 //! data lags behind the resource.
 //!
 //! moto has no Resource Explorer, so its tests (below) answer the client's HTTP requests with
-//! canned responses through the SDK's own `HttpClient` extension point.
+//! canned responses through the SDK's own `HttpClient` extension point. Not `aws-smithy-mocks`
+//! or `StaticReplayClient`: both turn on the `test-util` feature of `aws-smithy-runtime-api` and
+//! `aws-smithy-http-client`, which every SDK crate depends on, so every test build would compile
+//! the whole SDK a second time.
 
 use std::collections::BTreeSet;
 
