@@ -80,6 +80,11 @@ impl Cli {
         )
     }
 
+    /// The test's own directory, for files it writes or has the CLI write.
+    pub(crate) fn aws_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     fn event_file(&self, name: &str, event: &str) -> String {
         let path = self.dir.path().join(name);
         std::fs::write(&path, event).unwrap();

@@ -190,8 +190,19 @@ async fn scan_finds_and_decides_never_tagged_resources() {
     let table = create_table(aws, "scan-sessions").await;
     let queue = create_queue(aws, "scan-orders").await;
 
-    let (code, stdout, stderr) =
-        t.run(&["scan", "--aws", "--no-explorer", "--format", "json"], &[]);
+    let html = t.aws_dir().join("scan.html");
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--no-explorer",
+            "--format",
+            "json",
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &[],
+    );
     let (outcomes, summary) = decisions(&stdout);
     assert_eq!(code, 1, "findings, no failure\n{stderr}\n{stdout}");
     assert_eq!(outcomes.get(&tagged).map(String::as_str), Some("none"));
@@ -236,6 +247,36 @@ async fn scan_finds_and_decides_never_tagged_resources() {
         "{stderr}"
     );
     assert!(stderr.contains("glue:job"), "{stderr}");
+
+    // The summary by owner, type, account and rule, and the same in the HTML report.
+    assert!(summary["violations_by_type"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["key"] == "sqs:queue"));
+    assert_eq!(
+        summary["violations_by_account"][0]["key"],
+        t.aws.account.as_str()
+    );
+    assert!(
+        summary["violations_by_rule"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["key"] == "data-stores"),
+        "{summary}"
+    );
+    let report = std::fs::read_to_string(&html).unwrap();
+    assert!(report.starts_with("<!DOCTYPE html>"));
+    // The worst resources, 3 violations each, by ARN (moto's own EBS snapshots, over a
+    // thousand, follow the table).
+    assert!(
+        report.contains(&table),
+        "the worst resources are listed: {report}"
+    );
+    assert!(report.contains("<h2>By account</h2>"));
+    assert!(report.contains("Coverage of the selected types"));
+    assert!(report.contains("only resources that carry or once carried a tag"));
 }
 
 /// 1,000 never-tagged resources over 10 types: their tags are read with ceil(1000/100)

@@ -435,11 +435,30 @@ pub async fn discover(
     let mut found: BTreeMap<String, Tags> = BTreeMap::new();
     if every_type || !tagged_only.is_empty() {
         let filter: &[String] = if every_type { &[] } else { &tagged_only };
-        for (arn, tags) in store.list(filter, |_| {}).await? {
-            let enumerated_type = crate::catalog::resource_type_from_arn(&arn)
-                .is_some_and(|kind| enumerated_types.contains(kind.as_str()));
+        // `keep_selected`: the listing is not filtered by type, keep the selected ones here.
+        let (listed, keep_selected) = match store.list(filter, |_| {}).await {
+            // A type the tagging API does not know fails the whole filtered call: list
+            // everything and keep the selected types here instead.
+            Err(error)
+                if !filter.is_empty()
+                    && error.code.as_deref() == Some("InvalidParameterException") =>
+            {
+                (store.list(&[], |_| {}).await?, true)
+            }
+            other => (other?, false),
+        };
+        for (arn, tags) in listed {
+            let kind = crate::catalog::resource_type_from_arn(&arn);
+            let enumerated_type = kind
+                .as_deref()
+                .is_some_and(|kind| enumerated_types.contains(kind));
+            let selected = every_type
+                || !keep_selected
+                || kind
+                    .as_deref()
+                    .is_some_and(|kind| tagged_only.iter().any(|t| t == kind));
             // Enumerated types are read below, with everything else enumerated.
-            if !enumerated_type {
+            if !enumerated_type && selected {
                 found.insert(arn, tags);
             }
         }
