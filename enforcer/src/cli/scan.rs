@@ -619,6 +619,9 @@ fn top_counts(counts: &[enforcer::replay::Count]) -> String {
 /// The HTML report's line under its title.
 fn scan_subtitle(totals: &Totals, report: &enforcer::replay::ReplaySummary) -> String {
     let (resources, seconds) = (report.records, report.seconds);
+    if totals.regions == 0 {
+        return format!("{resources} resources of an inventory file; scanned in {seconds:.1} s.");
+    }
     let accounts = totals.by_account.len().max(1);
     let coverage = totals
         .coverage
