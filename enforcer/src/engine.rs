@@ -354,7 +354,12 @@ pub fn decide(
 }
 
 fn overall_outcome(resources: &[ResourceDecision]) -> Outcome {
-    match resources.iter().map(|r| r.action).max().unwrap_or_default() {
+    outcome_of(resources.iter().map(|r| r.action).max().unwrap_or_default())
+}
+
+/// The outcome a resource's action gives (a decision's is its worst resource's).
+pub fn outcome_of(action: Action) -> Outcome {
+    match action {
         Action::None => Outcome::Compliant,
         Action::Remediate => Outcome::Remediate,
         Action::Alert => Outcome::Alert,

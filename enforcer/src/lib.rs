@@ -20,6 +20,7 @@ pub mod act;
 pub mod alert;
 pub mod authoring;
 pub mod catalog;
+pub mod discover;
 pub mod engine;
 pub mod evaluate;
 pub mod event;

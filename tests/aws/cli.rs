@@ -15,14 +15,15 @@ use moto::{moto, Moto, TestAccount, REGION};
 use serde_json::{json, Value};
 
 /// A test's account, with an access key the CLI uses to reach it.
-struct Cli {
-    aws: TestAccount,
+pub(crate) struct Cli {
+    pub(crate) aws: TestAccount,
     endpoint: String,
     key: (String, String),
     dir: tempfile::TempDir,
 }
 
-async fn cli(moto: &Moto, name: &str) -> Cli {
+/// The account of the test `name`, and an access key of its user `operator`.
+pub(crate) async fn cli(moto: &Moto, name: &str) -> Cli {
     let aws = moto.account(name).await;
     let key = aws.access_key("operator").await;
     Cli {
@@ -61,7 +62,8 @@ impl Cli {
         command
     }
 
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    /// Runs `enforcer` with `args` and `env`: its exit code, stdout and stderr.
+    pub(crate) fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let mut command = self.command(args);
         for (key, value) in env {
             command.env(key, value);
@@ -76,6 +78,11 @@ impl Cli {
             String::from_utf8(stdout).unwrap(),
             String::from_utf8(stderr).unwrap(),
         )
+    }
+
+    /// The test's own directory, for files it writes or has the CLI write.
+    pub(crate) fn aws_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     fn event_file(&self, name: &str, event: &str) -> String {
@@ -484,10 +491,20 @@ async fn scan_covers_several_regions_or_all_enabled_ones_like_the_aws_cli() {
         &[],
     );
     assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
-    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    // One line per account and region: `account 1234… eu-west-1: 1 resource found; covers …`.
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" found; covers "))
+        .collect();
     assert_eq!(listed.len(), 2, "{stderr}");
-    assert!(listed[0].starts_with("eu-west-1: "), "{stderr}");
-    assert!(listed[1].starts_with("us-east-1: "), "{stderr}");
+    assert!(
+        listed[0].contains(" eu-west-1: 1 resource found"),
+        "{stderr}"
+    );
+    assert!(
+        listed[1].contains(" us-east-1: 0 resources found"),
+        "{stderr}"
+    );
 
     // `all`: the regions ec2:DescribeRegions says are enabled, each listed once.
     let (code, stdout, stderr) = t.run(
@@ -495,10 +512,15 @@ async fn scan_covers_several_regions_or_all_enabled_ones_like_the_aws_cli() {
         &[],
     );
     assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
-    let listed: Vec<&str> = stderr.lines().filter(|l| l.contains(" listed")).collect();
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" found; covers "))
+        .collect();
     assert!(listed.len() > 2, "{stderr}");
     assert!(
-        listed.iter().any(|l| l.starts_with("eu-west-1: ")),
+        listed
+            .iter()
+            .any(|l| l.contains(" eu-west-1: 1 resource found")),
         "{stderr}"
     );
 
@@ -566,7 +588,6 @@ async fn check_ignores_the_enforcers_own_calls() {
 async fn scan_walks_the_account_and_backfills_with_apply() {
     let Some(moto) = moto() else { return };
     let t = cli(moto, "cli_scan").await;
-    // GetResources lists resources that have (or had) a tag.
     t.aws
         .create_bucket("old-prod-s3-curated-eu-west-1", &[("Team", "a")])
         .await;
@@ -600,14 +621,17 @@ async fn scan_walks_the_account_and_backfills_with_apply() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The buckets are decided as one batch (one decision, one TagResources call per identical
+    // tag set), then the summary counts resources.
+    assert_eq!(lines.len(), 2, "one decision, then the summary: {stdout}");
     assert_eq!(
-        lines.len(),
-        4,
-        "three decisions, then the summary: {stdout}"
+        lines[0]["resources"].as_array().unwrap().len(),
+        3,
+        "{stdout}"
     );
-    assert!(lines[..3].iter().all(|l| l["act"]["written"] == false));
-    assert_eq!(lines[3]["kind"], "summary");
-    assert_eq!(lines[3]["records"], 3);
+    assert_eq!(lines[0]["act"]["written"], false);
+    assert_eq!(lines[1]["kind"], "summary");
+    assert_eq!(lines[1]["records"], 3);
 
     let (code, stdout, stderr) = t.run(&["scan", "--aws", "--resource-type", "s3", "--apply"], &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");

@@ -476,8 +476,16 @@ impl Moto {
         self.account_with(name, true).await
     }
 
+    /// The account `id` (one moto made, e.g. by `organizations:CreateAccount`).
+    pub async fn account_with_id(&self, id: &str) -> TestAccount {
+        self.account_in(id.to_owned(), false).await
+    }
+
     async fn account_with(&self, name: &str, simulated_clock: bool) -> TestAccount {
-        let account = account_for(name);
+        self.account_in(account_for(name), simulated_clock).await
+    }
+
+    async fn account_in(&self, account: String, simulated_clock: bool) -> TestAccount {
         let clock = simulated_clock.then(SimulatedClock::default);
         let config = self.sdk_config(clock.as_ref()).await;
         let harness = Harness {

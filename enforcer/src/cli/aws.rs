@@ -78,14 +78,6 @@ impl AwsSelection {
         }
     }
 
-    /// The same selection for one region.
-    pub fn in_region(&self, region: &str) -> Self {
-        Self {
-            regions: vec![region.to_owned()],
-            ..self.clone()
-        }
-    }
-
     /// Every region selected, in order: the ones given, `all` expanded to the account's enabled
     /// regions (`ec2:DescribeRegions`), or the configured one when none is given.
     pub async fn all_regions(&self) -> Result<Vec<String>, CliError> {
@@ -113,6 +105,26 @@ impl AwsSelection {
             .collect();
         regions.sort();
         Ok(regions)
+    }
+
+    /// The SDK configuration in the one region given (else the configured one), checked: fails
+    /// when no region is configured or no credentials can be found.
+    pub async fn checked_config(&self) -> Result<aws_config::SdkConfig, CliError> {
+        self.checked_config_in(self.single_region()?).await
+    }
+
+    /// The SDK configuration in `region` (else the configured one), checked like
+    /// [`AwsSelection::checked_config`].
+    pub async fn checked_config_in(
+        &self,
+        region: Option<&str>,
+    ) -> Result<aws_config::SdkConfig, CliError> {
+        let config = self.load_config(region).await;
+        if config.region().is_none() {
+            return Err(CliError::NoRegion);
+        }
+        check_credentials(&config, self.profile.as_deref()).await?;
+        Ok(config)
     }
 
     /// The SDK configuration: the credential chain, `region` (else the configured one) and
@@ -198,22 +210,33 @@ impl AwsBackends {
         quarantine: QuarantineConfig,
         alert_topic: Option<&str>,
     ) -> Result<Self, CliError> {
-        let config = selection.load_config(selection.single_region()?).await;
-        let Some(region) = config.region().map(ToString::to_string) else {
-            return Err(CliError::NoRegion);
-        };
-        check_credentials(&config, selection.profile.as_deref()).await?;
-        let clients = AwsClients::new(&config);
-        Ok(Self {
-            region,
-            sts: aws_sdk_sts::Client::new(&config),
+        let config = selection.checked_config().await?;
+        let notify = cli_notify(&config, alert_topic);
+        Ok(Self::from_config(&config, quarantine, notify))
+    }
+
+    /// The backends over `config` (checked already), alerting through `notify`.
+    pub fn from_config(
+        config: &aws_config::SdkConfig,
+        quarantine: QuarantineConfig,
+        notify: CliNotify,
+    ) -> Self {
+        let clients = AwsClients::new(config);
+        Self {
+            region: config.region().map(ToString::to_string).unwrap_or_default(),
+            sts: aws_sdk_sts::Client::new(config),
             store: AwsTagStore::new(&clients),
             quarantine: AwsQuarantine::new(&clients, quarantine),
-            notify: match alert_topic {
-                Some(topic) => CliNotify::Sns(SnsNotify::new(clients.sns.clone(), topic)),
-                None => CliNotify::Memory(InMemoryNotify::new()),
-            },
-        })
+            notify,
+        }
+    }
+}
+
+/// Alerts to `alert_topic` through `config`'s credentials, else kept in memory.
+pub fn cli_notify(config: &aws_config::SdkConfig, alert_topic: Option<&str>) -> CliNotify {
+    match alert_topic {
+        Some(topic) => CliNotify::Sns(SnsNotify::new(aws_sdk_sns::Client::new(config), topic)),
+        None => CliNotify::Memory(InMemoryNotify::new()),
     }
 }
 
@@ -245,12 +268,19 @@ impl AwsBackends {
     /// The account the credentials belong to (`sts:GetCallerIdentity`), for resources whose
     /// ARN names none (S3 buckets).
     pub async fn caller_account(&self) -> Result<String, StoreError> {
-        let output = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| aws::store_error("GetCallerIdentity", &e))?;
-        Ok(output.account().unwrap_or_default().to_owned())
+        caller_account(&self.sts).await
     }
+}
+
+/// The account the credentials belong to (`sts:GetCallerIdentity`).
+pub async fn caller_account(sts: &aws_sdk_sts::Client) -> Result<String, StoreError> {
+    let output = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws::store_error("GetCallerIdentity", &e))?;
+    output
+        .account()
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::permanent("GetCallerIdentity", "the answer names no account"))
 }

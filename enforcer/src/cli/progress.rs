@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// What the bar shows; the style is set when this changes, not on every update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    Count,
     Items,
     Bytes,
 }
@@ -49,7 +48,6 @@ impl Progress {
             return;
         }
         let template = match shape {
-            Shape::Count => "{spinner} {msg} {pos}",
             Shape::Items => "[{bar:30}] {pos}/{len} {msg}",
             Shape::Bytes => {
                 "{spinner} {elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}"
@@ -60,13 +58,6 @@ impl Progress {
             self.bar.set_style(style.progress_chars("=> "));
         }
         self.shape = Some(shape);
-    }
-
-    /// Shows a count without a known total: `label 12`.
-    pub fn count(&mut self, label: &str, done: usize) {
-        self.shape(Shape::Count);
-        self.bar.set_message(label.to_owned());
-        self.bar.set_position(done as u64);
     }
 
     /// Shows a bar: `[=====>    ] 12/40 label`.
@@ -102,4 +93,12 @@ impl Progress {
         self.bar.finish_and_clear();
         *self = Self::shown_if(shown);
     }
+}
+
+/// The bare bar, for a command that updates it from several tasks at once (`scan` shares one
+/// clone per account and region); hidden when stderr is not a terminal.
+pub fn terminal_bar() -> ProgressBar {
+    let mut progress = Progress::for_stderr();
+    progress.shape(Shape::Bytes);
+    progress.bar
 }

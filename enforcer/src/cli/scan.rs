@@ -1,16 +1,30 @@
 //! `enforcer scan`: evaluate every resource that already exists — the backfill for resources
-//! older than the enforcer.
+//! older than the enforcer, in one account or every account of the organization.
+//!
+//! `--aws` discovers the resources of the types the policies select (`enforcer::discover`:
+//! Resource Explorer or each service's list call, so that never-tagged resources are found too),
+//! then decides and, with `--apply`, acts on each. `--org` does so in every active account of the
+//! organization through its member role, a bounded number of accounts at once.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use enforcer::act::aws::QuarantineConfig;
-use enforcer::act::{apply, given_current, ActReport, ActSettings};
-use enforcer::engine::{decide, existing, Decision, Outcome};
+use anyhow::Context;
+
+use enforcer::act::aws::{QuarantineConfig, TAG_RESOURCES_BATCH};
+use enforcer::act::{apply, given_current, ActReport, ActSettings, StoreError};
+use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
+use enforcer::discover::{
+    selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place, RegionScan,
+    Source,
+};
+use enforcer::engine::{decide, existing, outcome_of, Decision, Outcome};
 use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
+use enforcer::replay::DecisionTally;
 use enforcer::Tags;
 
 use super::aws::{runtime, AwsBackends, AwsSelection, StateTableArg};
@@ -19,16 +33,39 @@ use super::output::{
     write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
     Style, Summary,
 };
-use super::progress::Progress;
+use super::progress::terminal_bar;
 use super::{load_policies, CliError, Exit};
 
 /// Arguments of `enforcer scan`.
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// Walk the AWS account and region of the standard configuration with `GetResources`
-    /// (which lists resources that have, or once had, a tag).
+    /// Walk the AWS account (and the regions given) of the standard configuration: every
+    /// resource of the types the policies select, tagged or never tagged (see the README's
+    /// `enforcer scan` for how each type is enumerated).
     #[arg(long, required_unless_present = "tags")]
     aws: bool,
+    /// With --aws: every active account of the organization (`organizations:ListAccounts`, from
+    /// the management or a delegated administrator account), each through its member role.
+    #[arg(long, requires = "aws")]
+    org: bool,
+    /// With --org: the role assumed in each member account (infra/member.yaml's
+    /// `MemberRoleName`).
+    #[arg(
+        long,
+        env = "ENFORCER_MEMBER_ROLE_NAME",
+        value_name = "NAME",
+        default_value = DEFAULT_MEMBER_ROLE
+    )]
+    member_role: String,
+    /// With --org: accounts discovered at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// List through this Resource Explorer view instead of the region's default view.
+    #[arg(long, value_name = "ARN")]
+    explorer_view: Option<String>,
+    /// Do not use Resource Explorer: each service's own list calls only.
+    #[arg(long, conflicts_with = "explorer_view")]
+    no_explorer: bool,
     #[command(flatten)]
     aws_selection: AwsSelection,
     /// Scan an inventory file `{"arn": {"key": "value"}}` instead of AWS.
@@ -58,63 +95,61 @@ pub struct ScanArgs {
     /// With --aws: the enforcer's state table.
     #[command(flatten)]
     state_table: StateTableArg,
+    /// Also write the report as one self-contained HTML file (the replay's report: violations
+    /// by owner, account, rule and type, the worst resources, the coverage of the types).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
-fn type_selected(resource_type: &str, selected: &[String]) -> bool {
-    selected.is_empty()
-        || selected.iter().any(|s| {
-            s == resource_type
-                || resource_type
-                    .split_once(':')
-                    .is_some_and(|(service, _)| service == s)
-        })
-}
-
-/// What a scan found so far, over every region.
-#[derive(Debug, Default)]
+/// What a scan found so far, over every account and region.
+#[derive(Debug)]
 struct Totals {
     summary: Summary,
+    /// Violations by owner, type, account and rule, and the worst resources (taken when the
+    /// scan finishes).
+    report: Option<DecisionTally>,
     tally: ActTally,
     acted: bool,
     unreadable: usize,
-    /// More than one region: each one's count of listed resources goes to stderr.
-    several_regions: bool,
+    /// Decisions per account.
+    by_account: BTreeMap<String, Summary>,
+    /// Which selected types were enumerated, over every place scanned.
+    coverage: Option<Coverage>,
+    /// Accounts that could not be scanned, and why.
+    failed_accounts: BTreeMap<String, StoreError>,
+    /// Accounts skipped because they are not active, with their status.
+    skipped_accounts: BTreeMap<String, String>,
+    /// Regions scanned.
+    regions: usize,
+}
+
+impl Totals {
+    fn new(policies: &PolicySet) -> Self {
+        Self {
+            summary: Summary::default(),
+            report: Some(DecisionTally::new(policies)),
+            tally: ActTally::default(),
+            acted: false,
+            unreadable: 0,
+            by_account: BTreeMap::new(),
+            coverage: None,
+            failed_accounts: BTreeMap::new(),
+            skipped_accounts: BTreeMap::new(),
+            regions: 0,
+        }
+    }
 }
 
 /// Runs `enforcer scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_policies(&args.policies)?;
     let runtime = runtime()?;
-    let mut progress = Progress::for_stderr();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut totals = Totals::default();
+    let mut totals = Totals::new(&loaded.set);
+    let bar = terminal_bar();
     if args.aws {
-        let regions = runtime.block_on(args.aws_selection.all_regions())?;
-        // No --region: the configured one, as a single pass.
-        let passes: Vec<AwsSelection> = if regions.is_empty() {
-            vec![args.aws_selection.clone()]
-        } else {
-            regions
-                .iter()
-                .map(|region| args.aws_selection.in_region(region))
-                .collect()
-        };
-        totals.several_regions = passes.len() > 1;
-        // One state table (and one claimant) for every region.
-        let settings = ActSettings::new(&loaded.set, args.apply)
-            .with_state(runtime.block_on(args.state_table.store(&args.aws_selection)));
-        for selection in &passes {
-            scan_region(
-                &args,
-                selection,
-                &settings,
-                &runtime,
-                &mut progress,
-                &mut out,
-                &mut totals,
-            )?;
-        }
+        scan_aws(&args, &loaded.set, &runtime, &bar, &mut out, &mut totals)?;
     } else {
         let inventory = match &args.tags {
             Some(path) => read_inventory(path)?,
@@ -127,72 +162,196 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             resources,
             None,
             None,
-            &mut progress,
+            &bar,
             &mut out,
             &mut totals,
         )?;
     }
-    finish(&args, &mut out, &totals)
+    bar.finish_and_clear();
+    finish(&args, &mut out, totals)
 }
 
-/// Lists one region's resources and scans them, acting on them with that region's clients;
-/// over several regions, says on stderr how many each listed. The policies are `settings`'.
-fn scan_region(
+/// Discovers every account (the caller's, or with `--org` the organization's) and region, then
+/// decides and acts on what was found, account by account.
+fn scan_aws(
     args: &ScanArgs,
-    selection: &AwsSelection,
-    settings: &ActSettings,
+    policies: &PolicySet,
     runtime: &tokio::runtime::Runtime,
-    progress: &mut Progress,
+    bar: &indicatif::ProgressBar,
     out: &mut impl Write,
     totals: &mut Totals,
 ) -> anyhow::Result<()> {
-    let backends = runtime.block_on(AwsBackends::load(
-        selection,
-        QuarantineConfig {
-            break_glass_principals: settings.policies.break_glass_principals.clone(),
-            enforcer_principals: args.enforcer_role.clone(),
-        },
-        args.alert_topic.as_deref(),
-    ))?;
-    let label = format!("listing resources in {}:", backends.region);
-    let listed = runtime.block_on(async {
-        let account = backends.caller_account().await?;
-        let resources = backends
-            .store
-            .list(&args.resource_types, |n| progress.count(&label, n))
-            .await?;
-        Ok::<_, enforcer::act::StoreError>((account, resources))
-    });
-    progress.finish();
-    let (account, resources) = listed.map_err(CliError::Aws)?;
-    if totals.several_regions {
-        eprintln!(
-            "{}: {} resource{} listed",
-            backends.region,
-            resources.len(),
-            if resources.len() == 1 { "" } else { "s" }
-        );
+    let mut regions = runtime.block_on(args.aws_selection.all_regions())?;
+    // The caller's configuration, in the first region scanned (else the configured one).
+    let base = runtime.block_on(
+        args.aws_selection
+            .checked_config_in(regions.first().map(String::as_str)),
+    )?;
+    if regions.is_empty() {
+        // No --region: the configured one (checked_config fails without one).
+        regions.extend(base.region().map(ToString::to_string));
     }
-    let act = |decision: &Decision| {
-        runtime.block_on(apply(
-            decision,
-            settings,
-            &backends.store,
-            &backends.quarantine,
-            &backends.notify,
-        ))
+    let sts = aws_sdk_sts::Client::new(&base);
+    let caller = runtime
+        .block_on(super::aws::caller_account(&sts))
+        .map_err(CliError::Aws)?;
+    let accounts = if args.org {
+        runtime
+            .block_on(org::accounts(&aws_sdk_organizations::Client::new(&base)))
+            .map_err(CliError::Aws)?
+    } else {
+        vec![OrgAccount {
+            id: caller.clone(),
+            name: None,
+            status: "ACTIVE".to_owned(),
+        }]
     };
-    totals.acted = true;
-    scan(
-        args,
-        &settings.policies,
-        resources,
-        Some(&account),
-        Some(&act),
-        progress,
-        out,
-        totals,
-    )
+    let (active, inactive): (Vec<OrgAccount>, Vec<OrgAccount>) =
+        accounts.into_iter().partition(OrgAccount::active);
+    for account in inactive {
+        eprintln!(
+            "account {}: skipped, {}",
+            account_label(&account),
+            account.status
+        );
+        totals.skipped_accounts.insert(account.id, account.status);
+    }
+    let (types, every_type) = selected_types(policies, &args.resource_types);
+    let progress_bar = bar.clone();
+    let job = AccountDiscovery {
+        base: base.clone(),
+        sts,
+        caller,
+        member_role: args.member_role.clone(),
+        regions: Arc::new(regions.clone()),
+        types: Arc::new(types),
+        every_type,
+        explorer: if args.no_explorer {
+            ExplorerChoice::Off("--no-explorer".to_owned())
+        } else {
+            ExplorerChoice::Detect(args.explorer_view.clone())
+        },
+        progress: Arc::new(move |place: &Place, found: usize| {
+            progress_bar.set_message(format!(
+                "discovering {} {}: {found} resources",
+                place.account, place.region
+            ));
+        }),
+    };
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let discovered = runtime.block_on(org::for_each_account(
+        active,
+        usize::from(args.concurrency),
+        |account| job.clone().run(account),
+    ));
+    // One state table (and one claimant), and one alert topic, for every account and region.
+    let settings = ActSettings::new(policies, args.apply)
+        .with_state(runtime.block_on(args.state_table.store(&args.aws_selection)));
+    let notify = super::aws::cli_notify(&base, args.alert_topic.as_deref());
+    let several = args.org || regions.len() > 1;
+    totals.regions = regions.len();
+    totals.coverage = Some(Coverage::default());
+    for (account, result) in discovered {
+        let scans = match result {
+            Some(Ok(scans)) => scans,
+            Some(Err(error)) => {
+                bar.suspend(|| {
+                    eprintln!(
+                        "FAILED account {}: not scanned: {}",
+                        account_label(&account),
+                        error.describe()
+                    );
+                });
+                totals.failed_accounts.insert(account.id, error);
+                continue;
+            }
+            None => {
+                let error = StoreError::permanent(
+                    "scan",
+                    "the account's discovery stopped without an answer",
+                );
+                bar.suspend(|| {
+                    eprintln!("FAILED account {}: {}", account_label(&account), error);
+                });
+                totals.failed_accounts.insert(account.id, error);
+                continue;
+            }
+        };
+        for region_scan in scans {
+            let RegionScan {
+                place,
+                config,
+                discovered,
+            } = region_scan;
+            if several {
+                bar.suspend(|| {
+                    eprintln!(
+                        "account {} {}: {} resource{} found; {}",
+                        account_label(&account),
+                        place.region,
+                        discovered.resources.len(),
+                        if discovered.resources.len() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        },
+                        discovered.coverage.line()
+                    );
+                });
+            }
+            if let Some(coverage) = &mut totals.coverage {
+                coverage.merge(&discovered.coverage);
+            }
+            let mut quarantine = QuarantineConfig {
+                break_glass_principals: policies.break_glass_principals.clone(),
+                enforcer_principals: args.enforcer_role.clone(),
+            };
+            if place.account != job.caller {
+                // A quarantine in a member account never locks out the role that acts there.
+                quarantine.enforcer_principals.push(org::member_role_arn(
+                    &place.account,
+                    &args.member_role,
+                    &place.region,
+                ));
+            }
+            let backends = AwsBackends::from_config(&config, quarantine, notify.clone());
+            let act = |decision: &Decision| {
+                runtime.block_on(apply(
+                    decision,
+                    &settings,
+                    &backends.store,
+                    &backends.quarantine,
+                    &backends.notify,
+                ))
+            };
+            totals.acted = true;
+            scan(
+                args,
+                policies,
+                discovered.resources,
+                Some(&place.account),
+                Some(&act),
+                bar,
+                out,
+                totals,
+            )?;
+        }
+        if args.org {
+            if let Some(summary) = totals.by_account.get(&account.id) {
+                let line = summary.line().replacen("records", "resources", 1);
+                bar.suspend(|| eprintln!("account {}: {line}", account_label(&account)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `111122223333 (Name)`.
+fn account_label(account: &OrgAccount) -> String {
+    match &account.name {
+        Some(name) => format!("{} ({name})", account.id),
+        None => account.id.clone(),
+    }
 }
 
 type Act<'a> = dyn Fn(&Decision) -> ActReport + 'a;
@@ -204,7 +363,7 @@ fn scan(
     resources: Vec<(String, Tags)>,
     account: Option<&str>,
     act: Option<&Act<'_>>,
-    progress: &mut Progress,
+    bar: &indicatif::ProgressBar,
     out: &mut impl Write,
     totals: &mut Totals,
 ) -> anyhow::Result<()> {
@@ -214,74 +373,224 @@ fn scan(
         .filter_map(|(arn, tags)| match ResourceRef::from_arn(&arn, None) {
             Some(resource) => Some((resource, tags)),
             None => {
-                eprintln!("warning: `{arn}` is not an ARN the enforcer can read; skipped");
+                bar.suspend(|| {
+                    eprintln!("warning: `{arn}` is not an ARN the enforcer can read; skipped");
+                });
                 totals.unreadable += 1;
                 None
             }
         })
         .filter(|(resource, _)| type_selected(&resource.resource_type, &args.resource_types))
         .collect();
-    let total = selected.len();
-    for (index, (resource, tags)) in selected.into_iter().enumerate() {
-        let change = existing(resource, account);
-        let current = given_current(&change, |_| Some(tags.clone()));
+    bar.set_length(selected.len() as u64);
+    bar.set_position(0);
+    bar.set_message(format!(
+        "evaluating{}",
+        account.map(|a| format!(" {a}")).unwrap_or_default()
+    ));
+    for batch in batches(selected) {
+        let count = batch.len() as u64;
+        let tags: BTreeMap<String, Tags> = batch
+            .iter()
+            .map(|(resource, tags)| (resource.arn.clone(), tags.clone()))
+            .collect();
+        let mut resources = batch.into_iter().map(|(resource, _)| resource);
+        let Some(first) = resources.next() else {
+            continue;
+        };
+        let mut change = existing(first, account);
+        change.resources.extend(resources);
+        let current = given_current(&change, |resource| tags.get(&resource.arn).cloned());
         let decision = decide(change, current, policies, policies.mode, None);
-        totals.summary.add(decision.outcome);
+        for resource in &decision.resources {
+            let outcome = outcome_of(resource.action);
+            totals.summary.add(outcome);
+            if let Some(account) = account {
+                totals
+                    .by_account
+                    .entry(account.to_owned())
+                    .or_default()
+                    .add(outcome);
+            }
+        }
+        if let Some(report) = &mut totals.report {
+            report.add(&decision);
+        }
         let report = act.map(|act| act(&decision));
         if let Some(report) = &report {
             totals.tally.add(report);
         }
         let shown = args.all || decision.outcome != Outcome::Compliant;
         if args.format == Format::Json || shown {
-            progress.finish();
-            match (args.format, &report) {
-                (Format::Json, Some(report)) => write_json_with_act(out, &decision, report)?,
-                (Format::Json, None) => write_json(out, &decision)?,
-                (Format::Text, report) => {
-                    write_text(out, &decision, style)?;
-                    if let Some(report) = report {
-                        write_act_text(out, report, style)?;
+            bar.suspend(|| -> std::io::Result<()> {
+                match (args.format, &report) {
+                    (Format::Json, Some(report)) => write_json_with_act(out, &decision, report)?,
+                    (Format::Json, None) => write_json(out, &decision)?,
+                    (Format::Text, report) => {
+                        write_text(out, &decision, style)?;
+                        if let Some(report) = report {
+                            write_act_text(out, report, style)?;
+                        }
                     }
                 }
-            }
-            out.flush()?;
+                out.flush()
+            })?;
         }
-        progress.bar("resources evaluated", index + 1, total);
+        bar.inc(count);
     }
-    progress.finish();
     Ok(())
 }
 
+/// The resources in batches of at most [`TAG_RESOURCES_BATCH`], each of one region and type,
+/// decided as one change: `--apply` then writes each batch's identical tag sets with one
+/// `TagResources` call, and alerts each owner once per batch, listing their resources.
+fn batches(mut resources: Vec<(ResourceRef, Tags)>) -> Vec<Vec<(ResourceRef, Tags)>> {
+    let key = |resource: &ResourceRef| {
+        let region = enforcer::catalog::Arn::parse(&resource.arn)
+            .map(|arn| arn.region.to_owned())
+            .unwrap_or_default();
+        (region, resource.resource_type.clone())
+    };
+    resources.sort_by(|(a, _), (b, _)| key(a).cmp(&key(b)).then_with(|| a.arn.cmp(&b.arn)));
+    let mut batches: Vec<Vec<(ResourceRef, Tags)>> = Vec::new();
+    for entry in resources {
+        match batches.last_mut() {
+            Some(batch)
+                if batch.len() < TAG_RESOURCES_BATCH
+                    && batch
+                        .first()
+                        .is_some_and(|(first, _)| key(first) == key(&entry.0)) =>
+            {
+                batch.push(entry);
+            }
+            _ => batches.push(vec![entry]),
+        }
+    }
+    batches
+}
+
+/// AWS failures the scan went on after: accounts not scanned, listings that failed, writes.
+fn aws_failures(totals: &Totals) -> usize {
+    totals.tally.failures()
+        + totals.failed_accounts.len()
+        + totals.coverage.as_ref().map_or(0, |c| c.failures.len())
+}
+
 /// The summary, and the exit code of the whole scan.
-fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Result<ExitCode> {
-    let exit = if totals.tally.failures() > 0 {
+fn finish(args: &ScanArgs, out: &mut impl Write, mut totals: Totals) -> anyhow::Result<ExitCode> {
+    let failures = aws_failures(&totals);
+    let Some(tally) = totals.report.take() else {
+        return Err(anyhow::anyhow!(
+            "the scan's report was taken before it finished"
+        ));
+    };
+    let report = tally.finish();
+    if let Some(path) = &args.html {
+        let html = enforcer::replay::html::render_scan(
+            &report,
+            "Tag scan",
+            &scan_subtitle(&totals, &report),
+            &coverage_rows(totals.coverage.as_ref()),
+        );
+        std::fs::write(path, html)
+            .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+    }
+    let exit = if failures > 0 {
         Exit::AwsFailed
     } else if totals.unreadable > 0 {
         Exit::BadInput
     } else {
         totals.summary.exit_code()
     };
+    if let Some(coverage) = &totals.coverage {
+        report_coverage(coverage);
+    }
     match args.format {
         Format::Text => {
             let line = totals.summary.line().replacen("records", "resources", 1);
             writeln!(out, "\n{line}")?;
+            if let Some(coverage) = &totals.coverage {
+                writeln!(out, "{}", coverage.line())?;
+            }
+            if args.org {
+                writeln!(
+                    out,
+                    "{} account{} scanned, {} failed, {} skipped",
+                    totals.by_account.len(),
+                    if totals.by_account.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    totals.failed_accounts.len(),
+                    totals.skipped_accounts.len()
+                )?;
+            }
             if totals.acted {
                 writeln!(out, "{}", totals.tally.line())?;
             }
+            for (what, counts) in [
+                ("owner", &report.violations_by_owner),
+                ("type", &report.violations_by_type),
+                ("account", &report.violations_by_account),
+                ("rule", &report.violations_by_rule),
+            ] {
+                if !counts.is_empty() {
+                    writeln!(out, "violations by {what}: {}", top_counts(counts))?;
+                }
+            }
         }
-        Format::Json => write_record(
-            out,
-            "summary",
-            &totals.summary.record(
+        Format::Json => {
+            let mut record = totals.summary.record(
                 exit,
                 totals.acted.then_some(&totals.tally),
                 totals.unreadable,
-            ),
-        )?,
+            );
+            if let Some(object) = record.as_object_mut() {
+                for (key, counts) in [
+                    ("violations_by_owner", &report.violations_by_owner),
+                    ("violations_by_type", &report.violations_by_type),
+                    ("violations_by_account", &report.violations_by_account),
+                    ("violations_by_rule", &report.violations_by_rule),
+                ] {
+                    object.insert(key.to_owned(), serde_json::json!(counts));
+                }
+                object.insert(
+                    "top_resources".to_owned(),
+                    serde_json::json!(report.top_resources),
+                );
+                if let Some(coverage) = &totals.coverage {
+                    object.insert("coverage".to_owned(), coverage_record(coverage));
+                }
+                if !totals.by_account.is_empty() {
+                    let by_account: BTreeMap<&String, serde_json::Value> = totals
+                        .by_account
+                        .iter()
+                        .map(|(account, summary)| {
+                            (account, summary.record(summary.exit_code(), None, 0))
+                        })
+                        .collect();
+                    object.insert("by_account".to_owned(), serde_json::json!(by_account));
+                }
+                if !totals.failed_accounts.is_empty() {
+                    object.insert(
+                        "failed_accounts".to_owned(),
+                        serde_json::json!(totals.failed_accounts),
+                    );
+                }
+                if !totals.skipped_accounts.is_empty() {
+                    object.insert(
+                        "skipped_accounts".to_owned(),
+                        serde_json::json!(totals.skipped_accounts),
+                    );
+                }
+            }
+            write_record(out, "summary", &record)?;
+        }
     }
     out.flush()?;
-    if totals.tally.failures() > 0 {
-        return Err(CliError::AwsFailures(totals.tally.failures()).into());
+    if failures > 0 {
+        return Err(CliError::AwsFailures(failures).into());
     }
     if totals.unreadable > 0 {
         return Err(CliError::BadInput(format!(
@@ -294,15 +603,102 @@ fn finish(args: &ScanArgs, out: &mut impl Write, totals: &Totals) -> anyhow::Res
     Ok(ExitCode::from(totals.summary.exit_code()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `owner-a 12, owner-b 3, … (7 more)`: the first ten.
+fn top_counts(counts: &[enforcer::replay::Count]) -> String {
+    let mut text: Vec<String> = counts
+        .iter()
+        .take(10)
+        .map(|c| format!("{} {}", c.key, c.count))
+        .collect();
+    if counts.len() > 10 {
+        text.push(format!("… ({} more)", counts.len() - 10));
+    }
+    text.join(", ")
+}
 
-    #[test]
-    fn selects_types_and_services() {
-        assert!(type_selected("s3:bucket", &[]));
-        assert!(type_selected("s3:bucket", &["s3".to_owned()]));
-        assert!(type_selected("s3:bucket", &["s3:bucket".to_owned()]));
-        assert!(!type_selected("ec2:instance", &["s3".to_owned()]));
+/// The HTML report's line under its title.
+fn scan_subtitle(totals: &Totals, report: &enforcer::replay::ReplaySummary) -> String {
+    let (resources, seconds) = (report.records, report.seconds);
+    if totals.regions == 0 {
+        return format!("{resources} resources of an inventory file; scanned in {seconds:.1} s.");
+    }
+    let accounts = totals.by_account.len().max(1);
+    let coverage = totals
+        .coverage
+        .as_ref()
+        .map(|c| format!("; {}", c.line()))
+        .unwrap_or_default();
+    format!(
+        "{resources} resources in {accounts} account{} and {} region{}{coverage}; scanned in {seconds:.1} s.",
+        if accounts == 1 { "" } else { "s" },
+        totals.regions,
+        if totals.regions == 1 { "" } else { "s" },
+    )
+}
+
+/// Each selected type and how its resources were found, in words, for the HTML report.
+fn coverage_rows(coverage: Option<&Coverage>) -> Vec<(String, String)> {
+    let Some(coverage) = coverage else {
+        return Vec::new();
+    };
+    coverage
+        .types
+        .iter()
+        .map(|(kind, source)| {
+            let how = match source {
+                Source::ResourceExplorer => "every resource, through Resource Explorer".to_owned(),
+                Source::ServiceList => "every resource, through the service's list call".to_owned(),
+                Source::TaggedOnly => {
+                    "only resources that carry or once carried a tag (GetResources)".to_owned()
+                }
+                Source::Failed => format!(
+                    "listing failed: {}",
+                    coverage
+                        .failures
+                        .get(kind)
+                        .map_or_else(|| "see the scan's output".to_owned(), StoreError::describe)
+                ),
+            };
+            (kind.clone(), how)
+        })
+        .collect()
+}
+
+/// The coverage part of the JSON summary: counts, the types not enumerated, why Resource
+/// Explorer was not used and the listings that failed.
+fn coverage_record(coverage: &Coverage) -> serde_json::Value {
+    serde_json::json!({
+        "selected_types": coverage.types.len(),
+        "enumerated_types": coverage.enumerated(),
+        "not_enumerated": coverage.not_enumerated(),
+        "every_type_selected": coverage.every_type_selected,
+        "types": coverage.types,
+        "explorer_unused": coverage.explorer_unused,
+        "failures": coverage.failures,
+    })
+}
+
+/// On stderr: the types whose never-tagged resources the scan could not see, and each listing
+/// that failed.
+fn report_coverage(coverage: &Coverage) {
+    if let Some(reason) = &coverage.explorer_unused {
+        eprintln!("note: Resource Explorer not used ({reason}); each service's list calls instead");
+    }
+    let missing = coverage.not_enumerated();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {}: only resources that carry or once carried a tag were seen of {}",
+            coverage.line(),
+            missing.join(", ")
+        );
+    }
+    if coverage.every_type_selected {
+        eprintln!(
+            "warning: a rule selects every type; of the types no lister enumerates, only resources \
+             that carry or once carried a tag were seen"
+        );
+    }
+    for (kind, error) in &coverage.failures {
+        eprintln!("FAILED listing {kind}: {}", error.describe());
     }
 }

@@ -36,42 +36,7 @@ const CHART_OWNERS: usize = 8;
 /// Renders the report.
 pub fn render(summary: &ReplaySummary, title: &str) -> String {
     let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8"/>
-<meta name="viewport" content="width=device-width, initial-scale=1"/>
-<title>{title}</title>
-<style>
-body {{ font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #1f2328; }}
-h1 {{ font-size: 1.6rem; margin-bottom: .2rem; }}
-h2 {{ font-size: 1.15rem; margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }}
-.sub {{ color: #59636e; margin-top: 0; }}
-.cards {{ display: flex; flex-wrap: wrap; gap: .8rem; margin: 1.2rem 0; }}
-.card {{ border: 1px solid #d0d7de; border-radius: 8px; padding: .7rem 1rem; min-width: 8.5rem; }}
-.card b {{ display: block; font-size: 1.5rem; }}
-.card span {{ color: #59636e; font-size: .85rem; }}
-.bad b {{ color: #cf222e; }} .fix b {{ color: #0969da; }} .ok b {{ color: #1a7f37; }}
-table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
-th, td {{ text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }}
-th {{ background: #f6f8fa; }}
-td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-td.arn {{ font-family: ui-monospace, monospace; font-size: .82rem; word-break: break-all; }}
-.bar {{ display: inline-block; height: .7rem; background: #e15759; border-radius: 2px; vertical-align: middle; }}
-.grid {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }}
-.legend span {{ display: inline-block; margin-right: 1rem; font-size: .85rem; }}
-.legend i {{ display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }}
-svg text {{ font: 11px system-ui, sans-serif; fill: #59636e; }}
-.muted {{ color: #59636e; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-"#,
-        title = escape(title)
-    );
+    head(&mut out, title);
     let range = match (&summary.first_event, &summary.last_event) {
         (Some(first), Some(last)) => format!("events from {first} to {last}"),
         _ => "no event times".to_owned(),
@@ -89,22 +54,7 @@ svg text {{ font: 11px system-ui, sans-serif; fill: #59636e; }}
     out.push_str("<h2>Violations per day, by owner</h2>\n");
     chart(&mut out, summary);
     out.push_str("<div class=\"grid\">\n<div>\n<h2>Top offending resources</h2>\n");
-    if summary.top_resources.is_empty() {
-        out.push_str("<p class=\"muted\">No resource broke the standard.</p>\n");
-    } else {
-        out.push_str("<table>\n<tr><th>resource</th><th>owner</th><th>violations</th></tr>\n");
-        for resource in summary.top_resources.iter().take(20) {
-            let _ = writeln!(
-                out,
-                r#"<tr><td class="arn">{}<br/><span class="muted">{}</span></td><td>{}</td><td class="n">{}</td></tr>"#,
-                escape(&resource.arn),
-                escape(&resource.resource_type),
-                escape(&resource.owner),
-                resource.violations
-            );
-        }
-        out.push_str("</table>\n");
-    }
+    top_resources(&mut out, summary);
     out.push_str("</div>\n<div>\n<h2>Top principals</h2>\n");
     ranked_table(
         &mut out,
@@ -159,6 +109,110 @@ svg text {{ font: 11px system-ui, sans-serif; fill: #59636e; }}
                 r#"<tr><td class="arn">{}</td><td>{}</td></tr>"#,
                 escape(&error.location),
                 escape(&error.message)
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// The document up to the title, with the report's style.
+fn head(out: &mut String, title: &str) {
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>{title}</title>
+<style>
+body {{ font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #1f2328; }}
+h1 {{ font-size: 1.6rem; margin-bottom: .2rem; }}
+h2 {{ font-size: 1.15rem; margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }}
+.sub {{ color: #59636e; margin-top: 0; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: .8rem; margin: 1.2rem 0; }}
+.card {{ border: 1px solid #d0d7de; border-radius: 8px; padding: .7rem 1rem; min-width: 8.5rem; }}
+.card b {{ display: block; font-size: 1.5rem; }}
+.card span {{ color: #59636e; font-size: .85rem; }}
+.bad b {{ color: #cf222e; }} .fix b {{ color: #0969da; }} .ok b {{ color: #1a7f37; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
+th, td {{ text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }}
+th {{ background: #f6f8fa; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+td.arn {{ font-family: ui-monospace, monospace; font-size: .82rem; word-break: break-all; }}
+.bar {{ display: inline-block; height: .7rem; background: #e15759; border-radius: 2px; vertical-align: middle; }}
+.grid {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }}
+.legend span {{ display: inline-block; margin-right: 1rem; font-size: .85rem; }}
+.legend i {{ display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }}
+svg text {{ font: 11px system-ui, sans-serif; fill: #59636e; }}
+.muted {{ color: #59636e; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+"#,
+        title = escape(title)
+    );
+}
+
+/// The resources with the most violations.
+fn top_resources(out: &mut String, summary: &ReplaySummary) {
+    if summary.top_resources.is_empty() {
+        out.push_str("<p class=\"muted\">No resource broke the standard.</p>\n");
+    } else {
+        out.push_str("<table>\n<tr><th>resource</th><th>owner</th><th>violations</th></tr>\n");
+        for resource in summary.top_resources.iter().take(20) {
+            let _ = writeln!(
+                out,
+                r#"<tr><td class="arn">{}<br/><span class="muted">{}</span></td><td>{}</td><td class="n">{}</td></tr>"#,
+                escape(&resource.arn),
+                escape(&resource.resource_type),
+                escape(&resource.owner),
+                resource.violations
+            );
+        }
+        out.push_str("</table>\n");
+    }
+}
+
+/// Renders a scan's report (`enforcer scan --html`) with the replay's style and parts: the
+/// outcome cards, the worst resources, violations by rule, owner, account and type, and which
+/// selected types the scan enumerated (`coverage`: each type and how, in words).
+pub fn render_scan(
+    summary: &ReplaySummary,
+    title: &str,
+    subtitle: &str,
+    coverage: &[(String, String)],
+) -> String {
+    let mut out = String::new();
+    head(&mut out, title);
+    let _ = writeln!(out, r#"<p class="sub">{}</p>"#, escape(subtitle));
+    cards(&mut out, summary);
+    out.push_str("<h2>Top offending resources</h2>\n");
+    top_resources(&mut out, summary);
+    out.push_str("<div class=\"grid\">\n<div>\n<h2>By owner</h2>\n");
+    ranked_table(&mut out, &summary.violations_by_owner, "owner", false);
+    out.push_str("</div>\n<div>\n<h2>By account</h2>\n");
+    ranked_table(&mut out, &summary.violations_by_account, "account", true);
+    out.push_str("</div>\n</div>\n<div class=\"grid\">\n<div>\n<h2>By rule</h2>\n");
+    ranked_table(&mut out, &summary.violations_by_rule, "rule", false);
+    out.push_str("</div>\n<div>\n<h2>By type</h2>\n");
+    ranked_table(&mut out, &summary.violations_by_type, "type", false);
+    out.push_str("</div>\n</div>\n<h2>Coverage of the selected types</h2>\n");
+    if coverage.is_empty() {
+        out.push_str(
+            "<p class=\"muted\">No type was discovered (an inventory file was scanned).</p>\n",
+        );
+    } else {
+        out.push_str("<table>\n<tr><th>type</th><th>how its resources were found</th></tr>\n");
+        for (kind, how) in coverage {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                escape(kind),
+                escape(how)
             );
         }
         out.push_str("</table>\n");

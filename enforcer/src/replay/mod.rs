@@ -54,7 +54,7 @@ use std::time::Instant;
 
 pub use classify::{quick, CatalogIndex, Quick};
 pub(crate) use summary::Accumulator;
-pub use summary::{CallCount, ReplaySummary};
+pub use summary::{CallCount, Count, ReplaySummary};
 
 use crate::act::{read_and_decide, ReadRetry, TagStore};
 use crate::engine::Decision;
@@ -218,6 +218,48 @@ pub fn replay<S: TagStore>(
         start.elapsed().as_secs_f64(),
         threads,
     ))
+}
+
+/// Counts decisions made outside a replay (`enforcer scan`, one per existing resource) into the
+/// same [`ReplaySummary`], so that a scan's report is the replay's: violations by rule, owner,
+/// type and account, the worst resources, and the same HTML ([`html::render_scan`]).
+#[derive(Debug)]
+pub struct DecisionTally {
+    accumulator: Accumulator,
+    owners: OwnerCounting,
+    started: Instant,
+}
+
+impl DecisionTally {
+    /// An empty tally, counting owners as `policies` name them.
+    pub fn new(policies: &PolicySet) -> Self {
+        Self {
+            accumulator: Accumulator::default(),
+            owners: OwnerCounting::new(policies),
+            started: Instant::now(),
+        }
+    }
+
+    /// Counts each resource of `decision` as one decision of its own (a scan decides its
+    /// resources in batches; its report counts resources).
+    pub fn add(&mut self, decision: &Decision) {
+        for resource in &decision.resources {
+            let single = Decision {
+                outcome: crate::engine::outcome_of(resource.action),
+                resources: vec![resource.clone()],
+                ..decision.clone()
+            };
+            self.accumulator.records += 1;
+            self.accumulator
+                .decision(&single, None, false, &self.owners);
+        }
+    }
+
+    /// The summary, timed from [`DecisionTally::new`].
+    pub fn finish(self) -> ReplaySummary {
+        let seconds = self.started.elapsed().as_secs_f64();
+        self.accumulator.finish(0, seconds, 1)
+    }
 }
 
 /// Workers decode files in any order, at most `LOOKAHEAD × threads` ahead of the consumer,

@@ -58,6 +58,8 @@ pub(crate) struct Accumulator {
     by_rule: HashMap<String, u64>,
     by_owner: HashMap<String, u64>,
     by_service: HashMap<String, u64>,
+    by_type: HashMap<String, u64>,
+    by_account: HashMap<String, u64>,
     by_principal: HashMap<String, u64>,
     resources: HashMap<String, ResourceCount>,
     daily: BTreeMap<i64, BTreeMap<String, u64>>,
@@ -190,6 +192,10 @@ impl Accumulator {
                 .next()
                 .unwrap_or(&resource.resource_type);
             bump(&mut self.by_service, service, errors);
+            bump(&mut self.by_type, &resource.resource_type, errors);
+            if let Some(account) = &decision.account {
+                bump(&mut self.by_account, account, errors);
+            }
             bump(&mut self.by_principal, principal, errors);
             if let Some(time) = time {
                 *self
@@ -243,6 +249,8 @@ impl Accumulator {
             (&mut self.by_rule, other.by_rule),
             (&mut self.by_owner, other.by_owner),
             (&mut self.by_service, other.by_service),
+            (&mut self.by_type, other.by_type),
+            (&mut self.by_account, other.by_account),
             (&mut self.by_principal, other.by_principal),
         ] {
             for (key, count) in theirs {
@@ -338,6 +346,8 @@ impl Accumulator {
             violations_by_rule: ranked(self.by_rule),
             violations_by_owner: ranked(self.by_owner),
             violations_by_service: ranked(self.by_service),
+            violations_by_type: ranked(self.by_type),
+            violations_by_account: ranked(self.by_account),
             violations_by_principal: by_principal,
             top_resources,
             daily: self
@@ -462,6 +472,10 @@ pub struct ReplaySummary {
     pub violations_by_owner: Vec<Count>,
     /// Violations by service.
     pub violations_by_service: Vec<Count>,
+    /// Violations by resource type.
+    pub violations_by_type: Vec<Count>,
+    /// Violations by account.
+    pub violations_by_account: Vec<Count>,
     /// Violations by principal (the caller), top ones.
     pub violations_by_principal: Vec<Count>,
     /// Resources with the most violations.

@@ -29,7 +29,7 @@ pub use quarantine::{
     AwsQuarantine, QuarantineConfig, DENY_POLICY_NAME, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
 };
 pub use sns::SnsNotify;
-pub use tagging::AwsTagStore;
+pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};
 
 pub(crate) use crate::failure::error_code;
 pub(crate) use crate::failure::is_throttling;

@@ -11,9 +11,9 @@ use crate::act::{StoreError, TagStore, WriteFailures};
 use crate::Tags;
 
 /// ARNs per `GetResources` call (the API's limit).
-pub(crate) const GET_RESOURCES_BATCH: usize = 100;
+pub const GET_RESOURCES_BATCH: usize = 100;
 /// ARNs per `TagResources` / `UntagResources` call (the API's limit).
-pub(crate) const TAG_RESOURCES_BATCH: usize = 20;
+pub const TAG_RESOURCES_BATCH: usize = 20;
 
 /// The AWS [`TagStore`].
 #[derive(Debug, Clone)]
@@ -77,6 +77,8 @@ impl AwsTagStore {
                     .tagging
                     .get_resources()
                     .set_resource_arn_list(Some(chunk.to_vec()))
+                    // One page for the whole batch where the service allows it.
+                    .resources_per_page(100)
                     .set_pagination_token(token.take())
                     .send()
                     .await
