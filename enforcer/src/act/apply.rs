@@ -658,7 +658,6 @@ async fn send_alerts<N: Notify + Sync>(
         return Vec::new();
     }
     let policies = &settings.policies;
-    let destination = notify.destination();
     let now = now_epoch_seconds();
     let claimant = format!(
         "{}:{}",
@@ -752,7 +751,7 @@ async fn send_alerts<N: Notify + Sync>(
         };
         let message = published.unwrap_or_else(|| message_for(notice));
         sent.push(AlertReport {
-            destination: destination.clone(),
+            destination: notify.destination_for(&message),
             sent: error.is_none(),
             message_id,
             notice: Some(notice),
@@ -775,7 +774,7 @@ async fn send_alerts<N: Notify + Sync>(
                 Err(error) => (None, Some(error)),
             };
             sent.push(AlertReport {
-                destination: destination.clone(),
+                destination: notify.destination_for(&message),
                 sent: error.is_none(),
                 message_id,
                 notice: None,

@@ -76,7 +76,7 @@ async fn run() -> ExitCode {
                 enforcer_principals: config.own_principals.clone(),
             };
             let accounts = AwsAccounts::new(base.clone(), &config, quarantine);
-            let alerts = Alerts::new(&config, &base);
+            let alerts = Alerts::new(&config, &base, &prepared.policies);
             let state = match &config.state_table {
                 Some(table) => ConfiguredStateStore::Dynamo(DynamoStateStore::new(
                     aws_sdk_dynamodb::Client::new(&base),

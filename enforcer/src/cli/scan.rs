@@ -13,7 +13,7 @@ use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
-use super::aws::{runtime, AwsBackends, AwsSelection, StateTableArg};
+use super::aws::{runtime, AlertTopicArgs, AwsBackends, AwsSelection, StateTableArg};
 use super::check::read_inventory;
 use super::output::{
     write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
@@ -49,9 +49,8 @@ pub struct ScanArgs {
     /// With --aws: write the planned tags and quarantine (otherwise only plan).
     #[arg(long, requires = "aws")]
     apply: bool,
-    /// With --aws: publish alerts to this SNS topic.
-    #[arg(long, env = "ENFORCER_ALERT_TOPIC_ARN")]
-    alert_topic: Option<String>,
+    #[command(flatten)]
+    alerts: AlertTopicArgs,
     /// ARN of the enforcer's own role; an S3 quarantine never locks it out.
     #[arg(long, env = "ENFORCER_ROLE_ARN")]
     enforcer_role: Vec<String>,
@@ -152,7 +151,7 @@ fn scan_region(
             break_glass_principals: settings.policies.break_glass_principals.clone(),
             enforcer_principals: args.enforcer_role.clone(),
         },
-        args.alert_topic.as_deref(),
+        args.alerts.topics(&settings.policies),
     ))?;
     let label = format!("listing resources in {}:", backends.region);
     let listed = runtime.block_on(async {

@@ -1,0 +1,217 @@
+//! Alerts routed per owner (`[owners.<name>]` with Slack ids): the `enforcer-lambda` binary
+//! publishes an owner's alerts to that owner's own topic (`ENFORCER_OWNER_TOPIC_PREFIX` and the
+//! owner's name, as infra/template.yaml's generated owner routes name it), never to the default
+//! topic; a subscription's filter policy on the message attributes still selects. SNS topics
+//! delivering to SQS queues on moto stand in for the Q Developer and e-mail subscriptions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::lambda_binary::{answer, create_bucket_event, start};
+use crate::support::events;
+use crate::support::moto::{moto, TestAccount, REGION};
+use crate::support::routed_policies;
+
+use std::time::Duration;
+
+use enforcer_testkit::runtime_api::RuntimeApi;
+use serde_json::Value;
+
+/// A topic and a queue subscribed to it (with `filter`, a message-attribute filter policy);
+/// returns (topic ARN, queue URL).
+async fn topic_with_queue(
+    aws: &TestAccount,
+    topic: &str,
+    queue: &str,
+    filter: Option<&str>,
+) -> (String, String) {
+    let topic_arn = aws
+        .clients
+        .sns
+        .create_topic()
+        .name(topic)
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    subscribed_queue(aws, &topic_arn, queue, filter).await
+}
+
+async fn subscribed_queue(
+    aws: &TestAccount,
+    topic_arn: &str,
+    queue: &str,
+    filter: Option<&str>,
+) -> (String, String) {
+    let url = aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let mut subscribe = aws
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{REGION}:{}:{queue}", aws.account));
+    if let Some(filter) = filter {
+        subscribe = subscribe
+            .attributes("FilterPolicyScope", "MessageAttributes")
+            .attributes("FilterPolicy", filter);
+    }
+    subscribe.send().await.unwrap();
+    (topic_arn.to_owned(), url)
+}
+
+/// The messages waiting in `queue`: (owner attribute, notice attribute, threadId).
+async fn received(aws: &TestAccount, queue: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    loop {
+        let batch = aws
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if batch.messages().is_empty() {
+            return out;
+        }
+        for message in batch.messages() {
+            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let attribute = |name: &str| {
+                envelope["MessageAttributes"][name]["Value"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_owned()
+            };
+            let body: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+            out.push((
+                attribute("owner"),
+                attribute("notice"),
+                body["metadata"]["threadId"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_owned(),
+            ));
+            aws.clients
+                .sqs
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// An untagged bucket, delivered twice plus the `aws.tag` echo of the enforcer's own tags: one
+/// message, on DataEngineering's topic only; a filter on the owner topic keeps working.
+#[tokio::test]
+async fn an_owners_alert_arrives_on_its_own_topic_only() {
+    let Some(moto) = moto() else { return };
+    let aws = moto.account("routing_owner_topic").await;
+    let account = aws.account.clone();
+    let key = aws.access_key("fn").await;
+    crate::state::create_state_table(&aws).await;
+    let bucket = "ecometricx-prod-s3-raw-eu-west-1";
+    let arn = aws.create_bucket(bucket, &[]).await;
+    let (default_topic, default_queue) =
+        topic_with_queue(&aws, "tag-alerts", "default-alerts", None).await;
+    let prefix = format!("arn:aws:sns:{REGION}:{account}:enforcer-lambda-owner-");
+    let (owner_topic, owner_queue) = topic_with_queue(
+        &aws,
+        "enforcer-lambda-owner-DataEngineering",
+        "data-engineering-slack",
+        None,
+    )
+    .await;
+    assert_eq!(owner_topic, format!("{prefix}DataEngineering"));
+    // An e-mail-like subscriber of the owner's topic that only wants quarantines, and one that
+    // wants what the owner attribute names.
+    let (_, critical_queue) = subscribed_queue(
+        &aws,
+        &owner_topic,
+        "data-engineering-critical",
+        Some(r#"{"severity": ["critical"]}"#),
+    )
+    .await;
+    let (_, owner_filtered_queue) = subscribed_queue(
+        &aws,
+        &owner_topic,
+        "data-engineering-mail",
+        Some(r#"{"owner": ["DataEngineering"]}"#),
+    )
+    .await;
+
+    let policies = routed_policies();
+    let api = RuntimeApi::start_as(
+        Duration::from_secs(30),
+        &format!("arn:aws:lambda:{REGION}:{account}:function:enforcer-lambda"),
+    );
+    let function = start(
+        &api,
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", key.0.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", key.1.as_str()),
+            (
+                "ENFORCER_POLICY_DIR",
+                &policies.path().display().to_string(),
+            ),
+            ("ENFORCER_MODE", "enforce"),
+            ("ENFORCER_ALERT_TOPIC_ARN", &default_topic),
+            ("ENFORCER_OWNER_TOPIC_PREFIX", &prefix),
+            ("ENFORCER_STATE_TABLE", crate::state::TABLE),
+            (
+                "ENFORCER_ROLE_ARN",
+                &format!("arn:aws:iam::{account}:role/TagEnforcer"),
+            ),
+        ],
+    );
+    let event = create_bucket_event(&account, bucket);
+    let first = answer(&api, &function, &event);
+    assert_eq!(first["outcome"], "alert", "{first}");
+    assert_eq!(first["alerted"], true, "{first}");
+    let again = answer(&api, &function, &event);
+    assert_eq!(again["disposition"], "done", "{again}");
+    let tags = aws.bucket_tags(bucket).await;
+    assert_eq!(tags["ProcessOwner"], "DataEngineering", "{tags:?}");
+    let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let echo: Value =
+        serde_json::from_str(&events::tag_change(&account, REGION, &arn, &pairs)).unwrap();
+    let echoed = answer(&api, &function, &echo);
+    assert_eq!(echoed["disposition"], "done", "{echoed}");
+
+    let opened = vec![(
+        "DataEngineering".to_owned(),
+        "opened".to_owned(),
+        arn.clone(),
+    )];
+    assert_eq!(
+        received(&aws, &owner_queue).await,
+        opened,
+        "{}",
+        function.log()
+    );
+    assert_eq!(received(&aws, &owner_filtered_queue).await, opened);
+    assert_eq!(received(&aws, &critical_queue).await, []);
+    assert_eq!(
+        received(&aws, &default_queue).await,
+        [],
+        "an owner with a topic of its own is not alerted on the default topic"
+    );
+}
