@@ -15,14 +15,14 @@ use moto::{moto, Moto, TestAccount, REGION};
 use serde_json::{json, Value};
 
 /// A test's account, with an access key the CLI uses to reach it.
-struct Cli {
-    aws: TestAccount,
+pub(crate) struct Cli {
+    pub(crate) aws: TestAccount,
     endpoint: String,
     key: (String, String),
     dir: tempfile::TempDir,
 }
 
-async fn cli(moto: &Moto, name: &str) -> Cli {
+pub(crate) async fn cli(moto: &Moto, name: &str) -> Cli {
     let aws = moto.account(name).await;
     let key = aws.access_key("operator").await;
     Cli {
@@ -34,7 +34,7 @@ async fn cli(moto: &Moto, name: &str) -> Cli {
 }
 
 impl Cli {
-    fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         &self.aws.account
     }
 
@@ -61,7 +61,7 @@ impl Cli {
         command
     }
 
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    pub(crate) fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let mut command = self.command(args);
         for (key, value) in env {
             command.env(key, value);
@@ -78,13 +78,13 @@ impl Cli {
         )
     }
 
-    fn event_file(&self, name: &str, event: &str) -> String {
+    pub(crate) fn event_file(&self, name: &str, event: &str) -> String {
         let path = self.dir.path().join(name);
         std::fs::write(&path, event).unwrap();
         path.display().to_string()
     }
 
-    fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
+    pub(crate) fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
         api_call(
             self.account(),
             REGION,

@@ -1,8 +1,9 @@
-//! Alerts routed per owner (`[owners.<name>]` with Slack ids): the `enforcer-lambda` binary
+//! Alerts routed and gated. Routed per owner (`[owners.<name>]` with Slack ids): the `enforcer-lambda` binary
 //! publishes an owner's alerts to that owner's own topic (`ENFORCER_OWNER_TOPIC_PREFIX` and the
 //! owner's name, as infra/template.yaml's generated owner routes name it), never to the default
 //! topic; a subscription's filter policy on the message attributes still selects. SNS topics
 //! delivering to SQS queues on moto stand in for the Q Developer and e-mail subscriptions.
+//! Gated: `scan --state-table` alerts a problem once, as `check` and the function do.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -214,4 +215,54 @@ async fn an_owners_alert_arrives_on_its_own_topic_only() {
         [],
         "an owner with a topic of its own is not alerted on the default topic"
     );
+}
+
+/// `scan --aws --state-table`: a backfill run twice (and a `check` of the bucket's CreateBucket
+/// after it) alerts the untagged bucket's problem once, through the same state as `check` and
+/// the function.
+#[tokio::test]
+async fn scan_with_a_state_table_alerts_a_problem_once() {
+    let Some(moto) = moto() else { return };
+    let t = crate::cli::cli(moto, "routing_scan_state").await;
+    crate::state::create_state_table(&t.aws).await;
+    let (topic, queue) = topic_with_queue(&t.aws, "alerts", "alerts", None).await;
+    let bucket = "scan-gated-bucket";
+    // Tagged with something: the tagging API (moto's as AWS's) lists only resources that have
+    // or had tags.
+    let arn = t.aws.create_bucket(bucket, &[("CostCentre", "42")]).await;
+    let scan = [
+        "scan",
+        "--aws",
+        "--resource-type",
+        "s3:bucket",
+        "--alert-topic",
+        &topic,
+        "--state-table",
+        crate::state::TABLE,
+    ];
+    for _ in 0..2 {
+        let (code, stdout, stderr) = t.run(&scan, &[]);
+        assert_eq!(code, 1, "{stdout}\n{stderr}");
+    }
+    let create = t.event_file(
+        "create.json",
+        &t.create_bucket_event(bucket, events::person(t.account())),
+    );
+    let (code, stdout, stderr) = t.run(
+        &[
+            "check",
+            "--aws",
+            "--alert-topic",
+            &topic,
+            "--state-table",
+            crate::state::TABLE,
+            &create,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let messages = received(&t.aws, &queue).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].1, "opened");
+    assert_eq!(messages[0].2, arn);
 }

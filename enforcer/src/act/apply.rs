@@ -670,7 +670,16 @@ async fn send_alerts<N: Notify + Sync>(
         let problem = resource
             .exempt
             .is_none()
-            .then(|| Problem::new(&resource.arn, &resource.violations, thread_action(resource)))
+            .then(|| {
+                Problem::new(&resource.arn, &resource.violations, thread_action(resource)).or_else(
+                    // Audit mode writes nothing, so the same tags are planned on every event:
+                    // announced through the thread, once, like any problem.
+                    || {
+                        (decision.mode == Mode::Audit && resource.action == Action::Remediate)
+                            .then(|| Problem::planned(&resource.arn, &resource.violations))
+                    },
+                )
+            })
             .flatten();
         if problem.is_none()
             && resource.action == Action::Remediate
