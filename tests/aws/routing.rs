@@ -10,7 +10,7 @@
 use crate::lambda_binary::{answer, create_bucket_event, start};
 use crate::support::events;
 use crate::support::moto::{moto, TestAccount, REGION};
-use crate::support::routed_policies;
+use crate::support::{repo_root, routed_policies};
 
 use std::time::Duration;
 
@@ -265,4 +265,146 @@ async fn scan_with_a_state_table_alerts_a_problem_once() {
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert_eq!(messages[0].1, "opened");
     assert_eq!(messages[0].2, arn);
+}
+
+/// A burst: 40 CreateBucket events sent to the intake queue within 10 s, read back from it and
+/// handed to the `enforcer-lambda` binary as the event source mapping hands them (SQS events of
+/// the queue's messages; here the burst straddles two batching windows, 25 then 15, the worst
+/// case within 10 s of a 20 s window): at most 2 messages for the owner, listing the buckets,
+/// and every bucket tagged. The state table keeps a redelivered batch silent.
+#[tokio::test]
+async fn a_burst_of_forty_creations_is_at_most_two_messages_per_owner() {
+    let Some(moto) = moto() else { return };
+    let aws = moto.account("routing_burst").await;
+    let account = aws.account.clone();
+    let key = aws.access_key("fn").await;
+    crate::state::create_state_table(&aws).await;
+    let (topic, queue) = topic_with_queue(&aws, "tag-alerts", "alerts", None).await;
+    let intake = aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("intake")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let buckets: Vec<String> = (0..40)
+        .map(|i| format!("ecometricx-prod-s3-raw-burst-{i:02}"))
+        .collect();
+    let sent = std::time::Instant::now();
+    for bucket in &buckets {
+        aws.create_bucket(bucket, &[]).await;
+        aws.clients
+            .sqs
+            .send_message()
+            .queue_url(&intake)
+            .message_body(unique_event(&account, bucket).to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        sent.elapsed()
+    );
+    let mut records = Vec::new();
+    while records.len() < buckets.len() {
+        let received = aws
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&intake)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for message in received.messages() {
+            records.push(serde_json::json!({
+                "messageId": message.message_id().unwrap(),
+                "receiptHandle": message.receipt_handle().unwrap(),
+                "body": message.body().unwrap(),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": message.md5_of_body().unwrap(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{account}:intake"),
+                "awsRegion": REGION,
+            }));
+        }
+    }
+    assert_eq!(records.len(), 40);
+
+    let api = RuntimeApi::start_as(
+        Duration::from_secs(30),
+        &format!("arn:aws:lambda:{REGION}:{account}:function:enforcer-lambda"),
+    );
+    let policies = repo_root().join("policies").display().to_string();
+    let function = start(
+        &api,
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", key.0.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", key.1.as_str()),
+            ("ENFORCER_POLICY_DIR", &policies),
+            ("ENFORCER_MODE", "enforce"),
+            ("ENFORCER_ALERT_TOPIC_ARN", &topic),
+            ("ENFORCER_STATE_TABLE", crate::state::TABLE),
+            (
+                "ENFORCER_ROLE_ARN",
+                &format!("arn:aws:iam::{account}:role/TagEnforcer"),
+            ),
+        ],
+    );
+    let mut took = Vec::new();
+    for window in [&records[..25], &records[25..]] {
+        let started = std::time::Instant::now();
+        let answer = answer(&api, &function, &serde_json::json!({ "Records": window }));
+        took.push(started.elapsed());
+        assert_eq!(
+            answer,
+            serde_json::json!({"batchItemFailures": []}),
+            "{}",
+            function.log()
+        );
+    }
+    eprintln!("two batches of 25 and 15 events took {took:?}");
+    for bucket in &buckets {
+        let tags = aws.bucket_tags(bucket).await;
+        assert_eq!(
+            tags.get("ProcessOwner").map(String::as_str),
+            Some("DataEngineering"),
+            "{bucket}: {tags:?}\n{}",
+            function.log()
+        );
+    }
+    let messages = received(&aws, &queue).await;
+    let mut per_owner: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (owner, _, _) in &messages {
+        *per_owner.entry(owner.as_str()).or_default() += 1;
+    }
+    assert_eq!(per_owner, [("DataEngineering", 2)].into(), "{messages:?}");
+
+    // The first window again (a redelivery): nothing new to say.
+    let again = answer(
+        &api,
+        &function,
+        &serde_json::json!({ "Records": &records[..25] }),
+    );
+    assert_eq!(again, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(received(&aws, &queue).await, []);
+}
+
+/// A CreateBucket event with its own EventBridge id and CloudTrail eventID, as AWS gives each
+/// event (the support helper derives them from the request's length).
+fn unique_event(account: &str, bucket: &str) -> Value {
+    let mut event = create_bucket_event(account, bucket);
+    event["id"] = Value::String(format!("evb-{bucket}"));
+    event["detail"]["eventID"] = Value::String(format!("ct-{bucket}"));
+    event
 }

@@ -34,6 +34,7 @@
 //! A decision's severity is the highest of its resources'.
 
 mod chatbot;
+pub(crate) mod digest;
 pub mod fix;
 pub mod routing;
 mod slack;

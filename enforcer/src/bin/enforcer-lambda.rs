@@ -104,7 +104,7 @@ async fn serve<A: Accounts, N: Notify + Send + Sync>(handler: Handler<A, N>) -> 
         move |event: LambdaEvent<serde_json::Value>| async move {
             let own_account = account_of(&event.context.invoked_function_arn);
             handler
-                .handle(&event.payload, own_account)
+                .handle_invocation(&event.payload, own_account)
                 .await
                 .map_err(|error| Diagnostic {
                     error_type: "Enforcer.RetryableFailure".to_owned(),

@@ -17,6 +17,7 @@
 //! sent again).
 
 pub mod aws;
+pub mod batch;
 pub mod config;
 
 use std::future::Future;
@@ -293,8 +294,19 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         event: &serde_json::Value,
         own_account: Option<&str>,
     ) -> Result<Response, RetryableError> {
+        self.handle_with(event, own_account, &self.notify).await
+    }
+
+    /// [`Handler::handle`] with the alerts sent through `notify` (a batch's, which groups them
+    /// per owner: [`batch`]).
+    pub(crate) async fn handle_with<M: Notify + Sync>(
+        &self,
+        event: &serde_json::Value,
+        own_account: Option<&str>,
+        notify: &M,
+    ) -> Result<Response, RetryableError> {
         let started = Instant::now();
-        let response = self.decide_and_act(event, own_account).await;
+        let response = self.decide_and_act(event, own_account, notify).await;
         let response = Response {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             ..response
@@ -313,10 +325,11 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         Ok(response)
     }
 
-    async fn decide_and_act(
+    async fn decide_and_act<M: Notify + Sync>(
         &self,
         event: &serde_json::Value,
         own_account: Option<&str>,
+        notify: &M,
     ) -> Response {
         let mode = self.mode;
         let raw = event.to_string();
@@ -381,7 +394,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             &self.settings,
             &backends.store,
             &backends.quarantine,
-            &self.notify,
+            notify,
         )
         .await;
         let failures: Vec<LoggedFailure> = report
