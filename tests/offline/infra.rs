@@ -172,7 +172,7 @@ fn central() -> Rules {
         logical_prefix: "Rule",
         name_prefix: "${FunctionName}",
         role: json!({ "Fn::GetAtt": ["EnforcerRole", "Arn"] }),
-        target: "        - Id: enforcer\n          Arn: !GetAtt EnforcerFunction.Arn\n          RetryPolicy:\n            MaximumRetryAttempts: 8\n            MaximumEventAgeInSeconds: !Ref MaximumEventAgeInSeconds\n          DeadLetterConfig:\n            Arn: !GetAtt DeadLetterQueue.Arn\n",
+        target: "        - Id: enforcer\n          Arn: !GetAtt IntakeQueue.Arn\n          RetryPolicy:\n            MaximumRetryAttempts: 8\n            MaximumEventAgeInSeconds: !Ref MaximumEventAgeInSeconds\n          DeadLetterConfig:\n            Arn: !GetAtt DeadLetterQueue.Arn\n",
     }
 }
 
@@ -752,6 +752,87 @@ fn owner_routes_give_each_routed_owner_its_topic_and_channel() {
         }
     });
     assert!(dangling.is_empty(), "{dangling:?}");
+}
+
+/// Every central rule delivers to the intake queue, which the function reads in batches (at most
+/// 20 seconds of window, partial batch responses), whose failed messages come back after a
+/// visibility timeout Lambda's advice allows and then land in its own encrypted dead-letter queue
+/// (alarmed); the function may read and delete there and nowhere else, and only the rules may
+/// send. Nothing invokes the function but the mapping.
+#[test]
+fn the_rules_feed_an_intake_queue_the_function_reads_in_batches() {
+    let template = template("template.yaml");
+    for (name, rule) in deployed_rules(&central()) {
+        assert_eq!(
+            rule["Properties"]["Targets"][0]["Arn"],
+            json!({"Fn::GetAtt": ["IntakeQueue", "Arn"]}),
+            "{name}"
+        );
+    }
+    let queue = &resource(&template, "IntakeQueue")["Properties"];
+    assert_eq!(queue["KmsMasterKeyId"], json!({"Ref": "EnforcerKey"}));
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        json!({"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]})
+    );
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"], 3);
+    let dead = &resource(&template, "IntakeDeadLetterQueue")["Properties"];
+    assert_eq!(dead["KmsMasterKeyId"], json!({"Ref": "EnforcerKey"}));
+    let mapping = &resource(&template, "IntakeMapping");
+    assert_eq!(mapping["Type"], "AWS::Lambda::EventSourceMapping");
+    let mapping = &mapping["Properties"];
+    assert_eq!(mapping["FunctionName"], json!({"Ref": "EnforcerFunction"}));
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["IntakeQueue", "Arn"]})
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    let window = mapping["MaximumBatchingWindowInSeconds"].as_i64().unwrap();
+    assert!(
+        window <= 20,
+        "one event's alert within 60 s of the call: {window}"
+    );
+    let timeout = resource(&template, "EnforcerFunction")["Properties"]["Timeout"]
+        .as_i64()
+        .unwrap();
+    assert!(queue["VisibilityTimeout"].as_i64().unwrap() >= 6 * timeout + window);
+    let alarm = &resource(&template, "IntakeDeadLetterQueueDepthAlarm")["Properties"];
+    assert_eq!(
+        alarm["Dimensions"][0]["Value"],
+        json!({"Fn::GetAtt": ["IntakeDeadLetterQueue", "QueueName"]})
+    );
+    let run = policy_statements(&template, "EnforcerRunPolicy");
+    let intake: Vec<&Value> = run
+        .iter()
+        .filter(|s| s["Resource"] == json!({"Fn::GetAtt": ["IntakeQueue", "Arn"]}))
+        .collect();
+    assert_eq!(intake.len(), 1);
+    assert_eq!(
+        intake[0]["Action"],
+        json!([
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes"
+        ])
+    );
+    let statements =
+        &resource(&template, "IntakeQueuePolicy")["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(
+        statements[0]["Principal"],
+        json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(statements[0]["Action"], "sqs:SendMessage");
+    let invokers: Vec<&String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Permission")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(invokers.is_empty(), "{invokers:?}");
 }
 
 /// Calls `each` with the resource or parameter of every `Ref` and `Fn::GetAtt` under `value`.
