@@ -127,7 +127,7 @@ async fn an_owners_alert_arrives_on_its_own_topic_only() {
     let account = aws.account.clone();
     let key = aws.access_key("fn").await;
     crate::state::create_state_table(&aws).await;
-    let bucket = "ecometricx-prod-s3-raw-eu-west-1";
+    let bucket = "ecometricx-prod-s3-raw-routed";
     let arn = aws.create_bucket(bucket, &[]).await;
     let (default_topic, default_queue) =
         topic_with_queue(&aws, "tag-alerts", "default-alerts", None).await;

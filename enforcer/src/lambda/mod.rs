@@ -1,5 +1,6 @@
 //! The Lambda function: initialized once, then one EventBridge event in, one decision carried out,
-//! one structured log line out.
+//! one structured log line out; or a batch of them from the intake queue, their alerts grouped
+//! per owner ([`batch`]).
 //!
 //! [`Handler`] is generic over the backends ([`Accounts`] for tags and quarantines per account,
 //! [`Notify`] for alerts), so tests run it in-process with the in-memory backends and the
