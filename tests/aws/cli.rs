@@ -35,7 +35,7 @@ pub(crate) async fn cli(moto: &Moto, name: &str) -> Cli {
 }
 
 impl Cli {
-    fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         &self.aws.account
     }
 
@@ -85,13 +85,13 @@ impl Cli {
         self.dir.path()
     }
 
-    fn event_file(&self, name: &str, event: &str) -> String {
+    pub(crate) fn event_file(&self, name: &str, event: &str) -> String {
         let path = self.dir.path().join(name);
         std::fs::write(&path, event).unwrap();
         path.display().to_string()
     }
 
-    fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
+    pub(crate) fn create_bucket_event(&self, bucket: &str, identity: Value) -> String {
         api_call(
             self.account(),
             REGION,

@@ -364,6 +364,15 @@ impl Central {
         )
     }
 
+    fn intake_arn(&self) -> String {
+        format!(
+            "arn:aws:sqs:{}:{}:{}",
+            self.cloud.region,
+            self.cloud.account,
+            self.stack.id("IntakeQueue").rsplit('/').next().unwrap()
+        )
+    }
+
     fn function_arn(&self) -> String {
         format!(
             "arn:aws:lambda:{}:{}:function:enforcer-lambda",
@@ -660,6 +669,10 @@ fn the_function_is_created_with_its_runtime_environment_and_concurrency() {
             "ENFORCER_ROLE_ARN": role,
             "ENFORCER_MEMBER_ROLE_NAME": "tag-enforcer-member",
             "ENFORCER_STATE_TABLE": central.stack.id("StateTable"),
+            "ENFORCER_OWNER_TOPIC_PREFIX": format!(
+                "arn:aws:sns:{REGION}:{}:enforcer-lambda-owner-",
+                central.cloud.account
+            ),
         }),
         "ENFORCER_POLICY_DIR is unset: the function reads the policies packaged beside bootstrap"
     );
@@ -688,32 +701,54 @@ fn the_function_is_created_with_its_runtime_environment_and_concurrency() {
 }
 
 #[test]
-fn one_rule_per_pattern_with_its_loop_guard_targets_the_function() {
+fn one_rule_per_pattern_with_its_loop_guard_feeds_the_intake_queue_read_in_batches() {
     let Some(central) = central() else { return };
     assert_rules(
         &central.cloud,
         "enforcer-lambda-",
         &central.role_arn(),
-        &central.function_arn(),
+        &central.intake_arn(),
         None,
         &central.queue_arn(),
     );
-    // EventBridge may invoke the function from these rules only.
-    let policy = central.cloud.call(
+    // The function reads the intake queue in batches: 100 events or 20 s, partial batch
+    // responses.
+    let mappings = central.cloud.call(
         "lambda",
-        "get_policy",
+        "list_event_source_mappings",
         json!({"FunctionName": "enforcer-lambda"}),
     );
-    let policy: Value = serde_json::from_str(policy["Policy"].as_str().unwrap()).unwrap();
-    let statement = &policy["Statement"][0];
-    assert_eq!(statement["Principal"]["Service"], "events.amazonaws.com");
+    let mappings = mappings["EventSourceMappings"].as_array().unwrap();
+    assert_eq!(mappings.len(), 1, "{mappings:?}");
+    assert_eq!(mappings[0]["EventSourceArn"], central.intake_arn());
+    assert_eq!(mappings[0]["BatchSize"], 100);
+    assert_eq!(mappings[0]["FunctionArn"], central.function_arn());
+    // moto 5.2.5 keeps neither the window nor the response types: from the template.
+    let properties = &central.resource("IntakeMapping")["Properties"];
+    assert_eq!(properties["MaximumBatchingWindowInSeconds"], 20);
     assert_eq!(
-        statement["Condition"]["ArnLike"]["AWS:SourceArn"],
-        format!(
-            "arn:aws:events:{REGION}:{}:rule/enforcer-lambda-*",
-            central.cloud.account
-        )
+        properties["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
     );
+    // Encrypted, with its own dead-letter queue after three receipts.
+    let queue = central.cloud.call(
+        "sqs",
+        "get_queue_attributes",
+        json!({"QueueUrl": central.stack.id("IntakeQueue"), "AttributeNames": ["All"]}),
+    );
+    let attributes = &queue["Attributes"];
+    assert_eq!(attributes["VisibilityTimeout"], "380");
+    let redrive: Value =
+        serde_json::from_str(attributes["RedrivePolicy"].as_str().unwrap()).unwrap();
+    assert_eq!(redrive["maxReceiveCount"], 3, "{redrive}");
+    assert!(
+        redrive["deadLetterTargetArn"]
+            .as_str()
+            .unwrap()
+            .contains("IntakeDeadLetterQueue"),
+        "{redrive}"
+    );
+    assert!(attributes["KmsMasterKeyId"].is_string(), "{attributes}");
 }
 
 #[test]
@@ -817,6 +852,10 @@ fn the_roles_grant_exactly_the_required_iam_actions() {
         .into_iter()
         .chain([
             "sqs:SendMessage",
+            // The intake queue's event source mapping reads and deletes with the role.
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "logs:CreateLogStream",

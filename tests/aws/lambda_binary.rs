@@ -37,7 +37,7 @@ fn lambda_bin() -> PathBuf {
 }
 
 /// The function's process; killed when dropped.
-struct Function(Child, tempfile::TempDir);
+pub(crate) struct Function(Child, tempfile::TempDir);
 
 impl Drop for Function {
     fn drop(&mut self) {
@@ -47,14 +47,14 @@ impl Drop for Function {
 }
 
 impl Function {
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.1.path().join("stdout")).unwrap_or_default()
             + &std::fs::read_to_string(self.1.path().join("stderr")).unwrap_or_default()
     }
 }
 
 /// Starts the binary with the Lambda environment and `env`, the AWS variables cleared.
-fn start(api: &RuntimeApi, env: &[(&str, &str)]) -> Function {
+pub(crate) fn start(api: &RuntimeApi, env: &[(&str, &str)]) -> Function {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(lambda_bin());
     command
@@ -88,7 +88,7 @@ fn policies() -> String {
 }
 
 /// A CreateBucket by a person in `account` (`account` and `recipientAccountId`).
-fn create_bucket_event(account: &str, bucket: &str) -> Value {
+pub(crate) fn create_bucket_event(account: &str, bucket: &str) -> Value {
     serde_json::from_str(&api_call(
         account,
         REGION,
@@ -103,7 +103,7 @@ fn create_bucket_event(account: &str, bucket: &str) -> Value {
 
 /// Hands `event` to the function and returns its response (a failed invocation fails the test,
 /// with the function's log).
-fn answer(api: &RuntimeApi, function: &Function, event: &Value) -> Value {
+pub(crate) fn answer(api: &RuntimeApi, function: &Function, event: &Value) -> Value {
     let id = api.invoke(event);
     let outcome = api
         .wait(&id, Duration::from_secs(60))

@@ -12,4 +12,5 @@ mod cli;
 mod deploy;
 mod lambda_binary;
 mod scan;
+mod routing;
 mod state;

@@ -228,3 +228,71 @@ fn an_inferred_resource_is_marked_inferred_in_alerts_and_output() {
     assert_eq!(decisions[0]["resolution"], "inferred");
     assert_eq!(decisions[0]["resources"][0]["action"], "alert");
 }
+
+/// The routing of each alert: an owner with Slack ids gets its own topic and channel, an owner
+/// bringing a topic gets that one, the others the default topic.
+#[test]
+fn preview_shows_each_alerts_topic_and_slack_channel() {
+    let policies = support::routed_policies();
+    let dir = policies.path().to_str().unwrap();
+    let output = enforcer(&[
+        "alert",
+        "preview",
+        "--format",
+        "json",
+        "--policies",
+        dir,
+        "events/samples/s3-CreateBucket.json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let alerts = json_lines(&output);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["alert"]["owner"]["key"], "DataEngineering");
+    assert_eq!(alerts[0]["alert"]["owner"]["route"], "DataEngineering");
+    let routing = &alerts[0]["routing"];
+    assert_eq!(
+        routing["topic"],
+        "<FunctionName>-owner-DataEngineering (generated; the deployment's \
+         ENFORCER_OWNER_TOPIC_PREFIX and the owner)"
+    );
+    assert_eq!(routing["slack"], "T0123ABCD/C0123456789");
+
+    // With the deployment's topics given, the ARNs.
+    let output = enforcer(&[
+        "alert",
+        "preview",
+        "--policies",
+        dir,
+        "--alert-topic",
+        "arn:aws:sns:eu-west-1:111122223333:tag-alerts",
+        "--owner-topic-prefix",
+        "arn:aws:sns:eu-west-1:111122223333:enforcer-lambda-owner-",
+        "events/samples/s3-CreateBucket.json",
+    ]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("  topic:      arn:aws:sns:eu-west-1:111122223333:enforcer-lambda-owner-DataEngineering\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  slack:      T0123ABCD/C0123456789 (Q Developer, subscribed to that topic)\n"
+        ),
+        "{text}"
+    );
+
+    // The shipped policies route nobody: the default topic.
+    let output = enforcer(&[
+        "alert",
+        "preview",
+        "--format",
+        "json",
+        "events/samples/s3-CreateBucket.json",
+    ]);
+    let alerts = json_lines(&output);
+    assert_eq!(
+        alerts[0]["routing"]["topic"],
+        "the default alerts topic (AlertsTopic, ENFORCER_ALERT_TOPIC_ARN)"
+    );
+    assert!(alerts[0]["routing"].get("slack").is_none());
+}

@@ -172,7 +172,7 @@ fn central() -> Rules {
         logical_prefix: "Rule",
         name_prefix: "${FunctionName}",
         role: json!({ "Fn::GetAtt": ["EnforcerRole", "Arn"] }),
-        target: "        - Id: enforcer\n          Arn: !GetAtt EnforcerFunction.Arn\n          RetryPolicy:\n            MaximumRetryAttempts: 8\n            MaximumEventAgeInSeconds: !Ref MaximumEventAgeInSeconds\n          DeadLetterConfig:\n            Arn: !GetAtt DeadLetterQueue.Arn\n",
+        target: "        - Id: enforcer\n          Arn: !GetAtt IntakeQueue.Arn\n          RetryPolicy:\n            MaximumRetryAttempts: 8\n            MaximumEventAgeInSeconds: !Ref MaximumEventAgeInSeconds\n          DeadLetterConfig:\n            Arn: !GetAtt DeadLetterQueue.Arn\n",
     }
 }
 
@@ -359,6 +359,22 @@ fn render_tag_policies(policies: &TagPolicies, actions: &BTreeSet<String>) -> St
         out.push_str("            Resource:\n              - !Sub arn:${AWS::Partition}:*:*:${AWS::AccountId}:*\n              - !Sub arn:${AWS::Partition}:s3:::*\n");
     }
     out
+}
+
+/// `enforcer alert cloudformation` over the shipped policies: each owner's topic and Slack
+/// channel, the template's `generated owner routes` block.
+fn owner_routes() -> String {
+    let output = std::process::Command::new(support::enforcer_bin())
+        .args(["alert", "cloudformation", "--policies"])
+        .arg(support::repo_root().join("policies"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 /// Replaces what lies between `# BEGIN {what}` and `# END {what}` lines.
@@ -618,6 +634,12 @@ fn generated_infra_is_up_to_date() {
             ),
         ));
     }
+    let routes = owner_routes();
+    for (file, text) in &mut expected {
+        if *file == "template.yaml" {
+            *text = splice(text, "generated owner routes", &routes);
+        }
+    }
     let bless = std::env::var_os(BLESS).is_some();
     let mut stale = Vec::new();
     for (file, text) in expected {
@@ -634,6 +656,202 @@ fn generated_infra_is_up_to_date() {
         stale.is_empty(),
         "infra/{stale:?} out of date with the catalog: run `{BLESS}=1 cargo test --test offline infra::` and review the diff"
     );
+}
+
+/// An owner with Slack ids gets its topic, named as the function's `ENFORCER_OWNER_TOPIC_PREFIX`
+/// and the owner's name say, encrypted with the enforcer's key, a Q Developer channel
+/// configuration on it and the function's permission to publish; an owner bringing its own topic
+/// gets the permission only. Spliced into the template, every reference resolves.
+#[test]
+fn owner_routes_give_each_routed_owner_its_topic_and_channel() {
+    let policies = support::routed_policies();
+    let output = std::process::Command::new(support::enforcer_bin())
+        .args(["alert", "cloudformation", "--policies"])
+        .arg(policies.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let routes = String::from_utf8(output.stdout).unwrap();
+    let text = splice(
+        &std::fs::read_to_string(infra("template.yaml")).unwrap(),
+        "generated owner routes",
+        &routes,
+    );
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let template = to_json(yaml);
+    let topic = resource(&template, "OwnerTopicDataEngineering");
+    assert_eq!(topic["Type"], "AWS::SNS::Topic");
+    let prefix = resource(&template, "EnforcerFunction")["Properties"]["Environment"]["Variables"]
+        ["ENFORCER_OWNER_TOPIC_PREFIX"]["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        format!("{}DataEngineering", prefix.rsplit(':').next().unwrap()),
+        topic["Properties"]["TopicName"]["Fn::Sub"],
+        "the function finds the topic by the prefix and the owner's name"
+    );
+    assert_eq!(
+        topic["Properties"]["KmsMasterKeyId"],
+        json!({"Ref": "EnforcerKey"})
+    );
+    let channel = resource(&template, "OwnerSlackChannelDataEngineering");
+    assert_eq!(channel["Type"], "AWS::Chatbot::SlackChannelConfiguration");
+    let channel = &channel["Properties"];
+    assert_eq!(channel["SlackWorkspaceId"], "T0123ABCD");
+    assert_eq!(channel["SlackChannelId"], "C0123456789");
+    assert_eq!(
+        channel["SnsTopicArns"],
+        json!([{"Ref": "OwnerTopicDataEngineering"}])
+    );
+    assert_eq!(
+        channel["IamRoleArn"],
+        json!({"Fn::GetAtt": ["OwnerSlackChannelRole", "Arn"]})
+    );
+    let role = resource(&template, "OwnerSlackChannelRole");
+    assert!(
+        role["Properties"].get("Policies").is_none(),
+        "notifications only"
+    );
+    assert!(template["Resources"].get("OwnerTopicInfoSec").is_none());
+    let publish = &resource(&template, "OwnerTopicsPublishPolicy")["Properties"];
+    assert_eq!(publish["Roles"], json!([{"Ref": "EnforcerRole"}]));
+    assert_eq!(
+        publish["PolicyDocument"]["Statement"][0]["Resource"],
+        json!([
+            {"Ref": "OwnerTopicDataEngineering"},
+            "arn:aws:sns:eu-west-1:111122223333:infosec-alerts"
+        ])
+    );
+    // Every Ref and GetAtt names a resource or parameter of the template.
+    let mut names: BTreeSet<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    names.extend(template["Parameters"].as_object().unwrap().keys().cloned());
+    names.extend(
+        [
+            "AWS::NoValue",
+            "AWS::Region",
+            "AWS::AccountId",
+            "AWS::Partition",
+            "AWS::StackName",
+        ]
+        .map(str::to_owned),
+    );
+    let mut dangling = Vec::new();
+    references(&template["Resources"], &mut |name| {
+        if !names.contains(name) {
+            dangling.push(name.to_owned());
+        }
+    });
+    assert!(dangling.is_empty(), "{dangling:?}");
+}
+
+/// Every central rule delivers to the intake queue, which the function reads in batches (at most
+/// 20 seconds of window, partial batch responses), whose failed messages come back after a
+/// visibility timeout Lambda's advice allows and then land in its own encrypted dead-letter queue
+/// (alarmed); the function may read and delete there and nowhere else, and only the rules may
+/// send. Nothing invokes the function but the mapping.
+#[test]
+fn the_rules_feed_an_intake_queue_the_function_reads_in_batches() {
+    let template = template("template.yaml");
+    for (name, rule) in deployed_rules(&central()) {
+        assert_eq!(
+            rule["Properties"]["Targets"][0]["Arn"],
+            json!({"Fn::GetAtt": ["IntakeQueue", "Arn"]}),
+            "{name}"
+        );
+    }
+    let queue = &resource(&template, "IntakeQueue")["Properties"];
+    assert_eq!(queue["KmsMasterKeyId"], json!({"Ref": "EnforcerKey"}));
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        json!({"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]})
+    );
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"], 3);
+    let dead = &resource(&template, "IntakeDeadLetterQueue")["Properties"];
+    assert_eq!(dead["KmsMasterKeyId"], json!({"Ref": "EnforcerKey"}));
+    let mapping = &resource(&template, "IntakeMapping");
+    assert_eq!(mapping["Type"], "AWS::Lambda::EventSourceMapping");
+    let mapping = &mapping["Properties"];
+    assert_eq!(mapping["FunctionName"], json!({"Ref": "EnforcerFunction"}));
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["IntakeQueue", "Arn"]})
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    let window = mapping["MaximumBatchingWindowInSeconds"].as_i64().unwrap();
+    assert!(
+        window <= 20,
+        "one event's alert within 60 s of the call: {window}"
+    );
+    let timeout = resource(&template, "EnforcerFunction")["Properties"]["Timeout"]
+        .as_i64()
+        .unwrap();
+    assert!(queue["VisibilityTimeout"].as_i64().unwrap() >= 6 * timeout + window);
+    let alarm = &resource(&template, "IntakeDeadLetterQueueDepthAlarm")["Properties"];
+    assert_eq!(
+        alarm["Dimensions"][0]["Value"],
+        json!({"Fn::GetAtt": ["IntakeDeadLetterQueue", "QueueName"]})
+    );
+    let run = policy_statements(&template, "EnforcerRunPolicy");
+    let intake: Vec<&Value> = run
+        .iter()
+        .filter(|s| s["Resource"] == json!({"Fn::GetAtt": ["IntakeQueue", "Arn"]}))
+        .collect();
+    assert_eq!(intake.len(), 1);
+    assert_eq!(
+        intake[0]["Action"],
+        json!([
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes"
+        ])
+    );
+    let statements =
+        &resource(&template, "IntakeQueuePolicy")["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(
+        statements[0]["Principal"],
+        json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(statements[0]["Action"], "sqs:SendMessage");
+    let invokers: Vec<&String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Permission")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(invokers.is_empty(), "{invokers:?}");
+}
+
+/// Calls `each` with the resource or parameter of every `Ref` and `Fn::GetAtt` under `value`.
+fn references(value: &Value, each: &mut impl FnMut(&str)) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(name)) = map.get("Ref") {
+                each(name);
+            }
+            if let Some(Value::Array(parts)) = map.get("Fn::GetAtt") {
+                if let Some(Value::String(name)) = parts.first() {
+                    each(name);
+                }
+            }
+            map.values().for_each(|v| references(v, each));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, each)),
+        _ => {}
+    }
 }
 
 #[test]
@@ -1280,10 +1498,20 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
             "ENFORCER_ALERT_TOPIC_ARN",
             "ENFORCER_MEMBER_ROLE_NAME",
             "ENFORCER_MODE",
+            "ENFORCER_OWNER_TOPIC_PREFIX",
             "ENFORCER_POLICY_DIR",
             "ENFORCER_ROLE_ARN",
             "ENFORCER_STATE_TABLE",
         ]
+    );
+    // The owners' generated topics are `${FunctionName}-owner-<owner>`: the prefix the function
+    // appends the owner's name to is that name's ARN without the owner.
+    assert_eq!(
+        properties["Environment"]["Variables"]["ENFORCER_OWNER_TOPIC_PREFIX"],
+        json!({"Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:${{FunctionName}}{}",
+            enforcer::alert::routing::OWNER_TOPIC_INFIX
+        )})
     );
     assert_eq!(
         properties["Environment"]["Variables"]["ENFORCER_ROLE_ARN"],

@@ -465,6 +465,30 @@ ProcessOwner = ["DataEngineerng", "InfoSec"]
 }
 
 #[test]
+fn owner_routing_ids_are_checked_where_written() {
+    let all = check(
+        r##"[owners.InfoSec]
+slack_workspace_id = "C0123ABCD"
+slack_channel_id = "#infosec"
+sns_topic_arn = "arn:aws:sns:eu-west-1:111122223333:alerts.fifo"
+
+[owners."Data Lake"]
+slack_channel_id = "C0123456789"
+"##,
+    );
+    assert_eq!(
+        all,
+        vec![
+            error("policy::invalid-routing-id", "`C0123ABCD` is not a Slack workspace id", "2:22", Some("the workspace (team) id as Q Developer shows it, `T` and 6 to 20 capitals or digits: `T0123ABCD`")),
+            error("policy::invalid-routing-id", "`#infosec` is not a Slack channel id", "3:20", Some("the channel's id (Slack: channel details, at the bottom), `C` or `G` and 6 to 20 capitals or digits: `C0123456789`; `#name` goes in `slack_channel`")),
+            error("policy::invalid-routing-id", "`arn:aws:sns:eu-west-1:111122223333:alerts.fifo` is not an SNS topic ARN", "4:17", Some("a standard topic's ARN: `arn:aws:sns:eu-west-1:111122223333:data-eng-alerts`")),
+            error("policy::owner-topic-name", "owner `Data Lake` cannot name an SNS topic (letters, digits, `-`, `_`, at most 80)", "6:9", Some("the generated topic and channel configuration are named after the owner (`<FunctionName>-owner-<owner>`): use letters, digits, `-` and `_`, at most 80")),
+            error("policy::incomplete-slack-route", "owner `Data Lake` names one Slack id without `slack_workspace_id`", "7:20", Some("a Q Developer channel configuration needs both the workspace id and the channel id")),
+        ]
+    );
+}
+
+#[test]
 fn overrides_that_cannot_work() {
     let all = check(
         r#"[[rule]]

@@ -22,6 +22,33 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// `tests/corpora/`: the real CloudTrail records (see its SOURCES.md), part of the repository.
+/// The shipped policies with a Slack route for DataEngineering (`slack_workspace_id`
+/// `T0123ABCD`, `slack_channel_id` `C0123456789`) and InfoSec's own topic
+/// (`arn:aws:sns:eu-west-1:111122223333:infosec-alerts`), in a temporary directory.
+pub fn routed_policies() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(repo_root().join("policies/ecometricx.toml")).unwrap();
+    let mut routed = shipped.clone();
+    for (owner, route) in [
+        (
+            "[owners.DataEngineering]\nslack_channel = \"#data-engineering\"\n",
+            "slack_workspace_id = \"T0123ABCD\"\nslack_channel_id = \"C0123456789\"\n",
+        ),
+        (
+            "[owners.InfoSec]\nslack_channel = \"#infosec-alerts\"\n",
+            "sns_topic_arn = \"arn:aws:sns:eu-west-1:111122223333:infosec-alerts\"\n",
+        ),
+    ] {
+        assert!(
+            shipped.contains(owner),
+            "policies/ecometricx.toml: no {owner}"
+        );
+        routed = routed.replace(owner, &format!("{owner}{route}"));
+    }
+    std::fs::write(dir.path().join("ecometricx.toml"), routed).unwrap();
+    dir
+}
+
 pub fn corpora() -> PathBuf {
     enforcer_testkit::corpora_dir()
 }

@@ -658,7 +658,6 @@ async fn send_alerts<N: Notify + Sync>(
         return Vec::new();
     }
     let policies = &settings.policies;
-    let destination = notify.destination();
     let now = now_epoch_seconds();
     let claimant = format!(
         "{}:{}",
@@ -671,7 +670,16 @@ async fn send_alerts<N: Notify + Sync>(
         let problem = resource
             .exempt
             .is_none()
-            .then(|| Problem::new(&resource.arn, &resource.violations, thread_action(resource)))
+            .then(|| {
+                Problem::new(&resource.arn, &resource.violations, thread_action(resource)).or_else(
+                    // Audit mode writes nothing, so the same tags are planned on every event:
+                    // announced through the thread, once, like any problem.
+                    || {
+                        (decision.mode == Mode::Audit && resource.action == Action::Remediate)
+                            .then(|| Problem::planned(&resource.arn, &resource.violations))
+                    },
+                )
+            })
             .flatten();
         if problem.is_none()
             && resource.action == Action::Remediate
@@ -752,7 +760,7 @@ async fn send_alerts<N: Notify + Sync>(
         };
         let message = published.unwrap_or_else(|| message_for(notice));
         sent.push(AlertReport {
-            destination: destination.clone(),
+            destination: notify.destination_for(&message),
             sent: error.is_none(),
             message_id,
             notice: Some(notice),
@@ -775,7 +783,7 @@ async fn send_alerts<N: Notify + Sync>(
                 Err(error) => (None, Some(error)),
             };
             sent.push(AlertReport {
-                destination: destination.clone(),
+                destination: notify.destination_for(&message),
                 sent: error.is_none(),
                 message_id,
                 notice: None,

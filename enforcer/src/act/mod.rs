@@ -125,6 +125,13 @@ pub trait Notify {
     /// Where messages go, for reports (e.g. the topic ARN).
     fn destination(&self) -> String;
 
+    /// Where `message` goes (its owner's topic, say); [`Notify::destination`] unless the
+    /// backend routes per owner.
+    fn destination_for(&self, message: &AlertMessage) -> String {
+        let _ = message;
+        self.destination()
+    }
+
     /// Publishes one message; returns the backend's message id.
     fn publish(
         &self,

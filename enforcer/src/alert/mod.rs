@@ -34,7 +34,9 @@
 //! A decision's severity is the highest of its resources'.
 
 mod chatbot;
+pub(crate) mod digest;
 pub mod fix;
+pub mod routing;
 mod slack;
 pub mod text;
 
@@ -142,6 +144,10 @@ pub struct ResolvedOwner {
     /// The owner's contact address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The policy owner whose own topic carries the alert ([`routing::route`]): `None`, the
+    /// deployment's default alerts topic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
     /// One line for people: who, where it is posted and why.
     pub line: String,
 }
@@ -187,6 +193,7 @@ impl Alert {
             subject: self.subject.clone(),
             body: serde_json::to_string(&chatbot).unwrap_or_default(),
             attributes: self.attributes.clone(),
+            route: self.owner.route.clone(),
         }
     }
 }
@@ -289,6 +296,7 @@ pub fn resolved(
         subject: ascii_subject(&format!("[info] {headline}")),
         body: serde_json::to_string(&notification).unwrap_or_default(),
         attributes,
+        route: owner.route,
     }
 }
 
@@ -302,6 +310,10 @@ pub struct AlertMessage {
     pub body: String,
     /// Message attributes for subscription filter policies (see [`Alert::attributes`]).
     pub attributes: BTreeMap<String, String>,
+    /// The policy owner whose own topic it goes to; `None`: the default alerts topic (see
+    /// [`routing::OwnerTopics`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
 }
 
 /// True when a decision needs a person: something to fix by hand, a quarantine, or (audit mode)
@@ -406,12 +418,14 @@ pub(crate) fn resolve_owner(
             }
             (None, None) => name.clone(),
         };
+        let route = routing::route(policies, Some(&name));
         return ResolvedOwner {
             key: name.clone(),
             source: OwnerSource::Tag,
             display: name,
             slack_channel: own_channel.or(default_channel),
             email: known.and_then(|o| o.email.clone()),
+            route,
             line,
         };
     }
@@ -433,6 +447,7 @@ pub(crate) fn resolve_owner(
             display,
             slack_channel: default_channel,
             email: None,
+            route: routing::route(policies, None),
         };
     }
     match default {
@@ -446,6 +461,7 @@ pub(crate) fn resolve_owner(
             ),
             slack_channel: default_channel,
             email: known.and_then(|o| o.email.clone()),
+            route: routing::route(policies, None),
         },
         None => ResolvedOwner {
             key: "unowned".to_owned(),
@@ -456,6 +472,7 @@ pub(crate) fn resolve_owner(
             ),
             slack_channel: None,
             email: None,
+            route: None,
         },
     }
 }

@@ -38,7 +38,7 @@ fn policies() -> PolicySet {
             Owner {
                 name: name.to_owned(),
                 slack_channel: Some(channel.to_owned()),
-                email: None,
+                ..Owner::default()
             },
         )
     };

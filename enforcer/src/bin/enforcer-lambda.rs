@@ -76,7 +76,7 @@ async fn run() -> ExitCode {
                 enforcer_principals: config.own_principals.clone(),
             };
             let accounts = AwsAccounts::new(base.clone(), &config, quarantine);
-            let alerts = Alerts::new(&config, &base);
+            let alerts = Alerts::new(&config, &base, &prepared.policies);
             let state = match &config.state_table {
                 Some(table) => ConfiguredStateStore::Dynamo(DynamoStateStore::new(
                     aws_sdk_dynamodb::Client::new(&base),
@@ -104,7 +104,7 @@ async fn serve<A: Accounts, N: Notify + Send + Sync>(handler: Handler<A, N>) -> 
         move |event: LambdaEvent<serde_json::Value>| async move {
             let own_account = account_of(&event.context.invoked_function_arn);
             handler
-                .handle(&event.payload, own_account)
+                .handle_invocation(&event.payload, own_account)
                 .await
                 .map_err(|error| Diagnostic {
                     error_type: "Enforcer.RetryableFailure".to_owned(),

@@ -4,13 +4,15 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use enforcer::alert::routing::{cloudformation, routing, Routing};
 use enforcer::alert::{needs_person, render, Alert};
 use enforcer::engine::{Decision, Outcome};
 use serde::Serialize;
 
+use super::aws::AlertTopicArgs;
 use super::check::{decide_all, DecideArgs};
 use super::output::{write_record, Format, Style};
-use super::Exit;
+use super::{load_policies, Exit};
 
 /// Arguments of `enforcer alert`.
 #[derive(Debug, clap::Args)]
@@ -25,6 +27,19 @@ enum AlertCommand {
     /// subject and message attributes, the Amazon Q Developer (Chatbot) custom notification and
     /// the Slack Block Kit message.
     Preview(PreviewArgs),
+    /// Print the CloudFormation that routes each owner with Slack ids to its own channel: per
+    /// owner an alerts topic (unless it brings one), an Amazon Q Developer Slack channel
+    /// configuration subscribed to it, and the function's permission to publish there. It is
+    /// the `# BEGIN generated owner routes` block of infra/template.yaml.
+    Cloudformation(CloudformationArgs),
+}
+
+/// Arguments of `enforcer alert cloudformation`.
+#[derive(Debug, clap::Args)]
+struct CloudformationArgs {
+    /// Policy directory or files.
+    #[arg(long, env = "ENFORCER_POLICY_DIR", default_value = "policies")]
+    policies: Vec<std::path::PathBuf>,
 }
 
 /// Arguments of `enforcer alert preview`.
@@ -36,6 +51,9 @@ struct PreviewArgs {
     /// per alert per line).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// The topics the routing shows (otherwise the names the deployment gives them).
+    #[command(flatten)]
+    topics: AlertTopicArgs,
 }
 
 /// One line of `--format json`.
@@ -47,12 +65,21 @@ struct PreviewLine<'a> {
     location: Option<&'a str>,
     outcome: Outcome,
     alert: &'a Alert,
+    routing: Routing,
 }
 
 /// Runs `enforcer alert`.
 pub fn run(args: AlertArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         AlertCommand::Preview(args) => preview(args),
+        AlertCommand::Cloudformation(args) => {
+            let loaded = load_policies(&args.policies)?;
+            let yaml = cloudformation(&loaded.set)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(yaml.as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -76,13 +103,15 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
             return Ok(());
         }
         needing += 1;
+        let topics = args.topics.topics(policies);
         for alert in render(decision, policies) {
             alerts += 1;
+            let routing = routing(policies, alert.owner.route.as_deref(), topics.as_ref());
             match args.format {
                 Format::Json => {
-                    write_record(&mut out, "alert", &line(decision, &alert))?;
+                    write_record(&mut out, "alert", &line(decision, &alert, routing))?;
                 }
-                Format::Text => write_text(&mut out, decision, &alert, style)?,
+                Format::Text => write_text(&mut out, decision, &alert, &routing, style)?,
             }
         }
         Ok(())
@@ -103,7 +132,7 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn line<'a>(decision: &'a Decision, alert: &'a Alert) -> PreviewLine<'a> {
+fn line<'a>(decision: &'a Decision, alert: &'a Alert, routing: Routing) -> PreviewLine<'a> {
     PreviewLine {
         event_id: decision.event_id.as_deref(),
         event_source: &decision.event_source,
@@ -111,6 +140,7 @@ fn line<'a>(decision: &'a Decision, alert: &'a Alert) -> PreviewLine<'a> {
         location: decision.location.as_deref(),
         outcome: decision.outcome,
         alert,
+        routing,
     }
 }
 
@@ -118,6 +148,7 @@ fn write_text(
     out: &mut impl Write,
     decision: &Decision,
     alert: &Alert,
+    routing: &Routing,
     style: Style,
 ) -> anyhow::Result<()> {
     let service = decision
@@ -132,6 +163,13 @@ fn write_text(
         decision.location.as_deref().unwrap_or("-")
     )?;
     writeln!(out, "  to:         {}", alert.owner.line)?;
+    writeln!(out, "  topic:      {}", routing.topic)?;
+    if let Some(slack) = &routing.slack {
+        writeln!(
+            out,
+            "  slack:      {slack} (Q Developer, subscribed to that topic)"
+        )?;
+    }
     writeln!(out, "  severity:   {}", alert.severity.as_str())?;
     writeln!(out, "  subject:    {}", alert.subject)?;
     let attributes: Vec<String> = alert

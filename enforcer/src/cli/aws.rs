@@ -7,7 +7,9 @@ use enforcer::act::aws::{
     self, AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify,
 };
 use enforcer::act::{InMemoryNotify, Notify, StoreError};
+use enforcer::alert::routing::OwnerTopics;
 use enforcer::alert::AlertMessage;
+use enforcer::policy::PolicySet;
 use enforcer::state::{ConfiguredStateStore, DynamoStateStore};
 
 use super::CliError;
@@ -34,6 +36,13 @@ impl Notify for CliNotify {
         match self {
             Self::Sns(sns) => sns.destination(),
             Self::Memory(memory) => memory.destination(),
+        }
+    }
+
+    fn destination_for(&self, message: &AlertMessage) -> String {
+        match self {
+            Self::Sns(sns) => sns.destination_for(message),
+            Self::Memory(memory) => memory.destination_for(message),
         }
     }
 
@@ -188,6 +197,34 @@ impl StateTableArg {
     }
 }
 
+/// Where alerts go: `--alert-topic`, and the owners' own topics (`--owner-topic-prefix` for the
+/// generated ones; see [`enforcer::alert::routing`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AlertTopicArgs {
+    /// With --aws: publish alerts to this SNS topic (the deployment's `AlertsTopic`); an owner
+    /// with a topic of its own gets its alerts there instead.
+    #[arg(long, env = "ENFORCER_ALERT_TOPIC_ARN")]
+    pub alert_topic: Option<String>,
+    /// With --alert-topic: the ARN prefix of the owners' generated topics
+    /// (`arn:aws:sns:REGION:ACCOUNT:FUNCTION-owner-`, the deployment's
+    /// `ENFORCER_OWNER_TOPIC_PREFIX`). Without it, owners routed to a generated topic get their
+    /// alerts on --alert-topic.
+    #[arg(long, env = "ENFORCER_OWNER_TOPIC_PREFIX", value_name = "ARN_PREFIX")]
+    pub owner_topic_prefix: Option<String>,
+}
+
+impl AlertTopicArgs {
+    /// The topics alerts go to, `None` without `--alert-topic`.
+    pub fn topics(&self, policies: &PolicySet) -> Option<OwnerTopics> {
+        let topic = self.alert_topic.as_deref()?;
+        Some(OwnerTopics::new(
+            policies,
+            topic,
+            self.owner_topic_prefix.as_deref(),
+        ))
+    }
+}
+
 /// The AWS backends, built once from the selected configuration.
 #[derive(Debug)]
 pub struct AwsBackends {
@@ -208,10 +245,10 @@ impl AwsBackends {
     pub async fn load(
         selection: &AwsSelection,
         quarantine: QuarantineConfig,
-        alert_topic: Option<&str>,
+        alert_topics: Option<OwnerTopics>,
     ) -> Result<Self, CliError> {
         let config = selection.checked_config().await?;
-        let notify = cli_notify(&config, alert_topic);
+        let notify = cli_notify(&config, alert_topics);
         Ok(Self::from_config(&config, quarantine, notify))
     }
 
@@ -232,10 +269,23 @@ impl AwsBackends {
     }
 }
 
-/// Alerts to `alert_topic` through `config`'s credentials, else kept in memory.
-pub fn cli_notify(config: &aws_config::SdkConfig, alert_topic: Option<&str>) -> CliNotify {
-    match alert_topic {
-        Some(topic) => CliNotify::Sns(SnsNotify::new(aws_sdk_sns::Client::new(config), topic)),
+/// Alerts to the topics given (the default topic and each routed owner's) through `config`'s
+/// credentials, else kept in memory.
+pub fn cli_notify(config: &aws_config::SdkConfig, alert_topics: Option<OwnerTopics>) -> CliNotify {
+    match alert_topics {
+        Some(topics) => {
+            if !topics.unresolved().is_empty() {
+                eprintln!(
+                    "warning: no --owner-topic-prefix: the alerts of {} go to {}",
+                    topics.unresolved().join(", "),
+                    topics.default_topic()
+                );
+            }
+            CliNotify::Sns(
+                SnsNotify::new(aws_sdk_sns::Client::new(config), topics.default_topic())
+                    .with_owner_topics(topics),
+            )
+        }
         None => CliNotify::Memory(InMemoryNotify::new()),
     }
 }

@@ -16,7 +16,7 @@ use enforcer::policy::PolicySet;
 use enforcer::Tags;
 
 use super::aws::AwsSelection;
-use super::aws::{runtime, AwsBackends, StateTableArg};
+use super::aws::{runtime, AlertTopicArgs, AwsBackends, StateTableArg};
 use super::input::{expand_inputs, read_input};
 use super::output::{
     write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
@@ -66,9 +66,8 @@ pub struct CheckArgs {
     /// audit mode writes nothing even so.
     #[arg(long, requires = "aws")]
     apply: bool,
-    /// With --aws: publish one alert per owner of each decision that needs one to this SNS topic.
-    #[arg(long, env = "ENFORCER_ALERT_TOPIC_ARN")]
-    alert_topic: Option<String>,
+    #[command(flatten)]
+    alerts: AlertTopicArgs,
     /// With --aws: the enforcer's state table.
     #[command(flatten)]
     state_table: StateTableArg,
@@ -122,7 +121,7 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             break_glass_principals: loaded.set.break_glass_principals.clone(),
             enforcer_principals: args.decide.enforcer_role.clone(),
         },
-        args.alert_topic.as_deref(),
+        args.alerts.topics(&loaded.set),
     ))?;
     let settings = ActSettings::new(&loaded.set, args.apply)
         .with_state(runtime.block_on(args.state_table.store(&args.aws_selection)));

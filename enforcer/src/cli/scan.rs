@@ -27,7 +27,7 @@ use enforcer::policy::PolicySet;
 use enforcer::replay::DecisionTally;
 use enforcer::Tags;
 
-use super::aws::{runtime, AwsBackends, AwsSelection, StateTableArg};
+use super::aws::{runtime, AlertTopicArgs, AwsBackends, AwsSelection, StateTableArg};
 use super::check::read_inventory;
 use super::output::{
     write_act_text, write_json, write_json_with_act, write_record, write_text, ActTally, Format,
@@ -86,9 +86,8 @@ pub struct ScanArgs {
     /// With --aws: write the planned tags and quarantine (otherwise only plan).
     #[arg(long, requires = "aws")]
     apply: bool,
-    /// With --aws: publish alerts to this SNS topic.
-    #[arg(long, env = "ENFORCER_ALERT_TOPIC_ARN")]
-    alert_topic: Option<String>,
+    #[command(flatten)]
+    alerts: AlertTopicArgs,
     /// ARN of the enforcer's own role; an S3 quarantine never locks it out.
     #[arg(long, env = "ENFORCER_ROLE_ARN")]
     enforcer_role: Vec<String>,
@@ -247,7 +246,7 @@ fn scan_aws(
     // One state table (and one claimant), and one alert topic, for every account and region.
     let settings = ActSettings::new(policies, args.apply)
         .with_state(runtime.block_on(args.state_table.store(&args.aws_selection)));
-    let notify = super::aws::cli_notify(&base, args.alert_topic.as_deref());
+    let notify = super::aws::cli_notify(&base, args.alerts.topics(policies));
     let several = args.org || regions.len() > 1;
     totals.regions = regions.len();
     totals.coverage = Some(Coverage::default());

@@ -13,8 +13,10 @@ use tokio::sync::Mutex;
 use super::{Accounts, Backends, Config};
 use crate::act::aws::{AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify};
 use crate::act::{InMemoryNotify, Notify, StoreError};
+use crate::alert::routing::OwnerTopics;
 use crate::alert::AlertMessage;
 use crate::catalog::partition_for_region;
+use crate::policy::PolicySet;
 
 /// The backends of one account.
 pub type AwsBackends = Backends<AwsTagStore, AwsQuarantine>;
@@ -123,10 +125,24 @@ pub enum Alerts {
 }
 
 impl Alerts {
-    /// From the configuration and the own account's SDK configuration.
-    pub fn new(config: &Config, base: &SdkConfig) -> Self {
+    /// From the configuration and the own account's SDK configuration: each alert to its
+    /// owner's topic (`policies`' owners, [`crate::alert::routing`]), else the default topic.
+    pub fn new(config: &Config, base: &SdkConfig, policies: &PolicySet) -> Self {
         match &config.alert_topic_arn {
-            Some(topic) => Self::Sns(SnsNotify::new(aws_sdk_sns::Client::new(base), topic)),
+            Some(topic) => {
+                let topics =
+                    OwnerTopics::new(policies, topic, config.owner_topic_prefix.as_deref());
+                if !topics.unresolved().is_empty() {
+                    tracing::warn!(
+                        owners = %topics.unresolved().join(","),
+                        "ENFORCER_OWNER_TOPIC_PREFIX is not set: these owners' generated topics \
+                         are unknown, their alerts go to the default topic"
+                    );
+                }
+                Self::Sns(
+                    SnsNotify::new(aws_sdk_sns::Client::new(base), topic).with_owner_topics(topics),
+                )
+            }
             None => Self::Memory(InMemoryNotify::new()),
         }
     }
@@ -137,6 +153,13 @@ impl Notify for Alerts {
         match self {
             Self::Sns(sns) => sns.destination(),
             Self::Memory(memory) => memory.destination(),
+        }
+    }
+
+    fn destination_for(&self, message: &AlertMessage) -> String {
+        match self {
+            Self::Sns(sns) => sns.destination_for(message),
+            Self::Memory(memory) => memory.destination_for(message),
         }
     }
 

@@ -9,7 +9,11 @@ pub(crate) const MODE_VAR: &str = "ENFORCER_MODE";
 /// `ENFORCER_POLICY_DIR`: the policy directory.
 pub(crate) const POLICY_DIR_VAR: &str = "ENFORCER_POLICY_DIR";
 /// `ENFORCER_ALERT_TOPIC_ARN`: the SNS topic alerts go to.
-pub(crate) const ALERT_TOPIC_VAR: &str = "ENFORCER_ALERT_TOPIC_ARN";
+pub const ALERT_TOPIC_VAR: &str = "ENFORCER_ALERT_TOPIC_ARN";
+/// `ENFORCER_OWNER_TOPIC_PREFIX`: the ARN prefix of the owners' generated alerts topics
+/// (`arn:<partition>:sns:<region>:<account>:<FunctionName>-owner-`; see
+/// [`crate::alert::routing`]).
+pub const OWNER_TOPIC_PREFIX_VAR: &str = crate::alert::routing::OWNER_TOPIC_PREFIX_VAR;
 /// `ENFORCER_ROLE_ARN`: the function's own role (comma-separated for several); its calls are
 /// ignored (loop guard) and an S3 quarantine never locks it out.
 pub(crate) const ROLE_VAR: &str = "ENFORCER_ROLE_ARN";
@@ -47,6 +51,9 @@ pub struct Config {
     pub policy_dir: PathBuf,
     /// `ENFORCER_ALERT_TOPIC_ARN`; without it alerts are rendered and logged but not sent.
     pub alert_topic_arn: Option<String>,
+    /// `ENFORCER_OWNER_TOPIC_PREFIX`; without it an owner's generated topic is unknown and its
+    /// alerts go to the default topic.
+    pub owner_topic_prefix: Option<String>,
     /// `ENFORCER_ROLE_ARN`, split on commas.
     pub own_principals: Vec<String>,
     /// `ENFORCER_MEMBER_ROLE_NAME`; without it events from other accounts are not acted on.
@@ -116,6 +123,7 @@ impl Config {
             mode,
             policy_dir,
             alert_topic_arn: get(ALERT_TOPIC_VAR),
+            owner_topic_prefix: get(OWNER_TOPIC_PREFIX_VAR),
             own_principals: get(ROLE_VAR)
                 .map(|v| {
                     v.split(',')

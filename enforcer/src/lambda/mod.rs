@@ -1,5 +1,6 @@
 //! The Lambda function: initialized once, then one EventBridge event in, one decision carried out,
-//! one structured log line out.
+//! one structured log line out; or a batch of them from the intake queue, their alerts grouped
+//! per owner ([`batch`]).
 //!
 //! [`Handler`] is generic over the backends ([`Accounts`] for tags and quarantines per account,
 //! [`Notify`] for alerts), so tests run it in-process with the in-memory backends and the
@@ -17,6 +18,7 @@
 //! sent again).
 
 pub mod aws;
+pub mod batch;
 pub mod config;
 
 use std::future::Future;
@@ -293,8 +295,19 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         event: &serde_json::Value,
         own_account: Option<&str>,
     ) -> Result<Response, RetryableError> {
+        self.handle_with(event, own_account, &self.notify).await
+    }
+
+    /// [`Handler::handle`] with the alerts sent through `notify` (a batch's, which groups them
+    /// per owner: [`batch`]).
+    pub(crate) async fn handle_with<M: Notify + Sync>(
+        &self,
+        event: &serde_json::Value,
+        own_account: Option<&str>,
+        notify: &M,
+    ) -> Result<Response, RetryableError> {
         let started = Instant::now();
-        let response = self.decide_and_act(event, own_account).await;
+        let response = self.decide_and_act(event, own_account, notify).await;
         let response = Response {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             ..response
@@ -313,10 +326,11 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         Ok(response)
     }
 
-    async fn decide_and_act(
+    async fn decide_and_act<M: Notify + Sync>(
         &self,
         event: &serde_json::Value,
         own_account: Option<&str>,
+        notify: &M,
     ) -> Response {
         let mode = self.mode;
         let raw = event.to_string();
@@ -381,7 +395,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             &self.settings,
             &backends.store,
             &backends.quarantine,
-            &self.notify,
+            notify,
         )
         .await;
         let failures: Vec<LoggedFailure> = report

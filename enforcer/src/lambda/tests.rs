@@ -124,6 +124,39 @@ fn audit_mode_writes_nothing_but_alerts() {
     assert_eq!(messages[0].attributes["mode"], "audit");
 }
 
+/// Audit mode plans the same tags on every event (it writes none): announced once through the
+/// resource's thread, not on every delivery or later call.
+#[test]
+fn audit_mode_announces_planned_tags_once() {
+    let cluster = "arn:aws:rds:eu-west-1:111122223333:cluster:billing-orders-cluster";
+    let tags = [
+        ("SourceSystems", "Billing"),
+        ("ProcessOwner", "DataEngineering"),
+        ("DataDomain", "Finance"),
+    ];
+    let store = InMemoryTagStore::with_inventory(BTreeMap::from([(
+        cluster.to_owned(),
+        tags.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )]));
+    let handler = handler("audit", store, InMemoryQuarantine::new());
+    let event = sample("rds-CreateDBCluster.json");
+    let first = run(handler.handle(&event, Some(OWN))).unwrap();
+    assert_eq!(first.outcome, Outcome::Remediate, "{first:?}");
+    assert!(first.alerted, "{first:?}");
+    let again = run(handler.handle(&event, Some(OWN))).unwrap();
+    assert!(!again.alerted, "{again:?}");
+    let later = run(handler.handle(&sample("rds-ModifyDBCluster.json"), Some(OWN))).unwrap();
+    assert_eq!(later.outcome, Outcome::Remediate, "{later:?}");
+    assert!(!later.alerted, "{later:?}");
+    let messages = handler.notify().messages();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(messages[0].attributes["notice"], "opened");
+    assert_eq!(messages[0].attributes["mode"], "audit");
+    assert_eq!(messages[0].attributes["action"], "remediate");
+}
+
 #[test]
 fn a_tag_change_event_is_decided() {
     let handler = memory("enforce");

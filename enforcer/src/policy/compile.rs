@@ -15,7 +15,8 @@ use super::model::{
     parse_duration, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
     UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
 };
-use super::raw::{PolicyFile, RuleRaw};
+use super::raw::{OwnerRaw, PolicyFile, RuleRaw};
+use super::routing;
 use super::schema;
 
 /// Most rules in one policy set: 1,000. The checks that compare rules pairwise grow with the
@@ -95,14 +96,8 @@ impl<'k> Compiler<'k> {
             self.add_tag(source, key, raw);
         }
         for (name, raw) in file.owners {
-            self.set.owners.insert(
-                name.get_ref().clone(),
-                Owner {
-                    name: name.get_ref().clone(),
-                    slack_channel: raw.slack_channel,
-                    email: raw.email,
-                },
-            );
+            let owner = self.owner(source, &name, raw);
+            self.set.owners.insert(name.get_ref().clone(), owner);
         }
         for raw in file.exemption {
             let origin = origin(source, raw.arn.as_ref().map_or(0, |a| a.span().start));
@@ -230,6 +225,66 @@ impl<'k> Compiler<'k> {
             self.set.default_owner = Some(owner.get_ref().clone());
             self.pending_owner_refs
                 .push((source.clone(), owner.clone()));
+        }
+    }
+
+    /// One `[owners.<name>]` table; its routing ids checked where they are written.
+    fn owner(&mut self, source: &SourceFile, name: &Spanned<String>, raw: OwnerRaw) -> Owner {
+        let mut checked = |value: &Option<Spanned<String>>, id: routing::RoutingId| {
+            let value = value.as_ref()?;
+            if let Err(problem) = id.check(value.get_ref()) {
+                self.diagnostics.push(
+                    Diagnostic::error("policy::invalid-routing-id", problem, source, value.span())
+                        .with_help(id.help()),
+                );
+                return None;
+            }
+            Some(value.get_ref().clone())
+        };
+        let workspace = checked(&raw.slack_workspace_id, routing::RoutingId::SlackWorkspace);
+        let channel = checked(&raw.slack_channel_id, routing::RoutingId::SlackChannel);
+        let topic = checked(&raw.sns_topic_arn, routing::RoutingId::SnsTopicArn);
+        let lone = match (&raw.slack_workspace_id, &raw.slack_channel_id) {
+            (Some(given), None) => Some((given, "slack_channel_id")),
+            (None, Some(given)) => Some((given, "slack_workspace_id")),
+            _ => None,
+        };
+        if let Some((given, missing)) = lone {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::incomplete-slack-route",
+                    format!(
+                        "owner `{}` names one Slack id without `{missing}`",
+                        name.get_ref()
+                    ),
+                    source,
+                    given.span(),
+                )
+                .with_help(
+                    "a Q Developer channel configuration needs both the workspace id and the \
+                     channel id",
+                ),
+            );
+        }
+        if raw.slack_channel_id.is_some() {
+            if let Err(problem) = routing::check_topic_owner_name(name.get_ref()) {
+                self.diagnostics.push(
+                    Diagnostic::error("policy::owner-topic-name", problem, source, name.span())
+                        .with_help(
+                        "the generated topic and channel configuration are named after the owner \
+                             (`<FunctionName>-owner-<owner>`): use letters, digits, `-` and `_`, \
+                             at most 80",
+                    ),
+                );
+            }
+        }
+        Owner {
+            name: name.get_ref().clone(),
+            slack_channel: raw.slack_channel,
+            email: raw.email,
+            slack_workspace_id: workspace.filter(|_| channel.is_some()),
+            slack_channel_id: channel.filter(|_| raw.slack_workspace_id.is_some()),
+            sns_topic_arn: topic,
         }
     }
 

@@ -10,6 +10,7 @@ mod lang;
 mod lint;
 mod model;
 mod raw;
+mod routing;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -177,6 +177,21 @@ pub struct Owner {
     pub slack_channel: Option<String>,
     /// Contact address.
     pub email: Option<String>,
+    /// Slack workspace (team) id, with `slack_channel_id`: the owner's alerts get a topic and a
+    /// Q Developer channel configuration of their own (see [`crate::alert::routing`]).
+    pub slack_workspace_id: Option<String>,
+    /// Slack channel id (`C…`, `G…`).
+    pub slack_channel_id: Option<String>,
+    /// The owner's own SNS topic, used instead of a generated one.
+    pub sns_topic_arn: Option<String>,
+}
+
+impl Owner {
+    /// True when this owner's alerts have a topic of their own: one it brings, or one the
+    /// deployment generates for its Slack channel.
+    pub fn has_own_topic(&self) -> bool {
+        self.sns_topic_arn.is_some() || self.slack_channel_id.is_some()
+    }
 }
 
 /// The compiled standard: every policy file of a directory, merged.

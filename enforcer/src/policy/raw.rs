@@ -236,4 +236,24 @@ pub(crate) struct OwnerRaw {
     /// A contact address.
     #[serde(default)]
     pub email: Option<String>,
+    /// The Slack workspace (team) id the owner's channel is in, as authorized in Amazon Q
+    /// Developer in chat applications, e.g. `T0123ABCD`. With `slack_channel_id`, the deployment
+    /// gets this owner's own alerts topic and a Q Developer channel configuration on it
+    /// (`enforcer alert cloudformation`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[TE][A-Z0-9]{6,20}$"))]
+    pub slack_workspace_id: Option<Spanned<String>>,
+    /// The Slack channel id that receives the owner's alerts, e.g. `C0123456789` (public) or
+    /// `G0123456789` (private): the channel's id, not its `#name`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[CG][A-Z0-9]{6,20}$"))]
+    pub slack_channel_id: Option<Spanned<String>>,
+    /// An SNS topic the owner brings: its alerts are published there instead of a topic the
+    /// deployment creates, e.g. `arn:aws:sns:eu-west-1:111122223333:data-eng-alerts`.
+    #[serde(default)]
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
+    )]
+    pub sns_topic_arn: Option<Spanned<String>>,
 }

@@ -21,7 +21,8 @@ use crate::policy::Level;
 pub struct Problem {
     /// The resource.
     pub arn: String,
-    /// What the enforcer does about it: [`Action::Alert`] or [`Action::Quarantine`].
+    /// What the enforcer does about it: [`Action::Alert`] or [`Action::Quarantine`]; in audit
+    /// mode, [`Action::Remediate`] too ([`Problem::planned`]).
     pub action: Action,
     /// (rule, tag, kind) of each violation a person must fix, sorted.
     pub violations: BTreeSet<(String, String, &'static str)>,
@@ -52,6 +53,22 @@ impl Problem {
             action,
             violations,
         })
+    }
+
+    /// The problem of an audit-mode remediation: tags the enforcer would add but, in audit
+    /// mode, does not. Nothing is written, so every later event plans the same tags again; as a
+    /// problem (action `remediate`, the error-level violations the plan would fix) it is
+    /// announced once, reminded once, and resolved when a person adds the tags.
+    pub fn planned<'v>(arn: &str, violations: impl IntoIterator<Item = &'v Violation>) -> Self {
+        Self {
+            arn: arn.to_owned(),
+            action: Action::Remediate,
+            violations: violations
+                .into_iter()
+                .filter(|v| v.level == Level::Error)
+                .map(|v| (v.rule.clone(), v.tag.clone(), kind_name(v.kind)))
+                .collect(),
+        }
     }
 
     /// `v1:` and the first 128 bits of the SHA-256 of the canonical form, in hex: the same for

@@ -4,15 +4,16 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::store_error;
 use crate::act::{Notify, StoreError};
+use crate::alert::routing::OwnerTopics;
 use crate::alert::AlertMessage;
 
-/// Publishes alerts to one SNS topic.
+/// Publishes alerts to SNS: each to its owner's topic, else the default one.
 #[derive(Debug, Clone)]
 pub struct SnsNotify {
     // Named after its `AwsClients` field, as every client here: tests/offline/infra.rs attributes the
     // calls by the name.
     sns: aws_sdk_sns::Client,
-    topic_arn: String,
+    topics: OwnerTopics,
 }
 
 impl SnsNotify {
@@ -20,21 +21,32 @@ impl SnsNotify {
     pub fn new(sns: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
         Self {
             sns,
-            topic_arn: topic_arn.into(),
+            topics: OwnerTopics::single(&topic_arn.into()),
         }
+    }
+
+    /// Alerts go to their owners' topics, the others to `topics`' default.
+    #[must_use]
+    pub fn with_owner_topics(mut self, topics: OwnerTopics) -> Self {
+        self.topics = topics;
+        self
     }
 }
 
 impl Notify for SnsNotify {
     fn destination(&self) -> String {
-        self.topic_arn.clone()
+        self.topics.default_topic().to_owned()
+    }
+
+    fn destination_for(&self, message: &AlertMessage) -> String {
+        self.topics.topic(message.route.as_deref()).to_owned()
     }
 
     async fn publish(&self, message: &AlertMessage) -> Result<String, StoreError> {
         let mut request = self
             .sns
             .publish()
-            .topic_arn(&self.topic_arn)
+            .topic_arn(self.topics.topic(message.route.as_deref()))
             .subject(&message.subject)
             .message(&message.body);
         for (name, value) in &message.attributes {
