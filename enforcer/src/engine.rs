@@ -183,6 +183,18 @@ impl Decision {
         })
     }
 
+    /// The decision for a change every resource of which has seen a fresher event already
+    /// ([`crate::act::read_fresh_and_decide`]): ignored, saying why; it must not override what
+    /// the fresher event decided.
+    pub fn stale(
+        header: EventHeader,
+        reason: String,
+        location: Option<&Location>,
+        mode: Mode,
+    ) -> Self {
+        Self::without_resources(header, Outcome::Ignored, reason, location, mode)
+    }
+
     /// The decision for an input that could not be decoded.
     pub fn decode_error(error: &DecodeError, mode: Mode) -> Self {
         Self::without_resources(
@@ -266,6 +278,7 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
     Change {
         event_id: None,
         event_time: None,
+        tag_version: None,
         event_source: SCAN_EVENT_SOURCE.to_owned(),
         event_name: "GetResources".to_owned(),
         // Nothing happened to the resource: no call changed it and no tag update is laid over

@@ -660,8 +660,21 @@ fn the_function_is_created_with_its_runtime_environment_and_concurrency() {
             "ENFORCER_ROLE_ARN": role,
             "ENFORCER_MEMBER_ROLE_NAME": "tag-enforcer-member",
             "ENFORCER_STATE_TABLE": central.stack.id("StateTable"),
+            "ENFORCER_QUARANTINE_POLICY_ARN": central.stack.id("EnforcerQuarantineDenyPolicy"),
         }),
         "ENFORCER_POLICY_DIR is unset: the function reads the policies packaged beside bootstrap"
+    );
+    // The deny policy an IAM role quarantine attaches: created, under the path and name the
+    // function derives a member account's from.
+    let deny = central.cloud.call(
+        "iam",
+        "get_policy",
+        json!({"PolicyArn": central.stack.id("EnforcerQuarantineDenyPolicy")}),
+    );
+    assert_eq!(deny["Policy"]["Path"], "/tag-enforcer/");
+    assert_eq!(
+        deny["Policy"]["PolicyName"],
+        "tag-enforcer-member-quarantine-deny"
     );
     assert_eq!(
         function["Concurrency"]["ReservedConcurrentExecutions"], 7,

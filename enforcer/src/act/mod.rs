@@ -29,7 +29,9 @@ pub use apply::{
     ReleaseReport, ResourceReport,
 };
 pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
-pub use read::{given_current, read_and_decide, read_current, ReadRetry};
+pub use read::{
+    given_current, read_and_decide, read_current, read_fresh_and_decide, stale_resources, ReadRetry,
+};
 pub use record::{
     now_rfc3339, sanitize_tag_value, QuarantineRecord, QUARANTINE_AT_KEY, QUARANTINE_KEY,
     QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY, RECORD_PREFIX,

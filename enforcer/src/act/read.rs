@@ -9,11 +9,14 @@
 
 use std::time::Duration;
 
+use super::apply::state_failure;
 use super::{overlay, read_lags, StoreError, TagStore};
 use crate::catalog::CallKind;
 use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
 use crate::event::{Change, Location, Resolution, ResourceRef};
 use crate::policy::{Mode, PolicySet};
+use crate::replay::time::parse_millis;
+use crate::state::{now_epoch_seconds, FreshnessCheck, Seen, StateStore};
 use crate::Tags;
 
 /// How long to wait for an eventually consistent tag read to show what an event did.
@@ -121,6 +124,99 @@ pub async fn read_and_decide<S: TagStore>(
         Ok(decision) => return (decision, None),
         Err(change) => *change,
     };
+    read_change_and_decide(store, retry, change, policies, mode, location).await
+}
+
+/// The clock an event carries for freshness: a `Tag Change on Resource` event's `version`, else
+/// a CloudTrail `eventTime`; `None` for a scan (no event) or an event without either.
+fn seen_of(change: &Change) -> Option<Seen> {
+    change.tag_version.map(Seen::TagVersion).or_else(|| {
+        change
+            .event_time
+            .as_deref()
+            .and_then(parse_millis)
+            .map(Seen::EventTime)
+    })
+}
+
+/// The resources of `change` for which the state table already holds a fresher event of the
+/// same clock (a higher `aws.tag` version, a later CloudTrail `eventTime`); records the change's
+/// clock for the others.
+pub async fn stale_resources<R: StateStore + Sync>(
+    records: &R,
+    change: &Change,
+    now: u64,
+) -> Result<Vec<String>, StoreError> {
+    let Some(seen) = seen_of(change) else {
+        return Ok(Vec::new());
+    };
+    let mut stale = Vec::new();
+    for resource in &change.resources {
+        let check = records
+            .observe_freshness(&resource.arn, seen, now)
+            .await
+            .map_err(state_failure)?;
+        if check == FreshnessCheck::Stale {
+            stale.push(resource.arn.clone());
+        }
+    }
+    Ok(stale)
+}
+
+/// [`read_and_decide`], but first asks the state table whether a fresher event was already seen
+/// for each resource ([`stale_resources`]): a stale event never overrides what a fresher one
+/// decided (an old `Tag Change on Resource` event would lay an old tag set over a fresher read).
+/// Its stale resources are left out of the decision and named in its `reason`; when every
+/// resource is stale, nothing is decided ([`Decision::stale`], ignored). The Lambda decides so.
+pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
+    store: &S,
+    records: &R,
+    retry: &ReadRetry,
+    resolution: Resolution,
+    policies: &PolicySet,
+    mode: Mode,
+    location: Option<&Location>,
+) -> (Decision, Option<StoreError>) {
+    let mut change = match Decision::unevaluated(resolution, location, mode) {
+        Ok(decision) => return (decision, None),
+        Err(change) => *change,
+    };
+    let stale = match stale_resources(records, &change, now_epoch_seconds()).await {
+        Ok(stale) => stale,
+        Err(error) => {
+            let reason = format!("reading the state table failed: {error}");
+            let decision = Decision::failed(event_header(change), reason, location, mode);
+            return (decision, Some(error));
+        }
+    };
+    if stale.is_empty() {
+        return read_change_and_decide(store, retry, change, policies, mode, location).await;
+    }
+    let reason = format!(
+        "stale event: a fresher event was already seen for {}; nothing is done for it",
+        stale.join(", ")
+    );
+    change.resources.retain(|r| !stale.contains(&r.arn));
+    if change.resources.is_empty() {
+        return (
+            Decision::stale(event_header(change), reason, location, mode),
+            None,
+        );
+    }
+    let (mut decision, error) =
+        read_change_and_decide(store, retry, change, policies, mode, location).await;
+    decision.reason.get_or_insert(reason);
+    (decision, error)
+}
+
+async fn read_change_and_decide<S: TagStore>(
+    store: &S,
+    retry: &ReadRetry,
+    change: Change,
+    policies: &PolicySet,
+    mode: Mode,
+    location: Option<&Location>,
+) -> (Decision, Option<StoreError>) {
     match read_current(store, &change, retry).await {
         Ok(current) => (decide(change, current, policies, mode, location), None),
         Err(error) => {
@@ -140,6 +236,7 @@ mod tests {
     use crate::act::{InMemoryTagStore, WriteFailures};
     use crate::engine::existing;
     use crate::event::TagUpdate;
+    use crate::state::InMemoryStateStore;
 
     const BUCKET: &str = "arn:aws:s3:::lake-raw";
 
@@ -266,5 +363,78 @@ mod tests {
             assert_eq!(read.tags, tags(&[("Env", "prod")]));
             assert_eq!(read.stale, stale, "{kind:?}");
         }
+    }
+
+    fn timed_change(tag_version: Option<u64>, event_time: Option<&str>) -> Change {
+        let mut change = change(
+            CallKind::ReplaceTags,
+            TagUpdate::Replace(tags(&[("Team", "Data")])),
+        );
+        change.tag_version = tag_version;
+        change.event_time = event_time.map(str::to_owned);
+        change
+    }
+
+    async fn run_fresh(records: &InMemoryStateStore, change: Change) -> Decision {
+        let store = InMemoryTagStore::new();
+        let policies = PolicySet::default();
+        let (decision, error) = read_fresh_and_decide(
+            &store,
+            records,
+            &ReadRetry::none(),
+            Resolution::Resolved(Box::new(change)),
+            &policies,
+            Mode::Enforce,
+            None,
+        )
+        .await;
+        assert_eq!(error, None);
+        decision
+    }
+
+    /// A `Tag Change on Resource` event older (by `version`) than one already seen decides
+    /// nothing and says so; a redelivery of the freshest one is decided again.
+    #[tokio::test]
+    async fn a_stale_tag_change_event_decides_nothing() {
+        let records = InMemoryStateStore::new();
+        for (version, stale) in [(5, false), (3, true), (5, false), (6, false), (4, true)] {
+            let change = timed_change(Some(version), Some("2026-05-01T12:00:00Z"));
+            let decision = run_fresh(&records, change).await;
+            if stale {
+                assert_eq!(
+                    decision.outcome,
+                    crate::engine::Outcome::Ignored,
+                    "{version}"
+                );
+                assert!(decision.resources.is_empty());
+                assert!(
+                    decision
+                        .reason
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains("stale event"),
+                    "{decision:?}"
+                );
+            } else {
+                assert_eq!(decision.resources.len(), 1, "{version}: {decision:?}");
+            }
+        }
+    }
+
+    /// CloudTrail events are ordered by `eventTime`; a scan (no clock) is never stale.
+    #[tokio::test]
+    async fn cloudtrail_events_are_ordered_by_event_time_and_scans_never_stale() {
+        let records = InMemoryStateStore::new();
+        for (time, stale) in [
+            ("2026-05-01T12:00:05Z", false),
+            ("2026-05-01T12:00:01Z", true),
+            ("2026-05-01T12:00:05Z", false),
+        ] {
+            let change = timed_change(None, Some(time));
+            let decision = run_fresh(&records, change).await;
+            assert_eq!(decision.resources.is_empty(), stale, "{time}");
+        }
+        let scan = existing(ResourceRef::from_arn(BUCKET, None).unwrap(), None);
+        assert_eq!(run_fresh(&records, scan).await.resources.len(), 1);
     }
 }

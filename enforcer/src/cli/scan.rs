@@ -58,6 +58,10 @@ pub struct ScanArgs {
     /// With --aws: the enforcer's state table.
     #[command(flatten)]
     state_table: StateTableArg,
+    /// The enforcer-owned managed deny policy an IAM role quarantine attaches (the deployment's
+    /// `EnforcerQuarantineDenyPolicy`); without it roles are not quarantined.
+    #[arg(long, env = "ENFORCER_QUARANTINE_POLICY_ARN", value_name = "ARN")]
+    quarantine_policy_arn: Option<String>,
 }
 
 fn type_selected(resource_type: &str, selected: &[String]) -> bool {
@@ -151,6 +155,7 @@ fn scan_region(
         QuarantineConfig {
             break_glass_principals: settings.policies.break_glass_principals.clone(),
             enforcer_principals: args.enforcer_role.clone(),
+            deny_policy_arn: args.quarantine_policy_arn.clone(),
         },
         args.alert_topic.as_deref(),
     ))?;

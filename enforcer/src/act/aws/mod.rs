@@ -28,8 +28,8 @@ pub use permissions::{
     REQUIRED_IAM_ACTIONS,
 };
 pub use quarantine::{
-    AwsQuarantine, KindSpec, QuarantineConfig, QuarantineKind, DENY_POLICY_NAME,
-    DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
+    AwsQuarantine, KindSpec, QuarantineConfig, QuarantineKind, DENY_STATEMENT_SID,
+    ISOLATION_GROUP_NAME,
 };
 pub use sns::SnsNotify;
 pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};
