@@ -16,7 +16,6 @@ use crate::catalog::CallKind;
 use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
 use crate::event::{Change, Location, Resolution, ResourceRef};
 use crate::policy::{Mode, PolicySet};
-use crate::replay::time::parse_millis;
 use crate::state::{now_epoch_seconds, FreshnessCheck, Seen, StateStore};
 use crate::Tags;
 
@@ -141,8 +140,8 @@ fn seen_of(change: &Change) -> Option<Seen> {
         change
             .event_time
             .as_deref()
-            .and_then(parse_millis)
-            .map(Seen::EventTime)
+            .and_then(|text| text.parse::<jiff::Timestamp>().ok())
+            .map(|time| Seen::EventTime(time.as_millisecond()))
     })
 }
 
