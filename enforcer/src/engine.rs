@@ -183,6 +183,18 @@ impl Decision {
         })
     }
 
+    /// The decision for a change every resource of which has seen a fresher event already
+    /// ([`crate::act::read_fresh_and_decide`]): ignored, saying why; it must not override what
+    /// the fresher event decided.
+    pub fn stale(
+        header: EventHeader,
+        reason: String,
+        location: Option<&Location>,
+        mode: Mode,
+    ) -> Self {
+        Self::without_resources(header, Outcome::Ignored, reason, location, mode)
+    }
+
     /// The decision for an input that could not be decoded.
     pub fn decode_error(error: &DecodeError, mode: Mode) -> Self {
         Self::without_resources(
@@ -226,6 +238,9 @@ pub struct ResourceTags {
     pub read: Option<Tags>,
     /// True when the read still lagged the event after the read retries.
     pub stale: bool,
+    /// The classification the enforcer's state last saw the resource carry (its vocabulary
+    /// tags; empty when never seen classified, or not known: the CLI keeps no history).
+    pub known: Tags,
 }
 
 /// The current tags of a change's resources, by ARN: what [`decide`] judges besides the
@@ -243,6 +258,13 @@ impl CurrentTags {
                 .map(|resource| (resource.arn.clone(), tags_of(resource)))
                 .collect(),
         )
+    }
+
+    /// Records the classification the state last saw `arn` carry ([`ResourceTags::known`]).
+    pub fn set_known(&mut self, arn: &str, known: Tags) {
+        if let Some(resource) = self.0.get_mut(arn) {
+            resource.known = known;
+        }
     }
 
     /// What is known of the tags of `arn`.
@@ -266,6 +288,7 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
     Change {
         event_id: None,
         event_time: None,
+        tag_version: None,
         event_source: SCAN_EVENT_SOURCE.to_owned(),
         event_name: "GetResources".to_owned(),
         // Nothing happened to the resource: no call changed it and no tag update is laid over
@@ -308,12 +331,36 @@ pub fn decide(
         .resources
         .iter()
         .map(|resource| {
-            let ResourceTags { tags, read, stale } =
-                current.0.remove(&resource.arn).unwrap_or_default();
-            let mut verdict = evaluate(resource, &tags, policies);
+            let ResourceTags {
+                tags,
+                read,
+                stale,
+                known,
+            } = current.0.remove(&resource.arn).unwrap_or_default();
+            // A `restore` tag the resource was seen carrying and has lost is written back with
+            // its last known value: judged as if it were there, and added.
+            let restored: Tags = known
+                .iter()
+                .filter(|(key, _)| {
+                    !tags.contains_key(*key) && policies.tag(key).is_some_and(|spec| spec.restore)
+                })
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            let mut judged = tags.clone();
+            judged.extend(restored.clone());
+            let mut verdict = evaluate(resource, &judged, policies);
+            for (key, value) in restored {
+                verdict.add_tags.entry(key).or_insert(value);
+            }
+            if verdict.action == Action::None && !verdict.add_tags.is_empty() {
+                verdict.action = Action::Remediate;
+            }
             let protected = policies.protects(&resource.arn);
-            let quarantine_withheld =
-                verdict.action == Action::Quarantine && !protected && !may_quarantine(&change);
+            // Only a resource that never carried a classification may be quarantined: one the
+            // state saw classified and that lost it is alerted about, whatever the event.
+            let quarantine_withheld = verdict.action == Action::Quarantine
+                && !protected
+                && (!may_quarantine(&change) || !known.is_empty());
             if verdict.action == Action::Quarantine && (quarantine_withheld || protected) {
                 verdict.action = Action::Alert;
             }
@@ -387,6 +434,87 @@ mod tests {
         ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap()
     }
 
+    fn with_history() -> PolicySet {
+        let source = SourceFile {
+            path: "p.toml".to_owned(),
+            text: Arc::new(
+                r#"
+[policy]
+mode = "enforce"
+
+[tags.DataClassification]
+values = ["Public", "Confidential"]
+restore = true
+
+[tags.Team]
+pattern = '.+'
+
+[[rule]]
+name = "isolate-unclassified"
+resource_types = ["s3:bucket"]
+require = ["DataClassification"]
+action = "quarantine"
+
+[[rule]]
+name = "team"
+resource_types = ["s3:bucket"]
+require = ["Team"]
+"#
+                .to_owned(),
+            ),
+        };
+        compile_sources(&[source], KNOWN_RESOURCE_TYPES).0
+    }
+
+    fn decide_with_known(tags: &[(&str, &str)], known: &[(&str, &str)]) -> ResourceDecision {
+        let owned = |pairs: &[(&str, &str)]| -> Tags {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let policies = with_history();
+        let change = existing(bucket("lake"), Some("111122223333"));
+        let current = CurrentTags::of(&change, |_| ResourceTags {
+            tags: owned(tags),
+            read: Some(owned(tags)),
+            stale: false,
+            known: owned(known),
+        });
+        decide(change, current, &policies, Mode::Enforce, None)
+            .resources
+            .remove(0)
+    }
+
+    /// Only a resource that never carried a classification is quarantined: one the state saw
+    /// classified is alerted about, and a lost `restore` tag gets its last known value back.
+    #[test]
+    fn the_history_of_a_classification_decides_quarantine_and_restores() {
+        let never = decide_with_known(&[("Team", "data")], &[]);
+        assert_eq!(never.action, Action::Quarantine);
+
+        let restored = decide_with_known(
+            &[("Team", "data")],
+            &[("DataClassification", "Confidential")],
+        );
+        assert_eq!(restored.action, Action::Remediate, "{restored:#?}");
+        assert_eq!(
+            restored
+                .add_tags
+                .get("DataClassification")
+                .map(String::as_str),
+            Some("Confidential")
+        );
+        assert!(restored.violations.is_empty(), "{restored:#?}");
+
+        // Seen classified before (a `Team` it no longer has, which is not restored): alerted,
+        // never quarantined, and nothing invented for the keys without history.
+        let lost = decide_with_known(&[], &[("Team", "data")]);
+        assert_eq!(lost.action, Action::Alert, "{lost:#?}");
+        assert!(lost.quarantine_withheld);
+        assert!(lost.add_tags.is_empty(), "{lost:#?}");
+    }
+
     /// Deciding is a plain function call: no runtime, no store. The mode is the one asked for,
     /// whatever the policy's, and a bucket's account is the one it was listed in.
     #[test]
@@ -451,6 +579,7 @@ mod tests {
             tags: read.clone(),
             read: Some(read.clone()),
             stale: true,
+            known: Tags::new(),
         });
         let decision = decide(change, current, &policies, policies.mode, None);
         let resource = &decision.resources[0];

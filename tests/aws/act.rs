@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use enforcer::act::aws::{
-    AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify, DENY_POLICY_NAME, DENY_STATEMENT_SID,
+    AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify, DENY_STATEMENT_SID,
     ISOLATION_GROUP_NAME, MAX_ATTEMPTS,
 };
 use enforcer::act::{
@@ -41,14 +41,42 @@ fn policies() -> PolicySet {
         .set
 }
 
+/// Where the deployment puts the enforcer-owned deny policy an IAM role quarantine attaches
+/// (infra/template.yaml's `EnforcerQuarantineDenyPolicy`, path `/tag-enforcer/`).
+pub(crate) fn deny_policy_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:policy/tag-enforcer/tag-enforcer-member-quarantine-deny")
+}
+
+/// Creates the deny policy as the templates do: deny everything.
+pub(crate) async fn create_deny_policy(aws: &TestAccount) -> String {
+    let document = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "EnforcerQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}],
+    });
+    aws.clients
+        .iam
+        .create_policy()
+        .path("/tag-enforcer/")
+        .policy_name("tag-enforcer-member-quarantine-deny")
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned()
+}
+
 /// One test's enforcer: its own moto account, the AWS backends over it, and an alert queue.
-struct Setup {
-    aws: TestAccount,
+pub(crate) struct Setup {
+    pub(crate) aws: TestAccount,
     resolver: Resolver,
     policies: PolicySet,
-    store: AwsTagStore,
+    pub(crate) store: AwsTagStore,
     read_retry: ReadRetry,
-    quarantine: AwsQuarantine,
+    pub(crate) quarantine: AwsQuarantine,
     /// How it acts; its state (memory unless a test names a table) holds the alert threads and
     /// the quarantine records (the DynamoDB table itself is tested in `aws::state`).
     settings: ActSettings,
@@ -60,7 +88,7 @@ async fn setup(name: &str) -> Option<Setup> {
     setup_with(moto()?.account(name).await).await
 }
 
-async fn setup_with(aws: TestAccount) -> Option<Setup> {
+pub(crate) async fn setup_with(aws: TestAccount) -> Option<Setup> {
     let set = policies();
     let resolver = Resolver::new(
         Catalog::builtin().unwrap(),
@@ -73,6 +101,7 @@ async fn setup_with(aws: TestAccount) -> Option<Setup> {
         QuarantineConfig {
             break_glass_principals: set.break_glass_principals.clone(),
             enforcer_principals: vec![enforcer_role(&aws.account)],
+            deny_policy_arn: Some(deny_policy_arn(&aws.account)),
         },
     );
     let settings = ActSettings::new(&set, true);
@@ -99,11 +128,11 @@ async fn setup_with(aws: TestAccount) -> Option<Setup> {
 
 impl Setup {
     /// The enforcer's state table: the alert threads and the quarantine records.
-    fn records(&self) -> &ConfiguredStateStore {
+    pub(crate) fn records(&self) -> &ConfiguredStateStore {
         &self.settings.state
     }
 
-    fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         &self.aws.account
     }
 
@@ -124,7 +153,7 @@ impl Setup {
         .0
     }
 
-    async fn run(&self, event: &str) -> (Decision, ActReport) {
+    pub(crate) async fn run(&self, event: &str) -> (Decision, ActReport) {
         let decision = self.decide(event).await;
         let report = apply(
             &decision,
@@ -137,7 +166,7 @@ impl Setup {
         (decision, report)
     }
 
-    async fn tags(&self, arn: &str) -> Tags {
+    pub(crate) async fn tags(&self, arn: &str) -> Tags {
         self.store
             .get_tags(&[arn.to_owned()])
             .await
@@ -248,7 +277,7 @@ fn without_record(mut tags: Tags) -> Tags {
     tags
 }
 
-fn operations(calls: &[String]) -> Vec<&str> {
+pub(crate) fn operations(calls: &[String]) -> Vec<&str> {
     calls
         .iter()
         .map(|c| c.rsplit('.').next().unwrap_or_default())
@@ -723,7 +752,7 @@ async fn a_look_alike_deny_statement_does_not_count_as_isolated() {
     assert_eq!(policy["Statement"][0]["Action"], "s3:*");
 }
 
-async fn vpc_with_instance(aws: &TestAccount) -> (String, String, Vec<String>) {
+pub(crate) async fn vpc_with_instance(aws: &TestAccount) -> (String, String, Vec<String>) {
     let ec2 = &aws.clients.ec2;
     let vpc = ec2
         .create_vpc()
@@ -780,7 +809,7 @@ async fn vpc_with_instance(aws: &TestAccount) -> (String, String, Vec<String>) {
     (vpc, instance, groups)
 }
 
-async fn instance_groups(aws: &TestAccount, instance: &str) -> Vec<String> {
+pub(crate) async fn instance_groups(aws: &TestAccount, instance: &str) -> Vec<String> {
     let output = aws
         .clients
         .ec2
@@ -894,7 +923,12 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
     assert!(without_record(t.tags(&arn).await) == t.tags(&arn).await);
 }
 
-async fn create_db(aws: &TestAccount, id: &str, public: bool, pairs: &[(&str, &str)]) -> String {
+pub(crate) async fn create_db(
+    aws: &TestAccount,
+    id: &str,
+    public: bool,
+    pairs: &[(&str, &str)],
+) -> String {
     let tags = pairs
         .iter()
         .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(*k).value(*v).build())
@@ -920,7 +954,12 @@ async fn create_db(aws: &TestAccount, id: &str, public: bool, pairs: &[(&str, &s
         .to_owned()
 }
 
-fn create_db_event(account: &str, id: &str, arn: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn create_db_event(
+    account: &str,
+    id: &str,
+    arn: &str,
+    pairs: &[(&str, &str)],
+) -> String {
     let tags: Vec<Value> = pairs
         .iter()
         .map(|(k, v)| json!({"key": k, "value": v}))
@@ -1014,11 +1053,11 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
 }
 
 /// An empty zip archive: enough for moto to accept a function's code.
-const EMPTY_ZIP: [u8; 22] = [
+pub(crate) const EMPTY_ZIP: [u8; 22] = [
     0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ];
 
-async fn create_role(aws: &TestAccount, name: &str) -> String {
+pub(crate) async fn create_role(aws: &TestAccount, name: &str) -> String {
     aws.clients
         .iam
         .create_role()
@@ -1132,11 +1171,13 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
 }
 
 #[tokio::test]
-async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
+async fn iam_role_quarantine_attaches_the_enforcer_owned_deny_policy_tagged_through_iam() {
     let Some(t) = setup("iam_quarantine").await else {
         return;
     };
     let arn = create_role(&t.aws, "contractor").await;
+    let policy_arn = create_deny_policy(&t.aws).await;
+    assert_eq!(policy_arn, deny_policy_arn(t.account()));
     // The Resource Groups Tagging API does not cover IAM roles: the enforcer reads and writes
     // their tags through IAM itself (ListRoleTags, TagRole, UntagRole). Only a creation (or a
     // scan) quarantines.
@@ -1157,10 +1198,10 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
         operations(&t.calls()),
         [
             "ListRoleTags",
-            "GetRolePolicy",
+            "ListAttachedRolePolicies",
             "TagRole",
-            "PutRolePolicy",
-            "GetRolePolicy",
+            "AttachRolePolicy",
+            "ListAttachedRolePolicies",
             "Publish"
         ]
     );
@@ -1171,49 +1212,45 @@ async fn iam_role_quarantine_attaches_a_deny_all_policy_tagged_through_iam() {
         "{report:#?}"
     );
     let iam = &t.aws.clients.iam;
-    let document = iam
-        .get_role_policy()
+    let attached = |iam: aws_sdk_iam::Client| async move {
+        iam.list_attached_role_policies()
+            .role_name("contractor")
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(attached(iam.clone()).await, [policy_arn]);
+    // No inline policy: the roles may not write one.
+    assert!(iam
+        .list_role_policies()
         .role_name("contractor")
-        .policy_name(DENY_POLICY_NAME)
         .send()
         .await
         .unwrap()
-        .policy_document()
-        .to_owned();
-    let document: Value =
-        serde_json::from_str(&urlencoding_decode(&document)).unwrap_or_else(|_| json!(document));
-    assert!(document.to_string().contains("Deny"), "{document}");
+        .policy_names()
+        .is_empty());
     assert!(operations(&t.calls()).contains(&"TagRole"));
     assert!(!operations(&t.calls()).contains(&"TagResources"));
+    // A second delivery finds it attached on the role itself: nothing attached twice.
+    let (_, again) = t.run(&event).await;
+    assert_eq!(
+        again.resources[0].quarantine.as_ref().unwrap().status,
+        QuarantineStatus::AlreadyInPlace
+    );
+    t.aws.harness.clear_calls();
     let released = release(&arn, true, &t.store, &t.quarantine, t.records()).await;
     assert!(released.released, "{released:#?}");
-    assert!(iam
-        .get_role_policy()
-        .role_name("contractor")
-        .policy_name(DENY_POLICY_NAME)
-        .send()
-        .await
-        .is_err());
+    // Detached, and read back.
+    assert_eq!(
+        operations(&t.calls())[..2],
+        ["DetachRolePolicy", "ListAttachedRolePolicies"]
+    );
+    assert!(attached(iam.clone()).await.is_empty());
     assert!(t.tags(&arn).await.is_empty());
-}
-
-/// IAM returns policy documents URL-encoded.
-fn urlencoding_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::test]

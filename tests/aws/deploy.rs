@@ -673,8 +673,21 @@ fn the_function_is_created_with_its_runtime_environment_and_concurrency() {
                 "arn:aws:sns:{REGION}:{}:enforcer-lambda-owner-",
                 central.cloud.account
             ),
+            "ENFORCER_QUARANTINE_POLICY_ARN": central.stack.id("EnforcerQuarantineDenyPolicy"),
         }),
         "ENFORCER_POLICY_DIR is unset: the function reads the policies packaged beside bootstrap"
+    );
+    // The deny policy an IAM role quarantine attaches: created, under the path and name the
+    // function derives a member account's from.
+    let deny = central.cloud.call(
+        "iam",
+        "get_policy",
+        json!({"PolicyArn": central.stack.id("EnforcerQuarantineDenyPolicy")}),
+    );
+    assert_eq!(deny["Policy"]["Path"], "/tag-enforcer/");
+    assert_eq!(
+        deny["Policy"]["PolicyName"],
+        "tag-enforcer-member-quarantine-deny"
     );
     assert_eq!(
         function["Concurrency"]["ReservedConcurrentExecutions"], 7,

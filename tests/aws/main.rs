@@ -13,4 +13,5 @@ mod deploy;
 mod lambda_binary;
 mod scan;
 mod routing;
+mod quarantine_faults;
 mod state;

@@ -28,7 +28,7 @@ const OWN_ROLE: &str = "arn:aws:iam::111122223333:role/enforcer-EnforcerRole-ABC
 const MAX_PATTERN_CHARS: usize = 2048;
 
 /// Set to rewrite the generated parts of infra/ (see [`generated_infra_is_up_to_date`]).
-const BLESS: &str = "ENFORCER_BLESS";
+pub(crate) const BLESS: &str = "ENFORCER_BLESS";
 
 fn infra(file: &str) -> PathBuf {
     support::repo_root().join("infra").join(file)
@@ -36,7 +36,7 @@ fn infra(file: &str) -> PathBuf {
 
 /// A CloudFormation YAML template as JSON, short-form intrinsics (`!GetAtt A.B`, `!Sub …`) in
 /// their long form (`{"Fn::GetAtt": ["A", "B"]}`, `{"Fn::Sub": …}`).
-fn template(file: &str) -> Value {
+pub(crate) fn template(file: &str) -> Value {
     let text = std::fs::read_to_string(infra(file)).unwrap();
     let yaml: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
@@ -302,16 +302,46 @@ fn member_tag_policies() -> TagPolicies {
     }
 }
 
+/// S3 buckets' tagging actions, granted apart (`TagS3Buckets`): `PutBucketTagging` replaces the
+/// whole tag set, so its request names every key of the bucket and no `aws:TagKeys` condition
+/// can hold; the bucket must be the account's instead (`aws:ResourceAccount`).
+pub(crate) const S3_BUCKET_TAG_ACTIONS: &[&str] = &["s3:GetBucketTagging", "s3:PutBucketTagging"];
+
+/// The tag keys the roles may write (`aws:TagKeys`): the shipped policies' vocabulary
+/// (`policies/`, what `build.sh` packages) and the enforcer's own keys.
+pub(crate) fn writable_tag_keys() -> Vec<String> {
+    let loaded = enforcer::policy::load(
+        &[support::repo_root().join("policies")],
+        enforcer::catalog::KNOWN_RESOURCE_TYPES,
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    let mut keys: Vec<String> = loaded.set.tags.iter().map(|t| t.key.clone()).collect();
+    keys.sort();
+    keys.push("enforcer:*".to_owned());
+    keys
+}
+
+/// The condition every statement granting tag writes carries.
+pub(crate) fn tag_keys_condition() -> Value {
+    json!({"ForAllValues:StringLike": {"aws:TagKeys": writable_tag_keys()}})
+}
+
+/// The catalog's tagging actions the generated policies grant: all but S3 buckets'.
+fn generated_tag_actions() -> BTreeSet<String> {
+    support::catalog_tag_actions()
+        .into_iter()
+        .filter(|a| !S3_BUCKET_TAG_ACTIONS.contains(&a.as_str()))
+        .collect()
+}
+
 /// The tagging statement of one generated policy, as JSON (intrinsics in their long form).
 fn tag_statement(part: usize, actions: &[&String]) -> Value {
     json!({
         "Sid": format!("TagEachService{part}"),
         "Effect": "Allow",
         "Action": actions,
-        "Resource": [
-            {"Fn::Sub": "arn:${AWS::Partition}:*:*:${AWS::AccountId}:*"},
-            {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"},
-        ],
+        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:*:*:${AWS::AccountId}:*"},
+        "Condition": tag_keys_condition(),
     })
 }
 
@@ -356,7 +386,10 @@ fn render_tag_policies(policies: &TagPolicies, actions: &BTreeSet<String>) -> St
         for action in part {
             out.push_str(&format!("              - {action}\n"));
         }
-        out.push_str("            Resource:\n              - !Sub arn:${AWS::Partition}:*:*:${AWS::AccountId}:*\n              - !Sub arn:${AWS::Partition}:s3:::*\n");
+        out.push_str(
+            "            Resource: !Sub arn:${AWS::Partition}:*:*:${AWS::AccountId}:*\n            Condition:\n              ForAllValues:StringLike:\n                aws:TagKeys:\n",
+        );
+        out.push_str(&render_tag_keys(18));
     }
     out
 }
@@ -377,8 +410,16 @@ fn owner_routes() -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The YAML list of [`writable_tag_keys`], indented by `indent`.
+fn render_tag_keys(indent: usize) -> String {
+    writable_tag_keys()
+        .iter()
+        .map(|key| format!("{:indent$}- {}\n", "", json!(key)))
+        .collect()
+}
+
 /// Replaces what lies between `# BEGIN {what}` and `# END {what}` lines.
-fn splice(text: &str, what: &str, body: &str) -> String {
+pub(crate) fn splice(text: &str, what: &str, body: &str) -> String {
     let begin = format!("# BEGIN {what}\n");
     let end = format!("# END {what}");
     let start = text.find(&begin).unwrap_or_else(|| panic!("no `{begin}`")) + begin.len();
@@ -616,7 +657,7 @@ fn generated_infra_is_up_to_date() {
     )
     .unwrap();
     file.push('\n');
-    let tag_actions = support::catalog_tag_actions();
+    let tag_actions = generated_tag_actions();
     let mut expected = vec![("event-pattern.json", file)];
     for (rules, policies) in [
         (central(), central_tag_policies()),
@@ -625,6 +666,7 @@ fn generated_infra_is_up_to_date() {
         assert_eq!(rules.file, policies.file);
         let text = std::fs::read_to_string(infra(rules.file)).unwrap();
         let text = splice(&text, "generated rules", &render_rules(&rules, &patterns));
+        let text = splice(&text, "generated tag keys", &render_tag_keys(18));
         expected.push((
             rules.file,
             splice(
@@ -1133,8 +1175,8 @@ fn central_and_member_roles_grant_the_same_tagging_and_quarantine_actions() {
     assert_eq!(
         actions(&central, "Deny"),
         BTreeSet::from([
-            "iam:DeleteRolePolicy".to_owned(),
-            "iam:PutRolePolicy".to_owned()
+            "iam:AttachRolePolicy".to_owned(),
+            "iam:DetachRolePolicy".to_owned()
         ])
     );
 }
@@ -1500,6 +1542,7 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
             "ENFORCER_MODE",
             "ENFORCER_OWNER_TOPIC_PREFIX",
             "ENFORCER_POLICY_DIR",
+            "ENFORCER_QUARANTINE_POLICY_ARN",
             "ENFORCER_ROLE_ARN",
             "ENFORCER_STATE_TABLE",
         ]
@@ -1787,7 +1830,12 @@ fn each_roles_inline_policies_fit_iams_size_limit() {
                 "{file}: {name} takes {size} characters; IAM allows {MANAGED_POLICY_CHARS}"
             );
             eprintln!("{file}: {name} {size} characters");
-            for role in resource["Properties"]["Roles"].as_array().unwrap() {
+            // The quarantine deny policy is attached to no role of the enforcer's.
+            for role in resource["Properties"]["Roles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 *managed_per_role
                     .entry(role["Ref"].as_str().unwrap().to_owned())
                     .or_default() += 1;

@@ -181,10 +181,16 @@ pub enum Fault {
 
 #[derive(Debug)]
 struct ArmedFault {
-    operation: &'static str,
+    /// The operation it answers, or [`ANY_OPERATION`].
+    operation: String,
+    /// Matching attempts to let through before the first one answered.
+    skip: usize,
     remaining: usize,
     fault: Fault,
 }
+
+/// An [`ArmedFault`] operation matching every operation.
+const ANY_OPERATION: &str = "*";
 
 /// Test-only interceptor: routes the test's calls to its own moto account, records every attempt
 /// and replaces moto's answers with injected faults.
@@ -215,12 +221,30 @@ impl Harness {
     }
 
     /// Answers the next `times` attempts of `operation` with `fault`.
-    pub fn inject(&self, operation: &'static str, times: usize, fault: Fault) {
+    pub fn inject(&self, operation: &str, times: usize, fault: Fault) {
+        self.inject_at(operation, 0, times, fault);
+    }
+
+    /// Lets the next `skip` attempts of `operation` through, then answers `times` with `fault`:
+    /// a fault at the `skip + 1`-th call of an operation a run makes more than once.
+    pub fn inject_at(&self, operation: &str, skip: usize, times: usize, fault: Fault) {
         self.faults.lock().unwrap().push(ArmedFault {
-            operation,
+            operation: operation.to_owned(),
+            skip,
             remaining: times,
             fault,
         });
+    }
+
+    /// Lets the next `after` attempts through, then answers every attempt with `fault`: the run
+    /// stops there, as a killed process or a lost connection leaves it.
+    pub fn cut_after(&self, after: usize, fault: Fault) {
+        self.inject_at(ANY_OPERATION, after, usize::MAX, fault);
+    }
+
+    /// Disarms every fault.
+    pub fn heal(&self) {
+        self.faults.lock().unwrap().clear();
     }
 }
 
@@ -260,13 +284,18 @@ impl Intercept for Harness {
             .push(format!("{service}.{operation}"));
         let chosen = {
             let mut faults = self.faults.lock().unwrap();
-            faults
-                .iter_mut()
-                .find(|f| f.operation == operation && f.remaining > 0)
-                .map(|armed| {
+            let mut chosen = None;
+            for armed in faults.iter_mut().filter(|f| {
+                (f.operation == operation || f.operation == ANY_OPERATION) && f.remaining > 0
+            }) {
+                if armed.skip > 0 {
+                    armed.skip -= 1;
+                } else if chosen.is_none() {
                     armed.remaining -= 1;
-                    armed.fault.clone()
-                })
+                    chosen = Some(armed.fault.clone());
+                }
+            }
+            chosen
         };
         match chosen {
             Some(fault) => {

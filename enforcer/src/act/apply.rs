@@ -428,7 +428,7 @@ async fn live_record<R: StateStore + Sync>(
 }
 
 /// A state table failure as an action's failure.
-fn state_failure(error: StateError) -> StoreError {
+pub(super) fn state_failure(error: StateError) -> StoreError {
     match error {
         StateError::Store(failure) => failure,
         other => {
@@ -825,8 +825,10 @@ fn thread_action(resource: &ResourceDecision) -> Action {
     }
 }
 
-/// Undoes the quarantine the state table records for `arn`, closes the record and removes the
-/// label tags. With `write` false, only reads the record and says what would be restored.
+/// Undoes the quarantine the state table records for `arn` (each kind reads the restored state
+/// back and compares it with the record), removes the label tags, then closes the record: any
+/// failure leaves the record open for the next release. With `write` false, only reads the
+/// record and says what would be restored.
 pub async fn release<S, Q, R>(
     arn: &str,
     write: bool,
@@ -872,15 +874,19 @@ where
         report.failures.push(error);
         return report;
     }
+    // The label tags go before the record is closed: a release that fails here (or is cut off)
+    // leaves the record open, so the next release restores again (idempotent), removes them and
+    // closes it. Closed first, a failed removal would leave labels no release ever removes.
+    let keys = QuarantineRecord::keys_in(&record.to_tags(arn));
+    let mut failures = store.remove_tags(&[arn.to_owned()], &keys).await;
+    if let Some(failure) = failures.remove(arn) {
+        report.failures.push(failure);
+        return report;
+    }
     if let Err(error) = close_record(records, arn).await {
         report.failures.push(error);
         return report;
     }
     report.released = true;
-    let keys = QuarantineRecord::keys_in(&record.to_tags(arn));
-    let mut failures = store.remove_tags(&[arn.to_owned()], &keys).await;
-    if let Some(failure) = failures.remove(arn) {
-        report.failures.push(failure);
-    }
     report
 }

@@ -7,13 +7,16 @@
 //! listing, a policy test case, `enforcer explain --tags`) take [`given_current`] instead.
 //! [`read_and_decide`] reads and then decides, turning a failed read into an error decision.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::apply::state_failure;
 use super::{overlay, read_lags, StoreError, TagStore};
 use crate::catalog::CallKind;
 use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
 use crate::event::{Change, Location, Resolution, ResourceRef};
 use crate::policy::{Mode, PolicySet};
+use crate::state::{now_epoch_seconds, FreshnessCheck, Seen, StateStore};
 use crate::Tags;
 
 /// How long to wait for an eventually consistent tag read to show what an event did.
@@ -49,7 +52,7 @@ impl Default for ReadRetry {
 /// Reads the current tags of `change`'s resources from `store`: tells the store what the event
 /// did ([`TagStore::observe`]), reads, reads again the resources whose read does not show the
 /// event yet (as `retry` says, sleeping between reads), and lays the event over each read.
-pub(crate) async fn read_current<S: TagStore>(
+pub async fn read_current<S: TagStore>(
     store: &S,
     change: &Change,
     retry: &ReadRetry,
@@ -82,7 +85,12 @@ pub(crate) async fn read_current<S: TagStore>(
         let stale = read_lags(read.as_ref(), &change.tag_update) && change.kind != CallKind::Create;
         let mut tags = read.clone().unwrap_or_default();
         overlay(&mut tags, &change.tag_update);
-        ResourceTags { tags, read, stale }
+        ResourceTags {
+            tags,
+            read,
+            stale,
+            known: Tags::new(),
+        }
     }))
 }
 
@@ -100,6 +108,7 @@ pub fn given_current(
             read: Some(tags.clone()),
             tags,
             stale: false,
+            known: Tags::new(),
         }
     })
 }
@@ -121,8 +130,160 @@ pub async fn read_and_decide<S: TagStore>(
         Ok(decision) => return (decision, None),
         Err(change) => *change,
     };
+    read_change_and_decide(store, retry, change, None, policies, mode, location).await
+}
+
+/// The clock an event carries for freshness: a `Tag Change on Resource` event's `version`, else
+/// a CloudTrail `eventTime`; `None` for a scan (no event) or an event without either.
+fn seen_of(change: &Change) -> Option<Seen> {
+    change.tag_version.map(Seen::TagVersion).or_else(|| {
+        change
+            .event_time
+            .as_deref()
+            .and_then(|text| text.parse::<jiff::Timestamp>().ok())
+            .map(|time| Seen::EventTime(time.as_millisecond()))
+    })
+}
+
+/// The resources of `change` for which the state table already holds a fresher event of the
+/// same clock (a higher `aws.tag` version, a later CloudTrail `eventTime`); records the change's
+/// clock for the others.
+pub async fn stale_resources<R: StateStore + Sync>(
+    records: &R,
+    change: &Change,
+    now: u64,
+) -> Result<Vec<String>, StoreError> {
+    let Some(seen) = seen_of(change) else {
+        return Ok(Vec::new());
+    };
+    let mut stale = Vec::new();
+    for resource in &change.resources {
+        let check = records
+            .observe_freshness(&resource.arn, seen, now)
+            .await
+            .map_err(state_failure)?;
+        if check == FreshnessCheck::Stale {
+            stale.push(resource.arn.clone());
+        }
+    }
+    Ok(stale)
+}
+
+/// [`read_and_decide`] against the state table's history. First it asks whether a fresher event
+/// was already seen for each resource ([`stale_resources`]): a stale event never overrides what
+/// a fresher one decided (an old `Tag Change on Resource` event would lay an old tag set over a
+/// fresher read). Its stale resources are left out of the decision and named in its `reason`;
+/// when every resource is stale, nothing is decided ([`Decision::stale`], ignored). The others
+/// are decided knowing the classification the state last saw them carry
+/// ([`ResourceTags::known`](crate::engine::ResourceTags::known): never quarantined once seen
+/// classified; a lost `restore` tag written back), and what they carry now is remembered. The
+/// Lambda decides so.
+pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
+    store: &S,
+    records: &R,
+    retry: &ReadRetry,
+    resolution: Resolution,
+    policies: &PolicySet,
+    mode: Mode,
+    location: Option<&Location>,
+) -> (Decision, Option<StoreError>) {
+    let mut change = match Decision::unevaluated(resolution, location, mode) {
+        Ok(decision) => return (decision, None),
+        Err(change) => *change,
+    };
+    let stale = match stale_resources(records, &change, now_epoch_seconds()).await {
+        Ok(stale) => stale,
+        Err(error) => {
+            let reason = format!("reading the state table failed: {error}");
+            let decision = Decision::failed(event_header(change), reason, location, mode);
+            return (decision, Some(error));
+        }
+    };
+    let stale_reason = (!stale.is_empty()).then(|| {
+        format!(
+            "stale event: a fresher event was already seen for {}; nothing is done for it",
+            stale.join(", ")
+        )
+    });
+    change.resources.retain(|r| !stale.contains(&r.arn));
+    if let (true, Some(reason)) = (change.resources.is_empty(), &stale_reason) {
+        return (
+            Decision::stale(event_header(change), reason.clone(), location, mode),
+            None,
+        );
+    }
+    let mut known = BTreeMap::new();
+    for resource in &change.resources {
+        match records.load(&resource.arn).await {
+            Ok(state) => {
+                known.insert(resource.arn.clone(), state.known_tags);
+            }
+            Err(error) => {
+                let error = state_failure(error);
+                let reason = format!("reading the state table failed: {error}");
+                let decision = Decision::failed(event_header(change), reason, location, mode);
+                return (decision, Some(error));
+            }
+        }
+    }
+    let (mut decision, error) =
+        read_change_and_decide(store, retry, change, Some(&known), policies, mode, location).await;
+    if let Some(reason) = stale_reason {
+        decision.reason.get_or_insert(reason);
+    }
+    if error.is_none() {
+        if let Err(error) = remember_classification(records, &decision, &known, policies).await {
+            return (decision, Some(error));
+        }
+    }
+    (decision, error)
+}
+
+/// Records, for each resource decided, the vocabulary tags it carries now over what the state
+/// knew (a removed key keeps its last value), when that changes what the state knew.
+async fn remember_classification<R: StateStore + Sync>(
+    records: &R,
+    decision: &Decision,
+    known: &BTreeMap<String, Tags>,
+    policies: &PolicySet,
+) -> Result<(), StoreError> {
+    let now = now_epoch_seconds();
+    for resource in decision.resources.iter().filter(|r| !r.stale_read) {
+        let before = known.get(&resource.arn).cloned().unwrap_or_default();
+        let mut after = before.clone();
+        after.extend(
+            resource
+                .tags
+                .iter()
+                .filter(|(key, _)| policies.tag(key).is_some())
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
+        if after != before {
+            records
+                .remember_tags(&resource.arn, &after, now)
+                .await
+                .map_err(state_failure)?;
+        }
+    }
+    Ok(())
+}
+
+async fn read_change_and_decide<S: TagStore>(
+    store: &S,
+    retry: &ReadRetry,
+    change: Change,
+    known: Option<&BTreeMap<String, Tags>>,
+    policies: &PolicySet,
+    mode: Mode,
+    location: Option<&Location>,
+) -> (Decision, Option<StoreError>) {
     match read_current(store, &change, retry).await {
-        Ok(current) => (decide(change, current, policies, mode, location), None),
+        Ok(mut current) => {
+            for (arn, tags) in known.into_iter().flatten() {
+                current.set_known(arn, tags.clone());
+            }
+            (decide(change, current, policies, mode, location), None)
+        }
         Err(error) => {
             let reason = format!("reading current tags failed: {error}");
             let decision = Decision::failed(event_header(change), reason, location, mode);
@@ -140,6 +301,7 @@ mod tests {
     use crate::act::{InMemoryTagStore, WriteFailures};
     use crate::engine::existing;
     use crate::event::TagUpdate;
+    use crate::state::{InMemoryStateStore, StateStore};
 
     const BUCKET: &str = "arn:aws:s3:::lake-raw";
 
@@ -266,5 +428,129 @@ mod tests {
             assert_eq!(read.tags, tags(&[("Env", "prod")]));
             assert_eq!(read.stale, stale, "{kind:?}");
         }
+    }
+
+    fn timed_change(tag_version: Option<u64>, event_time: Option<&str>) -> Change {
+        let mut change = change(
+            CallKind::ReplaceTags,
+            TagUpdate::Replace(tags(&[("Team", "Data")])),
+        );
+        change.tag_version = tag_version;
+        change.event_time = event_time.map(str::to_owned);
+        change
+    }
+
+    async fn run_fresh(records: &InMemoryStateStore, change: Change) -> Decision {
+        let store = InMemoryTagStore::new();
+        let policies = PolicySet::default();
+        let (decision, error) = read_fresh_and_decide(
+            &store,
+            records,
+            &ReadRetry::none(),
+            Resolution::Resolved(Box::new(change)),
+            &policies,
+            Mode::Enforce,
+            None,
+        )
+        .await;
+        assert_eq!(error, None);
+        decision
+    }
+
+    /// A `Tag Change on Resource` event older (by `version`) than one already seen decides
+    /// nothing and says so; a redelivery of the freshest one is decided again.
+    #[tokio::test]
+    async fn a_stale_tag_change_event_decides_nothing() {
+        let records = InMemoryStateStore::new();
+        for (version, stale) in [(5, false), (3, true), (5, false), (6, false), (4, true)] {
+            let change = timed_change(Some(version), Some("2026-05-01T12:00:00Z"));
+            let decision = run_fresh(&records, change).await;
+            if stale {
+                assert_eq!(
+                    decision.outcome,
+                    crate::engine::Outcome::Ignored,
+                    "{version}"
+                );
+                assert!(decision.resources.is_empty());
+                assert!(
+                    decision
+                        .reason
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains("stale event"),
+                    "{decision:?}"
+                );
+            } else {
+                assert_eq!(decision.resources.len(), 1, "{version}: {decision:?}");
+            }
+        }
+    }
+
+    /// CloudTrail events are ordered by `eventTime`; a scan (no clock) is never stale.
+    #[tokio::test]
+    async fn cloudtrail_events_are_ordered_by_event_time_and_scans_never_stale() {
+        let records = InMemoryStateStore::new();
+        for (time, stale) in [
+            ("2026-05-01T12:00:05Z", false),
+            ("2026-05-01T12:00:01Z", true),
+            ("2026-05-01T12:00:05Z", false),
+        ] {
+            let change = timed_change(None, Some(time));
+            let decision = run_fresh(&records, change).await;
+            assert_eq!(decision.resources.is_empty(), stale, "{time}");
+        }
+        let scan = existing(ResourceRef::from_arn(BUCKET, None).unwrap(), None);
+        assert_eq!(run_fresh(&records, scan).await.resources.len(), 1);
+    }
+
+    /// The Lambda's path remembers a resource's classification, and a later scan of it without
+    /// one alerts instead of quarantining.
+    #[tokio::test]
+    async fn a_resource_seen_classified_is_never_quarantined_later() {
+        let source = crate::policy::SourceFile {
+            path: "p.toml".to_owned(),
+            text: std::sync::Arc::new(
+                "[policy]\nmode = \"enforce\"\n[tags.DataClassification]\nvalues = [\"Public\"]\n\
+                 [[rule]]\nname = \"q\"\nresource_types = [\"s3:bucket\"]\n\
+                 require = [\"DataClassification\"]\naction = \"quarantine\"\n"
+                    .to_owned(),
+            ),
+        };
+        let policies =
+            crate::policy::compile_sources(&[source], crate::catalog::KNOWN_RESOURCE_TYPES).0;
+        let records = InMemoryStateStore::new();
+        let store = InMemoryTagStore::with_inventory(BTreeMap::from([(
+            BUCKET.to_owned(),
+            tags(&[("DataClassification", "Public")]),
+        )]));
+        let scan = || existing(ResourceRef::from_arn(BUCKET, None).unwrap(), None);
+        let retry = ReadRetry::none();
+        let decide = |change: Change| {
+            read_fresh_and_decide(
+                &store,
+                &records,
+                &retry,
+                Resolution::Resolved(Box::new(change)),
+                &policies,
+                Mode::Enforce,
+                None,
+            )
+        };
+        let (first, _) = decide(scan()).await;
+        assert_eq!(first.outcome, crate::engine::Outcome::Compliant);
+        assert_eq!(
+            records.load(BUCKET).await.unwrap().known_tags,
+            tags(&[("DataClassification", "Public")])
+        );
+        store
+            .remove_tags(&[BUCKET.to_owned()], &["DataClassification".to_owned()])
+            .await;
+        let (second, _) = decide(scan()).await;
+        assert_eq!(second.outcome, crate::engine::Outcome::Alert, "{second:#?}");
+        // The last known value stays known.
+        assert_eq!(
+            records.load(BUCKET).await.unwrap().known_tags,
+            tags(&[("DataClassification", "Public")])
+        );
     }
 }

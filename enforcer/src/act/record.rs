@@ -14,14 +14,13 @@ use serde::{Deserialize, Serialize};
 use crate::Tags;
 
 /// Prefix of every tag the enforcer writes for itself (never a standard tag).
-#[cfg(test)]
-pub(crate) const RECORD_PREFIX: &str = "enforcer:";
+pub const RECORD_PREFIX: &str = "enforcer:";
 /// What was done, for people.
 pub const QUARANTINE_KEY: &str = "enforcer:quarantine";
 /// When it was done (RFC 3339, UTC).
-pub(crate) const QUARANTINE_AT_KEY: &str = "enforcer:quarantined-at";
+pub const QUARANTINE_AT_KEY: &str = "enforcer:quarantined-at";
 /// How to undo it, for people.
-pub(crate) const QUARANTINE_UNDO_KEY: &str = "enforcer:quarantine-undo";
+pub const QUARANTINE_UNDO_KEY: &str = "enforcer:quarantine-undo";
 /// What to restore, for `enforcer release`; continued in `-2`, `-3`, … when long.
 pub const QUARANTINE_STATE_KEY: &str = "enforcer:quarantine-state";
 
@@ -153,7 +152,7 @@ fn state_key(index: usize) -> String {
 
 /// `text` with every character outside the portable tag character set replaced by `_`, cut to
 /// 256 characters.
-pub(crate) fn sanitize_tag_value(text: &str) -> String {
+pub fn sanitize_tag_value(text: &str) -> String {
     clean(text).chars().take(MAX_VALUE).collect()
 }
 
@@ -170,7 +169,7 @@ fn clean(text: &str) -> String {
 }
 
 /// The current time as RFC 3339 in UTC, to the second: `2026-05-01T12:00:00Z`.
-pub(crate) fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -27,6 +27,7 @@ fn policies() -> PolicySet {
         pattern_text: None,
         list_separator: None,
         case_fix: true,
+        restore: false,
         origin: crate::policy::Origin {
             file: "policies/p.toml".to_owned(),
             line: 1,

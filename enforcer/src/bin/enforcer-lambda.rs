@@ -74,6 +74,7 @@ async fn run() -> ExitCode {
             let quarantine = QuarantineConfig {
                 break_glass_principals: prepared.policies.break_glass_principals.clone(),
                 enforcer_principals: config.own_principals.clone(),
+                deny_policy_arn: config.quarantine_policy_arn.clone(),
             };
             let accounts = AwsAccounts::new(base.clone(), &config, quarantine);
             let alerts = Alerts::new(&config, &base, &prepared.policies);

@@ -71,6 +71,10 @@ pub struct CheckArgs {
     /// With --aws: the enforcer's state table.
     #[command(flatten)]
     state_table: StateTableArg,
+    /// With --aws: the enforcer-owned managed deny policy an IAM role quarantine attaches (the
+    /// deployment's `EnforcerQuarantineDenyPolicy`); without it roles are not quarantined.
+    #[arg(long, env = "ENFORCER_QUARANTINE_POLICY_ARN", value_name = "ARN")]
+    quarantine_policy_arn: Option<String>,
 }
 
 /// Runs `enforcer check`.
@@ -120,6 +124,7 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         QuarantineConfig {
             break_glass_principals: loaded.set.break_glass_principals.clone(),
             enforcer_principals: args.decide.enforcer_role.clone(),
+            deny_policy_arn: args.quarantine_policy_arn.clone(),
         },
         args.alerts.topics(&loaded.set),
     ))?;

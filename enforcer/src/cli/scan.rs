@@ -98,6 +98,10 @@ pub struct ScanArgs {
     /// by owner, account, rule and type, the worst resources, the coverage of the types).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// The enforcer-owned managed deny policy an IAM role quarantine attaches (the deployment's
+    /// `EnforcerQuarantineDenyPolicy`); without it roles are not quarantined.
+    #[arg(long, env = "ENFORCER_QUARANTINE_POLICY_ARN", value_name = "ARN")]
+    quarantine_policy_arn: Option<String>,
 }
 
 /// What a scan found so far, over every account and region.
@@ -304,6 +308,7 @@ fn scan_aws(
             let mut quarantine = QuarantineConfig {
                 break_glass_principals: policies.break_glass_principals.clone(),
                 enforcer_principals: args.enforcer_role.clone(),
+                deny_policy_arn: args.quarantine_policy_arn.clone(),
             };
             if place.account != job.caller {
                 // A quarantine in a member account never locks out the role that acts there.

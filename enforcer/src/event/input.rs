@@ -93,6 +93,9 @@ pub struct TagChangeEvent {
     pub changed_tag_keys: Vec<String>,
     /// The complete tag set after the change.
     pub tags: BTreeMap<String, String>,
+    /// `detail.version`: grows with every tag change of the resource, so of two events the
+    /// higher version carries the fresher tags.
+    pub version: Option<u64>,
 }
 
 /// An event that could not be decoded, with where and why.
@@ -728,6 +731,8 @@ struct EnvelopeProbe<'a> {
 
 #[derive(Deserialize, Default)]
 struct TagChangeDetail {
+    #[serde(default)]
+    version: Option<u64>,
     #[serde(rename = "changed-tag-keys", default)]
     changed_tag_keys: Vec<String>,
     #[serde(default)]
@@ -802,6 +807,7 @@ pub fn decode_one(raw: &str, location: Location) -> DecodeResult {
                 resource_type: detail.resource_type,
                 changed_tag_keys: detail.changed_tag_keys,
                 tags: detail.tags,
+                version: detail.version,
             }),
         ));
     }

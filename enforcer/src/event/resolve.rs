@@ -84,6 +84,9 @@ pub struct Change {
     pub event_id: Option<String>,
     /// `eventTime` as written.
     pub event_time: Option<String>,
+    /// A `Tag Change on Resource` event's `detail.version` (see
+    /// [`TagChangeEvent::version`](crate::event::TagChangeEvent::version)).
+    pub tag_version: Option<u64>,
     /// e.g. `s3.amazonaws.com`, or `aws.tag` for tag-change events.
     pub event_source: String,
     /// The event name as written.
@@ -419,6 +422,7 @@ fn change_of(
     Change {
         event_id: header.event_id,
         event_time: record.event_time.clone(),
+        tag_version: None,
         event_source: header.event_source,
         event_name: header.event_name,
         kind,
@@ -644,6 +648,7 @@ fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
     Resolution::Resolved(Box::new(Change {
         event_id: header.event_id,
         event_time: event.envelope.time.clone(),
+        tag_version: event.version,
         event_source: header.event_source,
         event_name: header.event_name,
         kind: CallKind::ReplaceTags,

@@ -24,7 +24,11 @@ pub(crate) const MEMBER_ROLE_VAR: &str = "ENFORCER_MEMBER_ROLE_NAME";
 /// once. Without it the state lives in the execution environment's memory only: concurrent
 /// environments, and every cold start, alert the same problem again. A deployment must set it
 /// (the template does).
-pub(crate) const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
+pub const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
+/// `ENFORCER_QUARANTINE_POLICY_ARN`: the enforcer-owned managed deny policy an IAM role
+/// quarantine attaches (`EnforcerQuarantineDenyPolicy` in infra/template.yaml; the same path and
+/// name in every member account). Without it IAM roles are not quarantined.
+pub const QUARANTINE_POLICY_VAR: &str = "ENFORCER_QUARANTINE_POLICY_ARN";
 /// `ENFORCER_BACKEND`: `aws` (the default) or `memory` (no AWS calls at all: tags are read from
 /// and written to memory, alerts only logged; for local runs and benchmarks).
 pub(crate) const BACKEND_VAR: &str = "ENFORCER_BACKEND";
@@ -62,6 +66,8 @@ pub struct Config {
     pub backend: Backend,
     /// `ENFORCER_STATE_TABLE`; without it the state is kept in memory (see [`STATE_TABLE_VAR`]).
     pub state_table: Option<String>,
+    /// `ENFORCER_QUARANTINE_POLICY_ARN` (see [`QUARANTINE_POLICY_VAR`]).
+    pub quarantine_policy_arn: Option<String>,
 }
 
 /// A variable with a value the function cannot use.
@@ -119,6 +125,18 @@ impl Config {
                 });
             }
         }
+        let quarantine_policy_arn = get(QUARANTINE_POLICY_VAR);
+        if let Some(arn) = &quarantine_policy_arn {
+            let is_policy = crate::catalog::Arn::parse(arn)
+                .is_some_and(|a| a.service == "iam" && a.resource.starts_with("policy/"));
+            if !is_policy {
+                return Err(ConfigError {
+                    variable: QUARANTINE_POLICY_VAR,
+                    value: arn.clone(),
+                    expected: "the ARN of an IAM managed policy",
+                });
+            }
+        }
         Ok(Self {
             mode,
             policy_dir,
@@ -136,6 +154,7 @@ impl Config {
             member_role_name,
             backend,
             state_table: get(STATE_TABLE_VAR),
+            quarantine_policy_arn,
         })
     }
 
@@ -200,8 +219,16 @@ mod tests {
             ),
             ("ENFORCER_MEMBER_ROLE_NAME", "tag-enforcer-member"),
             ("ENFORCER_BACKEND", "memory"),
+            (
+                "ENFORCER_QUARANTINE_POLICY_ARN",
+                "arn:aws:iam::111122223333:policy/tag-enforcer/quarantine-deny",
+            ),
         ])
         .unwrap();
+        assert_eq!(
+            c.quarantine_policy_arn.as_deref(),
+            Some("arn:aws:iam::111122223333:policy/tag-enforcer/quarantine-deny")
+        );
         assert_eq!(c.mode, Mode::Enforce);
         assert_eq!(c.policy_dir, PathBuf::from("/opt/policies"));
         assert_eq!(
@@ -242,6 +269,12 @@ mod tests {
         )])
         .unwrap_err();
         assert_eq!(error.variable, "ENFORCER_MEMBER_ROLE_NAME");
+        let error = config(&[(
+            "ENFORCER_QUARANTINE_POLICY_ARN",
+            "arn:aws:iam::1:role/quarantine-deny",
+        )])
+        .unwrap_err();
+        assert_eq!(error.variable, "ENFORCER_QUARANTINE_POLICY_ARN");
     }
 
     #[test]

@@ -30,8 +30,8 @@ use serde::Serialize;
 pub use config::{Backend, Config, ConfigError};
 
 use crate::act::{
-    apply, read_and_decide, ActReport, ActSettings, InMemoryQuarantine, InMemoryTagStore, Notify,
-    Quarantine, ReadRetry, StoreError, TagStore,
+    apply, read_fresh_and_decide, ActReport, ActSettings, InMemoryQuarantine, InMemoryTagStore,
+    Notify, Quarantine, ReadRetry, StoreError, TagStore,
 };
 use crate::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use crate::engine::{event_header, Decision, Outcome};
@@ -376,8 +376,9 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
                 return summary(&decision, None, failures, disposition);
             }
         };
-        let (decision, read_error) = read_and_decide(
+        let (decision, read_error) = read_fresh_and_decide(
             &backends.store,
+            &self.settings.state,
             &self.read_retry,
             resolution,
             &self.policies,

@@ -418,6 +418,7 @@ impl<'k> Compiler<'k> {
             pattern_text,
             list_separator,
             case_fix: raw.case_fix,
+            restore: raw.restore,
             origin: origin(source, key.span().start),
         });
     }

@@ -72,6 +72,8 @@ pub struct TagSpec {
     pub(crate) list_separator: Option<String>,
     /// The enforcer may fix a value that differs from an allowed one only in case.
     pub case_fix: bool,
+    /// A removed value is written back from the state table's last known one.
+    pub restore: bool,
     /// Where it was defined.
     pub origin: Origin,
 }

@@ -153,6 +153,10 @@ pub(crate) struct TagSpecRaw {
     /// May the enforcer rewrite a value that differs from an allowed one only in case?
     #[serde(default)]
     pub case_fix: bool,
+    /// When a resource the enforcer saw carry this tag loses it, write the last value seen back
+    /// (kept in the state table) instead of only alerting.
+    #[serde(default)]
+    pub restore: bool,
 }
 
 /// `[[rule]]`: selects resources (by type, name and existing tags) and says what their tags must

@@ -56,6 +56,8 @@ const RELEASED_AT: &str = "released_at";
 // Attributes of the freshness item.
 const TAG_VERSION: &str = "tag_version";
 const EVENT_TIME_MILLIS: &str = "event_time_millis";
+/// The classification last seen, a JSON object of tag key → value.
+const KNOWN_TAGS: &str = "known_tags";
 
 /// The condition of every change to a quarantine record: it exists and is not released.
 const LIVE_QUARANTINE: &str =
@@ -328,6 +330,17 @@ impl Item<'_> {
         })
     }
 
+    fn known_tags(&self) -> Result<crate::Tags, StateError> {
+        match self.text(KNOWN_TAGS)? {
+            None => Ok(crate::Tags::new()),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                self.malformed(format!(
+                    "`{KNOWN_TAGS}` is not a JSON object of strings: {e}"
+                ))
+            }),
+        }
+    }
+
     fn freshness(&self) -> Result<Freshness, StateError> {
         Ok(Freshness {
             tag_version: self.number(TAG_VERSION)?,
@@ -373,7 +386,10 @@ impl StateStore for DynamoStateStore {
                 match record {
                     ALERT_RECORD => state.alert = Some(item.alert()?),
                     QUARANTINE_RECORD => state.quarantine = Some(item.quarantine()?),
-                    FRESHNESS_RECORD => state.freshness = item.freshness()?,
+                    FRESHNESS_RECORD => {
+                        state.freshness = item.freshness()?;
+                        state.known_tags = item.known_tags()?;
+                    }
                     // Records a later release adds: not this one's to read.
                     _ => {}
                 }
@@ -582,9 +598,43 @@ impl StateStore for DynamoStateStore {
             },
         )
     }
+
+    async fn remember_tags(
+        &self,
+        arn: &str,
+        tags: &crate::Tags,
+        now: u64,
+    ) -> Result<(), StateError> {
+        self.write_known_tags(arn, tags, now).await
+    }
 }
 
 impl DynamoStateStore {
+    /// Writes the classification last seen on the freshness item; always holds.
+    async fn write_known_tags(
+        &self,
+        arn: &str,
+        tags: &crate::Tags,
+        now: u64,
+    ) -> Result<(), StateError> {
+        let json = serde_json::to_string(tags).map_err(|e| StateError::Malformed {
+            arn: arn.to_owned(),
+            record: FRESHNESS_RECORD.to_owned(),
+            reason: format!("tags that do not serialize: {e}"),
+        })?;
+        let mut update = Update::default();
+        update.set(
+            TTL_ATTRIBUTE,
+            number(now.saturating_add(FRESHNESS_RETENTION_SECS)),
+        );
+        update.set(KNOWN_TAGS, text(&json));
+        let name = update.name(KNOWN_TAGS);
+        let condition = format!("attribute_not_exists({name}) OR attribute_exists({name})");
+        self.update(arn, FRESHNESS_RECORD, update, &condition)
+            .await
+            .map(drop)
+    }
+
     /// An update of the live quarantine record; none → [`StateError::NoLiveQuarantine`].
     async fn change_live_quarantine(
         &self,

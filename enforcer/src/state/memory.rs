@@ -189,4 +189,14 @@ impl StateStore for InMemoryStateStore {
             FreshnessCheck::Stale
         })
     }
+
+    async fn remember_tags(
+        &self,
+        arn: &str,
+        tags: &crate::Tags,
+        _now: u64,
+    ) -> Result<(), StateError> {
+        self.locked().entry(arn.to_owned()).or_default().known_tags = tags.clone();
+        Ok(())
+    }
 }

@@ -208,6 +208,10 @@ pub struct ResourceState {
     pub quarantine: Option<QuarantineState>,
     /// The freshness item.
     pub freshness: Freshness,
+    /// The classification the resource was last seen carrying (its vocabulary tags, kept on the
+    /// freshness item): a resource with one is never "unclassified since its creation", and a
+    /// removed `restore` tag is written back from it.
+    pub known_tags: crate::Tags,
 }
 
 /// The result of claiming a message.
@@ -371,6 +375,15 @@ pub trait StateStore {
         seen: Seen,
         now: u64,
     ) -> impl Future<Output = Result<FreshnessCheck, StateError>> + Send;
+
+    /// Records `tags` as the classification `arn` was last seen carrying
+    /// ([`ResourceState::known_tags`]), replacing what was recorded.
+    fn remember_tags(
+        &self,
+        arn: &str,
+        tags: &crate::Tags,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StateError>> + Send;
 }
 
 /// The store a deployment uses, chosen at start: the DynamoDB table when one is named
@@ -471,6 +484,15 @@ impl StateStore for ConfiguredStateStore {
         now: u64,
     ) -> Result<FreshnessCheck, StateError> {
         each_store!(self, store => store.observe_freshness(arn, seen, now))
+    }
+
+    async fn remember_tags(
+        &self,
+        arn: &str,
+        tags: &crate::Tags,
+        now: u64,
+    ) -> Result<(), StateError> {
+        each_store!(self, store => store.remember_tags(arn, tags, now))
     }
 }
 

@@ -24,9 +24,9 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub(crate) use fallback::FallbackService;
 pub use permissions::{required_actions, Backend, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
-pub(crate) use quarantine::QuarantineKind;
 pub use quarantine::{
-    AwsQuarantine, QuarantineConfig, DENY_POLICY_NAME, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME,
+    AwsQuarantine, KindSpec, QuarantineConfig, QuarantineKind, DENY_STATEMENT_SID,
+    ISOLATION_GROUP_NAME,
 };
 pub use sns::SnsNotify;
 pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};

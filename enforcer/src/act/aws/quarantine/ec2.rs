@@ -17,7 +17,7 @@ pub(super) const SPEC: KindSpec = KindSpec {
         IamCall::new(
             "ec2:DescribeInstances",
             &["ec2:DescribeInstances"],
-            "the instance's VPC and security groups",
+            "the instance's VPC and security groups; read them back after release",
         ),
         IamCall::new(
             "ec2:DescribeSecurityGroups",
@@ -204,11 +204,24 @@ pub(super) async fn release(
             "the quarantine record lists no previous security group; restore them by hand",
         ));
     }
+    let id = arn_name(target.arn);
     ec2.modify_instance_attribute()
-        .instance_id(arn_name(target.arn))
-        .set_groups(Some(groups))
+        .instance_id(id)
+        .set_groups(Some(groups.clone()))
         .send()
         .await
         .map_err(|e| store_error("ModifyInstanceAttribute", &e))?;
+    // Verified on the instance: exactly the recorded groups (in any order).
+    let mut found = describe(ec2, id).await?.groups;
+    let mut wanted = groups;
+    found.sort();
+    wanted.sort();
+    if found != wanted {
+        return Err(super::not_restored(
+            "the instance's security groups",
+            &wanted.join("/"),
+            &found.join("/"),
+        ));
+    }
     Ok(())
 }

@@ -16,7 +16,7 @@ pub(super) const SPEC: KindSpec = KindSpec {
         IamCall::new(
             "lambda:GetFunctionConcurrency",
             &["lambda:GetFunctionConcurrency"],
-            "record the reserved concurrency to restore on release",
+            "record the reserved concurrency to restore on release; read it back after release",
         ),
         IamCall::new(
             "lambda:PutFunctionConcurrency",
@@ -92,14 +92,15 @@ pub(super) async fn release(
     record: &QuarantineRecord,
 ) -> Result<(), StoreError> {
     let name = function_name(target.arn);
-    match state(record, "concurrency")? {
+    let recorded = state(record, "concurrency")?;
+    match recorded {
         "none" => lambda
             .delete_function_concurrency()
             .function_name(name)
             .send()
             .await
             .map(drop)
-            .map_err(|e| store_error("DeleteFunctionConcurrency", &e)),
+            .map_err(|e| store_error("DeleteFunctionConcurrency", &e))?,
         value => {
             let previous: i32 = value.parse().map_err(|_| {
                 StoreError::permanent(
@@ -107,9 +108,26 @@ pub(super) async fn release(
                     format!("the recorded concurrency `{value}` is not a number"),
                 )
             })?;
-            put(lambda, name, previous).await
+            put(lambda, name, previous).await?;
         }
     }
+    // Verified on the function: the recorded reserved concurrency (or none) is back.
+    let found = lambda
+        .get_function_concurrency()
+        .function_name(name)
+        .send()
+        .await
+        .map_err(|e| store_error("GetFunctionConcurrency", &e))?
+        .reserved_concurrent_executions()
+        .map_or_else(|| "none".to_owned(), |n| n.to_string());
+    if found != recorded {
+        return Err(super::not_restored(
+            "the reserved concurrency",
+            recorded,
+            &found,
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! | `ec2:instance` | its security groups replaced by an isolation group (no rules; created per VPC) | the previous groups |
 //! | `rds:db` | not publicly accessible | the previous setting |
 //! | `lambda:function` | reserved concurrency 0 | the previous reserved concurrency (or none) |
-//! | `iam:role` | a deny-all inline policy | the inline policy removed |
+//! | `iam:role` | the enforcer-owned managed deny policy attached (`ENFORCER_QUARANTINE_POLICY_ARN`, in the role's account) | the policy detached |
 //!
 //! Each kind is one file here and one variant of [`QuarantineKind`]; its file says what it does
 //! and lists the SDK calls it makes with their IAM actions ([`KindSpec`]). Adding a kind: a file,
@@ -50,7 +50,7 @@ quarantine_kinds! {
     RdsDb,
     /// `lambda:function`: reserved concurrency 0.
     LambdaFunction,
-    /// `iam:role`: a deny-all inline policy.
+    /// `iam:role`: the enforcer-owned managed deny policy.
     IamRole,
 }
 
@@ -105,8 +105,6 @@ impl QuarantineKind {
 pub const ISOLATION_GROUP_NAME: &str = "enforcer-quarantine";
 /// `Sid` of the bucket policy statement an S3 quarantine adds.
 pub const DENY_STATEMENT_SID: &str = "EnforcerQuarantine";
-/// Name of the inline policy an IAM role quarantine adds.
-pub const DENY_POLICY_NAME: &str = "EnforcerQuarantineDenyAll";
 
 /// Who a quarantine must never lock out.
 #[derive(Debug, Clone, Default)]
@@ -115,6 +113,11 @@ pub struct QuarantineConfig {
     pub break_glass_principals: Vec<String>,
     /// The enforcer's own roles, so that it can release what it quarantined.
     pub enforcer_principals: Vec<String>,
+    /// The enforcer-owned managed deny policy an IAM role quarantine attaches
+    /// (`ENFORCER_QUARANTINE_POLICY_ARN`; the deployment creates it under the same path and name
+    /// in every account, and the one in the role's account is attached). Without it IAM roles
+    /// are not quarantined: the roles may attach this policy and no other.
+    pub deny_policy_arn: Option<String>,
 }
 
 impl QuarantineConfig {
@@ -187,7 +190,15 @@ impl Quarantine for AwsQuarantine {
             QuarantineKind::Ec2Instance => ec2::prepare(&self.ec2, target).await,
             QuarantineKind::RdsDb => rds::prepare(&self.rds, target).await,
             QuarantineKind::LambdaFunction => lambda::prepare(&self.lambda, target).await,
-            QuarantineKind::IamRole => iam::prepare(&self.iam, target, &exempt).await,
+            QuarantineKind::IamRole => {
+                iam::prepare(
+                    &self.iam,
+                    target,
+                    &exempt,
+                    self.config.deny_policy_arn.as_deref(),
+                )
+                .await
+            }
         }
     }
 
@@ -203,7 +214,7 @@ impl Quarantine for AwsQuarantine {
             QuarantineKind::Ec2Instance => ec2::isolate(&self.ec2, target, record).await,
             QuarantineKind::RdsDb => rds::isolate(&self.rds, target, record).await,
             QuarantineKind::LambdaFunction => lambda::isolate(&self.lambda, target).await,
-            QuarantineKind::IamRole => iam::isolate(&self.iam, target).await,
+            QuarantineKind::IamRole => iam::isolate(&self.iam, target, record).await,
         }
     }
 
@@ -217,9 +228,19 @@ impl Quarantine for AwsQuarantine {
             QuarantineKind::Ec2Instance => ec2::release(&self.ec2, target, record).await,
             QuarantineKind::RdsDb => rds::release(&self.rds, target, record).await,
             QuarantineKind::LambdaFunction => lambda::release(&self.lambda, target, record).await,
-            QuarantineKind::IamRole => iam::release(&self.iam, target).await,
+            QuarantineKind::IamRole => iam::release(&self.iam, target, record).await,
         }
     }
+}
+
+/// The failure of a release whose restored state, read back, is not the record's: the release
+/// is reported failed (the record stays open) so that it is retried or done by hand.
+fn not_restored(what: &str, recorded: &str, found: &str) -> StoreError {
+    StoreError::permanent(
+        "Release",
+        format!("{what} read back after release is {found}, not the recorded {recorded}"),
+    )
+    .with_code("NotVerified")
 }
 
 /// A value the record must hold, or a permanent error naming it.
@@ -272,6 +293,7 @@ mod tests {
                 "arn:aws:iam::111122223333:role/TagEnforcer".to_owned(),
                 "arn:aws:sts::111122223333:assumed-role/TagEnforcer/s".to_owned(),
             ],
+            deny_policy_arn: None,
         };
         // Session ARNs cannot appear in aws:PrincipalArn; role and user ARNs are kept once each.
         assert_eq!(config.exempt_principals().len(), 3);

@@ -14,7 +14,7 @@ pub(super) const SPEC: KindSpec = KindSpec {
         IamCall::new(
             "rds:DescribeDBInstances",
             &["rds:DescribeDBInstances"],
-            "record whether the database is publicly accessible",
+            "record whether the database is publicly accessible; read it back after release",
         ),
         IamCall::new(
             "rds:ModifyDBInstance",
@@ -84,8 +84,25 @@ pub(super) async fn release(
     target: &QuarantineTarget<'_>,
     record: &QuarantineRecord,
 ) -> Result<(), StoreError> {
-    if state(record, "public")? == "true" {
-        set_public(rds, arn_name(target.arn), true).await?;
+    let recorded = state(record, "public")?;
+    let id = arn_name(target.arn);
+    if recorded == "true" {
+        set_public(rds, id, true).await?;
+    }
+    // Verified on the instance: publicly accessible as recorded.
+    let found = rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+        .map_err(|e| store_error("DescribeDBInstances", &e))?
+        .db_instances()
+        .first()
+        .and_then(|db| db.publicly_accessible())
+        .unwrap_or(false)
+        .to_string();
+    if found != recorded {
+        return Err(super::not_restored("publicly accessible", recorded, &found));
     }
     Ok(())
 }

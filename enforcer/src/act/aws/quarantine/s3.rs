@@ -18,7 +18,7 @@ pub(super) const SPEC: KindSpec = KindSpec {
         IamCall::new(
             "s3:GetPublicAccessBlock",
             &["s3:GetBucketPublicAccessBlock"],
-            "record the public access block to restore on release",
+            "record the public access block to restore on release; read it back after release",
         ),
         IamCall::new(
             "s3:PutPublicAccessBlock",
@@ -85,6 +85,17 @@ fn decode(bits: &str) -> Option<PublicAccessBlockConfiguration> {
     )
 }
 
+/// The bucket's public access block as recorded: four 0/1 flags, or `none`.
+async fn public_access_block(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<String, StoreError> {
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => Ok(out
+            .public_access_block_configuration()
+            .map_or_else(|| "none".to_owned(), encode)),
+        Err(e) if error_code(&e) == Some(NO_PAB) => Ok("none".to_owned()),
+        Err(e) => Err(store_error("GetPublicAccessBlock", &e)),
+    }
+}
+
 async fn bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Value>, StoreError> {
     match s3.get_bucket_policy().bucket(bucket).send().await {
         Ok(out) => match out.policy() {
@@ -145,13 +156,7 @@ pub(super) async fn prepare(
         ));
     }
     let bucket = arn_name(target.arn);
-    let pab = match s3.get_public_access_block().bucket(bucket).send().await {
-        Ok(out) => out
-            .public_access_block_configuration()
-            .map_or_else(|| "none".to_owned(), encode),
-        Err(e) if error_code(&e) == Some(NO_PAB) => "none".to_owned(),
-        Err(e) => return Err(store_error("GetPublicAccessBlock", &e)),
-    };
+    let pab = public_access_block(s3, bucket).await?;
     // Isolated means both halves are on the bucket itself: every public access block flag on and
     // our deny statement in its policy. Nothing a tag says counts.
     // Our statement exactly, not merely its `Sid`: a person who may edit the bucket policy could
@@ -260,6 +265,21 @@ pub(super) async fn release(
             .send()
             .await
             .map_err(|e| store_error("PutPublicAccessBlock", &e))?;
+    }
+    // Verified on the bucket: the recorded public access block, and no deny statement.
+    let found = public_access_block(s3, bucket).await?;
+    if found != pab {
+        return Err(super::not_restored("the public access block", pab, &found));
+    }
+    if bucket_policy(s3, bucket)
+        .await?
+        .is_some_and(|policy| statements(&policy).iter().any(is_ours))
+    {
+        return Err(super::not_restored(
+            "the bucket policy",
+            "without the deny statement",
+            &format!("still holding {DENY_STATEMENT_SID}"),
+        ));
     }
     Ok(())
 }
