@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
+use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sns::config::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
@@ -15,6 +16,7 @@ use crate::act::aws::{AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, 
 use crate::act::{InMemoryNotify, Notify, StoreError};
 use crate::alert::AlertMessage;
 use crate::catalog::partition_for_region;
+use crate::failure::credentials_failure;
 
 /// The backends of one account.
 pub type AwsBackends = Backends<AwsTagStore, AwsQuarantine>;
@@ -76,13 +78,18 @@ impl AwsAccounts {
             .map(|r| partition_for_region(r.as_ref()))
             .unwrap_or("aws");
         let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
-        // Credentials are fetched lazily, on the first call, and refreshed by the clients'
-        // identity cache; a failure to assume the role surfaces as that call's error.
         let provider = AssumeRoleProvider::builder(role_arn.clone())
             .session_name("tag-enforcer")
             .configure(&self.base)
             .build()
             .await;
+        // Assume the role now, so a refused or missing role fails here, named and classified
+        // (permanent when STS denies it), rather than as the first call's error. Nothing is kept
+        // on failure: the event's retry assumes again. The clients' identity cache refreshes the
+        // credentials later.
+        if let Err(error) = provider.provide_credentials().await {
+            return Err(credentials_failure(&role_arn, &error));
+        }
         let config = self
             .base
             .to_builder()
