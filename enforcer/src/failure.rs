@@ -57,12 +57,26 @@ impl StoreError {
         }
     }
 
+    /// A call that succeeded but whose answer lacks `field`, which the enforcer needs: never
+    /// replaced by a default (an empty id would be sent on as if it named something).
+    pub fn missing_field(operation: impl Into<String>, field: &str) -> Self {
+        let operation = operation.into();
+        Self::permanent(
+            operation.clone(),
+            format!("the {operation} answer has no {field}"),
+        )
+        .with_code(MISSING_FIELD_CODE)
+    }
+
     /// The same failure with an error code.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
 }
+
+/// The code of [`StoreError::missing_field`]: the enforcer's own, not a service's.
+pub const MISSING_FIELD_CODE: &str = "MissingField";
 
 /// Why a call failed, as its error code says: the class decides whether trying again can help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -251,6 +251,9 @@ impl AwsBackends {
             .send()
             .await
             .map_err(|e| aws::store_error("GetCallerIdentity", &e))?;
-        Ok(output.account().unwrap_or_default().to_owned())
+        match output.account() {
+            Some(account) if !account.is_empty() => Ok(account.to_owned()),
+            _ => Err(StoreError::missing_field("GetCallerIdentity", "Account")),
+        }
     }
 }

@@ -195,3 +195,14 @@ fn the_documented_table_is_the_code_table() {
         .collect();
     assert_eq!(documented, in_code);
 }
+
+#[test]
+fn a_missing_answer_is_a_permanent_failure_naming_the_field() {
+    let failure = StoreError::missing_field("CreateSecurityGroup", "GroupId");
+    assert!(!failure.retryable);
+    assert_eq!(failure.code.as_deref(), Some(MISSING_FIELD_CODE));
+    assert_eq!(
+        failure.to_string(),
+        "CreateSecurityGroup: the CreateSecurityGroup answer has no GroupId (MissingField)"
+    );
+}
