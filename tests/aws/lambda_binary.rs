@@ -377,6 +377,33 @@ fn a_broken_policy_dir_is_an_init_error_with_the_diagnostic() {
 }
 
 #[test]
+fn enforce_mode_without_its_own_role_is_an_init_error() {
+    let api = RuntimeApi::start(Duration::from_secs(5));
+    let mut function = start(
+        &api,
+        &[
+            ("ENFORCER_POLICY_DIR", &policies()),
+            ("ENFORCER_MODE", "enforce"),
+            ("AWS_REGION", REGION),
+        ],
+    );
+    let error = api
+        .wait_init_error(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no init error; log:\n{}", function.log()));
+    let body: Value = serde_json::from_slice(&error.body).unwrap();
+    assert_eq!(body["errorType"], "Runtime.InvalidConfiguration");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(message.contains("ENFORCER_ROLE_ARN"), "{message}");
+    assert!(message.contains("loop guard"), "{message}");
+    assert!(!function.0.wait().unwrap().success());
+    assert!(
+        !api.requests().iter().any(|r| r.contains("invocation/next")),
+        "{:?}",
+        api.requests()
+    );
+}
+
+#[test]
 fn in_memory_backend_answers_every_sample_without_aws() {
     let api = RuntimeApi::start(Duration::from_secs(5));
     let function = start(

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{future, ProvideCredentials};
+use aws_credential_types::Credentials;
 use aws_sdk_sns::config::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
@@ -87,13 +88,18 @@ impl AwsAccounts {
         // (permanent when STS denies it), rather than as the first call's error. Nothing is kept
         // on failure: the event's retry assumes again. The clients' identity cache refreshes the
         // credentials later.
-        if let Err(error) = provider.provide_credentials().await {
-            return Err(credentials_failure(&role_arn, &error));
-        }
+        let first = match provider.provide_credentials().await {
+            Ok(credentials) => credentials,
+            Err(error) => return Err(credentials_failure(&role_arn, &error)),
+        };
+        let primed = Primed {
+            first: std::sync::Mutex::new(Some(first)),
+            provider,
+        };
         let config = self
             .base
             .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .credentials_provider(SharedCredentialsProvider::new(primed))
             .build();
         let clients = AwsClients::new(&config);
         let mut quarantine = self.quarantine.clone();
@@ -104,6 +110,27 @@ impl AwsAccounts {
         });
         members.insert(account.to_owned(), backends.clone());
         Ok(backends)
+    }
+}
+
+/// A member role's credentials: the ones assumed up front first (so the role is assumed once,
+/// not again by the clients' first call), then fresh ones from the role.
+#[derive(Debug)]
+struct Primed {
+    first: std::sync::Mutex<Option<Credentials>>,
+    provider: AssumeRoleProvider,
+}
+
+impl ProvideCredentials for Primed {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().ok().and_then(|mut first| first.take());
+        match first {
+            Some(credentials) => future::ProvideCredentials::ready(Ok(credentials)),
+            None => self.provider.provide_credentials(),
+        }
     }
 }
 

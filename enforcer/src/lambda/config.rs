@@ -112,19 +112,31 @@ impl Config {
                 });
             }
         }
+        let own_principals: Vec<String> = get(ROLE_VAR)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Without its own role the function cannot tell its own tag writes from a person's:
+        // in enforce mode it would act on its own changes. Audit mode writes nothing, and the
+        // memory backend nothing to AWS, so both may start without it.
+        if own_principals.is_empty() && mode == Mode::Enforce && backend == Backend::Aws {
+            return Err(ConfigError {
+                variable: ROLE_VAR,
+                value: String::new(),
+                expected: "the function's own role ARN: in enforce mode the loop guard needs it \
+                           to ignore the enforcer's own calls (audit mode may start without it)",
+            });
+        }
         Ok(Self {
             mode,
             policy_dir,
             alert_topic_arn: get(ALERT_TOPIC_VAR),
-            own_principals: get(ROLE_VAR)
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            own_principals,
             member_role_name,
             backend,
             state_table: get(STATE_TABLE_VAR),
@@ -141,6 +153,18 @@ impl Config {
         }
     }
 
+    /// The principals whose calls the loop guard ignores: the function's own role
+    /// (`ENFORCER_ROLE_ARN`) and, when one is configured, the member role by name in every
+    /// account (`arn:*:iam::*:role/<ENFORCER_MEMBER_ROLE_NAME>`: the enforcer's writes in a
+    /// member account are made by that role there).
+    pub fn loop_guard_principals(&self) -> Vec<String> {
+        let mut principals = self.own_principals.clone();
+        if let Some(name) = &self.member_role_name {
+            principals.push(format!("arn:*:iam::*:role/{name}"));
+        }
+        principals
+    }
+
     /// The role to assume in `account`, when one is configured.
     pub fn member_role_arn(&self, partition: &str, account: &str) -> Option<String> {
         self.member_role_name
@@ -154,6 +178,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    const ROLE: &str = "arn:aws:iam::111122223333:role/tag-enforcer";
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: BTreeMap<String, String> = vars
@@ -236,8 +262,43 @@ mod tests {
     }
 
     #[test]
+    fn enforce_mode_refuses_to_start_without_its_own_role() {
+        let error = config(&[("ENFORCER_MODE", "enforce")]).unwrap_err();
+        assert_eq!(error.variable, "ENFORCER_ROLE_ARN");
+        assert!(error.to_string().contains("loop guard"), "{error}");
+        assert_eq!(
+            config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_ROLE_ARN", " , ")])
+                .unwrap_err()
+                .variable,
+            "ENFORCER_ROLE_ARN"
+        );
+        // Audit mode writes nothing; the memory backend nothing to AWS.
+        assert_eq!(
+            config(&[("ENFORCER_MODE", "audit")]).unwrap().mode,
+            Mode::Audit
+        );
+        assert!(config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_BACKEND", "memory")]).is_ok());
+        assert!(config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_ROLE_ARN", ROLE)]).is_ok());
+    }
+
+    #[test]
+    fn the_loop_guard_covers_the_member_role_in_every_account() {
+        let c = config(&[
+            ("ENFORCER_ROLE_ARN", ROLE),
+            ("ENFORCER_MEMBER_ROLE_NAME", "tag-enforcer-member"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.loop_guard_principals(),
+            [ROLE, "arn:*:iam::*:role/tag-enforcer-member"]
+        );
+        let without = config(&[("ENFORCER_ROLE_ARN", ROLE)]).unwrap();
+        assert_eq!(without.loop_guard_principals(), [ROLE]);
+    }
+
+    #[test]
     fn audit_wins_over_enforce_either_way() {
-        let enforce = config(&[("ENFORCER_MODE", "enforce")]).unwrap();
+        let enforce = config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_ROLE_ARN", ROLE)]).unwrap();
         let audit = config(&[("ENFORCER_MODE", "audit")]).unwrap();
         assert_eq!(enforce.effective_mode(Mode::Enforce), Mode::Enforce);
         assert_eq!(enforce.effective_mode(Mode::Audit), Mode::Audit);

@@ -139,7 +139,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, InitError> {
     let resolver = Resolver::new(
         catalog,
         ResolveOptions {
-            own_principals: config.own_principals.clone(),
+            own_principals: config.loop_guard_principals(),
         },
     );
     Ok(Prepared {
