@@ -11,4 +11,5 @@ mod act;
 mod cli;
 mod deploy;
 mod lambda_binary;
+mod person;
 mod state;

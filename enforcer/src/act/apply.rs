@@ -321,22 +321,7 @@ where
         isolations.push(isolation);
     }
     if written {
-        // One TagResources batch per identical tag set.
-        let mut groups: BTreeMap<&Tags, Vec<usize>> = BTreeMap::new();
-        for (index, tags) in writes.iter().enumerate() {
-            if !tags.is_empty() {
-                groups.entry(tags).or_default().push(index);
-            }
-        }
-        for (tags, indexes) in groups {
-            let arns: Vec<String> = indexes.iter().map(|&i| acting[i].arn.clone()).collect();
-            let mut failures = store.put_tags(&arns, tags).await;
-            for index in indexes {
-                if let Some(failure) = failures.remove(&acting[index].arn) {
-                    report.resources[index].failures.push(failure);
-                }
-            }
-        }
+        write_tags(store, &acting, &writes, &mut report.resources).await;
         for (index, isolation) in isolations.iter().enumerate() {
             let Some(record) = isolation else { continue };
             let resource = acting[index];
@@ -411,6 +396,104 @@ where
         );
     }
     report
+}
+
+/// Writes each resource's planned tags, one `TagResources` batch per identical tag set, each
+/// batch re-read just before it is written: a key someone set since the decision's read is
+/// left alone (an addition whose key now exists, a case fix whose value is no longer the one it
+/// fixes), so a person's value is never overwritten. Nothing is awaited between a batch's
+/// re-read and its write; when the re-read splits a batch (the resources now need different
+/// tags), each part is re-read again before it is written. A failed re-read fails the batch:
+/// nothing is written blind. What is left out is said in the resource's report.
+async fn write_tags<S: TagStore + Sync>(
+    store: &S,
+    acting: &[&ResourceDecision],
+    writes: &[Tags],
+    reports: &mut [ResourceReport],
+) {
+    let mut batches: BTreeMap<&Tags, Vec<usize>> = BTreeMap::new();
+    for (index, tags) in writes.iter().enumerate() {
+        if !tags.is_empty() {
+            batches.entry(tags).or_default().push(index);
+        }
+    }
+    let mut pending: Vec<(Tags, Vec<usize>)> = batches
+        .into_iter()
+        .map(|(tags, indexes)| (tags.clone(), indexes))
+        .collect();
+    while let Some((tags, indexes)) = pending.pop() {
+        let arns: Vec<String> = indexes.iter().map(|&i| acting[i].arn.clone()).collect();
+        let now = match store.get_tags(&arns).await {
+            Ok(now) => now,
+            Err(error) => {
+                for &index in &indexes {
+                    reports[index].failures.push(error.clone());
+                }
+                continue;
+            }
+        };
+        // Each resource's tags still to write, given what it holds now.
+        let mut still: BTreeMap<Tags, Vec<usize>> = BTreeMap::new();
+        for &index in &indexes {
+            let kept = still_absent(&tags, now.get(&acting[index].arn), &mut reports[index]);
+            if !kept.is_empty() {
+                still.entry(kept).or_default().push(index);
+            }
+        }
+        // The part that still needs the whole batch is written now, with nothing awaited since
+        // its re-read; the others are re-read again before they are written.
+        let (now_written, later): (Vec<_>, Vec<_>) =
+            still.into_iter().partition(|(kept, _)| *kept == tags);
+        pending.extend(later);
+        for (kept, indexes) in now_written {
+            let arns: Vec<String> = indexes.iter().map(|&i| acting[i].arn.clone()).collect();
+            let mut failures = store.put_tags(&arns, &kept).await;
+            for index in indexes {
+                if let Some(failure) = failures.remove(&acting[index].arn) {
+                    reports[index].failures.push(failure);
+                }
+            }
+        }
+    }
+}
+
+/// The part of `planned` still to write on a resource that holds `current` now (`None`: the
+/// re-read does not list it yet, so what the decision read stands): additions whose key is still
+/// absent, case fixes whose value is still one they re-case, and the enforcer's own record
+/// tags. Keys left out are removed from the report's additions and fixes, with a note.
+fn still_absent(planned: &Tags, current: Option<&Tags>, report: &mut ResourceReport) -> Tags {
+    let Some(current) = current else {
+        return planned.clone();
+    };
+    let mut left_alone = Vec::new();
+    let kept: Tags = planned
+        .iter()
+        .filter(|(key, value)| {
+            let keep = if report.tags_added.contains_key(*key) {
+                !current.contains_key(*key)
+            } else if report.tags_fixed.contains_key(*key) {
+                current
+                    .get(*key)
+                    .is_some_and(|c| c != *value && fold(c) == fold(value))
+            } else {
+                true
+            };
+            if !keep {
+                left_alone.push((*key).clone());
+            }
+            keep
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !left_alone.is_empty() {
+        report.tags_added.retain(|key, _| !left_alone.contains(key));
+        report.tags_fixed.retain(|key, _| !left_alone.contains(key));
+        report.note = Some(format!(
+            "left alone, set by someone else since the decision's read: {}",
+            left_alone.join(", ")
+        ));
+    }
+    kept
 }
 
 /// The live (not released) quarantine record of `arn` in the state table.

@@ -15,6 +15,8 @@
 
 mod apply;
 pub mod aws;
+#[cfg(test)]
+mod interleavings;
 mod memory;
 #[cfg(test)]
 mod proptests;
