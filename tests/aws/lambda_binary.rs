@@ -37,7 +37,7 @@ fn lambda_bin() -> PathBuf {
 }
 
 /// The function's process; killed when dropped.
-struct Function(Child, tempfile::TempDir);
+pub(super) struct Function(pub(super) Child, tempfile::TempDir);
 
 impl Drop for Function {
     fn drop(&mut self) {
@@ -47,14 +47,14 @@ impl Drop for Function {
 }
 
 impl Function {
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         std::fs::read_to_string(self.1.path().join("stdout")).unwrap_or_default()
             + &std::fs::read_to_string(self.1.path().join("stderr")).unwrap_or_default()
     }
 }
 
 /// Starts the binary with the Lambda environment and `env`, the AWS variables cleared.
-fn start(api: &RuntimeApi, env: &[(&str, &str)]) -> Function {
+pub(super) fn start(api: &RuntimeApi, env: &[(&str, &str)]) -> Function {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(lambda_bin());
     command
@@ -83,7 +83,7 @@ fn start(api: &RuntimeApi, env: &[(&str, &str)]) -> Function {
     Function(command.spawn().unwrap(), dir)
 }
 
-fn policies() -> String {
+pub(super) fn policies() -> String {
     repo_root().join("policies").display().to_string()
 }
 

@@ -10,6 +10,7 @@ mod support;
 mod act;
 mod cli;
 mod deploy;
+mod failures;
 mod lambda_binary;
 mod person;
 mod state;

@@ -21,6 +21,11 @@ pub const MEMBER_ROLE_VAR: &str = "ENFORCER_MEMBER_ROLE_NAME";
 /// environments, and every cold start, alert the same problem again. A deployment must set it
 /// (the template does).
 pub const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
+/// `ENFORCER_FAILURE_QUEUE_URL`: the SQS queue permanent failures are sent to, with the event
+/// and the reason (`FailuresQueue` in infra/template.yaml).
+pub const FAILURE_QUEUE_VAR: &str = "ENFORCER_FAILURE_QUEUE_URL";
+/// Set by Lambda: the function's name (the dimension of the enforcer's metrics).
+pub const FUNCTION_NAME_VAR: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// `ENFORCER_BACKEND`: `aws` (the default) or `memory` (no AWS calls at all: tags are read from
 /// and written to memory, alerts only logged; for local runs and benchmarks).
 pub const BACKEND_VAR: &str = "ENFORCER_BACKEND";
@@ -55,6 +60,10 @@ pub struct Config {
     pub backend: Backend,
     /// `ENFORCER_STATE_TABLE`; without it the state is kept in memory (see [`STATE_TABLE_VAR`]).
     pub state_table: Option<String>,
+    /// `ENFORCER_FAILURE_QUEUE_URL`; without it permanent failures are only logged and counted.
+    pub failure_queue_url: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: Option<String>,
 }
 
 /// A variable with a value the function cannot use.
@@ -140,6 +149,8 @@ impl Config {
             member_role_name,
             backend,
             state_table: get(STATE_TABLE_VAR),
+            failure_queue_url: get(FAILURE_QUEUE_VAR),
+            function_name: get(FUNCTION_NAME_VAR),
         })
     }
 

@@ -18,6 +18,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod failures;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -243,6 +244,7 @@ pub struct Handler<A, N> {
     settings: ActSettings,
     accounts: A,
     notify: N,
+    failures: failures::FailureQueue,
 }
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
@@ -259,7 +261,20 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             settings,
             accounts,
             notify,
+            failures: failures::FailureQueue::default(),
         }
+    }
+
+    /// The same handler sending permanent failures to `queue` (see [`failures`]).
+    #[must_use]
+    pub fn with_failure_queue(mut self, queue: failures::FailureQueue) -> Self {
+        self.failures = queue;
+        self
+    }
+
+    /// Where permanent failures went (for tests: what was kept in memory).
+    pub fn failure_queue(&self) -> &failures::FailureQueue {
+        &self.failures
     }
 
     /// The same handler with its state table in `state`: each resource's alert thread and
@@ -300,6 +315,9 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             ..response
         };
         log(&response);
+        if response.disposition == Disposition::Permanent {
+            self.record_permanent(event, &response).await?;
+        }
         if response.disposition == Disposition::Retry {
             return Err(RetryableError(
                 response
@@ -311,6 +329,40 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             ));
         }
         Ok(response)
+    }
+
+    /// Records a permanent failure where an operator looks: the metric line and the failures
+    /// queue. When the queue cannot take it, the event is retried (`Err`) rather than lost.
+    async fn record_permanent(
+        &self,
+        event: &serde_json::Value,
+        response: &Response,
+    ) -> Result<(), RetryableError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        failures::emit(&failures::permanent_failure_metric(
+            response,
+            self.config.function_name.as_deref(),
+            now,
+        ));
+        let sent = match failures::failure_record(event, response) {
+            Ok(body) => self.failures.send(body).await,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(()) => Ok(()),
+            Err(mut error) => {
+                tracing::error!(
+                    error = %error,
+                    event_id = response.event_id.as_deref().unwrap_or(""),
+                    "the permanent failure could not be recorded in the failures queue; the \
+                     event will be retried"
+                );
+                error.retryable = true;
+                Err(RetryableError(vec![LoggedFailure { arn: None, error }]))
+            }
+        }
     }
 
     async fn decide_and_act(

@@ -178,6 +178,15 @@ fn a_bad_event_is_answered_not_retried() {
         assert!(response.reason.is_some());
     }
     assert!(handler.notify().messages().is_empty());
+    // Each is recorded in the failures queue, with the event and the reason.
+    let kept = handler.failure_queue().kept();
+    assert_eq!(kept.len(), 2);
+    let first: serde_json::Value = serde_json::from_str(&kept[0]).unwrap();
+    assert_eq!(first["event"], "just a string");
+    assert!(
+        first["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{first}"
+    );
 }
 
 #[test]
