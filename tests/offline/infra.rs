@@ -1203,6 +1203,7 @@ fn required_iam_actions_name_every_sdk_call_of_the_code() {
     rust_files(&src.join("act/aws"), &mut files);
     rust_files(&src.join("state"), &mut files);
     files.push(src.join("lambda/aws.rs"));
+    files.push(src.join("lambda/failures.rs"));
     files.sort();
     // Normalized call → where it is made, as written there.
     let mut found: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
@@ -1377,7 +1378,13 @@ fn permanent_failures_have_a_queue_a_metric_and_alarms() {
         .filter(|s| s["Resource"] == json!({"Fn::GetAtt": ["FailuresQueue", "Arn"]}))
         .collect();
     assert_eq!(on_queue.len(), 1, "{run:#}");
-    assert_eq!(on_queue[0]["Action"], "sqs:SendMessage");
+    let needed: Vec<&str> = enforcer::act::aws::REQUIRED_IAM_ACTIONS
+        .iter()
+        .filter(|r| r.backend == enforcer::act::aws::Backend::FailureQueue)
+        .flat_map(|r| r.actions.iter().copied())
+        .collect();
+    assert_eq!(needed, ["sqs:SendMessage"]);
+    assert_eq!(on_queue[0]["Action"], needed[0]);
     assert_eq!(on_queue[0]["Effect"], "Allow");
     let alarm = |name: &str| resource(&template, name)["Properties"].clone();
     let metric = alarm("PermanentFailuresAlarm");

@@ -96,7 +96,7 @@ async fn run() -> ExitCode {
             tracing::info!(state = %state.describe(), "state table");
             let failures = match &config.failure_queue_url {
                 Some(url) => FailureQueue::Sqs {
-                    client: aws_sdk_sqs::Client::new(&base),
+                    sqs: aws_sdk_sqs::Client::new(&base),
                     url: url.clone(),
                 },
                 None => {

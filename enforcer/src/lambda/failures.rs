@@ -25,7 +25,7 @@ pub enum FailureQueue {
     /// The SQS queue of `ENFORCER_FAILURE_QUEUE_URL`.
     Sqs {
         /// The client (the function's own credentials).
-        client: aws_sdk_sqs::Client,
+        sqs: aws_sdk_sqs::Client,
         /// The queue.
         url: String,
     },
@@ -44,7 +44,7 @@ impl FailureQueue {
     /// Sends one record.
     pub async fn send(&self, body: String) -> Result<(), StoreError> {
         match self {
-            Self::Sqs { client, url } => client
+            Self::Sqs { sqs, url } => sqs
                 .send_message()
                 .queue_url(url)
                 .message_body(body)
