@@ -143,3 +143,168 @@ async fn a_failures_queue_that_cannot_take_the_record_makes_the_event_retried() 
         "{body}"
     );
 }
+
+/// A remediation whose announcement fails to publish after the tags were written: the tags
+/// stay, the announcement is owed (claimed before the write, never confirmed), and the event's
+/// retry — in another process, finding nothing to add — publishes it, once.
+#[tokio::test]
+async fn an_announcement_that_fails_after_the_write_is_sent_by_the_retry() {
+    use enforcer::act::aws::{AwsTagStore, SnsNotify, MAX_ATTEMPTS};
+    use enforcer::act::{apply, read_and_decide, ActSettings, InMemoryQuarantine, ReadRetry};
+    use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
+    use enforcer::engine::Outcome;
+    use enforcer::event::{decode_text, ResolveOptions, Resolver};
+
+    use crate::support::events::{api_call, person};
+    use crate::support::moto::Fault;
+
+    let Some(moto) = moto() else { return };
+    let aws = moto.account("owed_remediation_notice").await;
+    let policies = enforcer::policy::load(
+        &[concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/aws/policy.toml"
+        )
+        .into()],
+        KNOWN_RESOURCE_TYPES,
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"))
+    .set;
+    let resolver = Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default());
+    let store = AwsTagStore::new(&aws.clients);
+    let topic = aws
+        .clients
+        .sns
+        .create_topic()
+        .name("owed-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = aws
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("owed-alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    aws.clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:{REGION}:{}:owed-alerts", aws.account))
+        .send()
+        .await
+        .unwrap();
+    let notify = SnsNotify::new(aws.clients.sns.clone(), topic);
+    let received = || async {
+        aws.clients
+            .sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages()
+            .to_vec()
+    };
+
+    let bucket = "nothing-lost-owed-curated-eu-west-1";
+    let first = [("DataClassification", "Confidential")];
+    let arn = aws.create_bucket(bucket, &first).await;
+    let event = api_call(
+        &aws.account,
+        REGION,
+        person(&aws.account),
+        "s3.amazonaws.com",
+        "PutBucketTagging",
+        json!({"bucketName": bucket,
+               "Tagging": {"TagSet": {"Tag": [{"Key": "DataClassification", "Value": "Confidential"}]}}}),
+        Value::Null,
+    );
+    let (_, input) = decode_text("event", &event).remove(0).unwrap();
+    let decide = || async {
+        read_and_decide(
+            &store,
+            &ReadRetry::none(),
+            resolver.resolve(&input),
+            &policies,
+            policies.mode,
+            None,
+        )
+        .await
+        .0
+    };
+
+    // Delivery 1: the tags are written, every Publish attempt fails.
+    let settings = ActSettings::new(&policies, true);
+    aws.harness.inject(
+        "Publish",
+        MAX_ATTEMPTS as usize,
+        Fault::Json(500, "{}".to_owned()),
+    );
+    let decision = decide().await;
+    assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
+    let report = apply(
+        &decision,
+        &settings,
+        &store,
+        &InMemoryQuarantine::new(),
+        &notify,
+    )
+    .await;
+    assert!(!report.resources[0].tags_added.is_empty(), "{report:#?}");
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1, "{report:#?}");
+    assert!(failures[0].1.retryable, "{report:#?}");
+    assert!(received().await.is_empty());
+
+    // Delivery 2, the retry, in another process (another claimant) sharing the state table:
+    // nothing to add, but the owed announcement goes out.
+    let retry = ActSettings::new(&policies, true).with_state(settings.state.clone());
+    let decision = decide().await;
+    let report = apply(
+        &decision,
+        &retry,
+        &store,
+        &InMemoryQuarantine::new(),
+        &notify,
+    )
+    .await;
+    assert!(report.failures().is_empty(), "{report:#?}");
+    assert!(
+        report.resources.iter().all(|r| r.tags_added.is_empty()),
+        "{report:#?}"
+    );
+    assert_eq!(report.alerts.len(), 1, "{report:#?}");
+    assert!(report.alerts[0].sent);
+    let messages = received().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let envelope: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    let body: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body["metadata"]["relatedResources"][0],
+        arn.as_str(),
+        "{body}"
+    );
+
+    // Delivery 3: settled; nothing more.
+    let decision = decide().await;
+    let report = apply(
+        &decision,
+        &retry,
+        &store,
+        &InMemoryQuarantine::new(),
+        &notify,
+    )
+    .await;
+    assert!(report.alerts.is_empty(), "{report:#?}");
+}

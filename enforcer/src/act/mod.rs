@@ -22,6 +22,7 @@ mod memory;
 mod proptests;
 pub mod read;
 mod record;
+mod remediation_notice;
 
 use std::collections::BTreeMap;
 use std::future::Future;

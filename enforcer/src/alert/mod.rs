@@ -194,7 +194,7 @@ impl Alert {
     /// `notice` message attribute names it, so a subscription can filter on it.
     pub fn as_notice(mut self, notice: Notice) -> Self {
         let prefix = match notice {
-            Notice::Opened | Notice::Resolved => None,
+            Notice::Opened | Notice::Resolved | Notice::Remediated => None,
             Notice::Reminder => Some("Reminder: still open"),
             Notice::Changed => Some("Updated"),
         };
