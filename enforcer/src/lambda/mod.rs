@@ -12,9 +12,11 @@
 //! again may succeed: a [`StoreError`] that is retryable (throttling, 5xx, timeouts, after the
 //! SDK's own retries) while reading tags, assuming a member role, writing tags, quarantining or
 //! publishing the alert. Everything else — an event that does not decode, a call the catalog does
-//! not know, access denied, a resource that no longer exists — is logged and answered, never
-//! retried. Writes are idempotent, so a retried event changes nothing twice (its alert may be
-//! sent again).
+//! not know, access denied, a resource that no longer exists — is answered, never retried, and
+//! recorded where an operator looks ([`failures`]: the failures queue and the
+//! `PermanentFailures` metric); when that record cannot be made, the event is retried instead.
+//! Writes are idempotent, so a retried event changes nothing twice (its alert may be sent
+//! again).
 
 pub mod aws;
 pub mod config;
