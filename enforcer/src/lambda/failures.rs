@@ -16,6 +16,8 @@ use crate::failure::{store_error, StoreError};
 pub const METRIC_NAMESPACE: &str = "TagEnforcer";
 /// The metric counting events that failed for good.
 pub const PERMANENT_FAILURES_METRIC: &str = "PermanentFailures";
+/// Records [`FailureQueue::Memory`] keeps, the latest.
+pub const MEMORY_KEPT: usize = 100;
 /// The most SQS takes in one message, bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
@@ -53,9 +55,12 @@ impl FailureQueue {
                 .map(drop)
                 .map_err(|e| store_error("SendMessage", &e)),
             Self::Memory(kept) => {
-                kept.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(body);
+                let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+                // A long-lived execution environment keeps the latest only.
+                if kept.len() >= MEMORY_KEPT {
+                    kept.remove(0);
+                }
+                kept.push(body);
                 Ok(())
             }
         }
