@@ -147,3 +147,54 @@ pub(crate) async fn confirm<S: StateStore + Sync>(
         .map(drop)
         .map_err(state_failure)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::state::InMemoryStateStore;
+
+    const ARN: &str = "arn:aws:s3:::raw";
+    const T0: u64 = 1_800_000_000;
+
+    #[tokio::test]
+    async fn an_owed_announcement_is_taken_by_the_same_event_or_after_the_lease() {
+        let state = InMemoryStateStore::new();
+        let settings = LifecycleSettings::default();
+        claim_before_write(&state, ARN, "p1:event-1", T0, &settings)
+            .await
+            .unwrap();
+        // Another event, while the lease runs: not its to send; the write it would make must
+        // wait (retryable).
+        assert!(!take_owed(&state, ARN, "p2:event-2", T0 + 1, &settings)
+            .await
+            .unwrap());
+        let held = claim_before_write(&state, ARN, "p2:event-2", T0 + 1, &settings)
+            .await
+            .unwrap_err();
+        assert!(held.retryable, "{held:?}");
+        // The same event's retry, in another process: owed to it.
+        assert!(take_owed(&state, ARN, "p3:event-1", T0 + 2, &settings)
+            .await
+            .unwrap());
+        confirm(&state, ARN, "p3:event-1", T0 + 2, &settings)
+            .await
+            .unwrap();
+        let stored = state.load(ARN).await.unwrap().alert.unwrap();
+        assert_eq!(stored.pending, None);
+        assert_eq!(stored.open, None);
+        // Confirmed: nothing owed any more.
+        assert!(!take_owed(&state, ARN, "p4:event-1", T0 + 3, &settings)
+            .await
+            .unwrap());
+        // A claim left by a process that died is taken over by anyone once its lease ran out.
+        claim_before_write(&state, ARN, "p5:event-5", T0 + 10, &settings)
+            .await
+            .unwrap();
+        let after = T0 + 10 + settings.claim_lease.as_secs();
+        assert!(take_owed(&state, ARN, "p6:event-6", after, &settings)
+            .await
+            .unwrap());
+    }
+}
