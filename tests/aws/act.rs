@@ -317,10 +317,10 @@ async fn s3_bucket_gets_exactly_the_inferable_tags_and_a_second_delivery_changes
         report.written && report.failures().is_empty(),
         "{report:#?}"
     );
-    // One remediation: read, write, publish.
+    // One remediation: read, re-read just before the write, write, publish.
     assert_eq!(
         operations(&t.calls()),
-        ["GetResources", "TagResources", "Publish"],
+        ["GetResources", "GetResources", "TagResources", "Publish"],
         "{:?}",
         t.calls()
     );
@@ -399,6 +399,8 @@ async fn s3_bucket_quarantine_keeps_existing_policy_statements_and_is_released()
             "GetResources",
             "GetPublicAccessBlock",
             "GetBucketPolicy",
+            // The re-read just before the write.
+            "GetResources",
             "TagResources",
             "PutPublicAccessBlock",
             "GetBucketPolicy",
@@ -854,6 +856,8 @@ async fn ec2_instance_is_isolated_by_security_group_and_released() {
             "GetResources",
             "DescribeInstances",
             "DescribeSecurityGroups",
+            // The re-read just before the write.
+            "GetResources",
             "TagResources",
             "DescribeSecurityGroups",
             "CreateSecurityGroup",
@@ -1014,6 +1018,8 @@ async fn rds_instance_quarantine_makes_it_private_and_release_restores_it() {
         [
             "GetResources",
             "DescribeDBInstances",
+            // The re-read just before the write.
+            "GetResources",
             "TagResources",
             "ModifyDBInstance",
             "DescribeDBInstances",
@@ -1126,6 +1132,8 @@ async fn lambda_function_quarantine_sets_concurrency_zero_and_release_restores_i
         [
             "GetResources",
             "GetFunctionConcurrency",
+            // The re-read just before the write.
+            "GetResources",
             "TagResources",
             "PutFunctionConcurrency",
             "GetFunctionConcurrency",
@@ -1199,6 +1207,8 @@ async fn iam_role_quarantine_attaches_the_enforcer_owned_deny_policy_tagged_thro
         [
             "ListRoleTags",
             "ListAttachedRolePolicies",
+            // The re-read just before the write.
+            "ListRoleTags",
             "TagRole",
             "AttachRolePolicy",
             "ListAttachedRolePolicies",
@@ -1529,7 +1539,8 @@ async fn throttling_is_retried_with_backoff_and_reported_when_it_persists() {
     t.aws.harness.clear_calls();
     let (decision, report) = t.run(&event).await;
     assert_eq!(decision.outcome, Outcome::Remediate, "{decision:#?}");
-    assert_eq!(t.aws.harness.count("GetResources"), 3);
+    // Three for the decision's read (two throttled), one re-read before the write.
+    assert_eq!(t.aws.harness.count("GetResources"), 4);
     assert_eq!(
         t.aws.harness.count("TagResources"),
         MAX_ATTEMPTS as usize,

@@ -589,6 +589,19 @@ fn moto_creates_every_resource_type_but_the_ones_listed_and_the_rest_is_in_the_t
             json!({"Name": "QueueName",
                    "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}),
         ),
+        (
+            "PermanentFailuresAlarm",
+            enforcer::lambda::failures::METRIC_NAMESPACE,
+            enforcer::lambda::failures::PERMANENT_FAILURES_METRIC,
+            json!({"Name": "FunctionName", "Value": {"Ref": "EnforcerFunction"}}),
+        ),
+        (
+            "FailuresQueueDepthAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            json!({"Name": "QueueName",
+                   "Value": {"Fn::GetAtt": ["FailuresQueue", "QueueName"]}}),
+        ),
     ] {
         let properties = alarm(logical);
         assert_eq!(properties["Namespace"], namespace, "{logical}");
@@ -674,6 +687,7 @@ fn the_function_is_created_with_its_runtime_environment_and_concurrency() {
                 central.cloud.account
             ),
             "ENFORCER_QUARANTINE_POLICY_ARN": central.stack.id("EnforcerQuarantineDenyPolicy"),
+            "ENFORCER_FAILURE_QUEUE_URL": central.stack.id("FailuresQueue"),
         }),
         "ENFORCER_POLICY_DIR is unset: the function reads the policies packaged beside bootstrap"
     );
@@ -806,6 +820,15 @@ fn the_topic_queue_key_and_log_group_are_encrypted_with_the_key() {
     assert_eq!(attributes["KmsMasterKeyId"], key_id);
     assert_eq!(attributes["MessageRetentionPeriod"], "1209600");
 
+    // The failures queue: the function's record of permanent failures, under the same key.
+    let failures = cloud.call(
+        "sqs",
+        "get_queue_attributes",
+        json!({"QueueUrl": central.stack.id("FailuresQueue"), "AttributeNames": ["All"]}),
+    );
+    assert_eq!(failures["Attributes"]["KmsMasterKeyId"], key_id);
+    assert_eq!(failures["Attributes"]["MessageRetentionPeriod"], "1209600");
+
     let groups = cloud.call(
         "logs",
         "describe_log_groups",
@@ -859,8 +882,9 @@ fn the_roles_grant_exactly_the_required_iam_actions() {
         "the deployed tag-and-quarantine policy: REQUIRED_IAM_ACTIONS and the catalog's tagging \
          actions, nothing else"
     );
-    // Running: the function-only actions of REQUIRED_IAM_ACTIONS (alerts, member roles), and
-    // what Lambda itself needs of the role (the on-failure destination, the key, logs, traces).
+    // Running: the function-only actions of REQUIRED_IAM_ACTIONS (alerts, the state table, member
+    // roles, the failures queue), and what Lambda itself needs of the role (the on-failure
+    // destination, the key, logs, traces).
     let run: BTreeSet<String> = required_actions(Scope::FunctionOnly)
         .into_iter()
         .chain([

@@ -37,7 +37,7 @@ fn lambda_bin() -> PathBuf {
 }
 
 /// The function's process; killed when dropped.
-pub(crate) struct Function(Child, tempfile::TempDir);
+pub(crate) struct Function(pub(crate) Child, tempfile::TempDir);
 
 impl Drop for Function {
     fn drop(&mut self) {
@@ -83,7 +83,7 @@ pub(crate) fn start(api: &RuntimeApi, env: &[(&str, &str)]) -> Function {
     Function(command.spawn().unwrap(), dir)
 }
 
-fn policies() -> String {
+pub(super) fn policies() -> String {
     repo_root().join("policies").display().to_string()
 }
 
@@ -373,6 +373,33 @@ fn a_broken_policy_dir_is_an_init_error_with_the_diagnostic() {
         function.log().contains("broken.toml:"),
         "{}",
         function.log()
+    );
+}
+
+#[test]
+fn enforce_mode_without_its_own_role_is_an_init_error() {
+    let api = RuntimeApi::start(Duration::from_secs(5));
+    let mut function = start(
+        &api,
+        &[
+            ("ENFORCER_POLICY_DIR", &policies()),
+            ("ENFORCER_MODE", "enforce"),
+            ("AWS_REGION", REGION),
+        ],
+    );
+    let error = api
+        .wait_init_error(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no init error; log:\n{}", function.log()));
+    let body: Value = serde_json::from_slice(&error.body).unwrap();
+    assert_eq!(body["errorType"], "Runtime.InvalidConfiguration");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(message.contains("ENFORCER_ROLE_ARN"), "{message}");
+    assert!(message.contains("loop guard"), "{message}");
+    assert!(!function.0.wait().unwrap().success());
+    assert!(
+        !api.requests().iter().any(|r| r.contains("invocation/next")),
+        "{:?}",
+        api.requests()
     );
 }
 

@@ -1462,6 +1462,7 @@ fn required_iam_actions_name_every_sdk_call_of_the_code() {
     rust_files(&src.join("act/aws"), &mut files);
     rust_files(&src.join("state"), &mut files);
     files.push(src.join("lambda/aws.rs"));
+    files.push(src.join("lambda/failures.rs"));
     files.sort();
     // Normalized call → where it is made, as written there.
     let mut found: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
@@ -1538,6 +1539,7 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
         variables.into_iter().cloned().collect::<Vec<_>>(),
         [
             "ENFORCER_ALERT_TOPIC_ARN",
+            "ENFORCER_FAILURE_QUEUE_URL",
             "ENFORCER_MEMBER_ROLE_NAME",
             "ENFORCER_MODE",
             "ENFORCER_OWNER_TOPIC_PREFIX",
@@ -1614,6 +1616,62 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
         )),
         "{alarms:?}"
     );
+}
+
+/// Permanent failures are recorded where an operator looks: the function is told the failures
+/// queue (encrypted with the enforcer's key), may send to that queue only, and alarms watch the
+/// metric its log lines make (`enforcer::lambda::failures`) and the queue's depth.
+#[test]
+fn permanent_failures_have_a_queue_a_metric_and_alarms() {
+    use enforcer::lambda::config::FAILURE_QUEUE_VAR;
+    use enforcer::lambda::failures::{METRIC_NAMESPACE, PERMANENT_FAILURES_METRIC};
+
+    let template = template("template.yaml");
+    let queue = resource(&template, "FailuresQueue");
+    assert_eq!(queue["Type"], "AWS::SQS::Queue");
+    assert_eq!(
+        queue["Properties"]["KmsMasterKeyId"],
+        json!({"Ref": "EnforcerKey"})
+    );
+    let function = resource(&template, "EnforcerFunction");
+    assert_eq!(
+        function["Properties"]["Environment"]["Variables"][FAILURE_QUEUE_VAR],
+        json!({"Ref": "FailuresQueue"})
+    );
+    // sqs:SendMessage on the failures queue: in one statement, on that queue alone.
+    let run =
+        &resource(&template, "EnforcerRunPolicy")["Properties"]["PolicyDocument"]["Statement"];
+    let on_queue: Vec<&Value> = run
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Resource"] == json!({"Fn::GetAtt": ["FailuresQueue", "Arn"]}))
+        .collect();
+    assert_eq!(on_queue.len(), 1, "{run:#}");
+    let needed: Vec<&str> = enforcer::act::aws::REQUIRED_IAM_ACTIONS
+        .iter()
+        .filter(|r| r.backend == enforcer::act::aws::Backend::FailureQueue)
+        .flat_map(|r| r.actions.iter().copied())
+        .collect();
+    assert_eq!(needed, ["sqs:SendMessage"]);
+    assert_eq!(on_queue[0]["Action"], needed[0]);
+    assert_eq!(on_queue[0]["Effect"], "Allow");
+    let alarm = |name: &str| resource(&template, name)["Properties"].clone();
+    let metric = alarm("PermanentFailuresAlarm");
+    assert_eq!(metric["Namespace"], METRIC_NAMESPACE);
+    assert_eq!(metric["MetricName"], PERMANENT_FAILURES_METRIC);
+    assert_eq!(
+        metric["Dimensions"],
+        json!([{"Name": "FunctionName", "Value": {"Ref": "EnforcerFunction"}}])
+    );
+    assert_eq!(metric["AlarmActions"], json!([{"Ref": "AlertsTopic"}]));
+    let depth = alarm("FailuresQueueDepthAlarm");
+    assert_eq!(depth["Namespace"], "AWS/SQS");
+    assert_eq!(
+        depth["Dimensions"],
+        json!([{"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailuresQueue", "QueueName"]}}])
+    );
+    assert_eq!(depth["AlarmActions"], json!([{"Ref": "AlertsTopic"}]));
 }
 
 /// The state table is what enforcer/src/state/ reads and writes (key schema, TTL attribute),

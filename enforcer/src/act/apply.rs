@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::record::QuarantineRecord;
+use super::remediation_notice;
 use super::{Notify, Prepared, Quarantine, QuarantineTarget, StoreError, TagStore};
 use crate::alert::AlertMessage;
 use crate::engine::{Decision, Outcome, ResourceDecision};
@@ -272,7 +273,7 @@ where
     };
     if !decision.outcome.needs_fixing() {
         // A compliant resource may close a thread: its one "resolved" message.
-        report.alerts = send_alerts(decision, &report, &[], settings, notify).await;
+        report.alerts = send_alerts(decision, &report, &[], &[], settings, notify).await;
         return report;
     }
     // A resource whose tag read still lagged the event cannot be judged: a tag a person set may
@@ -289,6 +290,8 @@ where
         .partition(|r| r.stale_read);
     // Plan every resource's writes; quarantines read what they will restore first.
     let mut writes: Vec<Tags> = Vec::new();
+    // The remediations whose announcement this invocation claimed before writing.
+    let mut claimed_now: Vec<String> = Vec::new();
     let mut isolations: Vec<Option<QuarantineRecord>> = Vec::new();
     for resource in &acting {
         let mut entry = ResourceReport::new(&resource.arn);
@@ -321,22 +324,33 @@ where
         isolations.push(isolation);
     }
     if written {
-        // One TagResources batch per identical tag set.
-        let mut groups: BTreeMap<&Tags, Vec<usize>> = BTreeMap::new();
-        for (index, tags) in writes.iter().enumerate() {
-            if !tags.is_empty() {
-                groups.entry(tags).or_default().push(index);
+        // A remediation's announcement is claimed before its tags are written, so a publish
+        // that fails after the write is owed and sent by the event's retry
+        // (`remediation_notice`). A resource that cannot be claimed is not written.
+        let claimant = claimant_of(settings, decision);
+        for (index, resource) in acting.iter().enumerate() {
+            if writes[index].is_empty() || !announces_remediation(decision.mode, resource) {
+                continue;
             }
-        }
-        for (tags, indexes) in groups {
-            let arns: Vec<String> = indexes.iter().map(|&i| acting[i].arn.clone()).collect();
-            let mut failures = store.put_tags(&arns, tags).await;
-            for index in indexes {
-                if let Some(failure) = failures.remove(&acting[index].arn) {
-                    report.resources[index].failures.push(failure);
+            let claimed = remediation_notice::claim_before_write(
+                &settings.state,
+                &resource.arn,
+                &claimant,
+                now_epoch_seconds(),
+                &settings.lifecycle,
+            )
+            .await;
+            match claimed {
+                Ok(()) => claimed_now.push(resource.arn.clone()),
+                Err(error) => {
+                    writes[index].clear();
+                    report.resources[index].tags_added.clear();
+                    report.resources[index].tags_fixed.clear();
+                    report.resources[index].failures.push(error);
                 }
             }
         }
+        write_tags(store, &acting, &writes, &mut report.resources).await;
         for (index, isolation) in isolations.iter().enumerate() {
             let Some(record) = isolation else { continue };
             let resource = acting[index];
@@ -390,7 +404,7 @@ where
             }
         }
     }
-    report.alerts = send_alerts(decision, &report, &acting, settings, notify).await;
+    report.alerts = send_alerts(decision, &report, &acting, &claimed_now, settings, notify).await;
     for resource in stale {
         let mut entry = ResourceReport::new(&resource.arn);
         entry.note = Some(
@@ -411,6 +425,104 @@ where
         );
     }
     report
+}
+
+/// Writes each resource's planned tags, one `TagResources` batch per identical tag set, each
+/// batch re-read just before it is written: a key someone set since the decision's read is
+/// left alone (an addition whose key now exists, a case fix whose value is no longer the one it
+/// fixes), so a person's value is never overwritten. Nothing is awaited between a batch's
+/// re-read and its write; when the re-read splits a batch (the resources now need different
+/// tags), each part is re-read again before it is written. A failed re-read fails the batch:
+/// nothing is written blind. What is left out is said in the resource's report.
+async fn write_tags<S: TagStore + Sync>(
+    store: &S,
+    acting: &[&ResourceDecision],
+    writes: &[Tags],
+    reports: &mut [ResourceReport],
+) {
+    let mut batches: BTreeMap<&Tags, Vec<usize>> = BTreeMap::new();
+    for (index, tags) in writes.iter().enumerate() {
+        if !tags.is_empty() {
+            batches.entry(tags).or_default().push(index);
+        }
+    }
+    let mut pending: Vec<(Tags, Vec<usize>)> = batches
+        .into_iter()
+        .map(|(tags, indexes)| (tags.clone(), indexes))
+        .collect();
+    while let Some((tags, indexes)) = pending.pop() {
+        let arns: Vec<String> = indexes.iter().map(|&i| acting[i].arn.clone()).collect();
+        let now = match store.get_tags(&arns).await {
+            Ok(now) => now,
+            Err(error) => {
+                for &index in &indexes {
+                    reports[index].failures.push(error.clone());
+                }
+                continue;
+            }
+        };
+        // Each resource's tags still to write, given what it holds now.
+        let mut still: BTreeMap<Tags, Vec<usize>> = BTreeMap::new();
+        for &index in &indexes {
+            let kept = still_absent(&tags, now.get(&acting[index].arn), &mut reports[index]);
+            if !kept.is_empty() {
+                still.entry(kept).or_default().push(index);
+            }
+        }
+        // The part that still needs the whole batch is written now, with nothing awaited since
+        // its re-read; the others are re-read again before they are written.
+        let (now_written, later): (Vec<_>, Vec<_>) =
+            still.into_iter().partition(|(kept, _)| *kept == tags);
+        pending.extend(later);
+        for (kept, indexes) in now_written {
+            let arns: Vec<String> = indexes.iter().map(|&i| acting[i].arn.clone()).collect();
+            let mut failures = store.put_tags(&arns, &kept).await;
+            for index in indexes {
+                if let Some(failure) = failures.remove(&acting[index].arn) {
+                    reports[index].failures.push(failure);
+                }
+            }
+        }
+    }
+}
+
+/// The part of `planned` still to write on a resource that holds `current` now (`None`: the
+/// re-read does not list it yet, so what the decision read stands): additions whose key is still
+/// absent, case fixes whose value is still one they re-case, and the enforcer's own record
+/// tags. Keys left out are removed from the report's additions and fixes, with a note.
+fn still_absent(planned: &Tags, current: Option<&Tags>, report: &mut ResourceReport) -> Tags {
+    let Some(current) = current else {
+        return planned.clone();
+    };
+    let mut left_alone = Vec::new();
+    let kept: Tags = planned
+        .iter()
+        .filter(|(key, value)| {
+            let keep = if report.tags_added.contains_key(*key) {
+                !current.contains_key(*key)
+            } else if report.tags_fixed.contains_key(*key) {
+                current
+                    .get(*key)
+                    .is_some_and(|c| c != *value && fold(c) == fold(value))
+            } else {
+                true
+            };
+            if !keep {
+                left_alone.push((*key).clone());
+            }
+            keep
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !left_alone.is_empty() {
+        report.tags_added.retain(|key, _| !left_alone.contains(key));
+        report.tags_fixed.retain(|key, _| !left_alone.contains(key));
+        report.note = Some(format!(
+            "left alone, set by someone else since the decision's read: {}",
+            left_alone.join(", ")
+        ));
+    }
+    kept
 }
 
 /// The live (not released) quarantine record of `arn` in the state table.
@@ -648,6 +760,7 @@ async fn send_alerts<N: Notify + Sync>(
     decision: &Decision,
     report: &ActReport,
     acting: &[&ResourceDecision],
+    claimed_now: &[String],
     settings: &ActSettings,
     notify: &N,
 ) -> Vec<AlertReport> {
@@ -659,34 +772,28 @@ async fn send_alerts<N: Notify + Sync>(
     }
     let policies = &settings.policies;
     let now = now_epoch_seconds();
-    let claimant = format!(
-        "{}:{}",
-        settings.claimant,
-        decision.event_id.as_deref().unwrap_or("no-event-id")
-    );
+    let claimant = claimant_of(settings, decision);
+    // Remediations first: their announcement settles its claim, which would otherwise hold the
+    // resource's thread message back.
+    let (announced, still_claimed) = announce_remediations(
+        decision,
+        report,
+        acting,
+        claimed_now,
+        settings,
+        notify,
+        &claimant,
+    )
+    .await;
     let mut sent = Vec::new();
-    let mut remediated: Vec<ResourceDecision> = Vec::new();
-    for resource in decision.resources.iter().filter(|r| !r.stale_read) {
-        let problem = resource
-            .exempt
-            .is_none()
-            .then(|| {
-                Problem::new(&resource.arn, &resource.violations, thread_action(resource)).or_else(
-                    // Audit mode writes nothing, so the same tags are planned on every event:
-                    // announced through the thread, once, like any problem.
-                    || {
-                        (decision.mode == Mode::Audit && resource.action == Action::Remediate)
-                            .then(|| Problem::planned(&resource.arn, &resource.violations))
-                    },
-                )
-            })
-            .flatten();
-        if problem.is_none()
-            && resource.action == Action::Remediate
-            && acting.iter().any(|a| a.arn == resource.arn)
-        {
-            remediated.push(resource.clone());
-        }
+    // A resource whose announcement is still owed keeps its claim: its thread is decided on the
+    // event's retry, after the announcement.
+    for resource in decision
+        .resources
+        .iter()
+        .filter(|r| !r.stale_read && !still_claimed.contains(&r.arn))
+    {
+        let problem = problem_of(decision.mode, resource);
         let opening = match &problem {
             Some(_) => {
                 let alone = Decision {
@@ -769,31 +876,140 @@ async fn send_alerts<N: Notify + Sync>(
             error,
         });
     }
-    if !remediated.is_empty() {
-        let arns: Vec<&str> = remediated.iter().map(|r| r.arn.as_str()).collect();
-        let lines = act_lines(report, &arns);
-        let only = Decision {
-            resources: remediated.clone(),
-            ..decision.clone()
-        };
-        for alert in crate::alert::render(&only, policies) {
-            let message = alert.message(&lines);
-            let (message_id, error) = match notify.publish(&message).await {
-                Ok(id) => (Some(id), None),
-                Err(error) => (None, Some(error)),
-            };
-            sent.push(AlertReport {
-                destination: notify.destination_for(&message),
-                sent: error.is_none(),
-                message_id,
-                notice: None,
-                subject: message.subject,
-                attributes: message.attributes,
-                error,
-            });
+    sent.extend(announced);
+    sent
+}
+
+/// Who claims for this decision: this process and the event (see [`ActSettings::claimant`]).
+fn claimant_of(settings: &ActSettings, decision: &Decision) -> String {
+    format!(
+        "{}:{}",
+        settings.claimant,
+        decision.event_id.as_deref().unwrap_or("no-event-id")
+    )
+}
+
+/// The problem a person must hear about in `resource`'s thread, if any.
+fn problem_of(mode: Mode, resource: &ResourceDecision) -> Option<Problem> {
+    if resource.exempt.is_some() {
+        return None;
+    }
+    Problem::new(&resource.arn, &resource.violations, thread_action(resource)).or_else(|| {
+        // Audit mode writes nothing, so the same tags are planned on every event: announced
+        // through the thread, once, like any problem.
+        (mode == Mode::Audit && resource.action == Action::Remediate)
+            .then(|| Problem::planned(&resource.arn, &resource.violations))
+    })
+}
+
+/// True when what is done about `resource` is announced as a remediation (tags added, nothing
+/// left for a person), not in a thread.
+fn announces_remediation(mode: Mode, resource: &ResourceDecision) -> bool {
+    resource.action == Action::Remediate && problem_of(mode, resource).is_none()
+}
+
+/// Announces the remediations, one message per owner: the ones done now (`acting`), and, when
+/// writing, any a failed publish left owed on a resource the decision finds remediated already
+/// ([`remediation_notice::take_owed`]). When every message went out, the claims are confirmed;
+/// otherwise they stay, owed to the event's retry; those still claimed are returned.
+async fn announce_remediations<N: Notify + Sync>(
+    decision: &Decision,
+    report: &ActReport,
+    acting: &[&ResourceDecision],
+    claimed_now: &[String],
+    settings: &ActSettings,
+    notify: &N,
+    claimant: &str,
+) -> (Vec<AlertReport>, Vec<String>) {
+    let now = now_epoch_seconds();
+    let mut remediated: Vec<ResourceDecision> = Vec::new();
+    let mut claimed: Vec<&str> = Vec::new();
+    let mut sent = Vec::new();
+    for resource in decision.resources.iter().filter(|r| !r.stale_read) {
+        if !announces_remediation(decision.mode, resource) {
+            continue;
+        }
+        let done_now = report
+            .resources
+            .iter()
+            .find(|r| r.arn == resource.arn)
+            .filter(|_| acting.iter().any(|a| a.arn == resource.arn));
+        if done_now.is_some() {
+            // Written (or planned) now; claimed before the write when writing.
+            if claimed_now.contains(&resource.arn) {
+                claimed.push(&resource.arn);
+            }
+            remediated.push(resource.clone());
+            continue;
+        }
+        if !report.written {
+            continue;
+        }
+        match remediation_notice::take_owed(
+            &settings.state,
+            &resource.arn,
+            claimant,
+            now,
+            &settings.lifecycle,
+        )
+        .await
+        {
+            Ok(true) => {
+                claimed.push(&resource.arn);
+                remediated.push(resource.clone());
+            }
+            Ok(false) => {}
+            Err(error) => sent.push(AlertReport {
+                destination: notify.destination(),
+                sent: false,
+                message_id: None,
+                notice: Some(Notice::Remediated),
+                subject: format!("owed remediation notice of {}", resource.arn),
+                attributes: BTreeMap::new(),
+                error: Some(error),
+            }),
         }
     }
-    sent
+    if remediated.is_empty() {
+        return (sent, Vec::new());
+    }
+    let arns: Vec<&str> = remediated.iter().map(|r| r.arn.as_str()).collect();
+    let lines = act_lines(report, &arns);
+    let only = Decision {
+        resources: remediated.clone(),
+        ..decision.clone()
+    };
+    let mut all_sent = true;
+    for alert in crate::alert::render(&only, &settings.policies) {
+        let message = alert.message(&lines);
+        let (message_id, error) = match notify.publish(&message).await {
+            Ok(id) => (Some(id), None),
+            Err(error) => (None, Some(error)),
+        };
+        all_sent &= error.is_none();
+        sent.push(AlertReport {
+            destination: notify.destination_for(&message),
+            sent: error.is_none(),
+            message_id,
+            notice: None,
+            subject: message.subject,
+            attributes: message.attributes,
+            error,
+        });
+    }
+    if !all_sent {
+        return (sent, claimed.into_iter().map(str::to_owned).collect());
+    }
+    for arn in claimed {
+        let confirmed =
+            remediation_notice::confirm(&settings.state, arn, claimant, now, &settings.lifecycle)
+                .await;
+        if let Err(error) = confirmed {
+            // The claim runs out on its own; until then it holds the thread's messages back.
+            tracing::warn!(%arn, %error, "could not confirm the remediation notice");
+        }
+    }
+    (sent, Vec::new())
 }
 
 /// What [`release()`] did.

@@ -15,11 +15,14 @@
 
 mod apply;
 pub mod aws;
+#[cfg(test)]
+mod interleavings;
 mod memory;
 #[cfg(test)]
 mod proptests;
 pub mod read;
 mod record;
+mod remediation_notice;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -42,7 +45,7 @@ use crate::Tags;
 pub use crate::failure::StoreError;
 
 /// Per-ARN failures of a write; an empty map means every write succeeded.
-pub(crate) type WriteFailures = BTreeMap<String, StoreError>;
+pub type WriteFailures = BTreeMap<String, StoreError>;
 
 /// Reads and writes resource tags.
 ///

@@ -204,7 +204,7 @@ impl Alert {
     /// `notice` message attribute names it, so a subscription can filter on it.
     pub(crate) fn into_notice(mut self, notice: Notice) -> Self {
         let prefix = match notice {
-            Notice::Opened | Notice::Resolved => None,
+            Notice::Opened | Notice::Resolved | Notice::Remediated => None,
             Notice::Reminder => Some("Reminder: still open"),
             Notice::Changed => Some("Updated"),
         };

@@ -16,6 +16,7 @@ use std::time::Duration;
 use enforcer::act::aws::{load_config, QuarantineConfig};
 use enforcer::act::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore, Notify};
 use enforcer::lambda::aws::{Alerts, AwsAccounts};
+use enforcer::lambda::failures::FailureQueue;
 use enforcer::lambda::{prepare, Accounts, Backend, Config, Handler, InitError, SingleAccount};
 use enforcer::state::{ConfiguredStateStore, DynamoStateStore};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -94,7 +95,26 @@ async fn run() -> ExitCode {
                 }
             };
             tracing::info!(state = %state.describe(), "state table");
-            serve(Handler::new(config, prepared, accounts, alerts).with_state(state)).await
+            let failures = match &config.failure_queue_url {
+                Some(url) => FailureQueue::Sqs {
+                    sqs: aws_sdk_sqs::Client::new(&base),
+                    url: url.clone(),
+                },
+                None => {
+                    tracing::warn!(
+                        "ENFORCER_FAILURE_QUEUE_URL is not set: permanent failures are only \
+                         logged and counted (PermanentFailures), not queued"
+                    );
+                    FailureQueue::default()
+                }
+            };
+            tracing::info!(failures = %failures.describe(), "failures queue");
+            serve(
+                Handler::new(config, prepared, accounts, alerts)
+                    .with_state(state)
+                    .with_failure_queue(failures),
+            )
+            .await
         }
     }
 }

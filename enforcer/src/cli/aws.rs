@@ -329,8 +329,8 @@ pub async fn caller_account(sts: &aws_sdk_sts::Client) -> Result<String, StoreEr
         .send()
         .await
         .map_err(|e| aws::store_error("GetCallerIdentity", &e))?;
-    output
-        .account()
-        .map(str::to_owned)
-        .ok_or_else(|| StoreError::permanent("GetCallerIdentity", "the answer names no account"))
+    match output.account() {
+        Some(account) if !account.is_empty() => Ok(account.to_owned()),
+        _ => Err(StoreError::missing_field("GetCallerIdentity", "Account")),
+    }
 }

@@ -446,7 +446,7 @@ fn principal_matches(own: &str, seen: &str) -> bool {
     if own == seen {
         return true;
     }
-    let role_name = |arn: &str| -> Option<String> {
+    let role_name = |arn: &str| -> Option<(String, String)> {
         let parsed = Arn::parse(arn)?;
         let rest = parsed
             .resource
@@ -458,9 +458,14 @@ fn principal_matches(own: &str, seen: &str) -> bool {
         } else {
             rest.rsplit('/').next()?
         };
-        Some(format!("{}/{}", parsed.account, name))
+        Some((parsed.account.to_owned(), name.to_owned()))
     };
-    matches!((role_name(own), role_name(seen)), (Some(a), Some(b)) if a == b)
+    // `arn:*:iam::*:role/NAME`: the role of that name in any account (the member role).
+    matches!(
+        (role_name(own), role_name(seen)),
+        (Some((own_account, own_name)), Some((account, name)))
+            if own_name == name && (own_account == "*" || own_account == account)
+    )
 }
 
 /// Most resources one record may name: 1,000, the most any AWS tagging call accepts (EC2
@@ -845,6 +850,23 @@ tags = ["requestParameters.tagList", "requestParameters.tags"]
         assert!(!principal_matches(
             role,
             "arn:aws:sts::999999999999:assumed-role/TagEnforcer/1"
+        ));
+        // The member role by name, in every account.
+        let member = "arn:*:iam::*:role/tag-enforcer-member";
+        for seen in [
+            "arn:aws:sts::444455556666:assumed-role/tag-enforcer-member/tag-enforcer",
+            "arn:aws:iam::999999999999:role/tag-enforcer-member",
+            "arn:aws-us-gov:sts::444455556666:assumed-role/tag-enforcer-member/x",
+        ] {
+            assert!(principal_matches(member, seen), "{seen}");
+        }
+        assert!(!principal_matches(
+            member,
+            "arn:aws:sts::444455556666:assumed-role/tag-enforcer-member2/x"
+        ));
+        assert!(!principal_matches(
+            member,
+            "arn:aws:sts::444455556666:assumed-role/DataEngineer/alice"
         ));
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
+use aws_credential_types::provider::{future, ProvideCredentials};
+use aws_credential_types::Credentials;
 use aws_sdk_sns::config::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
@@ -17,6 +19,7 @@ use crate::alert::routing::OwnerTopics;
 use crate::alert::AlertMessage;
 use crate::catalog::partition_for_region;
 use crate::policy::PolicySet;
+use crate::failure::credentials_failure;
 
 /// The backends of one account.
 pub type AwsBackends = Backends<AwsTagStore, AwsQuarantine>;
@@ -78,17 +81,27 @@ impl AwsAccounts {
             .map(|r| partition_for_region(r.as_ref()))
             .unwrap_or("aws");
         let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
-        // Credentials are fetched lazily, on the first call, and refreshed by the clients'
-        // identity cache; a failure to assume the role surfaces as that call's error.
         let provider = AssumeRoleProvider::builder(role_arn.clone())
             .session_name("tag-enforcer")
             .configure(&self.base)
             .build()
             .await;
+        // Assume the role now, so a refused or missing role fails here, named and classified
+        // (permanent when STS denies it), rather than as the first call's error. Nothing is kept
+        // on failure: the event's retry assumes again. The clients' identity cache refreshes the
+        // credentials later.
+        let first = match provider.provide_credentials().await {
+            Ok(credentials) => credentials,
+            Err(error) => return Err(credentials_failure(&role_arn, &error)),
+        };
+        let primed = Primed {
+            first: std::sync::Mutex::new(Some(first)),
+            provider,
+        };
         let config = self
             .base
             .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .credentials_provider(SharedCredentialsProvider::new(primed))
             .build();
         let clients = AwsClients::new(&config);
         let mut quarantine = self.quarantine.clone();
@@ -99,6 +112,27 @@ impl AwsAccounts {
         });
         members.insert(account.to_owned(), backends.clone());
         Ok(backends)
+    }
+}
+
+/// A member role's credentials: the ones assumed up front first (so the role is assumed once,
+/// not again by the clients' first call), then fresh ones from the role.
+#[derive(Debug)]
+struct Primed {
+    first: std::sync::Mutex<Option<Credentials>>,
+    provider: AssumeRoleProvider,
+}
+
+impl ProvideCredentials for Primed {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().ok().and_then(|mut first| first.take());
+        match first {
+            Some(credentials) => future::ProvideCredentials::ready(Ok(credentials)),
+            None => self.provider.provide_credentials(),
+        }
     }
 }
 

@@ -29,6 +29,11 @@ pub const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
 /// quarantine attaches (`EnforcerQuarantineDenyPolicy` in infra/template.yaml; the same path and
 /// name in every member account). Without it IAM roles are not quarantined.
 pub const QUARANTINE_POLICY_VAR: &str = "ENFORCER_QUARANTINE_POLICY_ARN";
+/// `ENFORCER_FAILURE_QUEUE_URL`: the SQS queue permanent failures are sent to, with the event
+/// and the reason (`FailuresQueue` in infra/template.yaml).
+pub const FAILURE_QUEUE_VAR: &str = "ENFORCER_FAILURE_QUEUE_URL";
+/// Set by Lambda: the function's name (the dimension of the enforcer's metrics).
+pub const FUNCTION_NAME_VAR: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// `ENFORCER_BACKEND`: `aws` (the default) or `memory` (no AWS calls at all: tags are read from
 /// and written to memory, alerts only logged; for local runs and benchmarks).
 pub(crate) const BACKEND_VAR: &str = "ENFORCER_BACKEND";
@@ -68,6 +73,10 @@ pub struct Config {
     pub state_table: Option<String>,
     /// `ENFORCER_QUARANTINE_POLICY_ARN` (see [`QUARANTINE_POLICY_VAR`]).
     pub quarantine_policy_arn: Option<String>,
+    /// `ENFORCER_FAILURE_QUEUE_URL`; without it permanent failures are only logged and counted.
+    pub failure_queue_url: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: Option<String>,
 }
 
 /// A variable with a value the function cannot use.
@@ -137,24 +146,38 @@ impl Config {
                 });
             }
         }
+        let own_principals: Vec<String> = get(ROLE_VAR)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Without its own role the function cannot tell its own tag writes from a person's:
+        // in enforce mode it would act on its own changes. Audit mode writes nothing, and the
+        // memory backend nothing to AWS, so both may start without it.
+        if own_principals.is_empty() && mode == Mode::Enforce && backend == Backend::Aws {
+            return Err(ConfigError {
+                variable: ROLE_VAR,
+                value: String::new(),
+                expected: "the function's own role ARN: in enforce mode the loop guard needs it \
+                           to ignore the enforcer's own calls (audit mode may start without it)",
+            });
+        }
         Ok(Self {
             mode,
             policy_dir,
             alert_topic_arn: get(ALERT_TOPIC_VAR),
             owner_topic_prefix: get(OWNER_TOPIC_PREFIX_VAR),
-            own_principals: get(ROLE_VAR)
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            own_principals,
             member_role_name,
             backend,
             state_table: get(STATE_TABLE_VAR),
             quarantine_policy_arn,
+            failure_queue_url: get(FAILURE_QUEUE_VAR),
+            function_name: get(FUNCTION_NAME_VAR),
         })
     }
 
@@ -166,6 +189,18 @@ impl Config {
         } else {
             Mode::Enforce
         }
+    }
+
+    /// The principals whose calls the loop guard ignores: the function's own role
+    /// (`ENFORCER_ROLE_ARN`) and, when one is configured, the member role by name in every
+    /// account (`arn:*:iam::*:role/<ENFORCER_MEMBER_ROLE_NAME>`: the enforcer's writes in a
+    /// member account are made by that role there).
+    pub fn loop_guard_principals(&self) -> Vec<String> {
+        let mut principals = self.own_principals.clone();
+        if let Some(name) = &self.member_role_name {
+            principals.push(format!("arn:*:iam::*:role/{name}"));
+        }
+        principals
     }
 
     /// The role to assume in `account`, when one is configured.
@@ -182,6 +217,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    const ROLE: &str = "arn:aws:iam::111122223333:role/tag-enforcer";
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: BTreeMap<String, String> = vars
@@ -278,8 +315,43 @@ mod tests {
     }
 
     #[test]
+    fn enforce_mode_refuses_to_start_without_its_own_role() {
+        let error = config(&[("ENFORCER_MODE", "enforce")]).unwrap_err();
+        assert_eq!(error.variable, "ENFORCER_ROLE_ARN");
+        assert!(error.to_string().contains("loop guard"), "{error}");
+        assert_eq!(
+            config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_ROLE_ARN", " , ")])
+                .unwrap_err()
+                .variable,
+            "ENFORCER_ROLE_ARN"
+        );
+        // Audit mode writes nothing; the memory backend nothing to AWS.
+        assert_eq!(
+            config(&[("ENFORCER_MODE", "audit")]).unwrap().mode,
+            Mode::Audit
+        );
+        assert!(config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_BACKEND", "memory")]).is_ok());
+        assert!(config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_ROLE_ARN", ROLE)]).is_ok());
+    }
+
+    #[test]
+    fn the_loop_guard_covers_the_member_role_in_every_account() {
+        let c = config(&[
+            ("ENFORCER_ROLE_ARN", ROLE),
+            ("ENFORCER_MEMBER_ROLE_NAME", "tag-enforcer-member"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.loop_guard_principals(),
+            [ROLE, "arn:*:iam::*:role/tag-enforcer-member"]
+        );
+        let without = config(&[("ENFORCER_ROLE_ARN", ROLE)]).unwrap();
+        assert_eq!(without.loop_guard_principals(), [ROLE]);
+    }
+
+    #[test]
     fn audit_wins_over_enforce_either_way() {
-        let enforce = config(&[("ENFORCER_MODE", "enforce")]).unwrap();
+        let enforce = config(&[("ENFORCER_MODE", "enforce"), ("ENFORCER_ROLE_ARN", ROLE)]).unwrap();
         let audit = config(&[("ENFORCER_MODE", "audit")]).unwrap();
         assert_eq!(enforce.effective_mode(Mode::Enforce), Mode::Enforce);
         assert_eq!(enforce.effective_mode(Mode::Audit), Mode::Audit);

@@ -13,13 +13,16 @@
 //! again may succeed: a [`StoreError`] that is retryable (throttling, 5xx, timeouts, after the
 //! SDK's own retries) while reading tags, assuming a member role, writing tags, quarantining or
 //! publishing the alert. Everything else — an event that does not decode, a call the catalog does
-//! not know, access denied, a resource that no longer exists — is logged and answered, never
-//! retried. Writes are idempotent, so a retried event changes nothing twice (its alert may be
-//! sent again).
+//! not know, access denied, a resource that no longer exists — is answered, never retried, and
+//! recorded where an operator looks ([`failures`]: the failures queue and the
+//! `PermanentFailures` metric); when that record cannot be made, the event is retried instead.
+//! Writes are idempotent, so a retried event changes nothing twice (its alert may be sent
+//! again).
 
 pub mod aws;
 pub mod batch;
 pub mod config;
+pub mod failures;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -141,7 +144,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, InitError> {
     let resolver = Resolver::new(
         catalog,
         ResolveOptions {
-            own_principals: config.own_principals.clone(),
+            own_principals: config.loop_guard_principals(),
         },
     );
     Ok(Prepared {
@@ -245,6 +248,7 @@ pub struct Handler<A, N> {
     settings: ActSettings,
     accounts: A,
     notify: N,
+    failures: failures::FailureQueue,
 }
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
@@ -261,7 +265,20 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             settings,
             accounts,
             notify,
+            failures: failures::FailureQueue::default(),
         }
+    }
+
+    /// The same handler sending permanent failures to `queue` (see [`failures`]).
+    #[must_use]
+    pub fn with_failure_queue(mut self, queue: failures::FailureQueue) -> Self {
+        self.failures = queue;
+        self
+    }
+
+    /// Where permanent failures went (for tests: what was kept in memory).
+    pub fn failure_queue(&self) -> &failures::FailureQueue {
+        &self.failures
     }
 
     /// The same handler with its state table in `state`: each resource's alert thread and
@@ -313,6 +330,9 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             ..response
         };
         log(&response);
+        if response.disposition == Disposition::Permanent {
+            self.record_permanent(event, &response).await?;
+        }
         if response.disposition == Disposition::Retry {
             return Err(RetryableError(
                 response
@@ -324,6 +344,40 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             ));
         }
         Ok(response)
+    }
+
+    /// Records a permanent failure where an operator looks: the metric line and the failures
+    /// queue. When the queue cannot take it, the event is retried (`Err`) rather than lost.
+    async fn record_permanent(
+        &self,
+        event: &serde_json::Value,
+        response: &Response,
+    ) -> Result<(), RetryableError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        failures::emit(&failures::permanent_failure_metric(
+            response,
+            self.config.function_name.as_deref(),
+            now,
+        ));
+        let sent = match failures::failure_record(event, response) {
+            Ok(body) => self.failures.send(body).await,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(()) => Ok(()),
+            Err(mut error) => {
+                tracing::error!(
+                    error = %error,
+                    event_id = response.event_id.as_deref().unwrap_or(""),
+                    "the permanent failure could not be recorded in the failures queue; the \
+                     event will be retried"
+                );
+                error.retryable = true;
+                Err(RetryableError(vec![LoggedFailure { arn: None, error }]))
+            }
+        }
     }
 
     async fn decide_and_act<M: Notify + Sync>(

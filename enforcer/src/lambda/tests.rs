@@ -25,10 +25,17 @@ fn sample(name: &str) -> serde_json::Value {
 }
 
 fn config(vars: &[(&str, &str)]) -> Config {
-    let mut all: BTreeMap<String, String> = BTreeMap::from([(
-        "ENFORCER_POLICY_DIR".to_owned(),
-        repo().join("policies").display().to_string(),
-    )]);
+    // Enforce mode refuses to start without the function's own role.
+    let mut all: BTreeMap<String, String> = BTreeMap::from([
+        (
+            "ENFORCER_POLICY_DIR".to_owned(),
+            repo().join("policies").display().to_string(),
+        ),
+        (
+            "ENFORCER_ROLE_ARN".to_owned(),
+            "arn:aws:iam::111122223333:role/tag-enforcer".to_owned(),
+        ),
+    ]);
     for (k, v) in vars {
         all.insert((*k).to_owned(), (*v).to_owned());
     }
@@ -204,6 +211,15 @@ fn a_bad_event_is_answered_not_retried() {
         assert!(response.reason.is_some());
     }
     assert!(handler.notify().messages().is_empty());
+    // Each is recorded in the failures queue, with the event and the reason.
+    let kept = handler.failure_queue().kept();
+    assert_eq!(kept.len(), 2);
+    let first: serde_json::Value = serde_json::from_str(&kept[0]).unwrap();
+    assert_eq!(first["event"], "just a string");
+    assert!(
+        first["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{first}"
+    );
 }
 
 #[test]
@@ -226,6 +242,45 @@ fn the_enforcers_own_call_is_ignored() {
     assert_eq!(response.outcome, Outcome::Ignored);
     assert_eq!(response.disposition, Disposition::Done);
     assert_eq!(handler.accounts().0.store.write_calls(), 0);
+}
+
+#[test]
+fn the_member_roles_call_in_another_account_is_ignored() {
+    let config = config(&[
+        ("ENFORCER_MODE", "enforce"),
+        ("ENFORCER_MEMBER_ROLE_NAME", "tag-enforcer-member"),
+    ]);
+    let prepared = prepare(&config).unwrap();
+    let handler = Handler::new(
+        config,
+        prepared,
+        SingleAccount::new(InMemoryTagStore::new(), InMemoryQuarantine::new()),
+        InMemoryNotify::new(),
+    );
+    // The enforcer's own write in member account 444455556666, made by the member role there.
+    let member = "444455556666";
+    let text = sample("s3-CreateBucket.json")
+        .to_string()
+        .replace(OWN, member)
+        .replace(
+            "assumed-role/DataEngineer/alice",
+            "assumed-role/tag-enforcer-member/tag-enforcer",
+        )
+        .replace("role/DataEngineer", "role/tag-enforcer-member");
+    let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let response = run(handler.handle(&event, Some(OWN))).unwrap();
+    assert_eq!(response.outcome, Outcome::Ignored, "{response:?}");
+    assert_eq!(response.disposition, Disposition::Done);
+    assert_eq!(handler.accounts().0.store.write_calls(), 0);
+    // A person's call in the same account is decided.
+    let person: serde_json::Value = serde_json::from_str(
+        &sample("s3-CreateBucket.json")
+            .to_string()
+            .replace(OWN, member),
+    )
+    .unwrap();
+    let response = run(handler.handle(&person, Some(OWN))).unwrap();
+    assert_ne!(response.outcome, Outcome::Ignored, "{response:?}");
 }
 
 /// A store that fails every read or every write with the given error.

@@ -139,6 +139,8 @@ pub(crate) fn after_sent(
     next.last_message_id = Some(message_id.to_owned());
     let previous = next.open.take();
     match (notice, current) {
+        // A remediation announcement is no thread message: the thread stays as it was.
+        (Notice::Remediated, _) => next.open = previous,
         (Notice::Resolved, _) | (_, None) => {
             next.open = None;
             next.resolved_at = Some(now);

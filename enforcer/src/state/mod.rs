@@ -75,6 +75,10 @@ pub enum Notice {
     Changed,
     /// The problem is gone: the one closing message.
     Resolved,
+    /// Not a thread message: the announcement of tags the enforcer added (a remediation), claimed
+    /// before the tags are written and confirmed once published, so a publish that fails after
+    /// the write is owed, and sent by the event's retry (see `act::remediation_notice`).
+    Remediated,
 }
 
 impl Notice {
@@ -86,14 +90,21 @@ impl Notice {
             Self::Reminder => "reminder",
             Self::Changed => "changed",
             Self::Resolved => "resolved",
+            Self::Remediated => "remediated",
         }
     }
 
     /// The notice named `name` (see [`Notice::as_str`]).
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Opened, Self::Reminder, Self::Changed, Self::Resolved]
-            .into_iter()
-            .find(|notice| notice.as_str() == name)
+        [
+            Self::Opened,
+            Self::Reminder,
+            Self::Changed,
+            Self::Resolved,
+            Self::Remediated,
+        ]
+        .into_iter()
+        .find(|notice| notice.as_str() == name)
     }
 }
 

@@ -53,13 +53,18 @@ pub enum Backend {
     /// [`DynamoStateStore`](crate::state::DynamoStateStore): the state table, whose ARN is the
     /// only resource these actions are granted on.
     StateTable,
+    /// `enforcer::lambda::failures::FailureQueue`: permanent failures, sent to the failures
+    /// queue, the only resource this action is granted on.
+    FailureQueue,
 }
 
 impl Backend {
     /// The roles that need this backend's actions.
     pub fn scope(self) -> Scope {
         match self {
-            Self::Alerts | Self::MemberAccounts | Self::StateTable => Scope::FunctionOnly,
+            Self::Alerts | Self::MemberAccounts | Self::StateTable | Self::FailureQueue => {
+                Scope::FunctionOnly
+            }
             Self::TagStore | Self::TagFallback(_) | Self::Quarantine(_) => Scope::EveryAccount,
         }
     }
@@ -215,6 +220,15 @@ pub static REQUIRED_IAM_ACTIONS: LazyLock<Vec<IamRequirement>> = LazyLock::new(|
         )
         .made_by(Backend::MemberAccounts),
     );
+    rows.push(
+        IamCall::new(
+            "sqs:SendMessage",
+            &["sqs:SendMessage"],
+            "record a permanent failure, with its event, on the failures queue \
+             (ENFORCER_FAILURE_QUEUE_URL)",
+        )
+        .made_by(Backend::FailureQueue),
+    );
     rows
 });
 
@@ -317,6 +331,7 @@ mod tests {
                 "dynamodb:Query",
                 "dynamodb:UpdateItem",
                 "sns:Publish",
+                "sqs:SendMessage",
                 "sts:AssumeRole"
             ]
         );

@@ -65,6 +65,9 @@ impl Notify for SnsNotify {
             .send()
             .await
             .map_err(|e| store_error("Publish", &e))?;
-        Ok(output.message_id().unwrap_or_default().to_owned())
+        match output.message_id() {
+            Some(id) if !id.is_empty() => Ok(id.to_owned()),
+            _ => Err(StoreError::missing_field("Publish", "MessageId")),
+        }
     }
 }

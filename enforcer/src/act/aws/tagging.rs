@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_resourcegroupstagging::types::FailureInfo;
 
 use super::fallback::{Fallback, FallbackService};
-use super::{is_throttling, store_error, AwsClients};
+use super::{store_error, AwsClients};
 use crate::act::{StoreError, TagStore, WriteFailures};
+use crate::failure::is_retryable;
 use crate::Tags;
 
 /// ARNs per `GetResources` call (the API's limit).
@@ -218,7 +219,7 @@ fn failure_info(operation: &str, info: &FailureInfo) -> StoreError {
             .error_message()
             .unwrap_or("the API reported a failure without a message")
             .to_owned(),
-        retryable: status >= 500 || status == 429 || code.as_deref().is_some_and(is_throttling),
+        retryable: is_retryable(code.as_deref(), status),
         code,
     }
 }

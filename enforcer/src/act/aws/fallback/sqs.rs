@@ -34,28 +34,36 @@ pub(super) const SPEC: FallbackSpec = FallbackSpec {
     ],
 };
 
-async fn queue_url(
-    sqs: &aws_sdk_sqs::Client,
-    arn: &str,
-) -> Result<
-    String,
-    aws_sdk_sqs::error::SdkError<aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError>,
-> {
+/// The queue's URL; `Ok(None)` when there is no such queue.
+async fn queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> Result<Option<String>, StoreError> {
     let account = Arn::parse(arn).map(|a| a.account.to_owned());
     let output = sqs
         .get_queue_url()
         .queue_name(arn_name(arn))
         .set_queue_owner_aws_account_id(account.filter(|a| !a.is_empty()))
         .send()
-        .await?;
-    Ok(output.queue_url().unwrap_or_default().to_owned())
+        .await;
+    match output {
+        Ok(output) => match output.queue_url() {
+            Some(url) if !url.is_empty() => Ok(Some(url.to_owned())),
+            _ => Err(StoreError::missing_field("GetQueueUrl", "QueueUrl")),
+        },
+        Err(e) if not_found(error_code(&e)) => Ok(None),
+        Err(e) => Err(store_error("GetQueueUrl", &e)),
+    }
+}
+
+/// The queue's URL, or a permanent failure when there is no such queue.
+async fn existing_queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> Result<String, StoreError> {
+    queue_url(sqs, arn).await?.ok_or_else(|| {
+        StoreError::permanent("GetQueueUrl", format!("there is no queue {arn}"))
+            .with_code("AWS.SimpleQueueService.NonExistentQueue")
+    })
 }
 
 pub(super) async fn get(sqs: &aws_sdk_sqs::Client, arn: &str) -> Result<Option<Tags>, StoreError> {
-    let url = match queue_url(sqs, arn).await {
-        Ok(url) => url,
-        Err(e) if not_found(error_code(&e)) => return Ok(None),
-        Err(e) => return Err(store_error("GetQueueUrl", &e)),
+    let Some(url) = queue_url(sqs, arn).await? else {
+        return Ok(None);
     };
     match sqs.list_queue_tags().queue_url(url).send().await {
         Ok(out) => Ok(Some(
@@ -73,9 +81,7 @@ pub(super) async fn put(
     arn: &str,
     tags: &Tags,
 ) -> Result<(), StoreError> {
-    let url = queue_url(sqs, arn)
-        .await
-        .map_err(|e| store_error("GetQueueUrl", &e))?;
+    let url = existing_queue_url(sqs, arn).await?;
     sqs.tag_queue()
         .queue_url(url)
         .set_tags(Some(
@@ -94,9 +100,7 @@ pub(super) async fn remove(
     arn: &str,
     keys: &[String],
 ) -> Result<(), StoreError> {
-    let url = queue_url(sqs, arn)
-        .await
-        .map_err(|e| store_error("GetQueueUrl", &e))?;
+    let url = existing_queue_url(sqs, arn).await?;
     sqs.untag_queue()
         .queue_url(url)
         .set_tag_keys(Some(keys.to_vec()))

@@ -81,11 +81,16 @@ async fn describe(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<Instance, Store
     let vpc = instance.vpc_id().map(str::to_owned).ok_or_else(|| {
         StoreError::permanent("Quarantine", format!("instance {id} is not in a VPC"))
     })?;
+    // Every group is restored on release: one without an id cannot be left out silently.
     let groups = instance
         .security_groups()
         .iter()
-        .filter_map(|g| g.group_id().map(str::to_owned))
-        .collect();
+        .map(|g| {
+            g.group_id()
+                .map(str::to_owned)
+                .ok_or_else(|| StoreError::missing_field("DescribeInstances", "GroupId"))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Instance { vpc, groups })
 }
 
@@ -123,7 +128,10 @@ async fn isolation_group(ec2: &aws_sdk_ec2::Client, vpc: &str) -> Result<String,
         .send()
         .await;
     let id = match created {
-        Ok(out) => out.group_id().unwrap_or_default().to_owned(),
+        Ok(out) => match out.group_id() {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => return Err(StoreError::missing_field("CreateSecurityGroup", "GroupId")),
+        },
         // Another quarantine in the same VPC created it first.
         Err(e) if error_code(&e) == Some("InvalidGroup.Duplicate") => {
             return find_isolation_group(ec2, vpc).await?.ok_or_else(|| {

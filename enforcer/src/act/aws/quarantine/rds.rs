@@ -50,11 +50,18 @@ pub(super) async fn prepare(
         .send()
         .await
         .map_err(|e| store_error("DescribeDBInstances", &e))?;
-    let public = output
-        .db_instances()
-        .first()
-        .and_then(|db| db.publicly_accessible())
-        .unwrap_or(false);
+    let Some(instance) = output.db_instances().first() else {
+        return Err(StoreError::missing_field(
+            "DescribeDBInstances",
+            "DBInstances",
+        ));
+    };
+    let Some(public) = instance.publicly_accessible() else {
+        return Err(StoreError::missing_field(
+            "DescribeDBInstances",
+            "PubliclyAccessible",
+        ));
+    };
     if !public {
         // Isolated on the instance itself; `false` is never recorded as a state to restore.
         return Ok(Prepared::AlreadyInPlace(
