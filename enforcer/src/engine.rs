@@ -261,7 +261,7 @@ impl CurrentTags {
     }
 
     /// Records the classification the state last saw `arn` carry ([`ResourceTags::known`]).
-    pub fn set_known(&mut self, arn: &str, known: Tags) {
+    pub(crate) fn set_known(&mut self, arn: &str, known: Tags) {
         if let Some(resource) = self.0.get_mut(arn) {
             resource.known = known;
         }

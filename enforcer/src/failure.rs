@@ -76,12 +76,12 @@ impl StoreError {
 }
 
 /// The code of [`StoreError::missing_field`]: the enforcer's own, not a service's.
-pub const MISSING_FIELD_CODE: &str = "MissingField";
+pub(crate) const MISSING_FIELD_CODE: &str = "MissingField";
 
 /// Why a call failed, as its error code says: the class decides whether trying again can help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
+pub(crate) enum ErrorClass {
     /// The service asks the caller to slow down: retryable.
     Throttling,
     /// The service failed on its side (a 5xx): retryable.
@@ -103,6 +103,7 @@ impl ErrorClass {
     }
 
     /// The name in the documented table (`throttling`, `conflict`, …).
+    #[cfg(test)]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Throttling => "throttling",
@@ -119,7 +120,7 @@ impl ErrorClass {
 /// A code not listed falls back on the HTTP status (5xx and 429 retryable, anything else
 /// permanent). Documented, row for row, in infra/README.md ("Error codes"), which a test
 /// compares with this table.
-pub const ERROR_CODES: &[(&str, ErrorClass)] = &[
+pub(crate) const ERROR_CODES: &[(&str, ErrorClass)] = &[
     ("Throttling", ErrorClass::Throttling),
     ("ThrottlingException", ErrorClass::Throttling),
     ("ThrottledException", ErrorClass::Throttling),
@@ -193,21 +194,16 @@ pub const ERROR_CODES: &[(&str, ErrorClass)] = &[
 ];
 
 /// The class of an error code the table lists.
-pub fn error_class(code: &str) -> Option<ErrorClass> {
+pub(crate) fn error_class(code: &str) -> Option<ErrorClass> {
     ERROR_CODES
         .iter()
         .find(|(listed, _)| *listed == code)
         .map(|(_, class)| *class)
 }
 
-/// True for an error code that means "slow down".
-pub fn is_throttling(code: &str) -> bool {
-    error_class(code) == Some(ErrorClass::Throttling)
-}
-
 /// Whether a failed call may succeed when tried again: by its error code when the table lists
 /// it, else by its HTTP status (5xx and 429 retryable, anything else permanent).
-pub fn is_retryable(code: Option<&str>, status: i32) -> bool {
+pub(crate) fn is_retryable(code: Option<&str>, status: i32) -> bool {
     match code.and_then(error_class) {
         Some(class) => class.retryable(),
         None => status >= 500 || status == 429,
@@ -286,7 +282,7 @@ fn credentials_error<'a>(
 /// was refused (classified by its code: a denied or missing role is `AccessDenied`,
 /// permanent; throttling is retryable), a timeout retryable, a configuration that cannot work
 /// permanent.
-pub fn credentials_failure(operation: &str, error: &CredentialsError) -> StoreError {
+pub(crate) fn credentials_failure(operation: &str, error: &CredentialsError) -> StoreError {
     let sts = std::error::Error::source(error)
         .and_then(|source| source.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>());
     if let Some(sts) = sts {

@@ -30,13 +30,10 @@ use std::future::Future;
 pub use apply::{apply, release, ActReport, ActSettings, QuarantineStatus};
 
 pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
-pub use read::{
-    given_current, read_and_decide, read_current, read_fresh_and_decide, stale_resources, ReadRetry,
-};
-pub use record::{
-    now_rfc3339, sanitize_tag_value, QuarantineRecord, QUARANTINE_AT_KEY, QUARANTINE_KEY,
-    QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY, RECORD_PREFIX,
-};
+pub(crate) use read::read_fresh_and_decide;
+pub use read::{given_current, read_and_decide, ReadRetry};
+pub(crate) use record::QuarantineRecord;
+pub use record::{QUARANTINE_AT_KEY, QUARANTINE_KEY, QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY};
 
 use crate::alert::AlertMessage;
 use crate::event::TagUpdate;

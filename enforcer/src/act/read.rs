@@ -52,7 +52,7 @@ impl Default for ReadRetry {
 /// Reads the current tags of `change`'s resources from `store`: tells the store what the event
 /// did ([`TagStore::observe`]), reads, reads again the resources whose read does not show the
 /// event yet (as `retry` says, sleeping between reads), and lays the event over each read.
-pub async fn read_current<S: TagStore>(
+pub(crate) async fn read_current<S: TagStore>(
     store: &S,
     change: &Change,
     retry: &ReadRetry,
@@ -148,7 +148,7 @@ fn seen_of(change: &Change) -> Option<Seen> {
 /// The resources of `change` for which the state table already holds a fresher event of the
 /// same clock (a higher `aws.tag` version, a later CloudTrail `eventTime`); records the change's
 /// clock for the others.
-pub async fn stale_resources<R: StateStore + Sync>(
+pub(crate) async fn stale_resources<R: StateStore + Sync>(
     records: &R,
     change: &Change,
     now: u64,
@@ -178,7 +178,7 @@ pub async fn stale_resources<R: StateStore + Sync>(
 /// ([`ResourceTags::known`](crate::engine::ResourceTags::known): never quarantined once seen
 /// classified; a lost `restore` tag written back), and what they carry now is remembered. The
 /// Lambda decides so.
-pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
+pub(crate) async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
     store: &S,
     records: &R,
     retry: &ReadRetry,

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::Tags;
 
 /// Prefix of every tag the enforcer writes for itself (never a standard tag).
-pub const RECORD_PREFIX: &str = "enforcer:";
+#[cfg(test)]
+pub(crate) const RECORD_PREFIX: &str = "enforcer:";
 /// What was done, for people.
 pub const QUARANTINE_KEY: &str = "enforcer:quarantine";
 /// When it was done (RFC 3339, UTC).
@@ -152,7 +153,7 @@ fn state_key(index: usize) -> String {
 
 /// `text` with every character outside the portable tag character set replaced by `_`, cut to
 /// 256 characters.
-pub fn sanitize_tag_value(text: &str) -> String {
+pub(crate) fn sanitize_tag_value(text: &str) -> String {
     clean(text).chars().take(MAX_VALUE).collect()
 }
 
@@ -169,7 +170,7 @@ fn clean(text: &str) -> String {
 }
 
 /// The current time as RFC 3339 in UTC, to the second: `2026-05-01T12:00:00Z`.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

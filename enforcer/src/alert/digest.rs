@@ -10,7 +10,7 @@ use super::chatbot::{MAX_DESCRIPTION, MAX_RELATED, MAX_TITLE};
 use super::{ascii_subject, text, AlertMessage, Severity, NOTICE_ATTRIBUTE};
 
 /// The message attribute counting the resources a digest lists.
-pub const RESOURCES_ATTRIBUTE: &str = "resources";
+pub(crate) const RESOURCES_ATTRIBUTE: &str = "resources";
 
 /// The order of the `severity` attribute's values, lowest first.
 const SEVERITIES: [Severity; 5] = [

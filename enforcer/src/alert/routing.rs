@@ -20,7 +20,7 @@ use crate::policy::PolicySet;
 
 /// The environment variable (and the CLI's `--owner-topic-prefix`) holding the generated topics'
 /// ARN prefix.
-pub const OWNER_TOPIC_PREFIX_VAR: &str = "ENFORCER_OWNER_TOPIC_PREFIX";
+pub(crate) const OWNER_TOPIC_PREFIX_VAR: &str = "ENFORCER_OWNER_TOPIC_PREFIX";
 
 /// What a generated topic's name adds to the function's name.
 pub const OWNER_TOPIC_INFIX: &str = "-owner-";

@@ -18,8 +18,8 @@ use crate::act::{InMemoryNotify, Notify, StoreError};
 use crate::alert::routing::OwnerTopics;
 use crate::alert::AlertMessage;
 use crate::catalog::partition_for_region;
-use crate::policy::PolicySet;
 use crate::failure::credentials_failure;
+use crate::policy::PolicySet;
 
 /// The backends of one account.
 pub type AwsBackends = Backends<AwsTagStore, AwsQuarantine>;

@@ -169,7 +169,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
 
     /// Decides and acts on every event of `batch` at once, their alerts grouped per owner (see
     /// the module documentation); lists the messages to retry.
-    pub async fn handle_batch(
+    pub(crate) async fn handle_batch(
         &self,
         batch: &SqsEvent,
         own_account: Option<&str>,

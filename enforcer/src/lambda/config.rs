@@ -9,11 +9,11 @@ pub(crate) const MODE_VAR: &str = "ENFORCER_MODE";
 /// `ENFORCER_POLICY_DIR`: the policy directory.
 pub(crate) const POLICY_DIR_VAR: &str = "ENFORCER_POLICY_DIR";
 /// `ENFORCER_ALERT_TOPIC_ARN`: the SNS topic alerts go to.
-pub const ALERT_TOPIC_VAR: &str = "ENFORCER_ALERT_TOPIC_ARN";
+pub(crate) const ALERT_TOPIC_VAR: &str = "ENFORCER_ALERT_TOPIC_ARN";
 /// `ENFORCER_OWNER_TOPIC_PREFIX`: the ARN prefix of the owners' generated alerts topics
 /// (`arn:<partition>:sns:<region>:<account>:<FunctionName>-owner-`; see
 /// [`crate::alert::routing`]).
-pub const OWNER_TOPIC_PREFIX_VAR: &str = crate::alert::routing::OWNER_TOPIC_PREFIX_VAR;
+pub(crate) const OWNER_TOPIC_PREFIX_VAR: &str = crate::alert::routing::OWNER_TOPIC_PREFIX_VAR;
 /// `ENFORCER_ROLE_ARN`: the function's own role (comma-separated for several); its calls are
 /// ignored (loop guard) and an S3 quarantine never locks it out.
 pub(crate) const ROLE_VAR: &str = "ENFORCER_ROLE_ARN";
@@ -24,16 +24,16 @@ pub(crate) const MEMBER_ROLE_VAR: &str = "ENFORCER_MEMBER_ROLE_NAME";
 /// once. Without it the state lives in the execution environment's memory only: concurrent
 /// environments, and every cold start, alert the same problem again. A deployment must set it
 /// (the template does).
-pub const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
+pub(crate) const STATE_TABLE_VAR: &str = "ENFORCER_STATE_TABLE";
 /// `ENFORCER_QUARANTINE_POLICY_ARN`: the enforcer-owned managed deny policy an IAM role
 /// quarantine attaches (`EnforcerQuarantineDenyPolicy` in infra/template.yaml; the same path and
 /// name in every member account). Without it IAM roles are not quarantined.
-pub const QUARANTINE_POLICY_VAR: &str = "ENFORCER_QUARANTINE_POLICY_ARN";
+pub(crate) const QUARANTINE_POLICY_VAR: &str = "ENFORCER_QUARANTINE_POLICY_ARN";
 /// `ENFORCER_FAILURE_QUEUE_URL`: the SQS queue permanent failures are sent to, with the event
 /// and the reason (`FailuresQueue` in infra/template.yaml).
 pub const FAILURE_QUEUE_VAR: &str = "ENFORCER_FAILURE_QUEUE_URL";
 /// Set by Lambda: the function's name (the dimension of the enforcer's metrics).
-pub const FUNCTION_NAME_VAR: &str = "AWS_LAMBDA_FUNCTION_NAME";
+pub(crate) const FUNCTION_NAME_VAR: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// `ENFORCER_BACKEND`: `aws` (the default) or `memory` (no AWS calls at all: tags are read from
 /// and written to memory, alerts only logged; for local runs and benchmarks).
 pub(crate) const BACKEND_VAR: &str = "ENFORCER_BACKEND";
@@ -195,7 +195,7 @@ impl Config {
     /// (`ENFORCER_ROLE_ARN`) and, when one is configured, the member role by name in every
     /// account (`arn:*:iam::*:role/<ENFORCER_MEMBER_ROLE_NAME>`: the enforcer's writes in a
     /// member account are made by that role there).
-    pub fn loop_guard_principals(&self) -> Vec<String> {
+    pub(crate) fn loop_guard_principals(&self) -> Vec<String> {
         let mut principals = self.own_principals.clone();
         if let Some(name) = &self.member_role_name {
             principals.push(format!("arn:*:iam::*:role/{name}"));

@@ -17,9 +17,9 @@ pub const METRIC_NAMESPACE: &str = "TagEnforcer";
 /// The metric counting events that failed for good.
 pub const PERMANENT_FAILURES_METRIC: &str = "PermanentFailures";
 /// Records [`FailureQueue::Memory`] keeps, the latest.
-pub const MEMORY_KEPT: usize = 100;
+pub(crate) const MEMORY_KEPT: usize = 100;
 /// The most SQS takes in one message, bytes.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// Where permanent failures are sent.
 #[derive(Debug, Clone)]
@@ -101,7 +101,7 @@ struct FailureRecord<'a> {
 
 /// The failures-queue message for `response` to `event`: at most [`MAX_MESSAGE_BYTES`], the
 /// event cut (and marked so) when it does not fit whole.
-pub fn failure_record(
+pub(crate) fn failure_record(
     event: &serde_json::Value,
     response: &Response,
 ) -> Result<String, StoreError> {
@@ -137,7 +137,7 @@ pub fn failure_record(
 
 /// The embedded-metric-format line counting one permanent failure (CloudWatch turns it into the
 /// `PermanentFailures` metric, dimension `FunctionName` when the function's name is known).
-pub fn permanent_failure_metric(
+pub(crate) fn permanent_failure_metric(
     response: &Response,
     function_name: Option<&str>,
     timestamp_millis: u128,
@@ -163,7 +163,7 @@ pub fn permanent_failure_metric(
 }
 
 /// Writes `line` to standard output, where Lambda's log capture reads it.
-pub fn emit(line: &str) {
+pub(crate) fn emit(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if let Err(error) = writeln!(out, "{line}").and_then(|()| out.flush()) {

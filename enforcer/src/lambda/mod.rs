@@ -277,7 +277,8 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
     }
 
     /// Where permanent failures went (for tests: what was kept in memory).
-    pub fn failure_queue(&self) -> &failures::FailureQueue {
+    #[cfg(test)]
+    pub(crate) fn failure_queue(&self) -> &failures::FailureQueue {
         &self.failures
     }
 

@@ -191,7 +191,7 @@ pub struct Owner {
 impl Owner {
     /// True when this owner's alerts have a topic of their own: one it brings, or one the
     /// deployment generates for its Slack channel.
-    pub fn has_own_topic(&self) -> bool {
+    pub(crate) fn has_own_topic(&self) -> bool {
         self.sns_topic_arn.is_some() || self.slack_channel_id.is_some()
     }
 }

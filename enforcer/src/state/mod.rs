@@ -222,7 +222,7 @@ pub struct ResourceState {
     /// The classification the resource was last seen carrying (its vocabulary tags, kept on the
     /// freshness item): a resource with one is never "unclassified since its creation", and a
     /// removed `restore` tag is written back from it.
-    pub known_tags: crate::Tags,
+    pub(crate) known_tags: crate::Tags,
 }
 
 /// The result of claiming a message.

@@ -24,15 +24,12 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub(crate) use fallback::FallbackService;
 pub use permissions::{required_actions, Backend, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
-pub use quarantine::{
-    AwsQuarantine, KindSpec, QuarantineConfig, QuarantineKind, DENY_STATEMENT_SID,
-    ISOLATION_GROUP_NAME,
-};
+pub(crate) use quarantine::QuarantineKind;
+pub use quarantine::{AwsQuarantine, QuarantineConfig, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME};
 pub use sns::SnsNotify;
 pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};
 
 pub(crate) use crate::failure::error_code;
-pub(crate) use crate::failure::is_throttling;
 pub use crate::failure::store_error;
 
 /// Attempts per call, the first included, before a retryable failure is reported.
