@@ -78,6 +78,8 @@ const WHY_UNCONDITIONED: &[(&str, &str)] = &[
     ("Alerts", "the alerts topic only"),
     ("StateTable", "the state table only"),
     ("FailedEvents", "the dead-letter queue only"),
+    ("IntakeQueue", "the intake queue only: receives and deletes the batches it is invoked with"),
+    ("PermanentFailures", "the failures queue only"),
     ("Encryption", "the enforcer's key only"),
     ("Logs", "the function's log group only"),
     ("Traces", "X-Ray's trace writes have no resource-level permissions"),
