@@ -239,7 +239,8 @@ pub struct ResourceTags {
     /// True when the read still lagged the event after the read retries.
     pub stale: bool,
     /// The classification the enforcer's state last saw the resource carry (its vocabulary
-    /// tags; empty when never seen classified, or not known: the CLI keeps no history).
+    /// tags; empty when never seen classified, or not known: an offline `check` or `explain`
+    /// keeps no history).
     pub known: Tags,
 }
 

@@ -9,6 +9,7 @@ mod support;
 
 mod act;
 mod cli;
+mod cli_history;
 mod deploy;
 mod failures;
 mod lambda_binary;

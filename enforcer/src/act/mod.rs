@@ -30,8 +30,7 @@ use std::future::Future;
 pub use apply::{apply, release, ActReport, ActSettings, QuarantineStatus};
 
 pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
-pub(crate) use read::read_fresh_and_decide;
-pub use read::{given_current, read_and_decide, ReadRetry};
+pub use read::{given_current, read_and_decide, read_fresh_and_decide, ReadRetry};
 pub(crate) use record::QuarantineRecord;
 pub use record::{QUARANTINE_AT_KEY, QUARANTINE_KEY, QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY};
 

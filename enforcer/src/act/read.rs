@@ -5,7 +5,9 @@
 //! the lagging resources again a few times ([`ReadRetry`]), and lays the event over each read
 //! ([`overlay`]): the record is newer than the read. Tags known rather than read (a scan's
 //! listing, a policy test case, `enforcer explain --tags`) take [`given_current`] instead.
-//! [`read_and_decide`] reads and then decides, turning a failed read into an error decision.
+//! [`read_and_decide`] reads and then decides, turning a failed read into an error decision;
+//! [`read_fresh_and_decide`] does so against the state table's history (event clocks and the
+//! classification each resource was last seen carrying), as every path that acts does.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -177,8 +179,9 @@ pub(crate) async fn stale_resources<R: StateStore + Sync>(
 /// are decided knowing the classification the state last saw them carry
 /// ([`ResourceTags::known`](crate::engine::ResourceTags::known): never quarantined once seen
 /// classified; a lost `restore` tag written back), and what they carry now is remembered. The
-/// Lambda decides so.
-pub(crate) async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
+/// Lambda, `check --aws` and `scan --aws` decide so (a scan's listed tags through an
+/// [`InMemoryTagStore`](super::InMemoryTagStore) holding them, and no clock: never stale).
+pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
     store: &S,
     records: &R,
     retry: &ReadRetry,

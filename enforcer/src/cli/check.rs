@@ -8,11 +8,13 @@ use std::process::ExitCode;
 
 use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{
-    apply, read_and_decide, ActReport, ActSettings, InMemoryTagStore, ReadRetry, TagStore,
+    apply, read_and_decide, read_fresh_and_decide, ActReport, ActSettings, InMemoryTagStore,
+    ReadRetry, TagStore,
 };
 use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{ResolveOptions, Resolver};
 use enforcer::policy::PolicySet;
+use enforcer::state::ConfiguredStateStore;
 use enforcer::Tags;
 
 use super::aws::AwsSelection;
@@ -138,12 +140,16 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut tally = ActTally::default();
     let mut hidden = 0usize;
     let inputs = &args.decide;
+    // Decided as the Lambda decides: a stale event (an older `aws.tag` version or CloudTrail
+    // eventTime than one already seen for the resource, in the table or earlier in this run)
+    // decides nothing, and a resource the state saw classified is never quarantined.
     let decided = decide_with(
         inputs,
         &runtime,
         &resolver,
         &loaded.set,
         &backends.store,
+        Some(&settings.state),
         |decision, _| {
             summary.add(decision.outcome);
             let report: ActReport = runtime.block_on(apply(
@@ -263,17 +269,20 @@ pub fn decide_all(
     let resolver = resolver(args)?;
     let store = InMemoryTagStore::with_inventory(inventory);
     let runtime = runtime()?;
-    decide_with(args, &runtime, &resolver, &loaded.set, &store, each)
+    decide_with(args, &runtime, &resolver, &loaded.set, &store, None, each)
 }
 
-/// Decides every record of the inputs, in order, reading current tags from `store`. An input
-/// that cannot be read is reported on stderr (it is not a record) and counted.
-fn decide_with<S: TagStore>(
+/// Decides every record of the inputs, in order, reading current tags from `store`, and with
+/// `state` (the state table, or memory for the run) against its history
+/// ([`read_fresh_and_decide`]). An input that cannot be read is reported on stderr (it is not a
+/// record) and counted.
+fn decide_with<S: TagStore + Sync>(
     args: &DecideArgs,
     runtime: &tokio::runtime::Runtime,
     resolver: &Resolver,
     policies: &PolicySet,
     store: &S,
+    state: Option<&ConfiguredStateStore>,
     mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
 ) -> anyhow::Result<Decided> {
     let retry = ReadRetry::default();
@@ -293,15 +302,16 @@ fn decide_with<S: TagStore>(
         for result in records {
             let decision = match result {
                 Ok((location, event)) => {
-                    let decide = read_and_decide(
-                        store,
-                        &retry,
-                        resolver.resolve(&event),
-                        policies,
-                        policies.mode,
-                        Some(&location),
-                    );
-                    let (decision, failure) = runtime.block_on(decide);
+                    let resolution = resolver.resolve(&event);
+                    let (mode, location) = (policies.mode, Some(&location));
+                    let (decision, failure) = match state {
+                        Some(state) => runtime.block_on(read_fresh_and_decide(
+                            store, state, &retry, resolution, policies, mode, location,
+                        )),
+                        None => runtime.block_on(read_and_decide(
+                            store, &retry, resolution, policies, mode, location,
+                        )),
+                    };
                     if failure.is_some() {
                         decided.read_failures += 1;
                     }

@@ -15,16 +15,19 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use enforcer::act::aws::{QuarantineConfig, TAG_RESOURCES_BATCH};
-use enforcer::act::{apply, given_current, ActReport, ActSettings, StoreError};
+use enforcer::act::{
+    apply, read_fresh_and_decide, ActReport, ActSettings, InMemoryTagStore, ReadRetry, StoreError,
+};
 use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
 use enforcer::discover::{
     selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place, RegionScan,
     Source,
 };
-use enforcer::engine::{decide, existing, outcome_of, Decision, Outcome};
-use enforcer::event::ResourceRef;
+use enforcer::engine::{existing, outcome_of, Decision, Outcome};
+use enforcer::event::{Change, Resolution, ResourceRef};
 use enforcer::policy::PolicySet;
 use enforcer::replay::DecisionTally;
+use enforcer::state::ConfiguredStateStore;
 use enforcer::Tags;
 
 use super::aws::{runtime, AlertTopicArgs, AwsBackends, AwsSelection, StateTableArg};
@@ -159,11 +162,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             None => BTreeMap::new(),
         };
         let resources: Vec<(String, Tags)> = inventory.into_iter().collect();
+        // An inventory file is decided like a listing, with the state in memory for the run.
+        let records = ConfiguredStateStore::default();
         scan(
             &args,
             &loaded.set,
             resources,
             None,
+            &Judge {
+                runtime: &runtime,
+                records: &records,
+            },
             None,
             &bar,
             &mut out,
@@ -334,6 +343,10 @@ fn scan_aws(
                 policies,
                 discovered.resources,
                 Some(&place.account),
+                &Judge {
+                    runtime,
+                    records: &settings.state,
+                },
                 Some(&act),
                 bar,
                 out,
@@ -360,12 +373,46 @@ fn account_label(account: &OrgAccount) -> String {
 
 type Act<'a> = dyn Fn(&Decision) -> ActReport + 'a;
 
+/// How a scan decides what it listed: against the state table's history (or memory for the
+/// run), through the one path every event takes too ([`read_fresh_and_decide`]). A scan has no
+/// clock, so it is never stale, but a resource the state saw classified is never quarantined
+/// (alerted about instead, a lost `restore` tag written back), and what each resource carries
+/// now is remembered.
+struct Judge<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    records: &'a ConfiguredStateStore,
+}
+
+impl Judge<'_> {
+    /// Decides `change` (a batch of listed resources) with the tags listed for them; the
+    /// failure beside the decision when the state table could not be read or written.
+    fn decide(
+        &self,
+        change: Change,
+        listed: BTreeMap<String, Tags>,
+        policies: &PolicySet,
+    ) -> (Decision, Option<StoreError>) {
+        // The listing is the read: a store holding exactly what was listed.
+        let store = InMemoryTagStore::with_inventory(listed);
+        self.runtime.block_on(read_fresh_and_decide(
+            &store,
+            self.records,
+            &ReadRetry::none(),
+            Resolution::Resolved(Box::new(change)),
+            policies,
+            policies.mode,
+            None,
+        ))
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // the scan's parts, each named; a struct would only rename them
 fn scan(
     args: &ScanArgs,
     policies: &PolicySet,
     resources: Vec<(String, Tags)>,
     account: Option<&str>,
+    judge: &Judge<'_>,
     act: Option<&Act<'_>>,
     bar: &indicatif::ProgressBar,
     out: &mut impl Write,
@@ -393,7 +440,8 @@ fn scan(
         account.map(|a| format!(" {a}")).unwrap_or_default()
     ));
     for batch in batches(selected) {
-        let count = batch.len() as u64;
+        let size = batch.len();
+        let count = size as u64;
         let tags: BTreeMap<String, Tags> = batch
             .iter()
             .map(|(resource, tags)| (resource.arn.clone(), tags.clone()))
@@ -404,10 +452,18 @@ fn scan(
         };
         let mut change = existing(first, account);
         change.resources.extend(resources);
-        let current = given_current(&change, |resource| tags.get(&resource.arn).cloned());
-        let decision = decide(change, current, policies, policies.mode, None);
-        for resource in &decision.resources {
-            let outcome = outcome_of(resource.action);
+        let (decision, failure) = judge.decide(change, tags, policies);
+        // A batch the state table failed for is undecided: each of its resources counts as an
+        // error, the failure as an AWS failure, and nothing is done about it.
+        let outcomes: Vec<Outcome> = match &failure {
+            None => decision
+                .resources
+                .iter()
+                .map(|resource| outcome_of(resource.action))
+                .collect(),
+            Some(_) => vec![Outcome::Error; size],
+        };
+        for outcome in outcomes {
             totals.summary.add(outcome);
             if let Some(account) = account {
                 totals
@@ -417,10 +473,13 @@ fn scan(
                     .add(outcome);
             }
         }
+        if failure.is_some() {
+            totals.tally.add_read_failure();
+        }
         if let Some(report) = &mut totals.report {
             report.add(&decision);
         }
-        let report = act.map(|act| act(&decision));
+        let report = act.filter(|_| failure.is_none()).map(|act| act(&decision));
         if let Some(report) = &report {
             totals.tally.add(report);
         }
