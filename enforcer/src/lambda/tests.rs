@@ -154,7 +154,10 @@ fn audit_mode_announces_planned_tags_once() {
     assert!(first.alerted, "{first:?}");
     let again = run(handler.handle(&event, Some(OWN))).unwrap();
     assert!(!again.alerted, "{again:?}");
-    let later = run(handler.handle(&sample("rds-ModifyDBCluster.json"), Some(OWN))).unwrap();
+    // A call made after the creation (the sample's own time is earlier: it would be stale).
+    let mut modify = sample("rds-ModifyDBCluster.json");
+    modify["detail"]["eventTime"] = serde_json::json!("2026-11-02T10:20:00Z");
+    let later = run(handler.handle(&modify, Some(OWN))).unwrap();
     assert_eq!(later.outcome, Outcome::Remediate, "{later:?}");
     assert!(!later.alerted, "{later:?}");
     let messages = handler.notify().messages();
