@@ -418,6 +418,23 @@ fn render_tag_keys(indent: usize) -> String {
         .collect()
 }
 
+/// The IAM actions discovering one account takes (`enforcer::discover::account_discovery_calls`),
+/// sorted, each once.
+fn account_discovery_actions() -> BTreeSet<String> {
+    enforcer::discover::account_discovery_calls()
+        .iter()
+        .flat_map(|call| call.actions.iter().map(|a| (*a).to_owned()))
+        .collect()
+}
+
+/// The YAML list of [`account_discovery_actions`], indented by `indent`.
+fn render_discovery_actions(indent: usize) -> String {
+    account_discovery_actions()
+        .iter()
+        .map(|action| format!("{:indent$}- {action}\n", ""))
+        .collect()
+}
+
 /// Replaces what lies between `# BEGIN {what}` and `# END {what}` lines.
 pub(crate) fn splice(text: &str, what: &str, body: &str) -> String {
     let begin = format!("# BEGIN {what}\n");
@@ -667,6 +684,11 @@ fn generated_infra_is_up_to_date() {
         let text = std::fs::read_to_string(infra(rules.file)).unwrap();
         let text = splice(&text, "generated rules", &render_rules(&rules, &patterns));
         let text = splice(&text, "generated tag keys", &render_tag_keys(18));
+        let text = splice(
+            &text,
+            "generated discovery actions",
+            &render_discovery_actions(14),
+        );
         expected.push((
             rules.file,
             splice(
@@ -1321,6 +1343,84 @@ fn the_roles_grant_every_action_the_code_needs_and_nothing_else() {
          enforcer/src/act/aws needs (REQUIRED_IAM_ACTIONS)"
     );
     assert_eq!(tag_and_quarantine, member);
+}
+
+/// The statements of a role's discovery policy (a managed policy of its own).
+fn discover_statements(file: &str) -> Vec<Value> {
+    let (name, role) = if file == "template.yaml" {
+        ("EnforcerDiscoverPolicy", "EnforcerRole")
+    } else {
+        ("MemberDiscoverPolicy", "MemberRole")
+    };
+    let template = template(file);
+    let policy = resource(&template, name);
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy", "{file} {name}");
+    assert_eq!(
+        policy["Properties"]["Roles"],
+        json!([{"Ref": role}]),
+        "{file} {name}"
+    );
+    policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Both roles may discover what `enforcer scan` discovers (`enforcer::discover`): their
+/// `Discover` statement holds exactly one account's discovery actions, all of them reads; the
+/// function's role, where `scan --org` runs, also lists the organization's accounts and assumes
+/// the member roles (every action of `discovery_calls`); the member role does neither.
+#[test]
+fn the_roles_grant_every_action_discovery_needs_and_only_reads() {
+    let expected = account_discovery_actions();
+    assert!(
+        expected.contains("s3:ListAllMyBuckets") && expected.contains("ec2:DescribeInstances"),
+        "{expected:?}"
+    );
+    for action in &expected {
+        let name = action.split_once(':').unwrap().1;
+        assert!(
+            ["List", "Describe", "Get", "Search"]
+                .iter()
+                .any(|read| name.starts_with(read)),
+            "{action} is not a read; discovery only reads"
+        );
+    }
+    let mut granted_by_file = std::collections::BTreeMap::new();
+    for file in ["template.yaml", "member.yaml"] {
+        let statements = discover_statements(file);
+        let discover: Vec<Value> = statements
+            .iter()
+            .filter(|s| s["Sid"] == "Discover")
+            .cloned()
+            .collect();
+        assert_eq!(discover.len(), 1, "{file}: one Discover statement");
+        assert_eq!(actions(&discover, "Allow"), expected, "{file}");
+        granted_by_file.insert(file, actions(&statements, "Allow"));
+    }
+    let roles = roles();
+    let central: BTreeSet<String> = actions(&roles.central_tag, "Allow")
+        .into_iter()
+        .chain(actions(&roles.central_run, "Allow"))
+        .chain(granted_by_file["template.yaml"].iter().cloned())
+        .collect();
+    let missing: Vec<String> = enforcer::discover::discovery_calls()
+        .iter()
+        .flat_map(|call| call.actions.iter())
+        .filter(|action| !central.contains(**action))
+        .map(|action| (*action).to_owned())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "infra/template.yaml's EnforcerRole cannot discover: {missing:?}"
+    );
+    assert_eq!(
+        granted_by_file["template.yaml"]
+            .difference(&expected)
+            .collect::<Vec<_>>(),
+        ["organizations:ListAccounts"]
+    );
+    assert_eq!(granted_by_file["member.yaml"], expected);
 }
 
 /// `Resource: "*"` only for actions without resource-level permissions, and the actions that
