@@ -1423,6 +1423,82 @@ fn the_roles_grant_every_action_discovery_needs_and_only_reads() {
     assert_eq!(granted_by_file["member.yaml"], expected);
 }
 
+/// The scheduled scan: EventBridge Scheduler invokes the function with the payload
+/// `enforcer::lambda::scan::ScanRequest` recognises, on the expression of a parameter (daily by
+/// default), unless the parameter turning it off says so; its role may invoke this function
+/// and nothing else, and only Scheduler of this account may assume it.
+#[test]
+fn the_scheduled_scan_invokes_the_function_with_the_scan_payload_and_nothing_more() {
+    let template = template("template.yaml");
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["ScanScheduleExpression"]["Default"],
+        "rate(1 day)"
+    );
+    assert_eq!(parameters["ScheduledScan"]["Default"], "enabled");
+    assert_eq!(
+        parameters["ScheduledScan"]["AllowedValues"],
+        json!(["enabled", "disabled"])
+    );
+    assert_eq!(
+        template["Conditions"]["HasScanSchedule"],
+        json!({"Fn::Equals": [{"Ref": "ScheduledScan"}, "enabled"]})
+    );
+    // Audit by default: the function's mode is the template's, audit unless told otherwise.
+    assert_eq!(parameters["Mode"]["Default"], "audit");
+    let schedule = resource(&template, "ScanSchedule");
+    assert_eq!(schedule["Type"], "AWS::Scheduler::Schedule");
+    assert_eq!(schedule["Condition"], "HasScanSchedule");
+    let properties = &schedule["Properties"];
+    assert_eq!(
+        properties["ScheduleExpression"],
+        json!({"Ref": "ScanScheduleExpression"})
+    );
+    assert_eq!(properties["State"], "ENABLED");
+    let target = &properties["Target"];
+    assert_eq!(
+        target["Arn"],
+        json!({"Fn::GetAtt": ["EnforcerFunction", "Arn"]})
+    );
+    assert_eq!(
+        target["RoleArn"],
+        json!({"Fn::GetAtt": ["ScanScheduleRole", "Arn"]})
+    );
+    let input: Value = serde_json::from_str(target["Input"].as_str().unwrap()).unwrap();
+    assert!(
+        enforcer::lambda::scan::ScanRequest::of(&input).is_some(),
+        "{input} is not a scan request"
+    );
+    let role = resource(&template, "ScanScheduleRole");
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    assert_eq!(role["Condition"], "HasScanSchedule");
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        }])
+    );
+    let policies = role["Properties"]["Policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1);
+    assert_eq!(
+        policies[0]["PolicyDocument"]["Statement"],
+        json!([{
+            "Sid": "InvokeEnforcer",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": ["EnforcerFunction", "Arn"]}
+        }])
+    );
+    // No other policy names the schedule's role.
+    for (name, other) in template["Resources"].as_object().unwrap() {
+        let roles = other["Properties"]["Roles"].to_string();
+        assert!(!roles.contains("ScanScheduleRole"), "{name} grants it more");
+    }
+}
+
 /// `Resource: "*"` only for actions without resource-level permissions, and the actions that
 /// remove tags only for the enforcer's quarantine records.
 #[test]

@@ -84,6 +84,7 @@ const WHY_UNCONDITIONED: &[(&str, &str)] = &[
         "DiscoverOrganization",
         "reads only; `organizations:ListAccounts` has no resource-level permissions",
     ),
+    ("InvokeEnforcer", "the enforcer's function only (the scheduled scan)"),
     ("Alerts", "the alerts topic only"),
     ("StateTable", "the state table only"),
     ("FailedEvents", "the dead-letter queue only"),

@@ -14,14 +14,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use enforcer::act::aws::{QuarantineConfig, TAG_RESOURCES_BATCH};
-use enforcer::act::{apply, given_current, ActReport, ActSettings, StoreError};
+use enforcer::act::aws::QuarantineConfig;
+use enforcer::act::{apply, ActReport, ActSettings, StoreError};
 use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
 use enforcer::discover::{
-    selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place, RegionScan,
-    Source,
+    batches, decide_batch, selected_types, type_selected, AccountDiscovery, Coverage,
+    ExplorerChoice, Place, RegionScan, Source,
 };
-use enforcer::engine::{decide, existing, outcome_of, Decision, Outcome};
+use enforcer::engine::{outcome_of, Decision, Outcome};
 use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
 use enforcer::replay::DecisionTally;
@@ -394,18 +394,9 @@ fn scan(
     ));
     for batch in batches(selected) {
         let count = batch.len() as u64;
-        let tags: BTreeMap<String, Tags> = batch
-            .iter()
-            .map(|(resource, tags)| (resource.arn.clone(), tags.clone()))
-            .collect();
-        let mut resources = batch.into_iter().map(|(resource, _)| resource);
-        let Some(first) = resources.next() else {
+        let Some(decision) = decide_batch(batch, account, policies, policies.mode) else {
             continue;
         };
-        let mut change = existing(first, account);
-        change.resources.extend(resources);
-        let current = given_current(&change, |resource| tags.get(&resource.arn).cloned());
-        let decision = decide(change, current, policies, policies.mode, None);
         for resource in &decision.resources {
             let outcome = outcome_of(resource.action);
             totals.summary.add(outcome);
@@ -443,34 +434,6 @@ fn scan(
         bar.inc(count);
     }
     Ok(())
-}
-
-/// The resources in batches of at most [`TAG_RESOURCES_BATCH`], each of one region and type,
-/// decided as one change: `--apply` then writes each batch's identical tag sets with one
-/// `TagResources` call, and alerts each owner once per batch, listing their resources.
-fn batches(mut resources: Vec<(ResourceRef, Tags)>) -> Vec<Vec<(ResourceRef, Tags)>> {
-    let key = |resource: &ResourceRef| {
-        let region = enforcer::catalog::Arn::parse(&resource.arn)
-            .map(|arn| arn.region.to_owned())
-            .unwrap_or_default();
-        (region, resource.resource_type.clone())
-    };
-    resources.sort_by(|(a, _), (b, _)| key(a).cmp(&key(b)).then_with(|| a.arn.cmp(&b.arn)));
-    let mut batches: Vec<Vec<(ResourceRef, Tags)>> = Vec::new();
-    for entry in resources {
-        match batches.last_mut() {
-            Some(batch)
-                if batch.len() < TAG_RESOURCES_BATCH
-                    && batch
-                        .first()
-                        .is_some_and(|(first, _)| key(first) == key(&entry.0)) =>
-            {
-                batch.push(entry);
-            }
-            _ => batches.push(vec![entry]),
-        }
-    }
-    batches
 }
 
 /// AWS failures the scan went on after: accounts not scanned, listings that failed, writes.

@@ -16,6 +16,7 @@
 //! reports which types it enumerated and which it could not, never silently fewer.
 
 pub mod account;
+mod batch;
 mod dynamodb;
 mod ec2;
 mod ecr;
@@ -41,6 +42,7 @@ use crate::policy::PolicySet;
 use crate::Tags;
 
 pub use account::{AccountDiscovery, ExplorerChoice, RegionScan};
+pub use batch::{batches, decide_batch};
 
 pub use explorer::Explorer;
 

@@ -135,14 +135,19 @@ fn is_sqs(payload: &serde_json::Value) -> bool {
 }
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
-    /// Handles one invocation: an SQS batch from the intake queue (answered with the partial
-    /// batch response), or a single EventBridge event (answered with its [`Response`]; `Err`
+    /// Handles one invocation: a scheduled scan (`{"enforcer": "scan"}`, [`super::scan`]), an
+    /// SQS batch from the intake queue (answered with the partial batch response), or a single
+    /// EventBridge event (answered with its [`Response`]; `Err`
     /// when Lambda should retry it).
     pub async fn handle_invocation(
         &self,
         payload: &serde_json::Value,
         own_account: Option<&str>,
     ) -> Result<serde_json::Value, RetryableError> {
+        if super::scan::ScanRequest::of(payload).is_some() {
+            let answer = self.handle_scan(payload, own_account).await?;
+            return Ok(serde_json::to_value(answer).unwrap_or_default());
+        }
         if is_sqs(payload) {
             let batch: SqsEvent = match serde_json::from_value(payload.clone()) {
                 Ok(batch) => batch,

@@ -23,6 +23,7 @@ pub mod aws;
 pub mod batch;
 pub mod config;
 pub mod failures;
+pub mod scan;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -249,6 +250,9 @@ pub struct Handler<A, N> {
     accounts: A,
     notify: N,
     failures: failures::FailureQueue,
+    /// The function's own AWS configuration, which a scheduled scan discovers with ([`scan`]);
+    /// `None` without the AWS backend.
+    scanner: Option<aws_config::SdkConfig>,
 }
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
@@ -266,7 +270,16 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             accounts,
             notify,
             failures: failures::FailureQueue::default(),
+            scanner: None,
         }
+    }
+
+    /// The same handler able to run a scheduled scan ([`scan`]) with the function's own AWS
+    /// configuration `base` (its account and region).
+    #[must_use]
+    pub fn with_scanner(mut self, base: aws_config::SdkConfig) -> Self {
+        self.scanner = Some(base);
+        self
     }
 
     /// The same handler sending permanent failures to `queue` (see [`failures`]).
@@ -349,7 +362,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
 
     /// Records a permanent failure where an operator looks: the metric line and the failures
     /// queue. When the queue cannot take it, the event is retried (`Err`) rather than lost.
-    async fn record_permanent(
+    pub(crate) async fn record_permanent(
         &self,
         event: &serde_json::Value,
         response: &Response,
@@ -486,7 +499,7 @@ pub(crate) fn event_account(input: &InputEvent) -> Option<String> {
     }
 }
 
-fn disposition_of(errors: &[&StoreError]) -> Disposition {
+pub(crate) fn disposition_of(errors: &[&StoreError]) -> Disposition {
     if errors.iter().any(|e| e.retryable) {
         Disposition::Retry
     } else if errors.is_empty() {
@@ -496,7 +509,7 @@ fn disposition_of(errors: &[&StoreError]) -> Disposition {
     }
 }
 
-fn summary(
+pub(crate) fn summary(
     decision: &Decision,
     report: Option<&ActReport>,
     failures: Vec<LoggedFailure>,
@@ -543,7 +556,7 @@ fn summary(
 /// `written`, `alerted`, `failure_count`, `retryable`, `duration_ms`) are top-level and
 /// queryable in CloudWatch Logs Insights as they are; `arns` is a comma list, `actions` and
 /// `failures` compact JSON.
-fn log(response: &Response) {
+pub(crate) fn log(response: &Response) {
     let arns = response.arns.join(",");
     let actions = serde_json::to_string(&response.actions).unwrap_or_default();
     let failures = serde_json::to_string(&response.failures).unwrap_or_default();
@@ -578,7 +591,7 @@ fn log(response: &Response) {
 }
 
 /// A unit enum's serde name (`remediate`, `audit`, …).
-fn name<T: Serialize>(value: &T) -> String {
+pub(crate) fn name<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(text)) => text,
         Ok(other) => other.to_string(),

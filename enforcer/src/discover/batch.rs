@@ -1,0 +1,59 @@
+//! What a scan decides: the resources discovery found, in batches of one region and type, each
+//! decided as one change of resources as they exist. `enforcer scan` and the function's scheduled
+//! scan (`enforcer::lambda::scan`) both decide through here.
+
+use std::collections::BTreeMap;
+
+use crate::act::aws::TAG_RESOURCES_BATCH;
+use crate::act::given_current;
+use crate::engine::{decide, existing, Decision};
+use crate::event::ResourceRef;
+use crate::policy::{Mode, PolicySet};
+use crate::Tags;
+
+/// The resources in batches of at most [`TAG_RESOURCES_BATCH`], each of one region and type,
+/// decided as one change: applying a batch writes its identical tag sets with one
+/// `TagResources` call, and alerts each owner once per batch, listing their resources.
+pub fn batches(mut resources: Vec<(ResourceRef, Tags)>) -> Vec<Vec<(ResourceRef, Tags)>> {
+    let key = |resource: &ResourceRef| {
+        let region = crate::catalog::Arn::parse(&resource.arn)
+            .map(|arn| arn.region.to_owned())
+            .unwrap_or_default();
+        (region, resource.resource_type.clone())
+    };
+    resources.sort_by(|(a, _), (b, _)| key(a).cmp(&key(b)).then_with(|| a.arn.cmp(&b.arn)));
+    let mut batches: Vec<Vec<(ResourceRef, Tags)>> = Vec::new();
+    for entry in resources {
+        match batches.last_mut() {
+            Some(batch)
+                if batch.len() < TAG_RESOURCES_BATCH
+                    && batch
+                        .first()
+                        .is_some_and(|(first, _)| key(first) == key(&entry.0)) =>
+            {
+                batch.push(entry);
+            }
+            _ => batches.push(vec![entry]),
+        }
+    }
+    batches
+}
+
+/// One batch decided in `mode`: each resource as it exists ([`existing`], listed in `account`),
+/// its listed tags its current ones. `None` for an empty batch.
+pub fn decide_batch(
+    batch: Vec<(ResourceRef, Tags)>,
+    account: Option<&str>,
+    policies: &PolicySet,
+    mode: Mode,
+) -> Option<Decision> {
+    let tags: BTreeMap<String, Tags> = batch
+        .iter()
+        .map(|(resource, tags)| (resource.arn.clone(), tags.clone()))
+        .collect();
+    let mut resources = batch.into_iter().map(|(resource, _)| resource);
+    let mut change = existing(resources.next()?, account);
+    change.resources.extend(resources);
+    let current = given_current(&change, |resource| tags.get(&resource.arn).cloned());
+    Some(decide(change, current, policies, mode, None))
+}
