@@ -609,10 +609,17 @@ async fn a_scan_invocation_finds_and_decides_a_never_tagged_bucket() {
     );
     assert!(response["alerts_sent"].as_u64().unwrap() >= 1, "{response}");
     eprintln!(
-        "scan invocation: {} resources in {} batches, {:.1} s",
+        "scan invocation: {} resources in {} batches, {} alert messages, {:.1} s",
         response["resources"],
         response["batches"],
+        response["alerts_sent"],
         took.as_secs_f64()
+    );
+    // Alerts meet at the intake batches' barrier: one message per owner and notice, a digest
+    // listing their resources, not one per batch of 20.
+    assert!(
+        response["alerts_sent"].as_u64().unwrap() < response["batches"].as_u64().unwrap(),
+        "{response}"
     );
 
     // The bucket's decision line: found although never tagged, decided as a scan decides.

@@ -37,17 +37,18 @@ use crate::alert::AlertMessage;
 const SQS_EVENT_SOURCE: &str = "aws:sqs";
 
 /// One message waiting at the barrier, and where its answer goes.
-type Waiting = (AlertMessage, oneshot::Sender<Result<String, StoreError>>);
+pub(super) type Waiting = (AlertMessage, oneshot::Sender<Result<String, StoreError>>);
 
-enum Request {
+/// What a job of a batch tells the publisher: a message to publish, or that it is done.
+pub(super) enum Request {
     Publish(Box<Waiting>),
     Done,
 }
 
 /// The [`Notify`] a batch's events publish through: each publish waits at the barrier.
 pub(crate) struct Batching<'n, N> {
-    inner: &'n N,
-    requests: mpsc::UnboundedSender<Request>,
+    pub(super) inner: &'n N,
+    pub(super) requests: mpsc::UnboundedSender<Request>,
 }
 
 impl<N: Notify + Sync> Notify for Batching<'_, N> {
@@ -76,7 +77,7 @@ impl<N: Notify + Sync> Notify for Batching<'_, N> {
 
 /// Publishes the batch's messages, grouped, each time every running event waits or is done.
 /// Returns the number of messages published.
-async fn publisher<N: Notify + Sync>(
+pub(super) async fn publisher<N: Notify + Sync>(
     notify: &N,
     mut requests: mpsc::UnboundedReceiver<Request>,
     mut running: usize,

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::batch::{publisher, Batching, Request};
 use super::{disposition_of, log, summary, Accounts, Disposition, Handler, LoggedFailure};
 use super::{Response, RetryableError};
 use crate::act::{apply, Notify, StoreError};
@@ -20,7 +21,15 @@ use crate::discover::org::{OrgAccount, DEFAULT_MEMBER_ROLE};
 use crate::discover::{
     batches, decide_batch, selected_types, AccountDiscovery, Coverage, ExplorerChoice,
 };
+use crate::engine::Decision;
 use crate::event::ResourceRef;
+use futures_util::future::join_all;
+use tokio::sync::mpsc;
+
+/// Batches (of up to 20 resources) carried out at once, their alerts grouped per owner: a scan
+/// alerts each owner once per this many batches (1,000 resources), and at most this many
+/// batches' calls are in flight.
+const BATCHES_PER_DIGEST: usize = 50;
 
 /// The payload that asks the function for a scan: `{"enforcer": "scan"}`, nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -67,7 +76,8 @@ pub struct ScanResponse {
     pub listing_failures: BTreeMap<String, StoreError>,
     /// True when tags were written (enforce mode).
     pub written: bool,
-    /// Alerts published.
+    /// Alert messages published (one per owner and notice per group of
+    /// [`BATCHES_PER_DIGEST`] batches: a digest when several resources are due).
     pub alerts_sent: usize,
     /// Every failure of the decisions' acts.
     pub failures: Vec<LoggedFailure>,
@@ -200,48 +210,70 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
                 .filter_map(|(arn, tags)| Some((ResourceRef::from_arn(&arn, None)?, tags)))
                 .collect();
             response.resources += resources.len();
-            for batch in batches(resources) {
-                let Some(decision) = decide_batch(batch, Some(account), &self.policies, self.mode)
-                else {
-                    continue;
+            let decisions: Vec<Decision> = batches(resources)
+                .into_iter()
+                .filter_map(|batch| decide_batch(batch, Some(account), &self.policies, self.mode))
+                .collect();
+            for group in decisions.chunks(BATCHES_PER_DIGEST) {
+                // The group's batches are carried out at once, their alerts meeting at the
+                // intake batches' barrier (`super::batch`): one message per owner, a digest
+                // when several of their resources are due.
+                let (requests, received) = mpsc::unbounded_channel();
+                let batching = Batching {
+                    inner: &self.notify,
+                    requests,
                 };
-                let report = apply(
-                    &decision,
-                    &self.settings,
-                    &backends.store,
-                    &backends.quarantine,
-                    &self.notify,
-                )
-                .await;
-                let failures: Vec<LoggedFailure> = report
-                    .failures()
-                    .into_iter()
-                    .map(|(arn, error)| LoggedFailure {
-                        arn: arn.map(str::to_owned),
-                        error: error.clone(),
-                    })
-                    .collect();
-                let disposition =
-                    disposition_of(&failures.iter().map(|f| &f.error).collect::<Vec<_>>());
-                let line: Response = summary(&decision, Some(&report), failures, disposition);
-                log(&line);
-                if disposition == Disposition::Permanent {
-                    // Recorded where an operator looks, as an event's; when that fails the scan
-                    // is retried.
-                    if let Err(RetryableError(lost)) = self.record_permanent(payload, &line).await {
-                        response.failures.extend(lost);
+                let applied = join_all(group.iter().map(|decision| {
+                    let batching = &batching;
+                    let backends = &backends;
+                    async move {
+                        let report = apply(
+                            decision,
+                            &self.settings,
+                            &backends.store,
+                            &backends.quarantine,
+                            batching,
+                        )
+                        .await;
+                        let _ = batching.requests.send(Request::Done);
+                        report
                     }
+                }));
+                let (reports, published) =
+                    tokio::join!(applied, publisher(&self.notify, received, group.len()));
+                response.alerts_sent += published;
+                for (decision, report) in group.iter().zip(reports) {
+                    let failures: Vec<LoggedFailure> = report
+                        .failures()
+                        .into_iter()
+                        .map(|(arn, error)| LoggedFailure {
+                            arn: arn.map(str::to_owned),
+                            error: error.clone(),
+                        })
+                        .collect();
+                    let disposition =
+                        disposition_of(&failures.iter().map(|f| &f.error).collect::<Vec<_>>());
+                    let line: Response = summary(decision, Some(&report), failures, disposition);
+                    log(&line);
+                    if disposition == Disposition::Permanent {
+                        // Recorded where an operator looks, as an event's; when that fails the
+                        // scan is retried.
+                        if let Err(RetryableError(lost)) =
+                            self.record_permanent(payload, &line).await
+                        {
+                            response.failures.extend(lost);
+                        }
+                    }
+                    for resource in &decision.resources {
+                        *response
+                            .outcomes
+                            .entry(super::name(&crate::engine::outcome_of(resource.action)))
+                            .or_default() += 1;
+                    }
+                    response.batches += 1;
+                    response.written |= line.written;
+                    response.failures.extend(line.failures);
                 }
-                for resource in &decision.resources {
-                    *response
-                        .outcomes
-                        .entry(super::name(&crate::engine::outcome_of(resource.action)))
-                        .or_default() += 1;
-                }
-                response.batches += 1;
-                response.written |= line.written;
-                response.alerts_sent += report.alerts.iter().filter(|a| a.sent).count();
-                response.failures.extend(line.failures);
             }
         }
         response.coverage = coverage.line();
