@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use crate::act::aws::TAG_RESOURCES_BATCH;
-use crate::act::given_current;
+use crate::act::{given_current, read_fresh_and_decide, InMemoryTagStore, ReadRetry, StoreError};
 use crate::engine::{decide, existing, Decision};
-use crate::event::ResourceRef;
+use crate::event::{Resolution, ResourceRef};
 use crate::policy::{Mode, PolicySet};
+use crate::state::StateStore;
 use crate::Tags;
 
 /// The resources in batches of at most [`TAG_RESOURCES_BATCH`], each of one region and type,
@@ -56,4 +57,38 @@ pub fn decide_batch(
     change.resources.extend(resources);
     let current = given_current(&change, |resource| tags.get(&resource.arn).cloned());
     Some(decide(change, current, policies, mode, None))
+}
+
+/// One batch decided in `mode` against the state table's history, as every path that acts
+/// decides (`read_fresh_and_decide`): the listing is the read (a store holding exactly the
+/// listed tags, read once: a scan has no event clock, so nothing is stale), a resource the state
+/// saw classified is never quarantined, and what each carries now is remembered. The failure
+/// beside the decision when `records` could not be read or written; `None` for an empty batch.
+pub async fn decide_listed<R: StateStore + Sync>(
+    batch: Vec<(ResourceRef, Tags)>,
+    account: Option<&str>,
+    records: &R,
+    policies: &PolicySet,
+    mode: Mode,
+) -> Option<(Decision, Option<StoreError>)> {
+    let listed: BTreeMap<String, Tags> = batch
+        .iter()
+        .map(|(resource, tags)| (resource.arn.clone(), tags.clone()))
+        .collect();
+    let mut resources = batch.into_iter().map(|(resource, _)| resource);
+    let mut change = existing(resources.next()?, account);
+    change.resources.extend(resources);
+    let store = InMemoryTagStore::with_inventory(listed);
+    Some(
+        read_fresh_and_decide(
+            &store,
+            records,
+            &ReadRetry::none(),
+            Resolution::Resolved(Box::new(change)),
+            policies,
+            mode,
+            None,
+        )
+        .await,
+    )
 }

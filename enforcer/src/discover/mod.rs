@@ -42,7 +42,7 @@ use crate::policy::PolicySet;
 use crate::Tags;
 
 pub use account::{AccountDiscovery, ExplorerChoice, RegionScan};
-pub use batch::{batches, decide_batch};
+pub use batch::{batches, decide_batch, decide_listed};
 
 pub use explorer::Explorer;
 

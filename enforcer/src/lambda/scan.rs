@@ -19,7 +19,7 @@ use super::{Response, RetryableError};
 use crate::act::{apply, Notify, StoreError};
 use crate::discover::org::{OrgAccount, DEFAULT_MEMBER_ROLE};
 use crate::discover::{
-    batches, decide_batch, selected_types, AccountDiscovery, Coverage, ExplorerChoice,
+    batches, decide_listed, selected_types, AccountDiscovery, Coverage, ExplorerChoice,
 };
 use crate::engine::Decision;
 use crate::event::ResourceRef;
@@ -210,10 +210,31 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
                 .filter_map(|(arn, tags)| Some((ResourceRef::from_arn(&arn, None)?, tags)))
                 .collect();
             response.resources += resources.len();
-            let decisions: Vec<Decision> = batches(resources)
-                .into_iter()
-                .filter_map(|batch| decide_batch(batch, Some(account), &self.policies, self.mode))
-                .collect();
+            // Decided as `enforcer scan` decides, against the state table's history.
+            let mut decisions: Vec<Decision> = Vec::new();
+            for batch in batches(resources) {
+                let size = batch.len();
+                let Some((decision, failure)) = decide_listed(
+                    batch,
+                    Some(account),
+                    &self.settings.state,
+                    &self.policies,
+                    self.mode,
+                )
+                .await
+                else {
+                    continue;
+                };
+                match failure {
+                    // Undecided (the state table failed): nothing is done about the batch, its
+                    // resources count as errors, and the failure is the scan's.
+                    Some(error) => {
+                        *response.outcomes.entry("error".to_owned()).or_default() += size;
+                        response.failures.push(LoggedFailure { arn: None, error });
+                    }
+                    None => decisions.push(decision),
+                }
+            }
             for group in decisions.chunks(BATCHES_PER_DIGEST) {
                 // The group's batches are carried out at once, their alerts meeting at the
                 // intake batches' barrier (`super::batch`): one message per owner, a digest
