@@ -319,6 +319,44 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         &self.notify
     }
 
+    /// Handles one invocation: a scheduled scan (`{"enforcer": "scan"}`, [`scan`]), an
+    /// SQS batch from the intake queue (answered with the partial batch response), or a single
+    /// EventBridge event (answered with its [`Response`]; `Err`
+    /// when Lambda should retry it).
+    pub async fn handle_invocation(
+        &self,
+        payload: &serde_json::Value,
+        own_account: Option<&str>,
+    ) -> Result<serde_json::Value, RetryableError> {
+        if scan::ScanRequest::of(payload).is_some() {
+            let answer = self.handle_scan(payload, own_account).await?;
+            return Ok(serde_json::to_value(answer).unwrap_or_default());
+        }
+        if batch::is_sqs(payload) {
+            let sqs: aws_lambda_events::event::sqs::SqsEvent =
+                match serde_json::from_value(payload.clone()) {
+                    Ok(sqs) => sqs,
+                    Err(error) => {
+                        // Unreadable as a whole: nothing can be named as failed, so the whole batch
+                        // is retried, then lands in the intake queue's dead-letter queue.
+                        return Err(RetryableError(vec![LoggedFailure {
+                            arn: None,
+                            error: StoreError {
+                                operation: "ReadBatch".to_owned(),
+                                message: format!("an SQS batch that does not decode: {error}"),
+                                retryable: true,
+                                code: None,
+                            },
+                        }]));
+                    }
+                };
+            let answer = self.handle_batch(&sqs, own_account).await;
+            return Ok(serde_json::to_value(answer).unwrap_or_default());
+        }
+        let response = self.handle(payload, own_account).await?;
+        Ok(serde_json::to_value(response).unwrap_or_default())
+    }
+
     /// Handles one event (the EventBridge JSON) for the function whose account is
     /// `own_account`. Logs one JSON line; `Err` only when Lambda should retry.
     pub async fn handle(
