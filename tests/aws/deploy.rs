@@ -38,6 +38,9 @@ const MOTO_CREATES_NO: &[&str] = &[
     "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",
+    // The scheduled scan's schedule (EventBridge Scheduler): its role is created on moto, the
+    // schedule is checked in the transformed template.
+    "AWS::Scheduler::Schedule",
 ];
 
 /// What moto 5.2.5's CloudFormation drops or cannot give back of the resources it creates, as
@@ -277,8 +280,9 @@ impl Cloud {
         actions
     }
 
-    /// What a role may do to tag and quarantine: its inline `tag-and-quarantine` policy and its
-    /// attached (generated tagging) policies.
+    /// What a role may do to tag, quarantine and discover: its inline `tag-and-quarantine`
+    /// policy and its attached policies (the generated tagging policies and the discovery
+    /// policy).
     fn tag_and_quarantine_actions(&self, role: &str) -> BTreeSet<String> {
         let mut actions = self.role_policy_actions(role, "tag-and-quarantine");
         actions.extend(self.attached_policy_actions(role));
@@ -649,6 +653,39 @@ fn moto_creates_every_resource_type_but_the_ones_listed_and_the_rest_is_in_the_t
     assert_eq!(central.resource("SlackChannel")["Condition"], "HasSlack");
     assert!(central.stack.created.contains_key("SlackChannelRole"));
 
+    // The scheduled scan: created by its parameter's default, its role created on moto, the
+    // schedule (moto creates none) invoking the function with the scan payload.
+    assert!(central.stack.created.contains_key("ScanScheduleRole"));
+    let schedule = central.resource("ScanSchedule");
+    assert_eq!(schedule["Condition"], "HasScanSchedule");
+    let target = &schedule["Properties"]["Target"];
+    assert_eq!(
+        target["Arn"],
+        json!({"Fn::GetAtt": ["EnforcerFunction", "Arn"]})
+    );
+    assert_eq!(
+        target["RoleArn"],
+        json!({"Fn::GetAtt": ["ScanScheduleRole", "Arn"]})
+    );
+    let input: Value = serde_json::from_str(target["Input"].as_str().unwrap()).unwrap();
+    assert!(
+        enforcer::lambda::scan::ScanRequest::of(&input).is_some(),
+        "{input}"
+    );
+    // Its one permission, as transformed: moto 5.2.5 answers GetRolePolicy for this inline
+    // policy with no Allow statement (measured: an empty set of actions);
+    // tests/offline/infra.rs checks the rest of the role.
+    assert_eq!(
+        central.resource("ScanScheduleRole")["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"],
+        json!([{
+            "Sid": "InvokeEnforcer",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": ["EnforcerFunction", "Arn"]}
+        }])
+    );
+
     // The organization may put events on the central bus.
     let bus_policy = &central.resource("CentralBusPolicy")["Properties"];
     assert_eq!(
@@ -875,12 +912,14 @@ fn the_roles_grant_exactly_the_required_iam_actions() {
         .into_iter()
         .map(str::to_owned)
         .chain(support::catalog_tag_actions())
+        .chain(account_discovery_actions())
+        .chain(["organizations:ListAccounts".to_owned()])
         .collect();
     assert_eq!(
         central.cloud.tag_and_quarantine_actions(role),
         every,
-        "the deployed tag-and-quarantine policy: REQUIRED_IAM_ACTIONS and the catalog's tagging \
-         actions, nothing else"
+        "the deployed tag-and-quarantine and discovery policies: REQUIRED_IAM_ACTIONS, the \
+         catalog's tagging actions and discovery's, nothing else"
     );
     // Running: the function-only actions of REQUIRED_IAM_ACTIONS (alerts, the state table, member
     // roles, the failures queue), and what Lambda itself needs of the role (the on-failure
@@ -903,6 +942,14 @@ fn the_roles_grant_exactly_the_required_iam_actions() {
         .map(str::to_owned)
         .collect();
     assert_eq!(central.cloud.role_policy_actions(role, "run"), run);
+}
+
+/// The IAM actions discovering one account takes (`enforcer::discover::account_discovery_calls`).
+fn account_discovery_actions() -> BTreeSet<String> {
+    enforcer::discover::account_discovery_calls()
+        .iter()
+        .flat_map(|call| call.actions.iter().map(|a| (*a).to_owned()))
+        .collect()
 }
 
 /// The parameters of a member stack forwarding to `central`.
@@ -982,6 +1029,7 @@ fn a_member_stack_forwards_to_the_central_bus_and_creates_the_member_role() {
         .into_iter()
         .map(str::to_owned)
         .chain(support::catalog_tag_actions())
+        .chain(account_discovery_actions())
         .collect();
     assert_eq!(
         member.tag_and_quarantine_actions("tag-enforcer-member"),

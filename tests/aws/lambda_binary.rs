@@ -547,3 +547,116 @@ async fn the_binary_with_a_state_table_alerts_once_and_retries_while_the_table_i
     assert_eq!(echoed["disposition"], "done", "{echoed}");
     assert_eq!(count().await, ["opened"]);
 }
+
+/// The scheduled scan (`{"enforcer": "scan"}`, what the template's `ScanSchedule` sends): the
+/// binary discovers its own account and region as `enforcer scan --aws` does, so a bucket nobody
+/// ever tagged is found and decided (quarantine planned, as the shipped policy's rule for
+/// unclassified buckets says for a scan), in audit mode nothing is written, the owner is alerted
+/// once, and a second scan alerts nothing again (the same state-gated thread).
+#[tokio::test]
+async fn a_scan_invocation_finds_and_decides_a_never_tagged_bucket() {
+    let Some(moto) = moto() else { return };
+    let aws = moto.account("lambda_binary_scan").await;
+    let account = aws.account.clone();
+    let key = aws.access_key("fn").await;
+    let bucket = "scheduled-scan-never-tagged-data";
+    aws.create_bucket(bucket, &[]).await;
+    let topic = aws
+        .clients
+        .sns
+        .create_topic()
+        .name("scan-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let api = RuntimeApi::start_as(
+        Duration::from_secs(30),
+        &format!("arn:aws:lambda:{REGION}:{account}:function:enforcer-lambda"),
+    );
+    let function = start(
+        &api,
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", key.0.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", key.1.as_str()),
+            ("ENFORCER_POLICY_DIR", &policies()),
+            ("ENFORCER_MODE", "audit"),
+            ("ENFORCER_ALERT_TOPIC_ARN", &topic),
+        ],
+    );
+    let payload = json!({"enforcer": "scan"});
+    let started = std::time::Instant::now();
+    let response = answer(&api, &function, &payload);
+    let took = started.elapsed();
+    assert_eq!(response["account"], account.as_str(), "{response}");
+    assert_eq!(response["region"], REGION, "{response}");
+    assert_eq!(response["disposition"], "done", "{response}");
+    assert_eq!(
+        response["written"], false,
+        "audit mode writes nothing: {response}"
+    );
+    assert!(response["resources"].as_u64().unwrap() >= 1, "{response}");
+    assert!(
+        response["coverage"]
+            .as_str()
+            .unwrap()
+            .starts_with("covers "),
+        "{response}"
+    );
+    assert!(response["alerts_sent"].as_u64().unwrap() >= 1, "{response}");
+    eprintln!(
+        "scan invocation: {} resources in {} batches, {} alert messages, {:.1} s",
+        response["resources"],
+        response["batches"],
+        response["alerts_sent"],
+        took.as_secs_f64()
+    );
+    // Alerts meet at the intake batches' barrier: one message per owner and notice, a digest
+    // listing their resources, not one per batch of 20.
+    assert!(
+        response["alerts_sent"].as_u64().unwrap() < response["batches"].as_u64().unwrap(),
+        "{response}"
+    );
+
+    // The bucket's decision line: found although never tagged, decided as a scan decides.
+    let arn = format!("arn:aws:s3:::{bucket}");
+    let log = function.log();
+    let line: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| {
+            l["message"] == "decision"
+                && l["arns"]
+                    .as_str()
+                    .is_some_and(|arns| arns.split(',').any(|a| a == arn))
+        })
+        .unwrap_or_else(|| panic!("no decision line for {arn}:\n{log}"));
+    assert_eq!(line["call"], "enforcer.scan:GetResources", "{line}");
+    assert_eq!(line["mode"], "audit", "{line}");
+    assert_eq!(line["written"], false, "{line}");
+    let actions: Value = serde_json::from_str(line["actions"].as_str().unwrap()).unwrap();
+    let action = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["arn"] == arn)
+        .unwrap();
+    assert_eq!(action["action"], "quarantine", "{line}");
+    assert!(aws.bucket_tags(bucket).await.is_empty(), "audit wrote tags");
+    let scan_line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "scan")
+        .unwrap_or_else(|| panic!("no scan line:\n{log}"));
+    assert_eq!(scan_line["account"], account.as_str(), "{scan_line}");
+
+    // Scanned again: the same problems, already announced.
+    let again = answer(&api, &function, &payload);
+    assert_eq!(again["disposition"], "done", "{again}");
+    assert_eq!(again["resources"], response["resources"], "{again}");
+    assert_eq!(again["alerts_sent"], 0, "{again}");
+}

@@ -418,6 +418,23 @@ fn render_tag_keys(indent: usize) -> String {
         .collect()
 }
 
+/// The IAM actions discovering one account takes (`enforcer::discover::account_discovery_calls`),
+/// sorted, each once.
+fn account_discovery_actions() -> BTreeSet<String> {
+    enforcer::discover::account_discovery_calls()
+        .iter()
+        .flat_map(|call| call.actions.iter().map(|a| (*a).to_owned()))
+        .collect()
+}
+
+/// The YAML list of [`account_discovery_actions`], indented by `indent`.
+fn render_discovery_actions(indent: usize) -> String {
+    account_discovery_actions()
+        .iter()
+        .map(|action| format!("{:indent$}- {action}\n", ""))
+        .collect()
+}
+
 /// Replaces what lies between `# BEGIN {what}` and `# END {what}` lines.
 pub(crate) fn splice(text: &str, what: &str, body: &str) -> String {
     let begin = format!("# BEGIN {what}\n");
@@ -667,6 +684,11 @@ fn generated_infra_is_up_to_date() {
         let text = std::fs::read_to_string(infra(rules.file)).unwrap();
         let text = splice(&text, "generated rules", &render_rules(&rules, &patterns));
         let text = splice(&text, "generated tag keys", &render_tag_keys(18));
+        let text = splice(
+            &text,
+            "generated discovery actions",
+            &render_discovery_actions(14),
+        );
         expected.push((
             rules.file,
             splice(
@@ -1321,6 +1343,160 @@ fn the_roles_grant_every_action_the_code_needs_and_nothing_else() {
          enforcer/src/act/aws needs (REQUIRED_IAM_ACTIONS)"
     );
     assert_eq!(tag_and_quarantine, member);
+}
+
+/// The statements of a role's discovery policy (a managed policy of its own).
+fn discover_statements(file: &str) -> Vec<Value> {
+    let (name, role) = if file == "template.yaml" {
+        ("EnforcerDiscoverPolicy", "EnforcerRole")
+    } else {
+        ("MemberDiscoverPolicy", "MemberRole")
+    };
+    let template = template(file);
+    let policy = resource(&template, name);
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy", "{file} {name}");
+    assert_eq!(
+        policy["Properties"]["Roles"],
+        json!([{"Ref": role}]),
+        "{file} {name}"
+    );
+    policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Both roles may discover what `enforcer scan` discovers (`enforcer::discover`): their
+/// `Discover` statement holds exactly one account's discovery actions, all of them reads; the
+/// function's role, where `scan --org` runs, also lists the organization's accounts and assumes
+/// the member roles (every action of `discovery_calls`); the member role does neither.
+#[test]
+fn the_roles_grant_every_action_discovery_needs_and_only_reads() {
+    let expected = account_discovery_actions();
+    assert!(
+        expected.contains("s3:ListAllMyBuckets") && expected.contains("ec2:DescribeInstances"),
+        "{expected:?}"
+    );
+    for action in &expected {
+        let name = action.split_once(':').unwrap().1;
+        assert!(
+            ["List", "Describe", "Get", "Search"]
+                .iter()
+                .any(|read| name.starts_with(read)),
+            "{action} is not a read; discovery only reads"
+        );
+    }
+    let mut granted_by_file = std::collections::BTreeMap::new();
+    for file in ["template.yaml", "member.yaml"] {
+        let statements = discover_statements(file);
+        let discover: Vec<Value> = statements
+            .iter()
+            .filter(|s| s["Sid"] == "Discover")
+            .cloned()
+            .collect();
+        assert_eq!(discover.len(), 1, "{file}: one Discover statement");
+        assert_eq!(actions(&discover, "Allow"), expected, "{file}");
+        granted_by_file.insert(file, actions(&statements, "Allow"));
+    }
+    let roles = roles();
+    let central: BTreeSet<String> = actions(&roles.central_tag, "Allow")
+        .into_iter()
+        .chain(actions(&roles.central_run, "Allow"))
+        .chain(granted_by_file["template.yaml"].iter().cloned())
+        .collect();
+    let missing: Vec<String> = enforcer::discover::discovery_calls()
+        .iter()
+        .flat_map(|call| call.actions.iter())
+        .filter(|action| !central.contains(**action))
+        .map(|action| (*action).to_owned())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "infra/template.yaml's EnforcerRole cannot discover: {missing:?}"
+    );
+    assert_eq!(
+        granted_by_file["template.yaml"]
+            .difference(&expected)
+            .collect::<Vec<_>>(),
+        ["organizations:ListAccounts"]
+    );
+    assert_eq!(granted_by_file["member.yaml"], expected);
+}
+
+/// The scheduled scan: EventBridge Scheduler invokes the function with the payload
+/// `enforcer::lambda::scan::ScanRequest` recognises, on the expression of a parameter (daily by
+/// default), unless the parameter turning it off says so; its role may invoke this function
+/// and nothing else, and only Scheduler of this account may assume it.
+#[test]
+fn the_scheduled_scan_invokes_the_function_with_the_scan_payload_and_nothing_more() {
+    let template = template("template.yaml");
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["ScanScheduleExpression"]["Default"],
+        "rate(1 day)"
+    );
+    assert_eq!(parameters["ScheduledScan"]["Default"], "enabled");
+    assert_eq!(
+        parameters["ScheduledScan"]["AllowedValues"],
+        json!(["enabled", "disabled"])
+    );
+    assert_eq!(
+        template["Conditions"]["HasScanSchedule"],
+        json!({"Fn::Equals": [{"Ref": "ScheduledScan"}, "enabled"]})
+    );
+    // Audit by default: the function's mode is the template's, audit unless told otherwise.
+    assert_eq!(parameters["Mode"]["Default"], "audit");
+    let schedule = resource(&template, "ScanSchedule");
+    assert_eq!(schedule["Type"], "AWS::Scheduler::Schedule");
+    assert_eq!(schedule["Condition"], "HasScanSchedule");
+    let properties = &schedule["Properties"];
+    assert_eq!(
+        properties["ScheduleExpression"],
+        json!({"Ref": "ScanScheduleExpression"})
+    );
+    assert_eq!(properties["State"], "ENABLED");
+    let target = &properties["Target"];
+    assert_eq!(
+        target["Arn"],
+        json!({"Fn::GetAtt": ["EnforcerFunction", "Arn"]})
+    );
+    assert_eq!(
+        target["RoleArn"],
+        json!({"Fn::GetAtt": ["ScanScheduleRole", "Arn"]})
+    );
+    let input: Value = serde_json::from_str(target["Input"].as_str().unwrap()).unwrap();
+    assert!(
+        enforcer::lambda::scan::ScanRequest::of(&input).is_some(),
+        "{input} is not a scan request"
+    );
+    let role = resource(&template, "ScanScheduleRole");
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    assert_eq!(role["Condition"], "HasScanSchedule");
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        }])
+    );
+    let policies = role["Properties"]["Policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1);
+    assert_eq!(
+        policies[0]["PolicyDocument"]["Statement"],
+        json!([{
+            "Sid": "InvokeEnforcer",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": ["EnforcerFunction", "Arn"]}
+        }])
+    );
+    // No other policy names the schedule's role.
+    for (name, other) in template["Resources"].as_object().unwrap() {
+        let roles = other["Properties"]["Roles"].to_string();
+        assert!(!roles.contains("ScanScheduleRole"), "{name} grants it more");
+    }
 }
 
 /// `Resource: "*"` only for actions without resource-level permissions, and the actions that

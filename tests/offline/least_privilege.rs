@@ -75,6 +75,16 @@ const WHY_UNCONDITIONED: &[(&str, &str)] = &[
         "broad: a quarantine must reach any function of the account (reserved concurrency only)",
     ),
     ("QuarantineIamRead", "reads only; the account's roles"),
+    (
+        "Discover",
+        "reads only: the list and describe calls of discovery (`enforcer scan`), most without \
+         resource-level permissions, over every resource of the account",
+    ),
+    (
+        "DiscoverOrganization",
+        "reads only; `organizations:ListAccounts` has no resource-level permissions",
+    ),
+    ("InvokeEnforcer", "the enforcer's function only (the scheduled scan)"),
     ("Alerts", "the alerts topic only"),
     ("StateTable", "the state table only"),
     ("FailedEvents", "the dead-letter queue only"),

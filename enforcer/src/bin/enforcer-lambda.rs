@@ -112,7 +112,8 @@ async fn run() -> ExitCode {
             serve(
                 Handler::new(config, prepared, accounts, alerts)
                     .with_state(state)
-                    .with_failure_queue(failures),
+                    .with_failure_queue(failures)
+                    .with_scanner(base),
             )
             .await
         }

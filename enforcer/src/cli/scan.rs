@@ -14,14 +14,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use enforcer::act::aws::{QuarantineConfig, TAG_RESOURCES_BATCH};
+use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{
     apply, read_fresh_and_decide, ActReport, ActSettings, InMemoryTagStore, ReadRetry, StoreError,
 };
 use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
 use enforcer::discover::{
-    selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place, RegionScan,
-    Source,
+    batches, selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place,
+    RegionScan, Source,
 };
 use enforcer::engine::{existing, outcome_of, Decision, Outcome};
 use enforcer::event::{Change, Resolution, ResourceRef};
@@ -502,34 +502,6 @@ fn scan(
         bar.inc(count);
     }
     Ok(())
-}
-
-/// The resources in batches of at most [`TAG_RESOURCES_BATCH`], each of one region and type,
-/// decided as one change: `--apply` then writes each batch's identical tag sets with one
-/// `TagResources` call, and alerts each owner once per batch, listing their resources.
-fn batches(mut resources: Vec<(ResourceRef, Tags)>) -> Vec<Vec<(ResourceRef, Tags)>> {
-    let key = |resource: &ResourceRef| {
-        let region = enforcer::catalog::Arn::parse(&resource.arn)
-            .map(|arn| arn.region.to_owned())
-            .unwrap_or_default();
-        (region, resource.resource_type.clone())
-    };
-    resources.sort_by(|(a, _), (b, _)| key(a).cmp(&key(b)).then_with(|| a.arn.cmp(&b.arn)));
-    let mut batches: Vec<Vec<(ResourceRef, Tags)>> = Vec::new();
-    for entry in resources {
-        match batches.last_mut() {
-            Some(batch)
-                if batch.len() < TAG_RESOURCES_BATCH
-                    && batch
-                        .first()
-                        .is_some_and(|(first, _)| key(first) == key(&entry.0)) =>
-            {
-                batch.push(entry);
-            }
-            _ => batches.push(vec![entry]),
-        }
-    }
-    batches
 }
 
 /// AWS failures the scan went on after: accounts not scanned, listings that failed, writes.

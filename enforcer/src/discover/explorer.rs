@@ -37,9 +37,11 @@ pub(super) const CALLS: &[IamCall] = &[
         &["resource-explorer-2:ListSupportedResourceTypes"],
         "the types the index holds",
     ),
+    // ListResources is authorized by the Search action: the API reference's "minimum
+    // permissions", and IAM knows no `resource-explorer-2:ListResources` (cfn-lint W3037).
     IamCall::new(
         "resource-explorer-2:ListResources",
-        &["resource-explorer-2:ListResources"],
+        &["resource-explorer-2:Search"],
         "list the resources of the selected types through a view",
     ),
 ];

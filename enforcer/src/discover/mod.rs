@@ -16,6 +16,7 @@
 //! reports which types it enumerated and which it could not, never silently fewer.
 
 pub mod account;
+mod batch;
 mod dynamodb;
 mod ec2;
 mod ecr;
@@ -41,6 +42,8 @@ use crate::policy::PolicySet;
 use crate::Tags;
 
 pub use account::{AccountDiscovery, ExplorerChoice, RegionScan};
+pub use batch::batches;
+pub(crate) use batch::decide_listed;
 
 pub use explorer::Explorer;
 
@@ -164,14 +167,24 @@ impl Lister {
     }
 }
 
-/// Every SDK call discovery makes, with the IAM actions each needs: the listers', Resource
-/// Explorer's and the organization's. A role that scans grants these (read-only) actions on top
-/// of the tag store's.
-pub fn discovery_calls() -> Vec<&'static IamCall> {
+/// The SDK calls discovering one account makes, with the IAM actions each needs: the listers'
+/// and Resource Explorer's (all read-only). Every role a scan discovers through grants them on
+/// top of the tag store's: the function's role and the member role (`infra/`, generated from
+/// this list and checked by `tests/offline/infra.rs`).
+pub fn account_discovery_calls() -> Vec<&'static IamCall> {
     Lister::ALL
         .iter()
         .flat_map(|lister| lister.calls())
         .chain(explorer::CALLS)
+        .collect()
+}
+
+/// Every SDK call discovery makes, with the IAM actions each needs: one account's
+/// ([`account_discovery_calls`]) and the organization's (`scan --org`: `ListAccounts`, and the
+/// member roles assumed), which only the role a scan runs as needs.
+pub fn discovery_calls() -> Vec<&'static IamCall> {
+    account_discovery_calls()
+        .into_iter()
         .chain(org::CALLS)
         .collect()
 }

@@ -17,7 +17,7 @@
 //! delivered twice in one batch (same EventBridge id) is decided once.
 //!
 //! A direct EventBridge invocation (a rule targeting the function) is still accepted
-//! ([`Handler::handle_invocation`]).
+//! ([`Handler::handle_invocation`](super::Handler::handle_invocation)).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -37,17 +37,18 @@ use crate::alert::AlertMessage;
 const SQS_EVENT_SOURCE: &str = "aws:sqs";
 
 /// One message waiting at the barrier, and where its answer goes.
-type Waiting = (AlertMessage, oneshot::Sender<Result<String, StoreError>>);
+pub(super) type Waiting = (AlertMessage, oneshot::Sender<Result<String, StoreError>>);
 
-enum Request {
+/// What a job of a batch tells the publisher: a message to publish, or that it is done.
+pub(super) enum Request {
     Publish(Box<Waiting>),
     Done,
 }
 
 /// The [`Notify`] a batch's events publish through: each publish waits at the barrier.
 pub(crate) struct Batching<'n, N> {
-    inner: &'n N,
-    requests: mpsc::UnboundedSender<Request>,
+    pub(super) inner: &'n N,
+    pub(super) requests: mpsc::UnboundedSender<Request>,
 }
 
 impl<N: Notify + Sync> Notify for Batching<'_, N> {
@@ -76,7 +77,7 @@ impl<N: Notify + Sync> Notify for Batching<'_, N> {
 
 /// Publishes the batch's messages, grouped, each time every running event waits or is done.
 /// Returns the number of messages published.
-async fn publisher<N: Notify + Sync>(
+pub(super) async fn publisher<N: Notify + Sync>(
     notify: &N,
     mut requests: mpsc::UnboundedReceiver<Request>,
     mut running: usize,
@@ -127,7 +128,7 @@ async fn flush<N: Notify + Sync>(notify: &N, waiting: Vec<Waiting>) -> usize {
 }
 
 /// True when `payload` is an SQS event (its records come from `aws:sqs`).
-fn is_sqs(payload: &serde_json::Value) -> bool {
+pub(super) fn is_sqs(payload: &serde_json::Value) -> bool {
     payload["Records"]
         .as_array()
         .and_then(|records| records.first())
@@ -135,38 +136,6 @@ fn is_sqs(payload: &serde_json::Value) -> bool {
 }
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
-    /// Handles one invocation: an SQS batch from the intake queue (answered with the partial
-    /// batch response), or a single EventBridge event (answered with its [`Response`]; `Err`
-    /// when Lambda should retry it).
-    pub async fn handle_invocation(
-        &self,
-        payload: &serde_json::Value,
-        own_account: Option<&str>,
-    ) -> Result<serde_json::Value, RetryableError> {
-        if is_sqs(payload) {
-            let batch: SqsEvent = match serde_json::from_value(payload.clone()) {
-                Ok(batch) => batch,
-                Err(error) => {
-                    // Unreadable as a whole: nothing can be named as failed, so the whole batch
-                    // is retried, then lands in the intake queue's dead-letter queue.
-                    return Err(RetryableError(vec![super::LoggedFailure {
-                        arn: None,
-                        error: StoreError {
-                            operation: "ReadBatch".to_owned(),
-                            message: format!("an SQS batch that does not decode: {error}"),
-                            retryable: true,
-                            code: None,
-                        },
-                    }]));
-                }
-            };
-            let answer = self.handle_batch(&batch, own_account).await;
-            return Ok(serde_json::to_value(answer).unwrap_or_default());
-        }
-        let response = self.handle(payload, own_account).await?;
-        Ok(serde_json::to_value(response).unwrap_or_default())
-    }
-
     /// Decides and acts on every event of `batch` at once, their alerts grouped per owner (see
     /// the module documentation); lists the messages to retry.
     pub(crate) async fn handle_batch(

@@ -23,6 +23,7 @@ pub mod aws;
 pub mod batch;
 pub mod config;
 pub mod failures;
+pub mod scan;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -249,6 +250,9 @@ pub struct Handler<A, N> {
     accounts: A,
     notify: N,
     failures: failures::FailureQueue,
+    /// The function's own AWS configuration, which a scheduled scan discovers with ([`scan`]);
+    /// `None` without the AWS backend.
+    scanner: Option<aws_config::SdkConfig>,
 }
 
 impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
@@ -266,7 +270,16 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
             accounts,
             notify,
             failures: failures::FailureQueue::default(),
+            scanner: None,
         }
+    }
+
+    /// The same handler able to run a scheduled scan ([`scan`]) with the function's own AWS
+    /// configuration `base` (its account and region).
+    #[must_use]
+    pub fn with_scanner(mut self, base: aws_config::SdkConfig) -> Self {
+        self.scanner = Some(base);
+        self
     }
 
     /// The same handler sending permanent failures to `queue` (see [`failures`]).
@@ -304,6 +317,44 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
     /// The alert sink (for tests: what was sent).
     pub fn notify(&self) -> &N {
         &self.notify
+    }
+
+    /// Handles one invocation: a scheduled scan (`{"enforcer": "scan"}`, [`scan`]), an
+    /// SQS batch from the intake queue (answered with the partial batch response), or a single
+    /// EventBridge event (answered with its [`Response`]; `Err`
+    /// when Lambda should retry it).
+    pub async fn handle_invocation(
+        &self,
+        payload: &serde_json::Value,
+        own_account: Option<&str>,
+    ) -> Result<serde_json::Value, RetryableError> {
+        if scan::ScanRequest::of(payload).is_some() {
+            let answer = self.handle_scan(payload, own_account).await?;
+            return Ok(serde_json::to_value(answer).unwrap_or_default());
+        }
+        if batch::is_sqs(payload) {
+            let sqs: aws_lambda_events::event::sqs::SqsEvent =
+                match serde_json::from_value(payload.clone()) {
+                    Ok(sqs) => sqs,
+                    Err(error) => {
+                        // Unreadable as a whole: nothing can be named as failed, so the whole batch
+                        // is retried, then lands in the intake queue's dead-letter queue.
+                        return Err(RetryableError(vec![LoggedFailure {
+                            arn: None,
+                            error: StoreError {
+                                operation: "ReadBatch".to_owned(),
+                                message: format!("an SQS batch that does not decode: {error}"),
+                                retryable: true,
+                                code: None,
+                            },
+                        }]));
+                    }
+                };
+            let answer = self.handle_batch(&sqs, own_account).await;
+            return Ok(serde_json::to_value(answer).unwrap_or_default());
+        }
+        let response = self.handle(payload, own_account).await?;
+        Ok(serde_json::to_value(response).unwrap_or_default())
     }
 
     /// Handles one event (the EventBridge JSON) for the function whose account is
@@ -349,7 +400,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
 
     /// Records a permanent failure where an operator looks: the metric line and the failures
     /// queue. When the queue cannot take it, the event is retried (`Err`) rather than lost.
-    async fn record_permanent(
+    pub(crate) async fn record_permanent(
         &self,
         event: &serde_json::Value,
         response: &Response,
@@ -486,7 +537,7 @@ pub(crate) fn event_account(input: &InputEvent) -> Option<String> {
     }
 }
 
-fn disposition_of(errors: &[&StoreError]) -> Disposition {
+pub(crate) fn disposition_of(errors: &[&StoreError]) -> Disposition {
     if errors.iter().any(|e| e.retryable) {
         Disposition::Retry
     } else if errors.is_empty() {
@@ -496,7 +547,7 @@ fn disposition_of(errors: &[&StoreError]) -> Disposition {
     }
 }
 
-fn summary(
+pub(crate) fn summary(
     decision: &Decision,
     report: Option<&ActReport>,
     failures: Vec<LoggedFailure>,
@@ -543,7 +594,7 @@ fn summary(
 /// `written`, `alerted`, `failure_count`, `retryable`, `duration_ms`) are top-level and
 /// queryable in CloudWatch Logs Insights as they are; `arns` is a comma list, `actions` and
 /// `failures` compact JSON.
-fn log(response: &Response) {
+pub(crate) fn log(response: &Response) {
     let arns = response.arns.join(",");
     let actions = serde_json::to_string(&response.actions).unwrap_or_default();
     let failures = serde_json::to_string(&response.failures).unwrap_or_default();
@@ -578,7 +629,7 @@ fn log(response: &Response) {
 }
 
 /// A unit enum's serde name (`remediate`, `audit`, …).
-fn name<T: Serialize>(value: &T) -> String {
+pub(crate) fn name<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(text)) => text,
         Ok(other) => other.to_string(),

@@ -27,7 +27,8 @@ pub use permissions::{required_actions, Backend, Scope, REMOVABLE_TAG_KEYS, REQU
 pub(crate) use quarantine::QuarantineKind;
 pub use quarantine::{AwsQuarantine, QuarantineConfig, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME};
 pub use sns::SnsNotify;
-pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH, TAG_RESOURCES_BATCH};
+pub(crate) use tagging::TAG_RESOURCES_BATCH;
+pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH};
 
 pub(crate) use crate::failure::error_code;
 pub use crate::failure::store_error;

@@ -14,7 +14,7 @@ use crate::Tags;
 /// ARNs per `GetResources` call (the API's limit).
 pub const GET_RESOURCES_BATCH: usize = 100;
 /// ARNs per `TagResources` / `UntagResources` call (the API's limit).
-pub const TAG_RESOURCES_BATCH: usize = 20;
+pub(crate) const TAG_RESOURCES_BATCH: usize = 20;
 
 /// The AWS [`TagStore`].
 #[derive(Debug, Clone)]
