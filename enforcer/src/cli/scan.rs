@@ -15,16 +15,14 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use enforcer::act::aws::QuarantineConfig;
-use enforcer::act::{
-    apply, read_fresh_and_decide, ActReport, ActSettings, InMemoryTagStore, ReadRetry, StoreError,
-};
+use enforcer::act::{apply, ActReport, ActSettings, StoreError};
 use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
 use enforcer::discover::{
-    batches, selected_types, type_selected, AccountDiscovery, Coverage, ExplorerChoice, Place,
-    RegionScan, Source,
+    batches, decide_listed, selected_types, type_selected, AccountDiscovery, Coverage,
+    ExplorerChoice, Place, RegionScan, Source,
 };
-use enforcer::engine::{existing, outcome_of, Decision, Outcome};
-use enforcer::event::{Change, Resolution, ResourceRef};
+use enforcer::engine::{outcome_of, Decision, Outcome};
+use enforcer::event::ResourceRef;
 use enforcer::policy::PolicySet;
 use enforcer::replay::DecisionTally;
 use enforcer::state::ConfiguredStateStore;
@@ -374,8 +372,8 @@ fn account_label(account: &OrgAccount) -> String {
 type Act<'a> = dyn Fn(&Decision) -> ActReport + 'a;
 
 /// How a scan decides what it listed: against the state table's history (or memory for the
-/// run), through the one path every event takes too ([`read_fresh_and_decide`]). A scan has no
-/// clock, so it is never stale, but a resource the state saw classified is never quarantined
+/// run), through [`decide_listed`], as the scheduled scan does, and so through the one path
+/// every event takes too (`read_fresh_and_decide`). A scan has no clock, so it is never stale, but a resource the state saw classified is never quarantined
 /// (alerted about instead, a lost `restore` tag written back), and what each resource carries
 /// now is remembered.
 struct Judge<'a> {
@@ -384,24 +382,20 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// Decides `change` (a batch of listed resources) with the tags listed for them; the
-    /// failure beside the decision when the state table could not be read or written.
+    /// Decides a batch of listed resources ([`decide_listed`]); the failure beside the decision
+    /// when the state table could not be read or written. `None` for an empty batch.
     fn decide(
         &self,
-        change: Change,
-        listed: BTreeMap<String, Tags>,
+        batch: Vec<(ResourceRef, Tags)>,
+        account: Option<&str>,
         policies: &PolicySet,
-    ) -> (Decision, Option<StoreError>) {
-        // The listing is the read: a store holding exactly what was listed.
-        let store = InMemoryTagStore::with_inventory(listed);
-        self.runtime.block_on(read_fresh_and_decide(
-            &store,
+    ) -> Option<(Decision, Option<StoreError>)> {
+        self.runtime.block_on(decide_listed(
+            batch,
+            account,
             self.records,
-            &ReadRetry::none(),
-            Resolution::Resolved(Box::new(change)),
             policies,
             policies.mode,
-            None,
         ))
     }
 }
@@ -442,17 +436,9 @@ fn scan(
     for batch in batches(selected) {
         let size = batch.len();
         let count = size as u64;
-        let tags: BTreeMap<String, Tags> = batch
-            .iter()
-            .map(|(resource, tags)| (resource.arn.clone(), tags.clone()))
-            .collect();
-        let mut resources = batch.into_iter().map(|(resource, _)| resource);
-        let Some(first) = resources.next() else {
+        let Some((decision, failure)) = judge.decide(batch, account, policies) else {
             continue;
         };
-        let mut change = existing(first, account);
-        change.resources.extend(resources);
-        let (decision, failure) = judge.decide(change, tags, policies);
         // A batch the state table failed for is undecided: each of its resources counts as an
         // error, the failure as an AWS failure, and nothing is done about it.
         let outcomes: Vec<Outcome> = match &failure {

@@ -45,7 +45,7 @@ pub fn batches(mut resources: Vec<(ResourceRef, Tags)>) -> Vec<Vec<(ResourceRef,
 /// listed tags, read once: a scan has no event clock, so nothing is stale), a resource the state
 /// saw classified is never quarantined, and what each carries now is remembered. The failure
 /// beside the decision when `records` could not be read or written; `None` for an empty batch.
-pub(crate) async fn decide_listed<R: StateStore + Sync>(
+pub async fn decide_listed<R: StateStore + Sync>(
     batch: Vec<(ResourceRef, Tags)>,
     account: Option<&str>,
     records: &R,

@@ -42,8 +42,7 @@ use crate::policy::PolicySet;
 use crate::Tags;
 
 pub use account::{AccountDiscovery, ExplorerChoice, RegionScan};
-pub use batch::batches;
-pub(crate) use batch::decide_listed;
+pub use batch::{batches, decide_listed};
 
 pub use explorer::Explorer;
 
