@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the enforcer for deployment into .aws-sam/build/: checks the policies, then `sam build`
 # compiles enforcer-lambda with cargo-lambda (the `lambda` profile) into
-# EnforcerFunction/bootstrap, and this script puts the policies beside it, in
-# EnforcerFunction/policies/.
+# EnforcerFunction/bootstrap and puts the policies beside it, in EnforcerFunction/policies/.
 #
 #   infra/build.sh [--arch arm64|x86_64] [POLICY_DIR]      # defaults: arm64, policies/
 #
@@ -14,10 +13,10 @@
 # check would double the time. cargo-lambda installs the aarch64 standard library with rustup
 # when it is missing.
 #
-# Why the policies are copied after `sam build`: SAM's rust-cargolambda builder copies only the
-# `bootstrap` binary into the artifact, and cargo-lambda's `--include` only adds files to the zip
-# it makes with `--output-format zip`, which SAM does not use. The function reads
-# $ENFORCER_POLICY_DIR, by default $LAMBDA_TASK_ROOT/policies, i.e. this folder.
+# `sam build` runs infra/Makefile (`BuildMethod: makefile`) in the workspace root: it builds
+# enforcer-lambda with cargo-lambda and the `lambda` profile into
+# .aws-sam/build/EnforcerFunction/bootstrap and copies the policies beside it, in policies/ (the
+# function reads $ENFORCER_POLICY_DIR, by default $LAMBDA_TASK_ROOT/policies: that folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,40 +54,20 @@ if [ -z "$CLI" ]; then
 fi
 echo '[]' | "$CLI" check --policies "$POLICY_DIR" - >/dev/null
 
-# SAM's builder always runs `cargo lambda build --release`: that release build gets the settings
-# of the `lambda` profile (Cargo.toml; its per-package settings come with profile.release), as
-# CARGO_PROFILE_RELEASE_* variables. cargo-lambda adds none of its own (Cargo.toml:
-# workspace.metadata.lambda.build).
-lambda_profile_as_release() {
-    python3 - <<'PY'
-import tomllib
-
-with open("Cargo.toml", "rb") as manifest:
-    profile = tomllib.load(manifest)["profile"]["lambda"]
-assert profile.pop("inherits") == "release", "profile.lambda inherits release"
-for key, value in profile.items():
-    assert not isinstance(value, dict), "per-package settings belong to profile.release"
-    value = str(value).lower() if isinstance(value, bool) else value
-    name = key.upper().replace("-", "_")
-    print(f"CARGO_PROFILE_RELEASE_{name}={value}")
-PY
-}
-while IFS= read -r setting; do
-    export "${setting?}"
-    echo "infra/build.sh: $setting"
-done < <(lambda_profile_as_release)
+# What infra/Makefile builds: the architecture and the policy folder (absolute: make runs in the
+# workspace root).
+export ENFORCER_LAMBDA_ARCH="$ARCH"
+ENFORCER_BUILD_POLICY_DIR="$(cd "$POLICY_DIR" && pwd)"
+export ENFORCER_BUILD_POLICY_DIR
 
 start=$(now)
 # No usage metrics sent to AWS from a build.
 SAM_CLI_TELEMETRY=0 PATH="$BUILD_VENV/bin:$PATH" sam build \
     --template-file infra/template.yaml \
     --build-dir .aws-sam/build \
+    --build-in-source \
     --parameter-overrides "Architecture=$ARCH"
 built=$(since "$start")
-
-rm -rf "$ARTIFACT/policies"
-mkdir -p "$ARTIFACT/policies"
-cp "${policies[@]}" "$ARTIFACT/policies/"
 
 echo "infra/build.sh: $ARCH bootstrap ($(stat -c %s "$ARTIFACT/bootstrap") bytes) built in" \
     "$built s; $ARTIFACT holds it and policies/ (${#policies[@]} file(s));" \

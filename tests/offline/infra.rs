@@ -1686,11 +1686,13 @@ fn the_function_is_built_and_configured_as_the_lambda_expects() {
     let template = template("template.yaml");
     let function = resource(&template, "EnforcerFunction");
     assert_eq!(function["Type"], "AWS::Serverless::Function");
-    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-    assert_eq!(
-        function["Metadata"]["BuildProperties"]["Binary"],
-        "enforcer-lambda"
-    );
+    // infra/Makefile builds it with the `lambda` profile, in the workspace root.
+    assert_eq!(function["Metadata"]["BuildMethod"], "makefile");
+    assert_eq!(function["Metadata"]["ContextPath"], "./");
+    assert_eq!(function["Metadata"]["ProjectRootDirectory"], "../");
+    let makefile = std::fs::read_to_string(infra("Makefile")).unwrap();
+    assert!(makefile.contains("build-EnforcerFunction:"));
+    assert!(makefile.contains("--profile lambda --bin enforcer-lambda"));
     let properties = &function["Properties"];
     assert_eq!(properties["Runtime"], "provided.al2023");
     assert_eq!(properties["Handler"], "bootstrap");
