@@ -670,13 +670,20 @@ pub struct ObligationCheck<'p> {
     pub classification: Option<&'p Classification>,
     /// What is known of the resource's protection: the event's facts over the read's.
     pub facts: ProtectionFacts,
-    /// The obligations the facts show broken.
+    /// The obligations the facts show broken: the class's, and those of a class the resource's
+    /// lineage (a rule's `set`) gives it.
     pub broken: Vec<ObligationViolation>,
 }
 
 /// Checks the obligations of `resource`'s class. `tags` are its tags after the event and the
 /// plan; `read` is what a read of the resource found of its protection ([`ResourceRef::protection`],
 /// what the event carries, wins over it).
+///
+/// The tag is a label anyone with tagging rights can write: a class an applicable rule `set`s
+/// for the classification tag (the resource's lineage, known with certainty) owes its
+/// obligations too, so a person who labels a raw-layer bucket `Public` (a conflict with the rule)
+/// does not lift `Confidential`'s. An obligation is reported once, for the first class that
+/// breaks it: the label's, then the rules'.
 pub fn check_obligations<'p>(
     resource: &ResourceRef,
     tags: &Tags,
@@ -684,13 +691,33 @@ pub fn check_obligations<'p>(
     policies: &'p PolicySet,
 ) -> ObligationCheck<'p> {
     let facts = resource.protection.overlay(read);
-    let class = tags.get(policies.classification_tag()).cloned();
+    let tag = policies.classification_tag();
+    let class = tags.get(tag).cloned();
     let classification = class
         .as_deref()
         .and_then(|class| policies.classification(class));
-    let broken = classification
+    let mut broken: Vec<ObligationViolation> = classification
         .map(|classification| obligation::check(&classification.obligations, &facts))
         .unwrap_or_default();
+    if !policies.classifications.is_empty() {
+        let lineage: Vec<String> = gather(resource, tags, policies)
+            .keys
+            .iter()
+            .filter(|key| key.key == tag)
+            .flat_map(|key| key.set.iter().filter_map(|stated| stated.rendered.clone()))
+            .filter(|known| Some(known) != class.as_ref())
+            .collect();
+        for known in lineage {
+            let Some(owed) = policies.classification(&known) else {
+                continue;
+            };
+            for violation in obligation::check(&owed.obligations, &facts) {
+                if broken.iter().all(|b| b.name != violation.name) {
+                    broken.push(violation);
+                }
+            }
+        }
+    }
     ObligationCheck {
         class,
         classification,
@@ -701,31 +728,29 @@ pub fn check_obligations<'p>(
 
 impl ObligationCheck<'_> {
     /// Adds each broken obligation to `verdict` as an [`ViolationKind::Obligation`] (never fixed
-    /// by the plan), and raises its action to the class's (alert or quarantine; whether a
-    /// quarantine may happen is [`crate::engine::decide`]'s to say).
+    /// by the plan), and raises its action to the strictest of the classes' that break one
+    /// (alert or quarantine; whether a quarantine may happen is [`crate::engine::decide`]'s to
+    /// say).
     pub(crate) fn apply_to(&self, verdict: &mut Verdict, policies: &PolicySet) {
-        let Some(classification) = self.classification else {
-            return;
-        };
-        if self.broken.is_empty() {
-            return;
-        }
         for broken in &self.broken {
+            let Some(owed) = policies.classification(&broken.class) else {
+                continue;
+            };
             verdict.violations.push(Violation {
                 tag: policies.classification_tag().to_owned(),
                 kind: ViolationKind::Obligation,
-                rule: format!("classification.{}", classification.obligations.class),
+                rule: format!("classification.{}", broken.class),
                 message: broken.message(),
                 level: Level::Error,
                 fixed: false,
                 obligation: Some(broken.clone()),
             });
+            let action = match owed.action {
+                UnfixableAction::Alert => Action::Alert,
+                UnfixableAction::Quarantine => Action::Quarantine,
+            };
+            verdict.action = verdict.action.max(action);
         }
-        let action = match classification.action {
-            UnfixableAction::Alert => Action::Alert,
-            UnfixableAction::Quarantine => Action::Quarantine,
-        };
-        verdict.action = verdict.action.max(action);
     }
 }
 
