@@ -17,6 +17,7 @@ use super::{overlay, read_lags, StoreError, TagStore};
 use crate::catalog::CallKind;
 use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
 use crate::event::{Change, Location, Resolution, ResourceRef};
+use crate::obligation::ProtectionFacts;
 use crate::policy::{Mode, PolicySet};
 use crate::state::{now_epoch_seconds, FreshnessCheck, Seen, StateStore};
 use crate::Tags;
@@ -92,6 +93,7 @@ pub(crate) async fn read_current<S: TagStore>(
             read,
             stale,
             known: Tags::new(),
+            protection: ProtectionFacts::default(),
         }
     }))
 }
@@ -111,6 +113,7 @@ pub fn given_current(
             tags,
             stale: false,
             known: Tags::new(),
+            protection: ProtectionFacts::default(),
         }
     })
 }
