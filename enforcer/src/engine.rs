@@ -12,11 +12,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::catalog::{Arn, CallKind};
-use crate::evaluate::{evaluate, Action, Violation};
+use crate::evaluate::{check_obligations, evaluate, Action, Violation};
 use crate::event::{
     Actor, Change, DecodeError, EventHeader, Location, Resolution, ResolvedBy, ResourceRef,
     TagUpdate,
 };
+use crate::obligation::ProtectionFacts;
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
@@ -87,6 +88,11 @@ pub struct ResourceDecision {
     /// alerts nothing. Not printed.
     #[serde(skip)]
     pub(crate) quarantine_withheld: bool,
+    /// What was known of its protection settings when it was decided: the event's facts laid
+    /// over the read's ([`ProtectionFacts::overlay`]). Not printed; the violations name the
+    /// evidence of what is broken, and `enforcer explain` shows the rest.
+    #[serde(skip)]
+    pub(crate) protection: ProtectionFacts,
 }
 
 /// The decision about one input record: the unit the CLI prints and the Lambda logs.
@@ -242,6 +248,10 @@ pub struct ResourceTags {
     /// tags; empty when never seen classified, or not known: an offline `check` or `explain`
     /// keeps no history).
     pub known: Tags,
+    /// The protection settings read on the resource itself (encryption at rest, public access,
+    /// region), each with the setting it was read from: what the event does not carry. Empty
+    /// when nothing was read; the event's own facts ([`ResourceRef::protection`]) win over it.
+    pub protection: ProtectionFacts,
 }
 
 /// The current tags of a change's resources, by ARN: what [`decide`] judges besides the
@@ -337,6 +347,7 @@ pub fn decide(
                 read,
                 stale,
                 known,
+                protection: read_protection,
             } = current.0.remove(&resource.arn).unwrap_or_default();
             // A `restore` tag the resource was seen carrying and has lost is written back with
             // its last known value: judged as if it were there, and added.
@@ -355,6 +366,14 @@ pub fn decide(
             }
             if verdict.action == Action::None && !verdict.add_tags.is_empty() {
                 verdict.action = Action::Remediate;
+            }
+            // The class is the one the resource has once the plan is carried out.
+            let mut after_plan = judged;
+            after_plan.extend(verdict.add_tags.clone());
+            after_plan.extend(verdict.case_fixes.clone());
+            let obligations = check_obligations(resource, &after_plan, &read_protection, policies);
+            if verdict.exempt.is_none() {
+                obligations.apply_to(&mut verdict, policies);
             }
             let protected = policies.protects(&resource.arn);
             // Only a resource that never carried a classification may be quarantined: one the
@@ -378,6 +397,7 @@ pub fn decide(
                 stale_read: stale,
                 read,
                 quarantine_withheld,
+                protection: obligations.facts,
             };
             if inferred {
                 cap_inferred(&mut decision);
@@ -421,6 +441,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::KNOWN_RESOURCE_TYPES;
+    use crate::obligation::{Evidence, ObligationName};
     use crate::policy::{compile_sources, SourceFile};
 
     fn standard() -> PolicySet {
@@ -481,6 +502,7 @@ require = ["Team"]
             read: Some(owned(tags)),
             stale: false,
             known: owned(known),
+            protection: ProtectionFacts::default(),
         });
         decide(change, current, &policies, Mode::Enforce, None)
             .resources
@@ -581,6 +603,7 @@ require = ["Team"]
             read: Some(read.clone()),
             stale: true,
             known: Tags::new(),
+            protection: ProtectionFacts::default(),
         });
         let decision = decide(change, current, &policies, policies.mode, None);
         let resource = &decision.resources[0];
@@ -588,5 +611,222 @@ require = ["Team"]
         assert_eq!(resource.read.as_ref(), Some(&read));
         assert_eq!(resource.tags, read);
         assert_eq!(decision.account, None, "an S3 ARN names no account");
+    }
+    /// A policy with obligations: Restricted quarantines, Confidential alerts and stays in
+    /// eu-west-1; a protected bucket; an exempt one.
+    fn with_obligations() -> PolicySet {
+        let source = SourceFile {
+            path: "p.toml".to_owned(),
+            text: Arc::new(
+                r#"
+[tags.DataClassification]
+values = ["Public", "Confidential", "Restricted"]
+
+[[rule]]
+name = "lake"
+resource_types = ["s3:bucket", "rds:db"]
+names = ['^lake-']
+[rule.set]
+DataClassification = "Confidential"
+
+[[exemption]]
+arn = 'exempt-bucket'
+reason = "a sandbox"
+
+[quarantine]
+protect = ['protected-bucket']
+
+[classification.Confidential]
+encrypted_at_rest = true
+public_access = "deny"
+allowed_regions = ["eu-west-1"]
+
+[classification.Restricted]
+public_access = "deny"
+action = "quarantine"
+"#
+                .to_owned(),
+            ),
+        };
+        let (set, diagnostics) = compile_sources(&[source], KNOWN_RESOURCE_TYPES);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        set
+    }
+
+    fn public_by_request() -> ProtectionFacts {
+        let mut facts = ProtectionFacts::default();
+        facts.note_public(
+            true,
+            Evidence::request("requestParameters.publiclyAccessible", "true"),
+        );
+        facts
+    }
+
+    /// Decides `resource` (its event facts on it) with `tags` and the `read` facts, as the
+    /// change `kind` of `event_source`.
+    fn decide_protection(
+        resource: ResourceRef,
+        tags: &[(&str, &str)],
+        read: ProtectionFacts,
+        kind: CallKind,
+    ) -> ResourceDecision {
+        let policies = with_obligations();
+        let mut change = existing(resource, Some("111122223333"));
+        change.event_source = "s3.amazonaws.com".to_owned();
+        change.kind = kind;
+        let tags: Tags = tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let current = CurrentTags::of(&change, |_| ResourceTags {
+            tags: tags.clone(),
+            read: Some(tags.clone()),
+            protection: read.clone(),
+            ..ResourceTags::default()
+        });
+        decide(change, current, &policies, Mode::Enforce, None)
+            .resources
+            .remove(0)
+    }
+
+    fn obligations_of(decided: &ResourceDecision) -> Vec<(ObligationName, Evidence)> {
+        decided
+            .violations
+            .iter()
+            .filter(|v| v.kind == crate::evaluate::ViolationKind::Obligation)
+            .map(|v| {
+                let broken = v.obligation.clone().unwrap();
+                assert!(!v.fixed);
+                assert_eq!(v.tag, "DataClassification");
+                (broken.name, broken.evidence)
+            })
+            .collect()
+    }
+
+    /// The event's facts win over the read (which may lag); the read supplies what the event
+    /// does not carry, with its setting as evidence.
+    #[test]
+    fn the_events_facts_win_over_the_read() {
+        let mut resource = bucket("data");
+        resource.protection = public_by_request();
+        let mut read = ProtectionFacts::default();
+        read.note_public(
+            false,
+            Evidence::current("GetBucketPolicyStatus.IsPublic", "false"),
+        );
+        read.note_encrypted(false, Evidence::current("GetBucketEncryption", "none"));
+        let decided = decide_protection(
+            resource,
+            &[("DataClassification", "Confidential")],
+            read,
+            CallKind::Modify,
+        );
+        assert_eq!(
+            obligations_of(&decided),
+            vec![
+                (
+                    ObligationName::EncryptedAtRest,
+                    Evidence::current("GetBucketEncryption", "none")
+                ),
+                (
+                    ObligationName::PublicAccess,
+                    Evidence::request("requestParameters.publiclyAccessible", "true")
+                ),
+            ]
+        );
+        assert_eq!(decided.action, Action::Alert);
+    }
+
+    /// The class is the one the resource has once the plan adds its tags; adding the tag does
+    /// not fix the obligation: the action is alert, never remediate.
+    #[test]
+    fn the_class_the_plan_adds_brings_its_obligations() {
+        let mut resource = bucket("lake-orders");
+        resource.protection = public_by_request();
+        let decided =
+            decide_protection(resource, &[], ProtectionFacts::default(), CallKind::Modify);
+        assert_eq!(decided.add_tags["DataClassification"], "Confidential");
+        assert_eq!(obligations_of(&decided).len(), 1);
+        assert_eq!(decided.action, Action::Alert);
+    }
+
+    /// The region the record was made in is checked against `allowed_regions`.
+    #[test]
+    fn regions_outside_the_allowed_ones_are_violations() {
+        let mut resource = bucket("data");
+        resource.protection.region = Some(crate::obligation::Fact::new(
+            "us-east-1".to_owned(),
+            Evidence::request("awsRegion", "us-east-1"),
+        ));
+        let decided = decide_protection(
+            resource,
+            &[("DataClassification", "Confidential")],
+            ProtectionFacts::default(),
+            CallKind::Modify,
+        );
+        assert_eq!(
+            obligations_of(&decided),
+            vec![(
+                ObligationName::AllowedRegions,
+                Evidence::request("awsRegion", "us-east-1")
+            )]
+        );
+    }
+
+    /// A class's quarantine is honoured where quarantine is allowed (a creation), withheld on a
+    /// later change and on a protected resource (alert); an exempt resource has no obligations;
+    /// a class without obligations and an unknown fact check nothing.
+    #[test]
+    fn a_class_quarantine_is_honoured_only_where_quarantine_is() {
+        let restricted = [("DataClassification", "Restricted")];
+        let public_bucket = |name: &str| {
+            let mut resource = bucket(name);
+            resource.protection = public_by_request();
+            resource
+        };
+        let created = decide_protection(
+            public_bucket("secrets"),
+            &restricted,
+            ProtectionFacts::default(),
+            CallKind::Create,
+        );
+        assert_eq!(created.action, Action::Quarantine);
+        let modified = decide_protection(
+            public_bucket("secrets"),
+            &restricted,
+            ProtectionFacts::default(),
+            CallKind::Modify,
+        );
+        assert_eq!(modified.action, Action::Alert);
+        assert!(modified.quarantine_withheld);
+        let protected = decide_protection(
+            public_bucket("protected-bucket"),
+            &restricted,
+            ProtectionFacts::default(),
+            CallKind::Create,
+        );
+        assert_eq!(protected.action, Action::Alert);
+        let exempt = decide_protection(
+            public_bucket("exempt-bucket"),
+            &restricted,
+            ProtectionFacts::default(),
+            CallKind::Create,
+        );
+        assert!(exempt.violations.is_empty(), "{exempt:#?}");
+        assert_eq!(exempt.action, Action::None);
+        let public = decide_protection(
+            public_bucket("site"),
+            &[("DataClassification", "Public")],
+            ProtectionFacts::default(),
+            CallKind::Create,
+        );
+        assert_eq!(public.action, Action::None);
+        let unknown = decide_protection(
+            bucket("secrets"),
+            &restricted,
+            ProtectionFacts::default(),
+            CallKind::Create,
+        );
+        assert_eq!(unknown.action, Action::None);
     }
 }

@@ -21,9 +21,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::event::ResourceRef;
+use crate::obligation::{self, ObligationViolation, ProtectionFacts};
 use crate::policy::{
-    unanchored_text, Exemption, Level, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
-    ValueCheck,
+    unanchored_text, Classification, Exemption, Level, PolicySet, Rule, RuleValue, TagSpec,
+    UnfixableAction, ValueCheck,
 };
 use crate::Tags;
 
@@ -39,6 +40,9 @@ pub enum ViolationKind {
     WrongCase,
     /// The value differs from what the policy knows, or rules disagree.
     Conflict,
+    /// The resource does not honour an obligation of its classification (`[classification.*]`:
+    /// encrypted at rest, public access, allowed regions). Never fixed by adding tags.
+    Obligation,
 }
 
 /// One way a resource breaks the standard.
@@ -56,6 +60,10 @@ pub struct Violation {
     pub level: Level,
     /// True when the plan fixes it.
     pub fixed: bool,
+    /// For an [`ViolationKind::Obligation`]: which obligation, of which class, and the evidence
+    /// that it is broken (the request field or the current setting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obligation: Option<ObligationViolation>,
 }
 
 /// What the enforcer does about a resource.
@@ -450,6 +458,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                     ),
                     level: Level::Error,
                     fixed: false,
+                    obligation: None,
                 },
                 Some(action_of(&[known[0].rule, other.rule])),
             );
@@ -490,6 +499,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                                     ),
                                     level: Level::Error,
                                     fixed: fixable,
+                                    obligation: None,
                                 },
                                 (!fixable).then(|| action_of(requiring)),
                             );
@@ -505,6 +515,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                                     message: format!("{key} is `{current}`: {reason}"),
                                     level: Level::Error,
                                     fixed: false,
+                                    obligation: None,
                                 },
                                 Some(action_of(requiring)),
                             );
@@ -527,6 +538,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                                 ),
                                 level: Level::Error,
                                 fixed: false,
+                                obligation: None,
                             },
                             Some(rule.action),
                         );
@@ -546,6 +558,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                                 ),
                                 level: Level::Error,
                                 fixed: false,
+                                obligation: None,
                             },
                             Some(known.rule.action),
                         );
@@ -565,6 +578,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                             ),
                             level: Level::Error,
                             fixed: false,
+                            obligation: None,
                         },
                         Some(action_of(requiring)),
                     );
@@ -597,6 +611,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                                 ),
                                 level: Level::Error,
                                 fixed: true,
+                                obligation: None,
                             },
                             None,
                         );
@@ -613,6 +628,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                             ),
                             level: Level::Error,
                             fixed: false,
+                            obligation: None,
                         },
                         Some(action_of(requiring)),
                     ),
@@ -625,6 +641,7 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                             message: format!("{key} is recommended{}", describe_values(spec)),
                             level: Level::Warning,
                             fixed: false,
+                            obligation: None,
                         },
                         None,
                     ),
@@ -640,6 +657,76 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
         None => Action::None,
     };
     verdict
+}
+
+/// A resource's class and what it obliges, weighed against what is known of its protection:
+/// what [`crate::engine::decide`] adds to a verdict and `enforcer explain` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ObligationCheck<'p> {
+    /// The resource's class: its classification tag after the event and the plan (additions and
+    /// case fixes). `None` when it has none.
+    pub class: Option<String>,
+    /// The policy's `[classification.<class>]`, when it states one.
+    pub classification: Option<&'p Classification>,
+    /// What is known of the resource's protection: the event's facts over the read's.
+    pub facts: ProtectionFacts,
+    /// The obligations the facts show broken.
+    pub broken: Vec<ObligationViolation>,
+}
+
+/// Checks the obligations of `resource`'s class. `tags` are its tags after the event and the
+/// plan; `read` is what a read of the resource found of its protection ([`ResourceRef::protection`],
+/// what the event carries, wins over it).
+pub fn check_obligations<'p>(
+    resource: &ResourceRef,
+    tags: &Tags,
+    read: &ProtectionFacts,
+    policies: &'p PolicySet,
+) -> ObligationCheck<'p> {
+    let facts = resource.protection.overlay(read);
+    let class = tags.get(policies.classification_tag()).cloned();
+    let classification = class
+        .as_deref()
+        .and_then(|class| policies.classification(class));
+    let broken = classification
+        .map(|classification| obligation::check(&classification.obligations, &facts))
+        .unwrap_or_default();
+    ObligationCheck {
+        class,
+        classification,
+        facts,
+        broken,
+    }
+}
+
+impl ObligationCheck<'_> {
+    /// Adds each broken obligation to `verdict` as an [`ViolationKind::Obligation`] (never fixed
+    /// by the plan), and raises its action to the class's (alert or quarantine; whether a
+    /// quarantine may happen is [`crate::engine::decide`]'s to say).
+    pub(crate) fn apply_to(&self, verdict: &mut Verdict, policies: &PolicySet) {
+        let Some(classification) = self.classification else {
+            return;
+        };
+        if self.broken.is_empty() {
+            return;
+        }
+        for broken in &self.broken {
+            verdict.violations.push(Violation {
+                tag: policies.classification_tag().to_owned(),
+                kind: ViolationKind::Obligation,
+                rule: format!("classification.{}", classification.obligations.class),
+                message: broken.message(),
+                level: Level::Error,
+                fixed: false,
+                obligation: Some(broken.clone()),
+            });
+        }
+        let action = match classification.action {
+            UnfixableAction::Alert => Action::Alert,
+            UnfixableAction::Quarantine => Action::Quarantine,
+        };
+        verdict.action = verdict.action.max(action);
+    }
 }
 
 fn describe_values(spec: Option<&crate::policy::TagSpec>) -> String {

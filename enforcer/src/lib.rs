@@ -26,6 +26,7 @@ pub mod evaluate;
 pub mod event;
 pub mod failure;
 pub mod lambda;
+pub mod obligation;
 pub mod policy;
 pub mod replay;
 pub mod state;

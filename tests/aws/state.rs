@@ -77,6 +77,7 @@ fn problem(tags: &[&str]) -> Problem {
             message: format!("{tag} is missing"),
             level: Level::Error,
             fixed: false,
+            obligation: None,
         })
         .collect();
     Problem::new(ARN, &violations, Action::Quarantine).unwrap()

@@ -741,3 +741,104 @@ fn tables_written_as_values() {
     assert_eq!(at, "4:7");
     assert_eq!(help.as_deref(), Some("write it as a table: `[rule.set]`"));
 }
+
+/// `[classification.<Class>]`: the class must be a value of the classification tag, each
+/// obligation well formed; every problem is reported where it is written.
+#[test]
+fn classification_obligations_are_checked_where_written() {
+    let all = check(
+        r#"[classification.Confidental]
+encrypted_at_rest = true
+
+[classification.Restricted]
+public_access = "deni"
+allowed_regions = ["eu-west-1", "Europe", "eu-west-1"]
+action = "quarantaine"
+
+[classification.Internal]
+allowed_regions = []
+
+[classification.Public]
+description = "nothing stated"
+"#,
+    );
+    assert_eq!(
+        all,
+        vec![
+            error(
+                "policy::unknown-class",
+                "`Confidental` is not a value of the classification tag `DataClassification`",
+                "1:17",
+                Some("did you mean `Confidential`?")
+            ),
+            error(
+                "policy::empty-regions",
+                "`allowed_regions` of `Internal` is empty: no resource could exist",
+                "9:17",
+                Some("list the regions, e.g. `[\"eu-west-1\"]`, or leave the key out")
+            ),
+            warning(
+                "policy::classification-without-obligations",
+                "`[classification.Public]` states no obligation: it checks nothing",
+                "12:17",
+                Some(
+                    "add `encrypted_at_rest`, `public_access` or `allowed_regions`, or remove the table"
+                )
+            ),
+            error(
+                "policy::invalid-public-access",
+                "`deni` is not a public access setting",
+                "5:17",
+                Some("did you mean `deny`?")
+            ),
+            error(
+                "policy::invalid-region",
+                "`Europe` is not an AWS region name",
+                "6:33",
+                Some("write a region code such as `eu-west-1` or `us-gov-west-1`")
+            ),
+            error(
+                "policy::invalid-action",
+                "`quarantaine` is not an action",
+                "7:10",
+                Some("did you mean `quarantine`?")
+            ),
+        ]
+    );
+}
+
+/// Obligations need a classification tag with a closed list of values; `[policy]
+/// classification_tag` names another tag; an unknown key in a class table is an error.
+#[test]
+fn classification_needs_a_closed_vocabulary() {
+    let all = check(
+        r#"[policy]
+classification_tag = "ProcessOwner"
+
+[classification.Confidential]
+encrypted_at_rest = true
+"#,
+    );
+    assert_eq!(
+        all,
+        vec![error(
+            "policy::classification-without-vocabulary",
+            "`[classification.Confidential]` needs the classification tag `ProcessOwner` in the \
+             vocabulary, with a closed list of `values`",
+            "4:17",
+            Some(
+                "add `[tags.ProcessOwner]` with `values = [\"Confidential\", …]`, or name the \
+                 classification tag with `[policy] classification_tag`"
+            )
+        )]
+    );
+    let (level, code, _, at, _) = only(
+        r#"[classification.Confidential]
+encrypted = true
+"#,
+    );
+    assert_eq!(
+        (level, code, at.as_str()),
+        (Level::Error, "policy::unknown-key", "2:1")
+    );
+}

@@ -18,6 +18,7 @@ use super::{overlay, read_lags, StoreError, TagStore};
 use crate::catalog::CallKind;
 use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
 use crate::event::{Change, Location, Resolution, ResourceRef};
+use crate::obligation::ProtectionFacts;
 use crate::policy::{Mode, PolicySet};
 use crate::state::{now_epoch_seconds, FreshnessCheck, Seen, StateStore};
 use crate::Tags;
@@ -93,6 +94,7 @@ pub(crate) async fn read_current<S: TagStore>(
             read,
             stale,
             known: Tags::new(),
+            protection: ProtectionFacts::default(),
         }
     }))
 }
@@ -112,6 +114,7 @@ pub fn given_current(
             tags,
             stale: false,
             known: Tags::new(),
+            protection: ProtectionFacts::default(),
         }
     })
 }

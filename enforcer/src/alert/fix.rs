@@ -90,6 +90,8 @@ pub(crate) fn fix_for(resource: &ResourceDecision, mode: Mode, policies: &Policy
                     .entry(key.to_owned())
                     .or_insert_with(|| placeholder(policies, key));
             }
+            // A broken obligation is fixed on the resource's settings, never with a tag.
+            ViolationKind::Obligation => {}
         }
     }
     fix
@@ -183,6 +185,7 @@ mod tests {
             action: Action::Alert,
             stale_read: false,
             quarantine_withheld: false,
+            protection: crate::obligation::ProtectionFacts::default(),
             read: None,
         }
     }
@@ -195,6 +198,7 @@ mod tests {
             message: String::new(),
             level: Level::Error,
             fixed: false,
+            obligation: None,
         }
     }
 

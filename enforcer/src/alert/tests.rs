@@ -71,6 +71,7 @@ fn violation(tag: &str, kind: ViolationKind, fixed: bool, message: &str) -> Viol
         message: message.to_owned(),
         level: Level::Error,
         fixed,
+        obligation: None,
     }
 }
 
@@ -87,6 +88,7 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         action,
         stale_read: false,
         quarantine_withheld: false,
+        protection: crate::obligation::ProtectionFacts::default(),
         read: None,
     }
 }

@@ -24,6 +24,7 @@ use crate::catalog::Catalog;
 use crate::engine::{decide, existing, Decision, Outcome, ResourceDecision};
 use crate::evaluate::{Violation, ViolationKind};
 use crate::event::{decode_bytes, InputEvent, Location, ResolveOptions, Resolver, ResourceRef};
+use crate::obligation::ObligationName;
 use crate::policy::{
     did_you_mean, parse_checked, schema_for, Diagnostic, Level, PolicySet, SourceFile,
 };
@@ -164,12 +165,17 @@ pub(crate) struct ViolationRaw {
     /// The tag key.
     #[schemars(with = "String")]
     pub tag: Spanned<String>,
-    /// `missing`, `invalid_value`, `wrong_case` or `conflict`.
+    /// `missing`, `invalid_value`, `wrong_case`, `conflict` or `obligation`.
     pub kind: ViolationKind,
-    /// The rule reported (any rule when omitted).
+    /// The rule reported (any rule when omitted): a rule's name, `tags.<Key>` for the
+    /// vocabulary, `classification.<Class>` for an obligation.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub rule: Option<Spanned<String>>,
+    /// For kind `obligation`: which one is broken, `encrypted_at_rest`, `public_access` or
+    /// `allowed_regions` (any when omitted).
+    #[serde(default)]
+    pub obligation: Option<ObligationName>,
 }
 
 /// The JSON Schema of a case file.
@@ -209,6 +215,8 @@ pub struct ExpectedViolation {
     pub kind: ViolationKind,
     /// Rule, when the case names one.
     pub rule: Option<String>,
+    /// The broken obligation, when the case names one.
+    pub obligation: Option<ObligationName>,
 }
 
 impl ExpectedViolation {
@@ -216,12 +224,21 @@ impl ExpectedViolation {
         self.tag == actual.tag
             && self.kind == actual.kind
             && self.rule.as_ref().is_none_or(|rule| *rule == actual.rule)
+            && self.obligation.is_none_or(|name| {
+                actual
+                    .obligation
+                    .as_ref()
+                    .is_some_and(|broken| broken.name == name)
+            })
     }
 }
 
 impl fmt::Display for ExpectedViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", kind_name(self.kind), self.tag)?;
+        if let Some(obligation) = self.obligation {
+            write!(f, " ({obligation})")?;
+        }
         if let Some(rule) = &self.rule {
             write!(f, " (rule {rule})")?;
         }
@@ -235,6 +252,7 @@ fn kind_name(kind: ViolationKind) -> &'static str {
         ViolationKind::InvalidValue => "invalid_value",
         ViolationKind::WrongCase => "wrong_case",
         ViolationKind::Conflict => "conflict",
+        ViolationKind::Obligation => "obligation",
     }
 }
 
@@ -418,7 +436,15 @@ impl CaseChecker<'_> {
                     .get_ref()
                     .strip_prefix("tags.")
                     .is_some_and(|key| self.policies.tag(key).is_some());
-            if !is_vocabulary && !rule_names.contains(&rule.get_ref().as_str()) {
+            let is_classification = vocabulary
+                && rule
+                    .get_ref()
+                    .strip_prefix("classification.")
+                    .is_some_and(|class| self.policies.classification(class).is_some());
+            if !is_vocabulary
+                && !is_classification
+                && !rule_names.contains(&rule.get_ref().as_str())
+            {
                 let mut diagnostic = self.error(
                     "case::unknown-rule",
                     format!("`{}` is not a rule of the policies", rule.get_ref()),
@@ -454,6 +480,7 @@ impl CaseChecker<'_> {
                         tag: v.tag.get_ref().clone(),
                         kind: v.kind,
                         rule: v.rule.as_ref().map(|r| r.get_ref().clone()),
+                        obligation: v.obligation,
                     }
                 })
                 .collect::<Vec<_>>()

@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::engine::{decide, CurrentTags, ResourceDecision};
 use crate::evaluate::{gather, selection, KeyFacts, NotSelected, Stated, Verdict, Violation};
 use crate::event::{Change, ResourceRef};
-use crate::policy::{Origin, PolicySet, Rule};
+use crate::obligation::{self, Evidence, ObligationName};
+use crate::policy::{Origin, PolicySet, Rule, UnfixableAction};
 use crate::Tags;
 
 /// What one rule did about the resource.
@@ -89,6 +90,105 @@ pub struct KeyTrace {
     pub violations: Vec<Violation>,
 }
 
+/// Whether a resource honours one obligation of its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationResult {
+    /// What is known honours it.
+    Honoured,
+    /// What is known breaks it (a violation of kind `obligation`).
+    Broken,
+    /// Nothing known says either way (the event does not carry the setting, none was read).
+    Unknown,
+}
+
+/// One obligation of the resource's class, and its result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObligationTrace {
+    /// `encrypted_at_rest`, `public_access` or `allowed_regions`.
+    pub name: ObligationName,
+    /// What the class requires, as the policy writes it.
+    pub required: String,
+    /// The result.
+    pub result: ObligationResult,
+    /// The fact it was weighed against, when one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// The resource's class and what it obliges.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassificationTrace {
+    /// The class (the classification tag once the plan is carried out).
+    pub class: String,
+    /// Where `[classification.<class>]` is written; `None` when the policy states no
+    /// obligations for the class.
+    pub origin: Option<Origin>,
+    /// The class's action on a broken obligation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<UnfixableAction>,
+    /// Each obligation the class states, in policy order.
+    pub obligations: Vec<ObligationTrace>,
+}
+
+/// The class of a decided resource and each of its obligations' results, from the facts it was
+/// decided with.
+fn classification_trace(
+    decided: &ResourceDecision,
+    policies: &PolicySet,
+) -> Option<ClassificationTrace> {
+    let tag = policies.classification_tag();
+    let class = decided
+        .case_fixes
+        .get(tag)
+        .or_else(|| decided.tags.get(tag))
+        .or_else(|| decided.add_tags.get(tag))?
+        .clone();
+    let Some(classification) = policies.classification(&class) else {
+        return Some(ClassificationTrace {
+            class,
+            origin: None,
+            action: None,
+            obligations: Vec::new(),
+        });
+    };
+    let broken = obligation::check(&classification.obligations, &decided.protection);
+    let facts = &decided.protection;
+    let obligations = classification
+        .obligations
+        .stated()
+        .into_iter()
+        .map(|(name, required)| {
+            let known = match name {
+                ObligationName::EncryptedAtRest => {
+                    facts.encrypted_at_rest.as_ref().map(|f| &f.evidence)
+                }
+                ObligationName::PublicAccess => facts.public.as_ref().map(|f| &f.evidence),
+                ObligationName::AllowedRegions => facts.region.as_ref().map(|f| &f.evidence),
+            };
+            let (result, evidence) = match broken.iter().find(|b| b.name == name) {
+                Some(broken) => (ObligationResult::Broken, Some(broken.evidence.clone())),
+                None => match known {
+                    Some(evidence) => (ObligationResult::Honoured, Some(evidence.clone())),
+                    None => (ObligationResult::Unknown, None),
+                },
+            };
+            ObligationTrace {
+                name,
+                required,
+                result,
+                evidence,
+            }
+        })
+        .collect();
+    Some(ClassificationTrace {
+        class,
+        origin: Some(classification.origin.clone()),
+        action: Some(classification.action),
+        obligations,
+    })
+}
+
 /// The full explanation of one decision.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
@@ -102,6 +202,9 @@ pub struct Explanation {
     pub rules: Vec<RuleTrace>,
     /// Every key the applicable rules or the vocabulary have something to say about.
     pub keys: Vec<KeyTrace>,
+    /// The resource's class and its obligations' results (absent when it has no class).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<ClassificationTrace>,
     /// The decision, as the enforcer makes it.
     pub verdict: Verdict,
 }
@@ -152,6 +255,7 @@ pub fn explain(
             exempt: verdict.exempt.clone(),
             rules: Vec::new(),
             keys: Vec::new(),
+            classification: None,
             verdict,
         };
     }
@@ -204,6 +308,7 @@ pub fn explain(
         exempt: None,
         rules,
         keys,
+        classification: classification_trace(decided, policies),
         verdict,
     }
 }

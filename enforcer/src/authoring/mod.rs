@@ -10,7 +10,10 @@ pub mod explain;
 
 pub use cases::{cases_schema, load_cases, run_cases, CaseReport, CaseSet};
 
-pub use explain::{explain, explain_change, Explanation, KeyTrace, RuleStatus, ValueSource};
+pub use explain::{
+    explain, explain_change, ClassificationTrace, Explanation, KeyTrace, ObligationResult,
+    ObligationTrace, RuleStatus, ValueSource,
+};
 
 use crate::catalog::partition_for_region;
 use crate::event::ResourceRef;
@@ -37,5 +40,6 @@ pub(crate) fn resource_from_type_and_name(resource_type: &str, name: &str) -> Re
         arn,
         resource_type: resource_type.to_owned(),
         name: name.to_owned(),
+        protection: crate::obligation::ProtectionFacts::default(),
     }
 }

@@ -18,6 +18,7 @@ use serde::Deserialize;
 pub use arn::{resource_name, resource_type_from_arn, Arn};
 
 pub(crate) use arn::partition_for_region;
+pub(crate) use path::get_key;
 pub use path::JsonPath;
 pub use pattern::{event_patterns, EventPattern, PATTERN_BUDGET, PATTERN_QUOTA};
 pub(crate) use tags::{tag_keys_from_value, tags_from_value};

@@ -137,7 +137,7 @@ impl JsonPath {
 }
 
 /// The member `key` of an object: the exact key, else the first key equal ignoring ASCII case.
-fn get_key<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+pub(crate) fn get_key<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
     let map = value.as_object()?;
     map.get(key).or_else(|| {
         map.iter()

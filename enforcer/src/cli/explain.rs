@@ -5,11 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use enforcer::act::given_current;
-use enforcer::authoring::{explain_change, Explanation, KeyTrace, RuleStatus, ValueSource};
+use enforcer::authoring::{
+    explain_change, ClassificationTrace, Explanation, KeyTrace, ObligationResult, RuleStatus,
+    ValueSource,
+};
 use enforcer::engine::existing;
 use enforcer::evaluate::{Action, NotSelected};
 use enforcer::event::{decode_bytes, Resolution, ResolveOptions, Resolver, ResourceRef};
-use enforcer::policy::{Level, PolicySet};
+use enforcer::policy::{Level, PolicySet, UnfixableAction};
 use enforcer::Tags;
 
 use super::input::read_bytes;
@@ -239,6 +242,9 @@ fn write_explanation(
     for key in &explanation.keys {
         write_key(out, key, style)?;
     }
+    if let Some(classification) = &explanation.classification {
+        write_classification(out, classification, style)?;
+    }
     let verdict = &explanation.verdict;
     let mut plan = Vec::new();
     if !verdict.add_tags.is_empty() {
@@ -260,6 +266,50 @@ fn write_explanation(
         plan.join("; ")
     };
     writeln!(out, "\nplan: {plan}\n")
+}
+
+/// The class's obligations and each one's result, with the evidence weighed.
+fn write_classification(
+    out: &mut impl Write,
+    classification: &ClassificationTrace,
+    style: Style,
+) -> std::io::Result<()> {
+    let Some(origin) = &classification.origin else {
+        return writeln!(
+            out,
+            "\nclassification {}: the policy states no obligations for it",
+            classification.class
+        );
+    };
+    let action = match classification.action {
+        Some(UnfixableAction::Quarantine) => "quarantine where allowed, else alert",
+        _ => "alert",
+    };
+    writeln!(
+        out,
+        "\nclassification {} {}  on a broken obligation: {action}",
+        classification.class,
+        paint(style, "2", &format!("({origin})"))
+    )?;
+    for obligation in &classification.obligations {
+        let (code, label) = match obligation.result {
+            ObligationResult::Honoured => ("32", "honoured"),
+            ObligationResult::Broken => ("31", "broken  "),
+            ObligationResult::Unknown => ("2", "unknown "),
+        };
+        let evidence = obligation.evidence.as_ref().map_or_else(
+            || "nothing seen says (the event does not carry it; no setting was read)".to_owned(),
+            ToString::to_string,
+        );
+        writeln!(
+            out,
+            "  {} {} = {}: {evidence}",
+            paint(style, code, label),
+            obligation.name,
+            obligation.required
+        )?;
+    }
+    Ok(())
 }
 
 fn write_key(out: &mut impl Write, key: &KeyTrace, style: Style) -> std::io::Result<()> {

@@ -13,6 +13,7 @@ use crate::catalog::{
     tags_from_value, Arn, ArnContext, CallKind, Catalog, CatalogEntry, JsonPath, BY_ID_PREFIX,
     FROM_ARN,
 };
+use crate::obligation::{request_facts, CallRecord, Evidence, Fact, ProtectionFacts};
 pub(crate) use infer::is_create_name;
 
 /// The `eventType` of a record of an API call; the other types (`AwsServiceEvent`,
@@ -42,6 +43,11 @@ pub struct ResourceRef {
     pub resource_type: String,
     /// Name or id: the last segment of the ARN.
     pub name: String,
+    /// What the event's request says of the resource's protection settings (encryption at rest,
+    /// public access, region), each with the request field it was read from: checked against
+    /// its class's obligations. Empty outside an event, and for calls that set none of them.
+    #[serde(skip_serializing_if = "ProtectionFacts::is_empty")]
+    pub protection: ProtectionFacts,
 }
 
 impl ResourceRef {
@@ -58,6 +64,7 @@ impl ResourceRef {
             arn: arn.to_owned(),
             name: resource_name(arn).to_owned(),
             resource_type,
+            protection: ProtectionFacts::default(),
         })
     }
 }
@@ -334,6 +341,15 @@ impl Resolver {
             Err(reason) => return Resolution::Unresolved { header, reason },
         };
         let tag_update = tag_update_of(entry, &root);
+        let facts = request_facts(
+            &record.event_source,
+            crate::catalog::base_event_name(&header.event_name),
+            &CallRecord {
+                request: record.request_parameters.as_ref(),
+                response: record.response_elements.as_ref(),
+            },
+        );
+        let resources = with_protection(resources, &facts, region.as_deref());
         let mut change = change_of(call, header, entry.kind, region, account);
         change.resources = resources;
         change.tag_update = tag_update;
@@ -392,6 +408,29 @@ impl Resolver {
             })
             .map(String::as_str)
     }
+}
+
+/// The resources of a call with what its request says of their protection (`facts`), and the
+/// region it was made in (the record's `awsRegion`) for those that live in one: resources whose
+/// ARN names a region, and S3 buckets (CloudTrail records a bucket's calls in its region).
+/// Global resources (IAM, CloudFront) get no region.
+fn with_protection(
+    mut resources: Vec<ResourceRef>,
+    facts: &ProtectionFacts,
+    region: Option<&str>,
+) -> Vec<ResourceRef> {
+    for resource in &mut resources {
+        resource.protection = facts.clone();
+        let regional = Arn::parse(&resource.arn)
+            .is_some_and(|arn| !arn.region.is_empty() || resource.resource_type == "s3:bucket");
+        if let Some(region) = region.filter(|region| regional && !region.is_empty()) {
+            resource.protection.region = Some(Fact::new(
+                region.to_owned(),
+                Evidence::request("awsRegion", region),
+            ));
+        }
+    }
+    resources
 }
 
 /// The region of a call and the account of its resources: the record's, else the envelope's.

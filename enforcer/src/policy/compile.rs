@@ -12,12 +12,31 @@ use toml::Spanned;
 use super::diagnostic::{did_you_mean, suggest, Diagnostic, SourceFile};
 use super::lint::{self, PatternUse, RuleSite};
 use super::model::{
-    parse_duration, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
-    UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
+    parse_duration, Classification, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue,
+    TagSpec, UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
 };
-use super::raw::{OwnerRaw, PolicyFile, RuleRaw};
+use super::raw::{ClassificationRaw, OwnerRaw, PolicyFile, RuleRaw};
 use super::routing;
 use super::schema;
+use crate::obligation::{ClassObligations, PublicAccess};
+
+/// True for an AWS region code: `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`,
+/// `us-isob-east-1`, `cn-north-1`: a two-letter area, one or two lowercase words, a number.
+fn is_region_name(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    let lowercase = |part: &&str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase());
+    match parts.as_slice() {
+        [area, words @ .., number] => {
+            area.len() == 2
+                && lowercase(area)
+                && (1..=2).contains(&words.len())
+                && words.iter().all(lowercase)
+                && (1..=2).contains(&number.len())
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
 
 /// Most rules in one policy set: 1,000. The checks that compare rules pairwise grow with the
 /// square of the rules (a thousand rules are half a million pairs); real standards have tens.
@@ -40,6 +59,10 @@ pub(crate) struct Compiler<'k> {
     pending_owner_refs: Vec<(SourceFile, Spanned<String>)>,
     owner_tag_origin: Option<(SourceFile, Range<usize>)>,
     renotify_after_origin: Option<(SourceFile, Range<usize>)>,
+    classification_tag_origin: Option<(SourceFile, Range<usize>)>,
+    /// `[classification.<Class>]` tables with their file, kept until the classification tag's
+    /// vocabulary is known.
+    pending_classifications: Vec<(SourceFile, Spanned<String>, ClassificationRaw)>,
     /// Per compiled rule (same index as `set.rules`): where it was written, for the checks that
     /// look at several rules at once.
     rule_sites: Vec<RuleSite>,
@@ -65,6 +88,8 @@ impl<'k> Compiler<'k> {
             pending_owner_refs: Vec::new(),
             owner_tag_origin: None,
             renotify_after_origin: None,
+            classification_tag_origin: None,
+            pending_classifications: Vec::new(),
             rule_sites: Vec::new(),
         }
     }
@@ -119,6 +144,10 @@ impl<'k> Compiler<'k> {
         }
         for rule in file.rule {
             self.pending_rules.push((source.clone(), rule));
+        }
+        for (class, raw) in file.classification {
+            self.pending_classifications
+                .push((source.clone(), class, raw));
         }
         if let Some(quarantine) = file.quarantine {
             for principal in quarantine.break_glass_principals {
@@ -217,6 +246,24 @@ impl<'k> Compiler<'k> {
             }
             self.set.owner_tag_override = Some(owner_tag.get_ref().clone());
             self.owner_tag_origin = Some((source.clone(), owner_tag.span()));
+        }
+        if let Some(tag) = &header.classification_tag {
+            if let Some((first_source, first_span)) = &self.classification_tag_origin {
+                if self.set.classification_tag() != tag.get_ref() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "policy::classification-tag-conflict",
+                            "two policy files name different classification tags",
+                            source,
+                            tag.span(),
+                        )
+                        .with_related(first_source, first_span.clone(), "the other one")
+                        .with_help("set `classification_tag` in one file only"),
+                    );
+                }
+            }
+            self.set.classification_tag_override = Some(tag.get_ref().clone());
+            self.classification_tag_origin = Some((source.clone(), tag.span()));
         }
         if let Some(renotify_after) = &header.renotify_after {
             self.add_renotify_after(source, renotify_after);
@@ -450,6 +497,9 @@ impl<'k> Compiler<'k> {
             }
             self.add_rule(&source, raw);
         }
+        for (source, class, raw) in std::mem::take(&mut self.pending_classifications) {
+            self.add_classification(&source, &class, raw);
+        }
         for (source, owner) in std::mem::take(&mut self.pending_owner_refs) {
             lint::check_owner(&self.set, &source, &owner, &mut self.diagnostics);
         }
@@ -583,29 +633,7 @@ impl<'k> Compiler<'k> {
                 }
             }
         }
-        let action = match &raw.action {
-            None => UnfixableAction::Alert,
-            Some(action) => match action.get_ref().as_str() {
-                "alert" => UnfixableAction::Alert,
-                "quarantine" => UnfixableAction::Quarantine,
-                other => {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "policy::invalid-action",
-                            format!("`{other}` is not an action"),
-                            source,
-                            action.span(),
-                        )
-                        .with_help(suggest(
-                            other,
-                            ["alert", "quarantine"],
-                            "`alert` or `quarantine`",
-                        )),
-                    );
-                    UnfixableAction::Alert
-                }
-            },
-        };
+        let action = self.unfixable_action(source, raw.action.as_ref());
         self.set.rules.push(Rule {
             name,
             description: raw.description.clone(),
@@ -628,6 +656,175 @@ impl<'k> Compiler<'k> {
             .map(|_| name_languages);
         self.rule_sites
             .push(RuleSite::new(source.clone(), raw, names));
+    }
+
+    /// One `[classification.<Class>]`: the class must be a value of the classification tag,
+    /// each obligation well formed.
+    fn add_classification(
+        &mut self,
+        source: &SourceFile,
+        class: &Spanned<String>,
+        raw: ClassificationRaw,
+    ) {
+        let name = class.get_ref();
+        let tag = self.set.classification_tag().to_owned();
+        let values = self.set.tag(&tag).and_then(|spec| spec.values.clone());
+        match &values {
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::classification-without-vocabulary",
+                        format!(
+                            "`[classification.{name}]` needs the classification tag `{tag}` in \
+                             the vocabulary, with a closed list of `values`"
+                        ),
+                        source,
+                        class.span(),
+                    )
+                    .with_help(format!(
+                        "add `[tags.{tag}]` with `values = [\"{name}\", …]`, or name the \
+                         classification tag with `[policy] classification_tag`"
+                    )),
+                );
+                return;
+            }
+            Some(values) if !values.contains(name) => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::unknown-class",
+                        format!("`{name}` is not a value of the classification tag `{tag}`"),
+                        source,
+                        class.span(),
+                    )
+                    .with_help(suggest(
+                        name,
+                        values.iter().map(String::as_str),
+                        &format!("one of {}", values.join(", ")),
+                    )),
+                );
+                return;
+            }
+            Some(_) => {}
+        }
+        if self.set.classification(name).is_some() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::duplicate-class",
+                    format!("`[classification.{name}]` is defined twice"),
+                    source,
+                    class.span(),
+                )
+                .with_help("state each class's obligations in one table"),
+            );
+            return;
+        }
+        let public_access = raw.public_access.as_ref().and_then(|text| {
+            let parsed = PublicAccess::parse(text.get_ref());
+            if parsed.is_none() {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::invalid-public-access",
+                        format!("`{}` is not a public access setting", text.get_ref()),
+                        source,
+                        text.span(),
+                    )
+                    .with_help(suggest(
+                        text.get_ref(),
+                        ["deny", "allow"],
+                        "`deny` or `allow`",
+                    )),
+                );
+            }
+            parsed
+        });
+        let allowed_regions = raw.allowed_regions.as_ref().map(|regions| {
+            if regions.is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::empty-regions",
+                        format!("`allowed_regions` of `{name}` is empty: no resource could exist"),
+                        source,
+                        class.span(),
+                    )
+                    .with_help("list the regions, e.g. `[\"eu-west-1\"]`, or leave the key out"),
+                );
+            }
+            let mut valid = Vec::new();
+            for region in regions {
+                if !is_region_name(region.get_ref()) {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "policy::invalid-region",
+                            format!("`{}` is not an AWS region name", region.get_ref()),
+                            source,
+                            region.span(),
+                        )
+                        .with_help("write a region code such as `eu-west-1` or `us-gov-west-1`"),
+                    );
+                } else if !valid.contains(region.get_ref()) {
+                    valid.push(region.get_ref().clone());
+                }
+            }
+            valid
+        });
+        let action = self.unfixable_action(source, raw.action.as_ref());
+        let obligations = ClassObligations {
+            class: name.clone(),
+            encrypted_at_rest: raw.encrypted_at_rest,
+            public_access,
+            allowed_regions,
+        };
+        if obligations.stated().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "policy::classification-without-obligations",
+                    format!("`[classification.{name}]` states no obligation: it checks nothing"),
+                    source,
+                    class.span(),
+                )
+                .with_help(
+                    "add `encrypted_at_rest`, `public_access` or `allowed_regions`, or remove the table",
+                ),
+            );
+        }
+        self.set.classifications.push(Classification {
+            obligations,
+            description: raw.description,
+            action,
+            origin: origin(source, class.span().start),
+        });
+    }
+
+    /// The action written (`alert` or `quarantine`; `alert` when absent or wrong, a wrong one
+    /// reported).
+    fn unfixable_action(
+        &mut self,
+        source: &SourceFile,
+        action: Option<&Spanned<String>>,
+    ) -> UnfixableAction {
+        let Some(action) = action else {
+            return UnfixableAction::Alert;
+        };
+        match action.get_ref().as_str() {
+            "alert" => UnfixableAction::Alert,
+            "quarantine" => UnfixableAction::Quarantine,
+            other => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::invalid-action",
+                        format!("`{other}` is not an action"),
+                        source,
+                        action.span(),
+                    )
+                    .with_help(suggest(
+                        other,
+                        ["alert", "quarantine"],
+                        "`alert` or `quarantine`",
+                    )),
+                );
+                UnfixableAction::Alert
+            }
+        }
     }
 
     fn rule_values(

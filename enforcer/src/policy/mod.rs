@@ -23,9 +23,9 @@ pub(crate) use diagnostic::did_you_mean;
 pub use diagnostic::{Diagnostic, Level, SourceFile};
 pub use lint::MAX_REPORTED_CONFLICTS;
 pub(crate) use model::{
-    unanchored_text, Exemption, Origin, RuleValue, TagSpec, UnfixableAction, DEFAULT_RENOTIFY_AFTER,
+    unanchored_text, Exemption, Origin, RuleValue, TagSpec, DEFAULT_RENOTIFY_AFTER,
 };
-pub use model::{Mode, Owner, PolicySet, Rule, ValueCheck};
+pub use model::{Classification, Mode, Owner, PolicySet, Rule, UnfixableAction, ValueCheck};
 pub use schema::policy_schema;
 pub(crate) use schema::{parse_checked, schema_for};
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
+use crate::obligation::ClassObligations;
+
 /// Where a policy element was written, for `explain` and for messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Origin {
@@ -159,6 +161,19 @@ pub struct Rule {
     pub origin: Origin,
 }
 
+/// A compiled `[classification.<Class>]`: its obligations, and what to do when one is broken.
+#[derive(Debug, Clone)]
+pub struct Classification {
+    /// The obligations (the class's name among them).
+    pub obligations: ClassObligations,
+    /// What the class means.
+    pub description: Option<String>,
+    /// Alert, or quarantine where the enforcer may ([`crate::engine::decide`]).
+    pub action: UnfixableAction,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
 /// A resource the enforcer leaves alone.
 #[derive(Debug, Clone)]
 pub struct Exemption {
@@ -223,6 +238,11 @@ pub struct PolicySet {
     pub(crate) protected: Vec<Regex>,
     /// `[policy] renotify_after`, when set (see [`PolicySet::renotify_after`]).
     pub(crate) renotify_after_override: Option<Duration>,
+    /// The tag naming the data classification, when not the default (see
+    /// [`PolicySet::classification_tag`]).
+    pub(crate) classification_tag_override: Option<String>,
+    /// `[classification.<Class>]` tables, in class order.
+    pub classifications: Vec<Classification>,
 }
 
 /// How long an unchanged problem waits for its one reminder unless `[policy] renotify_after`
@@ -254,6 +274,10 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
+/// The tag naming a resource's data classification unless `[policy] classification_tag` says
+/// otherwise.
+pub(crate) const DEFAULT_CLASSIFICATION_TAG: &str = "DataClassification";
+
 /// The tag naming a resource's accountable owner unless `[policy] owner_tag` says otherwise.
 pub(crate) const DEFAULT_OWNER_TAG: &str = "ProcessOwner";
 
@@ -268,6 +292,21 @@ impl PolicySet {
         self.owner_tag_override
             .as_deref()
             .unwrap_or(DEFAULT_OWNER_TAG)
+    }
+
+    /// The tag whose value is a resource's data classification (`DataClassification` unless
+    /// `[policy] classification_tag` says otherwise).
+    pub fn classification_tag(&self) -> &str {
+        self.classification_tag_override
+            .as_deref()
+            .unwrap_or(DEFAULT_CLASSIFICATION_TAG)
+    }
+
+    /// The obligations of class `class` (exact case), when the policy states any.
+    pub fn classification(&self, class: &str) -> Option<&Classification> {
+        self.classifications
+            .iter()
+            .find(|classification| classification.obligations.class == class)
     }
 
     /// How long an unchanged problem waits for its one reminder (`[policy] renotify_after`,

@@ -39,6 +39,53 @@ pub(crate) struct PolicyFile {
     /// How quarantines isolate resources.
     #[serde(default)]
     pub quarantine: Option<QuarantineRaw>,
+    /// What each data classification obliges its resources to honour: class (a value of the
+    /// classification tag, `[policy] classification_tag`) → its obligations.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, ClassificationRaw>")]
+    pub classification: BTreeMap<Spanned<String>, ClassificationRaw>,
+}
+
+/// `[classification.<Class>]`: what resources of one class must honour, checked against the
+/// settings the events that change them carry and the settings read on the resource.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClassificationRaw {
+    /// What the class means, for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `true`: the data must be encrypted at rest (an unencrypted volume, DB instance or
+    /// bucket is a violation). `false`: encryption is optional. Absent: not checked.
+    #[serde(default)]
+    pub encrypted_at_rest: Option<bool>,
+    /// `deny`: the data must never be reachable from outside the account (a public bucket
+    /// policy or ACL, a publicly accessible DB instance, a snapshot shared with everyone is a
+    /// violation). `allow`: public access is allowed. Absent: not checked.
+    #[serde(default)]
+    #[schemars(with = "Option<PublicAccessName>")]
+    pub public_access: Option<Spanned<String>>,
+    /// The regions resources of this class may live in, e.g. `["eu-west-1", "eu-central-1"]`
+    /// (the region of the call that creates or changes them). Absent: any region.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub allowed_regions: Option<Vec<Spanned<String>>>,
+    /// What to do about a broken obligation: `alert` (default) or `quarantine` (only where the
+    /// enforcer may quarantine: a creation or a scan, never a protected resource).
+    #[serde(default)]
+    #[schemars(with = "Option<ActionName>")]
+    pub action: Option<Spanned<String>>,
+}
+
+/// The `public_access` settings (schema only: the compiler reads the text, to suggest a fix for
+/// a typo).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum PublicAccessName {
+    /// Never public.
+    Deny,
+    /// Public access allowed.
+    Allow,
 }
 
 /// `[quarantine]`: how quarantines isolate resources.
@@ -81,6 +128,11 @@ pub(crate) struct PolicyHeader {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub owner_tag: Option<Spanned<String>>,
+    /// The tag whose value is a resource's data classification. Default `DataClassification`.
+    /// Each `[classification.<Class>]` names one of its `values`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub classification_tag: Option<Spanned<String>>,
     /// How long an unchanged problem waits for its one reminder after the last message about it:
     /// a whole number and a unit, `s`, `m`, `h` or `d` (`"24h"`, `"90m"`, `"7d"`). Default
     /// `24h`; from `1m` to `365d`.

@@ -186,6 +186,7 @@ mod tests {
                 message: format!("{tag} is missing"),
                 level: Level::Error,
                 fixed: false,
+                obligation: None,
             })
             .collect();
         Problem::new(ARN, &violations, Action::Quarantine).unwrap()

@@ -126,6 +126,7 @@ fn kind_name(kind: ViolationKind) -> &'static str {
         ViolationKind::InvalidValue => "invalid_value",
         ViolationKind::WrongCase => "wrong_case",
         ViolationKind::Conflict => "conflict",
+        ViolationKind::Obligation => "obligation",
     }
 }
 
@@ -143,6 +144,7 @@ mod tests {
             message: format!("{tag} is wrong in some way"),
             level: Level::Error,
             fixed,
+            obligation: None,
         }
     }
 

@@ -216,6 +216,7 @@ mod tests {
             message: String::new(),
             level: Level::Error,
             fixed: false,
+            obligation: None,
         };
         Problem::new(ARN, [&violation], Action::Alert).unwrap()
     }
