@@ -17,7 +17,11 @@ fn fact(settings: &ProtectionSettings, protection: Protection) -> (bool, String,
     let setting = settings
         .get(protection)
         .unwrap_or_else(|| panic!("{protection} not read: {settings:#?}"));
-    (setting.holds, setting.setting.clone(), setting.value.clone())
+    (
+        setting.holds,
+        setting.setting.clone(),
+        setting.value.clone(),
+    )
 }
 
 fn owned(holds: bool, setting: &str, value: &str) -> (bool, String, String) {
@@ -60,8 +64,7 @@ async fn bucket_settings_are_read_from_policy_status_acl_block_and_encryption() 
     assert!(encrypted, "{settings:#?}");
     // S3 answers SSE-S3 (`AES256`); an emulator answering "no configuration" reads the same.
     assert!(
-        (setting, value.as_str())
-            == ("s3:GetBucketEncryption.SSEAlgorithm".to_owned(), "AES256")
+        (setting, value.as_str()) == ("s3:GetBucketEncryption.SSEAlgorithm".to_owned(), "AES256")
             || value.starts_with("ServerSideEncryptionConfigurationNotFoundError: SSE-S3"),
         "{settings:#?}"
     );
@@ -115,7 +118,12 @@ async fn bucket_settings_are_read_from_policy_status_acl_block_and_encryption() 
         owned(true, "s3:GetBucketEncryption.SSEAlgorithm", "aws:kms")
     );
     // Public by its policy: the ACL is not read.
-    assert_eq!(aws.harness.count("GetBucketAcl"), 0, "{:?}", aws.harness.calls());
+    assert_eq!(
+        aws.harness.count("GetBucketAcl"),
+        0,
+        "{:?}",
+        aws.harness.calls()
+    );
 
     // A public-read ACL.
     let by_acl = aws.create_bucket("settings-public-acl", &[]).await;
@@ -254,7 +262,12 @@ async fn database_settings_are_read_from_describe_db_instances_and_clusters() {
         .send()
         .await
         .unwrap();
-    let open = open.db_instance().unwrap().db_instance_arn().unwrap().to_owned();
+    let open = open
+        .db_instance()
+        .unwrap()
+        .db_instance_arn()
+        .unwrap()
+        .to_owned();
     let closed = rds
         .create_db_instance()
         .db_instance_identifier("settings-closed-db")
@@ -516,17 +529,28 @@ async fn redshift_queues_topics_and_tables_are_read_from_their_services() {
     let settings = read(&aws, &queue("settings-kms"), "sqs:queue").await;
     assert_eq!(
         fact(&settings, Protection::EncryptedAtRest),
-        owned(true, "sqs:GetQueueAttributes.KmsMasterKeyId", "alias/aws/sqs")
+        owned(
+            true,
+            "sqs:GetQueueAttributes.KmsMasterKeyId",
+            "alias/aws/sqs"
+        )
     );
     // A queue policy may make a queue public; it is not read, and says so.
     assert!(matches!(
         settings.errors.as_slice(),
-        [SettingReadError::NotRead { protection: Protection::Public, .. }]
+        [SettingReadError::NotRead {
+            protection: Protection::Public,
+            ..
+        }]
     ));
     let settings = read(&aws, &queue("settings-plain"), "sqs:queue").await;
     assert_eq!(
         fact(&settings, Protection::EncryptedAtRest),
-        owned(false, "sqs:GetQueueAttributes.SqsManagedSseEnabled", "false")
+        owned(
+            false,
+            "sqs:GetQueueAttributes.SqsManagedSseEnabled",
+            "false"
+        )
     );
 
     // Topics: with and without a KMS key.
@@ -553,7 +577,11 @@ async fn redshift_queues_topics_and_tables_are_read_from_their_services() {
     let settings = read(&aws, &sealed, "sns:topic").await;
     assert_eq!(
         fact(&settings, Protection::EncryptedAtRest),
-        owned(true, "sns:GetTopicAttributes.KmsMasterKeyId", "alias/aws/sns")
+        owned(
+            true,
+            "sns:GetTopicAttributes.KmsMasterKeyId",
+            "alias/aws/sns"
+        )
     );
     let settings = read(&aws, &plain, "sns:topic").await;
     assert_eq!(

@@ -34,12 +34,12 @@ pub use apply::{apply, release, ActReport, ActSettings, QuarantineStatus};
 
 pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
 pub use read::{given_current, read_and_decide, read_fresh_and_decide, ReadRetry};
+pub(crate) use record::QuarantineRecord;
+pub use record::{QUARANTINE_AT_KEY, QUARANTINE_KEY, QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY};
 pub use settings::{
     CurrentSetting, InMemorySettings, NoSettings, Protection, ProtectionSettings, SettingReadError,
     SettingsReader,
 };
-pub(crate) use record::QuarantineRecord;
-pub use record::{QUARANTINE_AT_KEY, QUARANTINE_KEY, QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY};
 
 use crate::alert::AlertMessage;
 use crate::event::TagUpdate;

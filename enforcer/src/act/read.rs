@@ -95,6 +95,7 @@ pub(crate) async fn read_current<S: TagStore>(
             stale,
             known: Tags::new(),
             protection: ProtectionFacts::default(),
+            unread_settings: Vec::new(),
         }
     }))
 }
@@ -115,6 +116,7 @@ pub fn given_current(
             stale: false,
             known: Tags::new(),
             protection: ProtectionFacts::default(),
+            unread_settings: Vec::new(),
         }
     })
 }
@@ -137,7 +139,10 @@ pub async fn read_and_decide<S: TagStore>(
         Err(change) => *change,
     };
     let settings = &NoSettings;
-    read_change_and_decide(store, settings, retry, change, None, policies, mode, location).await
+    read_change_and_decide(
+        store, settings, retry, change, None, policies, mode, location,
+    )
+    .await
 }
 
 /// The clock an event carries for freshness: a `Tag Change on Resource` event's `version`, else

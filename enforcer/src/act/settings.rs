@@ -17,178 +17,14 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
+use futures_util::stream::{self, StreamExt};
 
-use super::StoreError;
-
-/// A protection a classification can oblige, as a setting of the resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protection {
-    /// The resource's data is encrypted at rest.
-    EncryptedAtRest,
-    /// Anyone (any AWS account, or anyone on the internet) may reach the resource.
-    Public,
-}
-
-impl Protection {
-    /// Every protection.
-    pub const ALL: &'static [Self] = &[Self::EncryptedAtRest, Self::Public];
-
-    /// `encrypted_at_rest`, `public`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::EncryptedAtRest => "encrypted_at_rest",
-            Self::Public => "public",
-        }
-    }
-}
-
-impl std::fmt::Display for Protection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One protection as read on the resource now, with where it was read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CurrentSetting {
-    /// What it says.
-    pub protection: Protection,
-    /// True when the resource is encrypted at rest ([`Protection::EncryptedAtRest`]) or public
-    /// ([`Protection::Public`]).
-    pub holds: bool,
-    /// The call and field read, e.g. `s3:GetBucketPolicyStatus.IsPublic`.
-    pub setting: String,
-    /// The value it had, as the service gave it, e.g. `true` or `aws:kms`.
-    pub value: String,
-}
-
-impl CurrentSetting {
-    /// `protection` read from `setting`, which had `value`.
-    pub fn new(
-        protection: Protection,
-        holds: bool,
-        setting: impl Into<String>,
-        value: impl Into<String>,
-    ) -> Self {
-        Self {
-            protection,
-            holds,
-            setting: setting.into(),
-            value: value.into(),
-        }
-    }
-}
-
-/// Why a protection of a resource could not be read. The protection then has no value: an
-/// obligation on it is neither met nor broken, and the decision shows this error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SettingReadError {
-    /// The enforcer's role may not read the setting: its policy lacks the action, or a resource
-    /// or service control policy denies it.
-    #[error("{protection} unknown: reading {setting} was denied: {}", error.describe())]
-    AccessDenied {
-        /// The protection.
-        protection: Protection,
-        /// The call and field that could not be read.
-        setting: String,
-        /// The service's answer.
-        error: StoreError,
-    },
-    /// The call failed otherwise (throttled past the retries, not found, a malformed answer).
-    #[error("{protection} unknown: reading {setting} failed: {}", error.describe())]
-    Failed {
-        /// The protection.
-        protection: Protection,
-        /// The call and field that could not be read.
-        setting: String,
-        /// What failed.
-        error: StoreError,
-    },
-    /// The enforcer reads no such setting on resources of this type.
-    #[error("{protection} unknown: the enforcer reads no such setting of {resource_type} resources")]
-    NotRead {
-        /// The protection.
-        protection: Protection,
-        /// The resource's type.
-        resource_type: String,
-    },
-}
-
-impl SettingReadError {
-    /// `protection` could not be read from `setting` because of `error`: access denied when its
-    /// code says so, a failure otherwise.
-    pub fn of(protection: Protection, setting: impl Into<String>, error: StoreError) -> Self {
-        let setting = setting.into();
-        let denied = error.code.as_deref().and_then(crate::failure::error_class)
-            == Some(crate::failure::ErrorClass::AccessDenied);
-        if denied {
-            Self::AccessDenied {
-                protection,
-                setting,
-                error,
-            }
-        } else {
-            Self::Failed {
-                protection,
-                setting,
-                error,
-            }
-        }
-    }
-
-    /// The protection left unknown.
-    pub fn protection(&self) -> Protection {
-        match self {
-            Self::AccessDenied { protection, .. }
-            | Self::Failed { protection, .. }
-            | Self::NotRead { protection, .. } => *protection,
-        }
-    }
-
-    /// True when reading again later may succeed (throttling, a 5xx).
-    pub fn retryable(&self) -> bool {
-        match self {
-            Self::AccessDenied { .. } | Self::NotRead { .. } => false,
-            Self::Failed { error, .. } => error.retryable,
-        }
-    }
-}
-
-/// What was read of one resource's protections: a value per protection read, an error per
-/// protection that could not be.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ProtectionSettings {
-    /// The protections read.
-    pub read: Vec<CurrentSetting>,
-    /// The protections asked for that could not be read.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<SettingReadError>,
-}
-
-impl ProtectionSettings {
-    /// The value read of `protection`, if it was.
-    pub fn get(&self, protection: Protection) -> Option<&CurrentSetting> {
-        self.read.iter().find(|s| s.protection == protection)
-    }
-
-    /// Only what concerns `wanted`.
-    pub fn only(mut self, wanted: &[Protection]) -> Self {
-        self.read.retain(|s| wanted.contains(&s.protection));
-        self.errors.retain(|e| wanted.contains(&e.protection()));
-        self
-    }
-
-    /// Records a read, or why it failed.
-    pub(crate) fn record(&mut self, read: Result<CurrentSetting, SettingReadError>) {
-        match read {
-            Ok(setting) => self.read.push(setting),
-            Err(error) => self.errors.push(error),
-        }
-    }
-}
+use crate::engine::CurrentTags;
+use crate::event::{Change, ResourceRef};
+use crate::obligation::PublicAccess;
+pub use crate::obligation::{CurrentSetting, Protection, ProtectionSettings, SettingReadError};
+use crate::policy::PolicySet;
+use crate::Tags;
 
 /// Reads the protection settings of resources.
 pub trait SettingsReader {
@@ -201,6 +37,71 @@ pub trait SettingsReader {
         resource_type: &str,
         wanted: &[Protection],
     ) -> impl Future<Output = ProtectionSettings> + Send;
+}
+
+/// How many resources' settings are read at once: a scan's batch (20) in two rounds, an event's
+/// resources (usually one) at once.
+const READS_AT_ONCE: usize = 10;
+
+/// The protections `resource`'s class obliges (`tags`' classification, as `policies` state its
+/// obligations) that its event's request did not answer: the ones to read on the resource. A
+/// class without obligations, or whose obligations the event answered, needs no read.
+pub(crate) fn unanswered(
+    resource: &ResourceRef,
+    tags: &Tags,
+    policies: &PolicySet,
+) -> Vec<Protection> {
+    let Some(class) = tags.get(policies.classification_tag()) else {
+        return Vec::new();
+    };
+    // Any case: the class a case fix will give it is checked (engine::decide, after the plan).
+    let Some(classification) = policies
+        .classifications
+        .iter()
+        .find(|c| c.obligations.class.eq_ignore_ascii_case(class))
+    else {
+        return Vec::new();
+    };
+    let obligations = &classification.obligations;
+    let answered = &resource.protection;
+    let mut wanted = Vec::new();
+    if obligations.encrypted_at_rest == Some(true) && answered.encrypted_at_rest.is_none() {
+        wanted.push(Protection::EncryptedAtRest);
+    }
+    if obligations.public_access == Some(PublicAccess::Deny) && answered.public.is_none() {
+        wanted.push(Protection::Public);
+    }
+    wanted
+}
+
+/// Reads, through `settings`, the protections of `change`'s resources that their class obliges
+/// and the event did not answer ([`unanswered`]), [`READS_AT_ONCE`] resources at a time, and
+/// hands each resource's facts and unread settings to the decision ([`CurrentTags`]). A resource
+/// whose class obliges nothing unanswered costs no call.
+pub(crate) async fn read_protection<P: SettingsReader + Sync>(
+    settings: &P,
+    change: &Change,
+    current: &mut CurrentTags,
+    policies: &PolicySet,
+) {
+    let asks: Vec<(&ResourceRef, Vec<Protection>)> = change
+        .resources
+        .iter()
+        .filter_map(|resource| {
+            let tags = &current.get(&resource.arn)?.tags;
+            let wanted = unanswered(resource, tags, policies);
+            (!wanted.is_empty()).then_some((resource, wanted))
+        })
+        .collect();
+    let reads: Vec<ProtectionSettings> = stream::iter(asks.iter().map(|(resource, wanted)| {
+        settings.read_settings(&resource.arn, &resource.resource_type, wanted)
+    }))
+    .buffered(READS_AT_ONCE)
+    .collect()
+    .await;
+    for ((resource, _), read) in asks.iter().zip(reads) {
+        current.set_read_protection(&resource.arn, read.facts(), read.errors);
+    }
 }
 
 /// Reads nothing: where there is no account to read (an offline `check`, a replay, a policy test
@@ -304,7 +205,8 @@ mod tests {
             .read_settings(BUCKET, "s3:bucket", Protection::ALL)
             .await;
         assert_eq!(
-            read.get(Protection::Public).map(|s| (s.holds, s.value.as_str())),
+            read.get(Protection::Public)
+                .map(|s| (s.holds, s.value.as_str())),
             Some((true, "true"))
         );
         assert_eq!(
@@ -318,29 +220,5 @@ mod tests {
         // Asking for nothing reads nothing of what it holds.
         let none = settings.read_settings(BUCKET, "s3:bucket", &[]).await;
         assert_eq!(none, ProtectionSettings::default());
-    }
-
-    #[test]
-    fn access_denied_is_told_from_other_failures() {
-        let denied = StoreError::permanent("GetBucketPolicyStatus", "not allowed")
-            .with_code("AccessDenied");
-        let error = SettingReadError::of(
-            Protection::Public,
-            "s3:GetBucketPolicyStatus.IsPublic",
-            denied,
-        );
-        assert!(matches!(error, SettingReadError::AccessDenied { .. }));
-        assert!(error.to_string().starts_with(
-            "public unknown: reading s3:GetBucketPolicyStatus.IsPublic was denied"
-        ));
-        let throttled = StoreError {
-            retryable: true,
-            ..StoreError::permanent("DescribeVolumes", "slow down").with_code("RequestLimitExceeded")
-        };
-        let error = SettingReadError::of(Protection::EncryptedAtRest, "ec2:DescribeVolumes.Encrypted", throttled);
-        assert!(matches!(error, SettingReadError::Failed { .. }) && error.retryable());
-        let json = serde_json::to_value(&error).unwrap();
-        assert_eq!(json["kind"], "failed");
-        assert_eq!(json["protection"], "encrypted_at_rest");
     }
 }

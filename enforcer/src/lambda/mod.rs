@@ -107,10 +107,7 @@ where
     type Quarantine = Q;
     type Settings = P;
 
-    async fn backends(
-        &self,
-        _account: Option<&str>,
-    ) -> Result<Arc<Backends<S, Q, P>>, StoreError> {
+    async fn backends(&self, _account: Option<&str>) -> Result<Arc<Backends<S, Q, P>>, StoreError> {
         Ok(self.0.clone())
     }
 }

@@ -276,7 +276,11 @@ mod tests {
         calls.sort_unstable();
         let before = calls.len();
         calls.dedup();
-        assert_eq!(calls.len(), before, "a call is listed twice for one backend");
+        assert_eq!(
+            calls.len(),
+            before,
+            "a call is listed twice for one backend"
+        );
         for row in REQUIRED_IAM_ACTIONS.iter() {
             for name in std::iter::once(&row.call).chain(&row.actions) {
                 let (service, action) = name.split_once(':').unwrap_or_default();

@@ -163,7 +163,7 @@ fn flag(value: bool) -> String {
 fn field(
     protection: Protection,
     setting: &str,
-    answer: &Result<Option<bool>, StoreError>,
+    answer: &Answer,
 ) -> Result<CurrentSetting, SettingReadError> {
     match answer {
         Ok(Some(value)) => Ok(CurrentSetting::new(
@@ -353,7 +353,12 @@ impl SettingsReader for AwsSettingsReader {
 /// A describe answer's two fields (encrypted, public), each failing as the call did.
 type Pair = Result<(Option<bool>, Option<bool>), StoreError>;
 
-fn split(answer: &Pair) -> (Result<Option<bool>, StoreError>, Result<Option<bool>, StoreError>) {
+/// One boolean field of a describe call's answer (absent when the answer lacks it), or why the
+/// call failed.
+type Answer = Result<Option<bool>, StoreError>;
+
+/// The two fields of `answer`, each its own [`Answer`].
+fn split(answer: &Pair) -> (Answer, Answer) {
     match answer {
         Ok((encrypted, public)) => (Ok(*encrypted), Ok(*public)),
         Err(error) => (Err(error.clone()), Err(error.clone())),
@@ -364,7 +369,7 @@ fn split(answer: &Pair) -> (Result<Option<bool>, StoreError>, Result<Option<bool
 fn record_fields(
     settings: &mut ProtectionSettings,
     wanted: &[Protection],
-    fields: &[(Protection, &str, Result<Option<bool>, StoreError>)],
+    fields: &[(Protection, &str, Answer)],
 ) {
     for (protection, setting, answer) in fields {
         if wanted.contains(protection) {
@@ -402,7 +407,9 @@ impl AwsSettingsReader {
                     .and_then(|rule| rule.apply_server_side_encryption_by_default())
                     .map(|default| default.sse_algorithm().as_str().to_owned());
                 match algorithm {
-                    Some(algorithm) => Ok(CurrentSetting::new(protection, true, SETTING, algorithm)),
+                    Some(algorithm) => {
+                        Ok(CurrentSetting::new(protection, true, SETTING, algorithm))
+                    }
                     None => Err(SettingReadError::of(
                         protection,
                         SETTING,
@@ -433,7 +440,13 @@ impl AwsSettingsReader {
     /// block restricts public buckets, then its ACL unless the block ignores public ACLs.
     async fn bucket_public(&self, bucket: &str) -> Result<CurrentSetting, SettingReadError> {
         let protection = Protection::Public;
-        let block = match self.s3.get_public_access_block().bucket(bucket).send().await {
+        let block = match self
+            .s3
+            .get_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
+        {
             Ok(output) => output.public_access_block_configuration().cloned(),
             Err(e) if error_code(&e) == Some(NO_PUBLIC_ACCESS_BLOCK) => None,
             Err(e) => {
@@ -455,10 +468,7 @@ impl AwsSettingsReader {
         // What was read that says "not public", for the evidence when nothing says "public".
         let mut not_public: Vec<(&str, String)> = Vec::new();
         if restricts {
-            not_public.push((
-                "s3:GetPublicAccessBlock.RestrictPublicBuckets",
-                flag(true),
-            ));
+            not_public.push(("s3:GetPublicAccessBlock.RestrictPublicBuckets", flag(true)));
         } else {
             const SETTING: &str = "s3:GetBucketPolicyStatus.IsPublic";
             let is_public = match self
@@ -523,7 +533,10 @@ impl AwsSettingsReader {
                     public_grants.join(", "),
                 ));
             }
-            not_public.push((SETTING, "no grant to AllUsers or AuthenticatedUsers".to_owned()));
+            not_public.push((
+                SETTING,
+                "no grant to AllUsers or AuthenticatedUsers".to_owned(),
+            ));
         }
         let (settings, values): (Vec<&str>, Vec<String>) = not_public.into_iter().unzip();
         Ok(CurrentSetting::new(
@@ -594,13 +607,12 @@ impl AwsSettingsReader {
             .map(|ebs| ebs.encrypted())
             .collect();
         // An image without EBS volumes (instance store) has no answer on encryption.
-        let encrypted = (!volumes.is_empty())
-            .then(|| volumes.iter().all(|e| *e == Some(true)));
+        let encrypted = (!volumes.is_empty()).then(|| volumes.iter().all(|e| *e == Some(true)));
         Ok((encrypted, image.public()))
     }
 
     /// `DescribeVolumes`: Encrypted.
-    async fn volume_encrypted(&self, id: &str, arn: &str) -> Result<Option<bool>, StoreError> {
+    async fn volume_encrypted(&self, id: &str, arn: &str) -> Answer {
         const OPERATION: &str = "DescribeVolumes";
         let output = self
             .ec2
@@ -613,7 +625,7 @@ impl AwsSettingsReader {
     }
 
     /// `DescribeSnapshots`: Encrypted.
-    async fn snapshot_encrypted(&self, id: &str, arn: &str) -> Result<Option<bool>, StoreError> {
+    async fn snapshot_encrypted(&self, id: &str, arn: &str) -> Answer {
         const OPERATION: &str = "DescribeSnapshots";
         let output = self
             .ec2
@@ -651,7 +663,12 @@ impl AwsSettingsReader {
         } else {
             "no permission to group all"
         };
-        Ok(CurrentSetting::new(Protection::Public, public, SETTING, value))
+        Ok(CurrentSetting::new(
+            Protection::Public,
+            public,
+            SETTING,
+            value,
+        ))
     }
 
     /// `GetQueueAttributes`: encrypted with KMS (`KmsMasterKeyId`) or SSE-SQS
