@@ -221,4 +221,153 @@ mod tests {
         let none = settings.read_settings(BUCKET, "s3:bucket", &[]).await;
         assert_eq!(none, ProtectionSettings::default());
     }
+
+    /// A policy whose Confidential class obliges encryption and no public access, and whose
+    /// Public class obliges nothing.
+    fn policies() -> PolicySet {
+        let source = crate::policy::SourceFile {
+            path: "p.toml".to_owned(),
+            text: Arc::new(
+                "[tags.DataClassification]\nvalues = [\"Public\", \"Confidential\"]\n\
+                 [[rule]]\nname = \"classified\"\nrequire = [\"DataClassification\"]\n\
+                 [classification.Public]\nencrypted_at_rest = false\npublic_access = \"allow\"\n\
+                 [classification.Confidential]\nencrypted_at_rest = true\n\
+                 public_access = \"deny\"\n"
+                    .to_owned(),
+            ),
+        };
+        let (set, diagnostics) =
+            crate::policy::compile_sources(&[source], crate::catalog::KNOWN_RESOURCE_TYPES);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        set
+    }
+
+    /// Decides `resource` (listed with `class`) as every acting path does
+    /// (`read_fresh_and_decide`), its settings read through `settings`.
+    async fn decide(
+        settings: &InMemorySettings,
+        resource: ResourceRef,
+        class: &str,
+    ) -> crate::engine::ResourceDecision {
+        let policies = policies();
+        let store = crate::act::InMemoryTagStore::with_inventory(BTreeMap::from([(
+            resource.arn.clone(),
+            Tags::from([("DataClassification".to_owned(), class.to_owned())]),
+        )]));
+        let (decision, error) = crate::act::read_fresh_and_decide(
+            &store,
+            settings,
+            &crate::state::InMemoryStateStore::new(),
+            &crate::act::ReadRetry::none(),
+            crate::event::Resolution::Resolved(Box::new(crate::engine::existing(resource, None))),
+            &policies,
+            crate::policy::Mode::Enforce,
+            None,
+        )
+        .await;
+        assert_eq!(error, None);
+        decision.resources.into_iter().next().unwrap()
+    }
+
+    fn bucket() -> ResourceRef {
+        ResourceRef::from_arn(BUCKET, None).unwrap()
+    }
+
+    /// A Confidential bucket the event says nothing about is read once and its public policy is a
+    /// violation whose evidence is the setting read; one whose event answered both obligations,
+    /// or whose class obliges nothing, costs no read.
+    #[tokio::test]
+    async fn settings_are_read_only_for_obligations_the_event_did_not_answer() {
+        let settings = InMemorySettings::new();
+        settings.set(
+            BUCKET,
+            CurrentSetting::new(
+                Protection::Public,
+                true,
+                "s3:GetBucketPolicyStatus.IsPublic",
+                "true",
+            ),
+        );
+        settings.set(
+            BUCKET,
+            CurrentSetting::new(
+                Protection::EncryptedAtRest,
+                true,
+                "s3:GetBucketEncryption.SSEAlgorithm",
+                "aws:kms",
+            ),
+        );
+        let decided = decide(&settings, bucket(), "Confidential").await;
+        assert_eq!(settings.reads(), 1);
+        let broken: Vec<_> = decided
+            .violations
+            .iter()
+            .filter_map(|v| v.obligation.clone())
+            .collect();
+        assert_eq!(broken.len(), 1, "{decided:#?}");
+        assert_eq!(
+            broken[0].evidence,
+            crate::obligation::Evidence::current("s3:GetBucketPolicyStatus.IsPublic", "true")
+        );
+        assert!(decided.unread_settings.is_empty());
+
+        // The request answered both: nothing is read, and the request's evidence decides.
+        let mut answered = bucket();
+        answered.protection.note_public(
+            false,
+            crate::obligation::Evidence::request("requestParameters.PublicAccessBlock", "all true"),
+        );
+        answered.protection.note_encrypted(
+            true,
+            crate::obligation::Evidence::request("requestParameters.SSEAlgorithm", "AES256"),
+        );
+        let decided = decide(&settings, answered, "Confidential").await;
+        assert_eq!(settings.reads(), 1, "no read for an answered event");
+        assert!(decided.violations.iter().all(|v| v.obligation.is_none()));
+
+        // The request answered one: only the other is asked for.
+        let mut half = bucket();
+        half.protection.note_encrypted(
+            true,
+            crate::obligation::Evidence::request("requestParameters.SSEAlgorithm", "AES256"),
+        );
+        assert_eq!(
+            unanswered(
+                &half,
+                &Tags::from([("DataClassification".to_owned(), "Confidential".to_owned())]),
+                &policies()
+            ),
+            [Protection::Public]
+        );
+
+        // A Public bucket obliges nothing: no read.
+        let decided = decide(&settings, bucket(), "Public").await;
+        assert_eq!(
+            settings.reads(),
+            1,
+            "no read for a class without obligations"
+        );
+        assert!(decided.violations.is_empty(), "{decided:#?}");
+    }
+
+    /// A setting that could not be read is no value: the obligation is neither met nor broken,
+    /// and the decision lists why under `unread_settings`.
+    #[tokio::test]
+    async fn an_unread_setting_is_shown_in_the_decision_and_breaks_nothing() {
+        let settings = InMemorySettings::new();
+        let queue =
+            ResourceRef::from_arn("arn:aws:sqs:eu-west-1:111122223333:orders", None).unwrap();
+        let decided = decide(&settings, queue, "Confidential").await;
+        assert!(decided.violations.iter().all(|v| v.obligation.is_none()));
+        let json = serde_json::to_value(&decided).unwrap();
+        let unread = json["unread_settings"].as_array().unwrap();
+        assert_eq!(unread.len(), 2, "{json:#}");
+        assert_eq!(unread[0]["kind"], "not_read");
+        assert_eq!(unread[0]["protection"], "encrypted_at_rest");
+        assert_eq!(unread[1]["protection"], "public");
+        // Nothing unread, nothing printed.
+        let decided = decide(&settings, bucket(), "Public").await;
+        let json = serde_json::to_value(&decided).unwrap();
+        assert!(json.get("unread_settings").is_none(), "{json:#}");
+    }
 }
