@@ -596,3 +596,136 @@ async fn redshift_queues_topics_and_tables_are_read_from_their_services() {
     assert!(fact(&settings, Protection::EncryptedAtRest).0);
     assert!(aws.harness.calls().is_empty());
 }
+
+/// The shipped policies: Internal, Confidential and Restricted data encrypted and never public.
+fn shipped_policies() -> enforcer::policy::PolicySet {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies");
+    enforcer::policy::load(&[dir.into()], enforcer::catalog::KNOWN_RESOURCE_TYPES)
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .set
+}
+
+/// Decides `event` as the Lambda and `check --aws` do: tags from the tagging API, settings from
+/// the account, against a state (in memory here).
+async fn decide_event(
+    aws: &TestAccount,
+    policies: &enforcer::policy::PolicySet,
+    event: &str,
+) -> enforcer::engine::Decision {
+    use enforcer::event::{decode_text, ResolveOptions, Resolver};
+    let resolver = Resolver::new(
+        enforcer::catalog::Catalog::builtin().unwrap(),
+        ResolveOptions::default(),
+    );
+    let (location, input) = decode_text("event", event).remove(0).unwrap();
+    let (decision, error) = enforcer::act::read_fresh_and_decide(
+        &enforcer::act::aws::AwsTagStore::new(&aws.clients),
+        &AwsSettingsReader::new(&aws.clients),
+        &enforcer::state::ConfiguredStateStore::default(),
+        &enforcer::act::ReadRetry::none(),
+        resolver.resolve(&input),
+        policies,
+        policies.mode,
+        Some(&location),
+    )
+    .await;
+    assert_eq!(error, None, "{decision:#?}");
+    decision
+}
+
+/// The obligations broken in a decision's first resource, as (obligation, evidence).
+fn broken(decision: &enforcer::engine::Decision) -> Vec<(String, serde_json::Value)> {
+    let json = serde_json::to_value(&decision.resources[0]).unwrap();
+    json["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == "obligation")
+        .map(|v| {
+            (
+                v["obligation"]["name"].as_str().unwrap().to_owned(),
+                v["obligation"]["evidence"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// A bucket made Confidential by a tag change while its policy is public: the event says nothing
+/// of its settings, so they are read, once, and the public policy is a violation whose evidence
+/// is the setting read. A creation whose request carries both settings costs no read.
+#[tokio::test]
+async fn an_event_reads_only_the_settings_its_request_does_not_carry() {
+    let Some(moto) = moto() else { return };
+    let aws = moto.account("settings_event").await;
+    let policies = shipped_policies();
+    let tags = [
+        ("DataClassification", "Confidential"),
+        ("SourceSystems", "CustomerPortal"),
+        ("ProcessOwner", "DataEngineering"),
+        ("DataDomain", "Customer"),
+    ];
+    let bucket = aws.create_bucket("settings-lake-customers", &tags).await;
+    aws.clients
+        .s3
+        .put_bucket_policy()
+        .bucket("settings-lake-customers")
+        .policy(public_read_policy("settings-lake-customers"))
+        .send()
+        .await
+        .unwrap();
+    aws.harness.clear_calls();
+    let event = crate::support::events::tag_change(&aws.account, REGION, &bucket, &tags);
+    let decision = decide_event(&aws, &policies, &event).await;
+    assert_eq!(
+        broken(&decision),
+        [(
+            "public_access".to_owned(),
+            json!({"source": "current", "setting": "s3:GetBucketPolicyStatus.IsPublic", "value": "true"})
+        )],
+        "{decision:#?}"
+    );
+    assert!(decision.outcome.needs_fixing(), "{decision:#?}");
+    for call in [
+        "GetBucketEncryption",
+        "GetPublicAccessBlock",
+        "GetBucketPolicyStatus",
+    ] {
+        assert_eq!(
+            aws.harness.count(call),
+            1,
+            "{call}: {:?}",
+            aws.harness.calls()
+        );
+    }
+    // Public by its policy: the ACL is not read.
+    assert_eq!(aws.harness.count("GetBucketAcl"), 0);
+
+    // RDS CreateDBInstance (the documented sample, Confidential): its request says
+    // storageEncrypted and publiclyAccessible, so nothing is read on the instance.
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/samples/rds-CreateDBInstance.json"
+    ))
+    .unwrap()
+    .replacen("\"value\": \"Public\"", "\"value\": \"Confidential\"", 1);
+    assert!(sample.contains("\"value\": \"Confidential\""));
+    aws.harness.clear_calls();
+    let decision = decide_event(&aws, &policies, &sample).await;
+    assert_eq!(decision.resources.len(), 1, "{decision:#?}");
+    assert!(broken(&decision).is_empty(), "{decision:#?}");
+    assert!(decision.resources[0].unread_settings.is_empty());
+    assert_eq!(
+        aws.harness.count("DescribeDBInstances"),
+        0,
+        "{:?}",
+        aws.harness.calls()
+    );
+    assert!(
+        aws.harness
+            .calls()
+            .iter()
+            .all(|c| c.starts_with("Resource Groups Tagging API.")),
+        "only the tags are read: {:?}",
+        aws.harness.calls()
+    );
+}
