@@ -729,3 +729,97 @@ async fn an_event_reads_only_the_settings_its_request_does_not_carry() {
         aws.harness.calls()
     );
 }
+
+/// `scan --aws` reads the settings of every listed resource whose class obliges them: a
+/// Confidential bucket with a public policy is an `obligation` violation naming the setting read,
+/// a private one is not, and a Public one is not read.
+#[tokio::test]
+async fn scan_finds_a_public_confidential_bucket_by_its_current_settings() {
+    let Some(moto) = moto() else { return };
+    let t = crate::cli::cli(moto, "settings_scan").await;
+    let aws = &t.aws;
+    let classified = |class: &'static str| {
+        [
+            ("DataClassification", class),
+            ("SourceSystems", "CustomerPortal"),
+            ("ProcessOwner", "DataEngineering"),
+            ("DataDomain", "Customer"),
+        ]
+    };
+    let public = aws
+        .create_bucket("settings-scan-exposed", &classified("Confidential"))
+        .await;
+    aws.clients
+        .s3
+        .put_bucket_policy()
+        .bucket("settings-scan-exposed")
+        .policy(public_read_policy("settings-scan-exposed"))
+        .send()
+        .await
+        .unwrap();
+    let private = aws
+        .create_bucket("settings-scan-private", &classified("Confidential"))
+        .await;
+    let open_data = aws
+        .create_bucket("settings-scan-open-data", &classified("Public"))
+        .await;
+    aws.clients
+        .s3
+        .put_bucket_policy()
+        .bucket("settings-scan-open-data")
+        .policy(public_read_policy("settings-scan-open-data"))
+        .send()
+        .await
+        .unwrap();
+
+    let (code, stdout, stderr) = t.run(
+        &[
+            "scan",
+            "--aws",
+            "--no-explorer",
+            "--resource-type",
+            "s3:bucket",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "findings, no failure\n{stderr}\n{stdout}");
+    let mut resources = std::collections::BTreeMap::new();
+    for line in stdout.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if record["kind"] == "decision" {
+            for resource in record["resources"].as_array().unwrap() {
+                resources.insert(
+                    resource["arn"].as_str().unwrap().to_owned(),
+                    resource.clone(),
+                );
+            }
+        }
+    }
+    let obligations = |arn: &str| -> Vec<serde_json::Value> {
+        resources[arn]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["kind"] == "obligation")
+            .cloned()
+            .collect()
+    };
+    let exposed = obligations(&public);
+    assert_eq!(exposed.len(), 1, "{:#}", resources[&public]);
+    assert_eq!(exposed[0]["obligation"]["name"], "public_access");
+    assert_eq!(
+        exposed[0]["obligation"]["evidence"],
+        json!({"source": "current", "setting": "s3:GetBucketPolicyStatus.IsPublic", "value": "true"})
+    );
+    assert_eq!(
+        resources[&public]["action"], "alert",
+        "{:#}",
+        resources[&public]
+    );
+    for quiet in [&private, &open_data] {
+        assert!(obligations(quiet).is_empty(), "{:#}", resources[quiet]);
+        assert!(resources[quiet].get("unread_settings").is_none());
+    }
+}
