@@ -17,7 +17,7 @@ use crate::event::{
     Actor, Change, DecodeError, EventHeader, Location, Resolution, ResolvedBy, ResourceRef,
     TagUpdate,
 };
-use crate::obligation::{ProtectionFacts, SettingReadError};
+use crate::obligation::{Evidence, Fact, ProtectionFacts, SettingReadError};
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
@@ -295,7 +295,8 @@ impl CurrentTags {
         unread: Vec<SettingReadError>,
     ) {
         if let Some(resource) = self.0.get_mut(arn) {
-            resource.protection = read;
+            // What was read wins; what it does not say (the region) stays as known.
+            resource.protection = read.overlay(&resource.protection);
             resource.unread_settings = unread;
         }
     }
@@ -310,7 +311,7 @@ impl CurrentTags {
 /// decides for each resource it lists, and a policy test case or `enforcer explain` given a
 /// resource and its tags. `listed_in` is the account it was listed in, for ARNs that name none
 /// (S3 buckets).
-pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
+pub fn existing(mut resource: ResourceRef, listed_in: Option<&str>) -> Change {
     let parsed = Arn::parse(&resource.arn);
     let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     let account = parsed
@@ -318,6 +319,15 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
         .and_then(|arn| non_empty(arn.account))
         .or_else(|| listed_in.and_then(non_empty));
     let region = parsed.as_ref().and_then(|arn| non_empty(arn.region));
+    // Where it lives is in its ARN (an S3 bucket's is not: a read of its location supplies it).
+    if let Some(region) = &region {
+        resource.protection.region.get_or_insert_with(|| {
+            Fact::new(
+                region.clone(),
+                Evidence::current("ARN region", region.clone()),
+            )
+        });
+    }
     Change {
         event_id: None,
         event_time: None,
@@ -465,7 +475,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::KNOWN_RESOURCE_TYPES;
-    use crate::obligation::{Evidence, ObligationName};
+    use crate::obligation::ObligationName;
     use crate::policy::{compile_sources, SourceFile};
 
     fn standard() -> PolicySet {
@@ -855,5 +865,35 @@ action = "quarantine"
             CallKind::Create,
         );
         assert_eq!(unknown.action, Action::None);
+    }
+
+    /// A resource as it exists (a scan, a policy case, `explain --arn`) lives in its ARN's
+    /// region, checked against `allowed_regions`; an S3 bucket's ARN names none, so nothing is
+    /// known of it until a read says.
+    #[test]
+    fn an_existing_resource_lives_in_its_arns_region() {
+        let table =
+            ResourceRef::from_arn("arn:aws:dynamodb:us-east-1:111122223333:table/orders", None)
+                .unwrap();
+        let decided = decide_protection(
+            table,
+            &[("DataClassification", "Confidential")],
+            ProtectionFacts::default(),
+            CallKind::Modify,
+        );
+        assert_eq!(
+            obligations_of(&decided),
+            vec![(
+                ObligationName::AllowedRegions,
+                Evidence::current("ARN region", "us-east-1")
+            )]
+        );
+        let bucket = decide_protection(
+            bucket("data"),
+            &[("DataClassification", "Confidential")],
+            ProtectionFacts::default(),
+            CallKind::Modify,
+        );
+        assert!(obligations_of(&bucket).is_empty());
     }
 }

@@ -4,7 +4,8 @@
 //! the [`catalog`]; [`policy`] compiles the TOML tagging standard; [`act::read`] reads the
 //! current tags of the resources (the edge: tag stores, the read-lag retry); [`engine::decide`]
 //! decides, a pure function of the change, those tags, the policies and the mode, evaluating each
-//! resource with [`evaluate`]; [`act`] carries the plan out through small traits with in-memory
+//! resource with [`evaluate`] and checking its class's obligations with [`obligation`] (against
+//! the protection settings the event carries and the ones read on the resource); [`act`] carries the plan out through small traits with in-memory
 //! and AWS implementations; [`alert`] renders a decision for the people who must act on it; [`state`] keeps what the
 //! enforcer knows per resource (open problems, quarantine records, the freshest tags seen) in one
 //! table.

@@ -146,7 +146,7 @@ fn unknown_key_without_a_close_match_lists_the_keys() {
     assert_eq!(at, "2:1");
     assert_eq!(
         help.as_deref(),
-        Some("allowed keys: default_owner, description, mode, name, owner_tag, renotify_after")
+        Some("allowed keys: classification_tag, default_owner, description, mode, name, owner_tag, renotify_after")
     );
 }
 
@@ -772,20 +772,6 @@ description = "nothing stated"
                 Some("did you mean `Confidential`?")
             ),
             error(
-                "policy::empty-regions",
-                "`allowed_regions` of `Internal` is empty: no resource could exist",
-                "9:17",
-                Some("list the regions, e.g. `[\"eu-west-1\"]`, or leave the key out")
-            ),
-            warning(
-                "policy::classification-without-obligations",
-                "`[classification.Public]` states no obligation: it checks nothing",
-                "12:17",
-                Some(
-                    "add `encrypted_at_rest`, `public_access` or `allowed_regions`, or remove the table"
-                )
-            ),
-            error(
                 "policy::invalid-public-access",
                 "`deni` is not a public access setting",
                 "5:17",
@@ -802,6 +788,20 @@ description = "nothing stated"
                 "`quarantaine` is not an action",
                 "7:10",
                 Some("did you mean `quarantine`?")
+            ),
+            error(
+                "policy::empty-regions",
+                "`allowed_regions` of `Internal` is empty: no resource could exist",
+                "9:17",
+                Some("list the regions, e.g. `[\"eu-west-1\"]`, or leave the key out")
+            ),
+            warning(
+                "policy::classification-without-obligations",
+                "`[classification.Public]` states no obligation: it checks nothing",
+                "12:17",
+                Some(
+                    "add `encrypted_at_rest`, `public_access` or `allowed_regions`, or remove the table"
+                )
             ),
         ]
     );
@@ -832,13 +832,18 @@ encrypted_at_rest = true
             )
         )]
     );
-    let (level, code, _, at, _) = only(
+    let unknown_key = check(
         r#"[classification.Confidential]
 encrypted = true
 "#,
     );
-    assert_eq!(
-        (level, code, at.as_str()),
-        (Level::Error, "policy::unknown-key", "2:1")
+    assert!(
+        unknown_key.contains(&error(
+            "policy::unknown-key",
+            "unknown key `encrypted` in `[classification.Confidential]`",
+            "2:1",
+            Some("allowed keys: action, allowed_regions, description, encrypted_at_rest, public_access")
+        )),
+        "{unknown_key:#?}"
     );
 }

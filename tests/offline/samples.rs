@@ -576,3 +576,54 @@ fn every_catalogued_resource_type_has_a_known_arn_shape() {
         }
     }
 }
+
+/// What each bundled sample of a call that changes a protection setting says of its resource's
+/// protection, read by the resolver from the record (`enforcer::obligation`): `(file, encrypted
+/// at rest, public)`, `None` where the record says nothing. The region is the record's
+/// `awsRegion` on every one.
+#[test]
+fn setting_samples_carry_their_protection_facts() {
+    let expected: [(&str, Option<bool>, Option<bool>); 12] = [
+        // A CloudTrail delivery policy names a service: not public, and no fact either way.
+        ("s3-PutBucketPolicy.json", None, None),
+        // An ACL with the owner's grant only.
+        ("s3-PutBucketAcl.json", None, None),
+        ("s3-PutBucketPublicAccessBlock.json", None, Some(false)),
+        ("s3-DeleteBucketPublicAccessBlock.json", None, Some(true)),
+        ("s3-PutBucketEncryption.json", Some(true), None),
+        // S3 falls back to SSE-S3: still encrypted, so no fact.
+        ("s3-DeleteBucketEncryption.json", None, None),
+        ("rds-CreateDBInstance.json", Some(true), Some(false)),
+        ("rds-CreateDBCluster.json", Some(true), None),
+        // Shared with one account, not with `all`.
+        ("rds-ModifyDBSnapshotAttribute.json", None, None),
+        ("ec2-CreateVolume.json", Some(true), None),
+        ("redshift-CreateCluster.json", Some(true), None),
+        // No `directInternetAccess`: AWS's default, Enabled.
+        ("sagemaker-CreateNotebookInstance.json", None, Some(true)),
+    ];
+    let resolver = Resolver::new(shared().0.clone(), ResolveOptions::default());
+    for (file, encrypted, public) in expected {
+        let bytes = std::fs::read(samples_dir().join(file)).unwrap();
+        let (_, event) = decode_bytes(file, &bytes).remove(0).unwrap();
+        let enforcer::event::Resolution::Resolved(change) = resolver.resolve(&event) else {
+            panic!("{file} does not resolve");
+        };
+        for resource in &change.resources {
+            let facts = &resource.protection;
+            assert_eq!(
+                (
+                    facts.encrypted_at_rest.as_ref().map(|f| f.value),
+                    facts.public.as_ref().map(|f| f.value)
+                ),
+                (encrypted, public),
+                "{file}: {facts:#?}"
+            );
+            assert_eq!(
+                facts.region.as_ref().map(|f| f.value.as_str()),
+                change.region.as_deref(),
+                "{file}"
+            );
+        }
+    }
+}

@@ -907,3 +907,55 @@ fn limits_hold_for_huge_decisions() {
         "{fix}"
     );
 }
+
+/// A broken obligation reads as what the class requires and the evidence that it is broken; no
+/// tag command is offered for it (tags cannot fix it), and a sensitive class makes it high.
+#[test]
+fn a_broken_obligation_shows_its_evidence_and_no_tag_command() {
+    let broken = crate::obligation::ObligationViolation {
+        name: crate::obligation::ObligationName::PublicAccess,
+        class: "Confidential".to_owned(),
+        required: "deny".to_owned(),
+        evidence: crate::obligation::Evidence::request(
+            "requestParameters.publiclyAccessible",
+            "true",
+        ),
+    };
+    let mut database = resource(
+        "arn:aws:rds:eu-west-1:111122223333:db:orders",
+        "rds:db",
+        tags(&[
+            ("DataClassification", "Confidential"),
+            ("SourceSystems", "CustomerPortal"),
+            ("ProcessOwner", "DataEngineering"),
+        ]),
+        Action::Alert,
+    );
+    database.violations = vec![Violation {
+        message: broken.message(),
+        rule: "classification.Confidential".to_owned(),
+        obligation: Some(broken),
+        ..violation("DataClassification", ViolationKind::Obligation, false, "")
+    }];
+    let mut decided = decision(Outcome::Alert, Mode::Enforce, vec![database]);
+    decided.event_source = "rds.amazonaws.com".to_owned();
+    decided.event_name = "CreateDBInstance".to_owned();
+    let alert = only(render(&decided, &policies()));
+    assert_eq!(alert.severity, Severity::High);
+    let chatbot = json_of(&alert.chatbot);
+    let description = chatbot["content"]["description"].as_str().unwrap();
+    assert!(
+        description.contains(
+            "What is wrong:\n• Confidential data must never be public, but the request's \
+             `requestParameters.publiclyAccessible` is `true`"
+        ),
+        "{description}"
+    );
+    let steps = chatbot["content"]["nextSteps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .all(|step| !step.as_str().unwrap().contains("tag-resources")),
+        "{steps:#?}"
+    );
+}

@@ -132,11 +132,14 @@ pub struct ClassificationTrace {
 }
 
 /// The class of a decided resource and each of its obligations' results, from the facts it was
-/// decided with.
+/// decided with. `None` when it has no class, or the policies state no obligations at all.
 fn classification_trace(
     decided: &ResourceDecision,
     policies: &PolicySet,
 ) -> Option<ClassificationTrace> {
+    if policies.classifications.is_empty() {
+        return None;
+    }
     let tag = policies.classification_tag();
     let class = decided
         .case_fixes
@@ -202,7 +205,8 @@ pub struct Explanation {
     pub rules: Vec<RuleTrace>,
     /// Every key the applicable rules or the vocabulary have something to say about.
     pub keys: Vec<KeyTrace>,
-    /// The resource's class and its obligations' results (absent when it has no class).
+    /// The resource's class and its obligations' results (absent when it has no class, or the
+    /// policies state no `[classification.*]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classification: Option<ClassificationTrace>,
     /// The decision, as the enforcer makes it.

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use sha2::{Digest, Sha256};
 
 use crate::evaluate::{Action, Violation, ViolationKind};
+use crate::obligation::ObligationName;
 use crate::policy::Level;
 
 /// A problem is (resource, the set of violations, the action). Two decisions with the same
@@ -46,7 +47,7 @@ impl Problem {
         let violations = violations
             .into_iter()
             .filter(|v| v.level == Level::Error && !v.fixed)
-            .map(|v| (v.rule.clone(), v.tag.clone(), kind_name(v.kind)))
+            .map(|v| (v.rule.clone(), v.tag.clone(), problem_kind(v)))
             .collect();
         Some(Self {
             arn: arn.to_owned(),
@@ -66,7 +67,7 @@ impl Problem {
             violations: violations
                 .into_iter()
                 .filter(|v| v.level == Level::Error)
-                .map(|v| (v.rule.clone(), v.tag.clone(), kind_name(v.kind)))
+                .map(|v| (v.rule.clone(), v.tag.clone(), problem_kind(v)))
                 .collect(),
         }
     }
@@ -118,6 +119,26 @@ pub(crate) fn parse_action(name: &str) -> Option<Action> {
     ]
     .into_iter()
     .find(|action| action_name(*action) == name)
+}
+
+/// A violation's kind as the problem names it: its kind, and for an obligation which one, so that
+/// a second obligation broken on the same resource is a changed problem, not the same one.
+fn problem_kind(violation: &Violation) -> &'static str {
+    match (
+        violation.kind,
+        violation.obligation.as_ref().map(|o| o.name),
+    ) {
+        (ViolationKind::Obligation, Some(ObligationName::EncryptedAtRest)) => {
+            "obligation:encrypted_at_rest"
+        }
+        (ViolationKind::Obligation, Some(ObligationName::PublicAccess)) => {
+            "obligation:public_access"
+        }
+        (ViolationKind::Obligation, Some(ObligationName::AllowedRegions)) => {
+            "obligation:allowed_regions"
+        }
+        (kind, _) => kind_name(kind),
+    }
 }
 
 fn kind_name(kind: ViolationKind) -> &'static str {
@@ -215,5 +236,42 @@ mod tests {
             assert_eq!(parse_action(action_name(action)), Some(action));
         }
         assert_eq!(parse_action("Alert"), None);
+    }
+
+    /// A second obligation broken on the same resource changes the problem; the same one
+    /// broken again (another event's evidence) does not.
+    #[test]
+    fn each_broken_obligation_is_part_of_the_problem() {
+        let broken = |name: ObligationName, field: &str| Violation {
+            tag: "DataClassification".to_owned(),
+            kind: ViolationKind::Obligation,
+            rule: "classification.Confidential".to_owned(),
+            message: String::new(),
+            level: Level::Error,
+            fixed: false,
+            obligation: Some(crate::obligation::ObligationViolation {
+                name,
+                class: "Confidential".to_owned(),
+                required: "deny".to_owned(),
+                evidence: crate::obligation::Evidence::request(field, "true"),
+            }),
+        };
+        let public = broken(
+            ObligationName::PublicAccess,
+            "requestParameters.publiclyAccessible",
+        );
+        let again = broken(
+            ObligationName::PublicAccess,
+            "requestParameters.bucketPolicy",
+        );
+        let encryption = broken(
+            ObligationName::EncryptedAtRest,
+            "requestParameters.storageEncrypted",
+        );
+        let one = Problem::new(ARN, [&public], Action::Alert).unwrap();
+        let same = Problem::new(ARN, [&again], Action::Alert).unwrap();
+        let two = Problem::new(ARN, [&public, &encryption], Action::Alert).unwrap();
+        assert_eq!(one.fingerprint(), same.fingerprint());
+        assert_ne!(one.fingerprint(), two.fingerprint());
     }
 }
