@@ -17,7 +17,7 @@ use crate::event::{
     Actor, Change, DecodeError, EventHeader, Location, Resolution, ResolvedBy, ResourceRef,
     TagUpdate,
 };
-use crate::obligation::{Evidence, Fact, ProtectionFacts};
+use crate::obligation::{Evidence, Fact, ProtectionFacts, SettingReadError};
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
@@ -93,6 +93,11 @@ pub struct ResourceDecision {
     /// evidence of what is broken, and `enforcer explain` shows the rest.
     #[serde(skip)]
     pub(crate) protection: ProtectionFacts,
+    /// The protection settings its class obliges that the event did not answer and that could
+    /// not be read on the resource: each obligation on one is neither met nor broken, and says
+    /// why here (`access_denied` with the service's code, `failed`, `not_read`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread_settings: Vec<SettingReadError>,
 }
 
 /// The decision about one input record: the unit the CLI prints and the Lambda logs.
@@ -252,6 +257,9 @@ pub struct ResourceTags {
     /// region), each with the setting it was read from: what the event does not carry. Empty
     /// when nothing was read; the event's own facts ([`ResourceRef::protection`]) win over it.
     pub protection: ProtectionFacts,
+    /// The protection settings its class obliges that could not be read (denied, failed, not
+    /// read for the type): shown in the decision, never taken as a value.
+    pub unread_settings: Vec<SettingReadError>,
 }
 
 /// The current tags of a change's resources, by ARN: what [`decide`] judges besides the
@@ -275,6 +283,21 @@ impl CurrentTags {
     pub(crate) fn set_known(&mut self, arn: &str, known: Tags) {
         if let Some(resource) = self.0.get_mut(arn) {
             resource.known = known;
+        }
+    }
+
+    /// Records the protection settings read on `arn` ([`ResourceTags::protection`]) and those
+    /// that could not be ([`ResourceTags::unread_settings`]).
+    pub(crate) fn set_read_protection(
+        &mut self,
+        arn: &str,
+        read: ProtectionFacts,
+        unread: Vec<SettingReadError>,
+    ) {
+        if let Some(resource) = self.0.get_mut(arn) {
+            // What was read wins; what it does not say (the region) stays as known.
+            resource.protection = read.overlay(&resource.protection);
+            resource.unread_settings = unread;
         }
     }
 
@@ -357,6 +380,7 @@ pub fn decide(
                 stale,
                 known,
                 protection: read_protection,
+                unread_settings,
             } = current.0.remove(&resource.arn).unwrap_or_default();
             // A `restore` tag the resource was seen carrying and has lost is written back with
             // its last known value: judged as if it were there, and added.
@@ -407,6 +431,7 @@ pub fn decide(
                 read,
                 quarantine_withheld,
                 protection: obligations.facts,
+                unread_settings,
             };
             if inferred {
                 cap_inferred(&mut decision);
@@ -512,6 +537,7 @@ require = ["Team"]
             stale: false,
             known: owned(known),
             protection: ProtectionFacts::default(),
+            unread_settings: Vec::new(),
         });
         decide(change, current, &policies, Mode::Enforce, None)
             .resources
@@ -613,6 +639,7 @@ require = ["Team"]
             stale: true,
             known: Tags::new(),
             protection: ProtectionFacts::default(),
+            unread_settings: Vec::new(),
         });
         let decision = decide(change, current, &policies, policies.mode, None);
         let resource = &decision.resources[0];
@@ -691,6 +718,7 @@ action = "quarantine"
             tags: tags.clone(),
             read: Some(tags.clone()),
             protection: read.clone(),
+            unread_settings: Vec::new(),
             ..ResourceTags::default()
         });
         decide(change, current, &policies, Mode::Enforce, None)

@@ -17,4 +17,5 @@ mod person;
 mod quarantine_faults;
 mod routing;
 mod scan;
+mod settings;
 mod state;

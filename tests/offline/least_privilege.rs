@@ -77,7 +77,8 @@ const WHY_UNCONDITIONED: &[(&str, &str)] = &[
     ("QuarantineIamRead", "reads only; the account's roles"),
     (
         "Discover",
-        "reads only: the list and describe calls of discovery (`enforcer scan`), most without \
+        "reads only: the list and describe calls of discovery (`enforcer scan`) and the reads of \
+         a resource's protection settings (encryption, public access), most without \
          resource-level permissions, over every resource of the account",
     ),
     (

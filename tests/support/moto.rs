@@ -177,6 +177,8 @@ pub enum Fault {
     Throttle,
     /// This status and JSON body.
     Json(u16, String),
+    /// This status and XML body (S3, and the Query protocols: RDS, EC2, SNS, Redshift).
+    Xml(u16, String),
 }
 
 #[derive(Debug)]
@@ -322,18 +324,18 @@ impl Intercept for Harness {
         let Some(ChosenFault(fault)) = cfg.load::<ChosenFault>().cloned() else {
             return Ok(());
         };
-        let (status, body) = match fault {
+        let (status, body, content_type) = match fault {
             Fault::Throttle => (
                 400,
                 r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned(),
+                "application/x-amz-json-1.1",
             ),
-            Fault::Json(status, body) => (status, body),
+            Fault::Json(status, body) => (status, body, "application/x-amz-json-1.1"),
+            Fault::Xml(status, body) => (status, body, "application/xml"),
         };
         let mut response =
             HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
-        response
-            .headers_mut()
-            .insert("content-type", "application/x-amz-json-1.1");
+        response.headers_mut().insert("content-type", content_type);
         *context.response_mut() = response;
         Ok(())
     }

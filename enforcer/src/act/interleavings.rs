@@ -184,6 +184,7 @@ proptest! {
                 stale_read: false,
                 quarantine_withheld: false,
                 protection: crate::obligation::ProtectionFacts::default(),
+                unread_settings: Vec::new(),
                 read: Some(current[i].clone()),
             })
             .collect();

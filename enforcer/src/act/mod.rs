@@ -3,7 +3,9 @@
 //!
 //! - [`TagStore`] reads and writes resource tags;
 //! - [`Quarantine`] isolates a resource reversibly and releases it again;
-//! - [`Notify`] publishes the [`AlertMessage`]s [`crate::alert`] makes to the people concerned.
+//! - [`Notify`] publishes the [`AlertMessage`]s [`crate::alert`] makes to the people concerned;
+//! - [`SettingsReader`] reads a resource's protection settings (encrypted at rest, public), what
+//!   a classification's obligations are checked on where an event does not carry them.
 //!
 //! [`read`] reads the current tags of an event's resources (with the read-lag retry) for the
 //! pure decision core ([`crate::engine::decide`]).
@@ -23,6 +25,7 @@ mod proptests;
 pub mod read;
 mod record;
 mod remediation_notice;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -33,6 +36,10 @@ pub use memory::{InMemoryNotify, InMemoryQuarantine, InMemoryTagStore};
 pub use read::{given_current, read_and_decide, read_fresh_and_decide, ReadRetry};
 pub(crate) use record::QuarantineRecord;
 pub use record::{QUARANTINE_AT_KEY, QUARANTINE_KEY, QUARANTINE_STATE_KEY, QUARANTINE_UNDO_KEY};
+pub use settings::{
+    CurrentSetting, InMemorySettings, NoSettings, Protection, ProtectionSettings, SettingReadError,
+    SettingsReader,
+};
 
 use crate::alert::AlertMessage;
 use crate::event::TagUpdate;

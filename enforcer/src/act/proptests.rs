@@ -164,6 +164,7 @@ proptest! {
             stale_read: false,
         quarantine_withheld: false,
         protection: crate::obligation::ProtectionFacts::default(),
+        unread_settings: Vec::new(),
             read: read_known.then(|| current.clone()),
         };
         let settings = ActSettings::new(&PolicySet::default(), true);

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::apply::state_failure;
+use super::settings::{read_protection, NoSettings, SettingsReader};
 use super::{overlay, read_lags, StoreError, TagStore};
 use crate::catalog::CallKind;
 use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
@@ -94,6 +95,7 @@ pub(crate) async fn read_current<S: TagStore>(
             stale,
             known: Tags::new(),
             protection: ProtectionFacts::default(),
+            unread_settings: Vec::new(),
         }
     }))
 }
@@ -114,6 +116,7 @@ pub fn given_current(
             stale: false,
             known: Tags::new(),
             protection: ProtectionFacts::default(),
+            unread_settings: Vec::new(),
         }
     })
 }
@@ -135,7 +138,11 @@ pub async fn read_and_decide<S: TagStore>(
         Ok(decision) => return (decision, None),
         Err(change) => *change,
     };
-    read_change_and_decide(store, retry, change, None, policies, mode, location).await
+    let settings = &NoSettings;
+    read_change_and_decide(
+        store, settings, retry, change, None, policies, mode, location,
+    )
+    .await
 }
 
 /// The clock an event carries for freshness: a `Tag Change on Resource` event's `version`, else
@@ -184,8 +191,12 @@ pub(crate) async fn stale_resources<R: StateStore + Sync>(
 /// classified; a lost `restore` tag written back), and what they carry now is remembered. The
 /// Lambda, `check --aws` and `scan --aws` decide so (a scan's listed tags through an
 /// [`InMemoryTagStore`](super::InMemoryTagStore) holding them, and no clock: never stale).
-pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
+/// `settings` reads the protection settings a resource's class obliges and its event did not
+/// answer ([`read_protection`]; [`NoSettings`] offline).
+#[allow(clippy::too_many_arguments)] // the decision's inputs, each named; a struct would only rename them
+pub async fn read_fresh_and_decide<S: TagStore, P: SettingsReader + Sync, R: StateStore + Sync>(
     store: &S,
+    settings: &P,
     records: &R,
     retry: &ReadRetry,
     resolution: Resolution,
@@ -232,8 +243,17 @@ pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
             }
         }
     }
-    let (mut decision, error) =
-        read_change_and_decide(store, retry, change, Some(&known), policies, mode, location).await;
+    let (mut decision, error) = read_change_and_decide(
+        store,
+        settings,
+        retry,
+        change,
+        Some(&known),
+        policies,
+        mode,
+        location,
+    )
+    .await;
     if let Some(reason) = stale_reason {
         decision.reason.get_or_insert(reason);
     }
@@ -274,8 +294,10 @@ async fn remember_classification<R: StateStore + Sync>(
     Ok(())
 }
 
-async fn read_change_and_decide<S: TagStore>(
+#[allow(clippy::too_many_arguments)] // the decision's inputs, each named
+async fn read_change_and_decide<S: TagStore, P: SettingsReader + Sync>(
     store: &S,
+    settings: &P,
     retry: &ReadRetry,
     change: Change,
     known: Option<&BTreeMap<String, Tags>>,
@@ -288,6 +310,7 @@ async fn read_change_and_decide<S: TagStore>(
             for (arn, tags) in known.into_iter().flatten() {
                 current.set_known(arn, tags.clone());
             }
+            read_protection(settings, &change, &mut current, policies).await;
             (decide(change, current, policies, mode, location), None)
         }
         Err(error) => {
@@ -451,6 +474,7 @@ mod tests {
         let policies = PolicySet::default();
         let (decision, error) = read_fresh_and_decide(
             &store,
+            &NoSettings,
             records,
             &ReadRetry::none(),
             Resolution::Resolved(Box::new(change)),
@@ -534,6 +558,7 @@ mod tests {
         let decide = |change: Change| {
             read_fresh_and_decide(
                 &store,
+                &NoSettings,
                 &records,
                 &retry,
                 Resolution::Resolved(Box::new(change)),

@@ -186,6 +186,7 @@ mod tests {
             stale_read: false,
             quarantine_withheld: false,
             protection: crate::obligation::ProtectionFacts::default(),
+            unread_settings: Vec::new(),
             read: None,
         }
     }

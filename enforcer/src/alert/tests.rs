@@ -89,6 +89,7 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         stale_read: false,
         quarantine_withheld: false,
         protection: crate::obligation::ProtectionFacts::default(),
+        unread_settings: Vec::new(),
         read: None,
     }
 }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use aws_credential_types::provider::ProvideCredentials;
 use enforcer::act::aws::{
-    self, AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify,
+    self, AwsClients, AwsQuarantine, AwsSettingsReader, AwsTagStore, QuarantineConfig, SnsNotify,
 };
 use enforcer::act::{InMemoryNotify, Notify, StoreError};
 use enforcer::alert::routing::OwnerTopics;
@@ -232,6 +232,8 @@ pub struct AwsBackends {
     pub store: AwsTagStore,
     /// Quarantines.
     pub quarantine: AwsQuarantine,
+    /// Protection settings.
+    pub settings: AwsSettingsReader,
     /// Alerts.
     pub notify: CliNotify,
     /// The configured region, the one the clients read and write.
@@ -264,6 +266,7 @@ impl AwsBackends {
             sts: aws_sdk_sts::Client::new(config),
             store: AwsTagStore::new(&clients),
             quarantine: AwsQuarantine::new(&clients, quarantine),
+            settings: AwsSettingsReader::new(&clients),
             notify,
         }
     }

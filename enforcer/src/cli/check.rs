@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use enforcer::act::aws::QuarantineConfig;
 use enforcer::act::{
     apply, read_and_decide, read_fresh_and_decide, ActReport, ActSettings, InMemoryTagStore,
-    ReadRetry, TagStore,
+    NoSettings, ReadRetry, SettingsReader, TagStore,
 };
 use enforcer::engine::{Decision, Outcome};
 use enforcer::event::{ResolveOptions, Resolver};
@@ -149,7 +149,7 @@ fn run_aws(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         &resolver,
         &loaded.set,
         &backends.store,
-        Some(&settings.state),
+        Some((&backends.settings, &settings.state)),
         |decision, _| {
             summary.add(decision.outcome);
             let report: ActReport = runtime.block_on(apply(
@@ -269,20 +269,21 @@ pub fn decide_all(
     let resolver = resolver(args)?;
     let store = InMemoryTagStore::with_inventory(inventory);
     let runtime = runtime()?;
-    decide_with(args, &runtime, &resolver, &loaded.set, &store, None, each)
+    decide_with::<_, NoSettings>(args, &runtime, &resolver, &loaded.set, &store, None, each)
 }
 
 /// Decides every record of the inputs, in order, reading current tags from `store`, and with
-/// `state` (the state table, or memory for the run) against its history
-/// ([`read_fresh_and_decide`]). An input that cannot be read is reported on stderr (it is not a
-/// record) and counted.
-fn decide_with<S: TagStore + Sync>(
+/// `account`'s settings reader and state (the state table, or memory for the run) against its
+/// history, reading the protection settings the event did not answer
+/// ([`read_fresh_and_decide`]); without `account` (offline), on the event alone. An input that
+/// cannot be read is reported on stderr (it is not a record) and counted.
+fn decide_with<S: TagStore + Sync, P: SettingsReader + Sync>(
     args: &DecideArgs,
     runtime: &tokio::runtime::Runtime,
     resolver: &Resolver,
     policies: &PolicySet,
     store: &S,
-    state: Option<&ConfiguredStateStore>,
+    account: Option<(&P, &ConfiguredStateStore)>,
     mut each: impl FnMut(&Decision, &PolicySet) -> anyhow::Result<()>,
 ) -> anyhow::Result<Decided> {
     let retry = ReadRetry::default();
@@ -304,9 +305,9 @@ fn decide_with<S: TagStore + Sync>(
                 Ok((location, event)) => {
                     let resolution = resolver.resolve(&event);
                     let (mode, location) = (policies.mode, Some(&location));
-                    let (decision, failure) = match state {
-                        Some(state) => runtime.block_on(read_fresh_and_decide(
-                            store, state, &retry, resolution, policies, mode, location,
+                    let (decision, failure) = match account {
+                        Some((settings, state)) => runtime.block_on(read_fresh_and_decide(
+                            store, settings, state, &retry, resolution, policies, mode, location,
                         )),
                         None => runtime.block_on(read_and_decide(
                             store, &retry, resolution, policies, mode, location,

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use enforcer::act::aws::QuarantineConfig;
-use enforcer::act::{apply, ActReport, ActSettings, StoreError};
+use enforcer::act::aws::{AwsSettingsReader, QuarantineConfig};
+use enforcer::act::{apply, ActReport, ActSettings, NoSettings, StoreError};
 use enforcer::discover::org::{self, OrgAccount, DEFAULT_MEMBER_ROLE};
 use enforcer::discover::{
     batches, decide_listed, selected_types, type_selected, AccountDiscovery, Coverage,
@@ -170,6 +170,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             &Judge {
                 runtime: &runtime,
                 records: &records,
+                settings: None,
             },
             None,
             &bar,
@@ -344,6 +345,7 @@ fn scan_aws(
                 &Judge {
                     runtime,
                     records: &settings.state,
+                    settings: Some(&backends.settings),
                 },
                 Some(&act),
                 bar,
@@ -379,6 +381,8 @@ type Act<'a> = dyn Fn(&Decision) -> ActReport + 'a;
 struct Judge<'a> {
     runtime: &'a tokio::runtime::Runtime,
     records: &'a ConfiguredStateStore,
+    /// The account's protection settings (`--aws`); `None` offline: nothing is read.
+    settings: Option<&'a AwsSettingsReader>,
 }
 
 impl Judge<'_> {
@@ -390,13 +394,24 @@ impl Judge<'_> {
         account: Option<&str>,
         policies: &PolicySet,
     ) -> Option<(Decision, Option<StoreError>)> {
-        self.runtime.block_on(decide_listed(
-            batch,
-            account,
-            self.records,
-            policies,
-            policies.mode,
-        ))
+        match self.settings {
+            Some(settings) => self.runtime.block_on(decide_listed(
+                batch,
+                account,
+                settings,
+                self.records,
+                policies,
+                policies.mode,
+            )),
+            None => self.runtime.block_on(decide_listed(
+                batch,
+                account,
+                &NoSettings,
+                self.records,
+                policies,
+                policies.mode,
+            )),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::act::aws::TAG_RESOURCES_BATCH;
-use crate::act::{read_fresh_and_decide, InMemoryTagStore, ReadRetry, StoreError};
+use crate::act::{read_fresh_and_decide, InMemoryTagStore, ReadRetry, SettingsReader, StoreError};
 use crate::engine::{existing, Decision};
 use crate::event::{Resolution, ResourceRef};
 use crate::policy::{Mode, PolicySet};
@@ -43,11 +43,14 @@ pub fn batches(mut resources: Vec<(ResourceRef, Tags)>) -> Vec<Vec<(ResourceRef,
 /// One batch decided in `mode` against the state table's history, as every path that acts
 /// decides (`read_fresh_and_decide`): the listing is the read (a store holding exactly the
 /// listed tags, read once: a scan has no event clock, so nothing is stale), a resource the state
-/// saw classified is never quarantined, and what each carries now is remembered. The failure
-/// beside the decision when `records` could not be read or written; `None` for an empty batch.
-pub async fn decide_listed<R: StateStore + Sync>(
+/// saw classified is never quarantined, and what each carries now is remembered. The protection
+/// settings each resource's class obliges are read through `settings`, the batch's resources at
+/// once (a scan has no request to answer them). The failure beside the decision when `records`
+/// could not be read or written; `None` for an empty batch.
+pub async fn decide_listed<P: SettingsReader + Sync, R: StateStore + Sync>(
     batch: Vec<(ResourceRef, Tags)>,
     account: Option<&str>,
+    settings: &P,
     records: &R,
     policies: &PolicySet,
     mode: Mode,
@@ -63,6 +66,7 @@ pub async fn decide_listed<R: StateStore + Sync>(
     Some(
         read_fresh_and_decide(
             &store,
+            settings,
             records,
             &ReadRetry::none(),
             Resolution::Resolved(Box::new(change)),

@@ -166,8 +166,9 @@ impl Lister {
     }
 }
 
-/// The SDK calls discovering one account makes, with the IAM actions each needs: the listers'
-/// and Resource Explorer's (all read-only). Every role a scan discovers through grants them on
+/// The SDK calls discovering one account makes, with the IAM actions each needs: the listers',
+/// Resource Explorer's and the settings reader's (`act::aws::settings`: a scan reads the
+/// protection settings of what it lists, an event those its call did not carry; all read-only). Every role a scan discovers through grants them on
 /// top of the tag store's: the function's role and the member role (`infra/`, generated from
 /// this list and checked by `tests/offline/infra.rs`).
 pub fn account_discovery_calls() -> Vec<&'static IamCall> {
@@ -175,6 +176,7 @@ pub fn account_discovery_calls() -> Vec<&'static IamCall> {
         .iter()
         .flat_map(|lister| lister.calls())
         .chain(explorer::CALLS)
+        .chain(crate::act::aws::settings::CALLS)
         .collect()
 }
 

@@ -13,7 +13,9 @@ use aws_sdk_sns::config::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
 use super::{Accounts, Backends, Config};
-use crate::act::aws::{AwsClients, AwsQuarantine, AwsTagStore, QuarantineConfig, SnsNotify};
+use crate::act::aws::{
+    AwsClients, AwsQuarantine, AwsSettingsReader, AwsTagStore, QuarantineConfig, SnsNotify,
+};
 use crate::act::{InMemoryNotify, Notify, StoreError};
 use crate::alert::routing::OwnerTopics;
 use crate::alert::AlertMessage;
@@ -22,7 +24,7 @@ use crate::failure::credentials_failure;
 use crate::policy::PolicySet;
 
 /// The backends of one account.
-pub type AwsBackends = Backends<AwsTagStore, AwsQuarantine>;
+pub type AwsBackends = Backends<AwsTagStore, AwsQuarantine, AwsSettingsReader>;
 
 /// The function's own account's backends, and member accounts' on demand.
 #[derive(Debug)]
@@ -42,6 +44,7 @@ impl AwsAccounts {
             own: Arc::new(Backends {
                 store: AwsTagStore::new(&clients),
                 quarantine: AwsQuarantine::new(&clients, quarantine.clone()),
+                settings: AwsSettingsReader::new(&clients),
             }),
             base,
             member_role_name: config.member_role_name.clone(),
@@ -109,6 +112,7 @@ impl AwsAccounts {
         let backends = Arc::new(Backends {
             store: AwsTagStore::new(&clients),
             quarantine: AwsQuarantine::new(&clients, quarantine),
+            settings: AwsSettingsReader::new(&clients),
         });
         members.insert(account.to_owned(), backends.clone());
         Ok(backends)
@@ -139,6 +143,7 @@ impl ProvideCredentials for Primed {
 impl Accounts for AwsAccounts {
     type Store = AwsTagStore;
     type Quarantine = AwsQuarantine;
+    type Settings = AwsSettingsReader;
 
     async fn backends(&self, account: Option<&str>) -> Result<Arc<AwsBackends>, StoreError> {
         match account {

@@ -35,7 +35,7 @@ pub use config::{Backend, Config, ConfigError};
 
 use crate::act::{
     apply, read_fresh_and_decide, ActReport, ActSettings, InMemoryQuarantine, InMemoryTagStore,
-    Notify, Quarantine, ReadRetry, StoreError, TagStore,
+    NoSettings, Notify, Quarantine, ReadRetry, SettingsReader, StoreError, TagStore,
 };
 use crate::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
 use crate::engine::{event_header, Decision, Outcome};
@@ -43,13 +43,15 @@ use crate::event::{decode_one, EventHeader, InputEvent, Location, ResolveOptions
 use crate::policy::{self, PolicySet};
 use crate::Tags;
 
-/// The tag store and quarantine acting in one account.
+/// The tag store, quarantine and settings reader acting in one account.
 #[derive(Debug)]
-pub struct Backends<S, Q> {
+pub struct Backends<S, Q, P = NoSettings> {
     /// Tags.
     pub store: S,
     /// Quarantines.
     pub quarantine: Q,
+    /// Protection settings, read where an event does not carry what a class obliges.
+    pub settings: P,
 }
 
 /// Gives the backends that act in an account: the function's own, or a member account's through
@@ -59,38 +61,53 @@ pub trait Accounts: Send + Sync {
     type Store: TagStore + Send + Sync;
     /// Quarantines.
     type Quarantine: Quarantine + Send + Sync;
+    /// Protection settings.
+    type Settings: SettingsReader + Send + Sync;
 
     /// The backends for `account` (`None`: the function's own account). `Err` when the account is
     /// not the function's own and no member role can be used there.
     fn backends(
         &self,
         account: Option<&str>,
-    ) -> impl Future<Output = BackendsResult<Self::Store, Self::Quarantine>> + Send;
+    ) -> impl Future<Output = BackendsResult<Self::Store, Self::Quarantine, Self::Settings>> + Send;
 }
 
 /// The backends of one account, shared, or why they cannot be had.
-pub(crate) type BackendsResult<S, Q> = Result<Arc<Backends<S, Q>>, StoreError>;
+pub(crate) type BackendsResult<S, Q, P> = Result<Arc<Backends<S, Q, P>>, StoreError>;
 
 /// One set of backends for every account: tests and `ENFORCER_BACKEND=memory`.
 #[derive(Debug)]
-pub struct SingleAccount<S, Q>(pub Arc<Backends<S, Q>>);
+pub struct SingleAccount<S, Q, P = NoSettings>(pub Arc<Backends<S, Q, P>>);
 
 impl<S, Q> SingleAccount<S, Q> {
-    /// Over `store` and `quarantine`.
+    /// Over `store` and `quarantine`, reading no settings (nothing but the event's request).
     pub fn new(store: S, quarantine: Q) -> Self {
-        Self(Arc::new(Backends { store, quarantine }))
+        Self::with_settings(store, quarantine, NoSettings)
     }
 }
 
-impl<S, Q> Accounts for SingleAccount<S, Q>
+impl<S, Q, P> SingleAccount<S, Q, P> {
+    /// Over `store`, `quarantine` and `settings`.
+    pub fn with_settings(store: S, quarantine: Q, settings: P) -> Self {
+        Self(Arc::new(Backends {
+            store,
+            quarantine,
+            settings,
+        }))
+    }
+}
+
+impl<S, Q, P> Accounts for SingleAccount<S, Q, P>
 where
     S: TagStore + Send + Sync,
     Q: Quarantine + Send + Sync,
+    P: SettingsReader + Send + Sync,
 {
     type Store = S;
     type Quarantine = Q;
+    type Settings = P;
 
-    async fn backends(&self, _account: Option<&str>) -> Result<Arc<Backends<S, Q>>, StoreError> {
+    async fn backends(&self, _account: Option<&str>) -> Result<Arc<Backends<S, Q, P>>, StoreError> {
         Ok(self.0.clone())
     }
 }
@@ -484,6 +501,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
         };
         let (decision, read_error) = read_fresh_and_decide(
             &backends.store,
+            &backends.settings,
             &self.settings.state,
             &self.read_retry,
             resolution,

@@ -217,6 +217,7 @@ impl<A: Accounts, N: Notify + Send + Sync> Handler<A, N> {
                 let Some((decision, failure)) = decide_listed(
                     batch,
                     Some(account),
+                    &backends.settings,
                     &self.settings.state,
                     &self.policies,
                     self.mode,

@@ -419,6 +419,7 @@ impl Default for MemoryAccounts {
 impl Accounts for OwnOnly {
     type Store = InMemoryTagStore;
     type Quarantine = InMemoryQuarantine;
+    type Settings = crate::act::NoSettings;
 
     async fn backends(
         &self,

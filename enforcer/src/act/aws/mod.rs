@@ -6,6 +6,9 @@
 //! ([`http_client`]: hyper with rustls on *ring*) and one retry policy ([`retry_config`]:
 //! adaptive, so throttling slows the client down instead of failing it).
 //!
+//! [`AwsSettingsReader`] reads the protection settings of a resource (its own calls, in
+//! [`settings`]).
+//!
 //! Per-service behaviour is typed: a [`QuarantineKind`] per quarantinable resource type and a
 //! [`FallbackService`] per service whose own tagging calls stand in for the tagging API, each one
 //! file carrying its own SDK calls. [`REQUIRED_IAM_ACTIONS`] gathers every SDK call made here and
@@ -14,6 +17,7 @@
 mod fallback;
 pub mod permissions;
 mod quarantine;
+pub mod settings;
 mod sns;
 mod tagging;
 
@@ -26,6 +30,7 @@ pub(crate) use fallback::FallbackService;
 pub use permissions::{required_actions, Backend, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
 pub(crate) use quarantine::QuarantineKind;
 pub use quarantine::{AwsQuarantine, QuarantineConfig, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME};
+pub use settings::AwsSettingsReader;
 pub use sns::SnsNotify;
 pub(crate) use tagging::TAG_RESOURCES_BATCH;
 pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH};

@@ -12,6 +12,10 @@
 //! `enforcer/src/act/aws/`, `enforcer/src/state/` and `enforcer/src/lambda/aws.rs`: a new call
 //! without a row here fails that test.
 //!
+//! The settings reader's calls ([`Backend::Settings`]) are reads granted by the roles' discovery
+//! policies ([`Scope::DiscoveryReads`]), generated from the code; a call two backends make (S3's
+//! `GetPublicAccessBlock`: the quarantine and the settings reader) has a row for each.
+//!
 //! Most calls need the IAM action of the same name. The exceptions are spelled out:
 //! - S3's public access block calls are `s3:GetBucketPublicAccessBlock` and
 //!   `s3:PutBucketPublicAccessBlock` (the latter also for `DeletePublicAccessBlock`);
@@ -34,6 +38,10 @@ pub enum Scope {
     /// The function's own role only: alerts go to the central topic, and member roles are
     /// assumed from the function's account.
     FunctionOnly,
+    /// Reads only, in every account: granted by both roles' discovery policies
+    /// (`EnforcerDiscoverPolicy`, `MemberDiscoverPolicy`), which are generated from
+    /// [`account_discovery_calls`](crate::discover::account_discovery_calls).
+    DiscoveryReads,
 }
 
 /// The part of the enforcer that makes a call.
@@ -56,6 +64,9 @@ pub enum Backend {
     /// `enforcer::lambda::failures::FailureQueue`: permanent failures, sent to the failures
     /// queue, the only resource this action is granted on.
     FailureQueue,
+    /// [`AwsSettingsReader`](super::AwsSettingsReader): a resource's protection settings
+    /// (encrypted at rest, public), read for the classification's obligations.
+    Settings,
 }
 
 impl Backend {
@@ -66,6 +77,7 @@ impl Backend {
                 Scope::FunctionOnly
             }
             Self::TagStore | Self::TagFallback(_) | Self::Quarantine(_) => Scope::EveryAccount,
+            Self::Settings => Scope::DiscoveryReads,
         }
     }
 }
@@ -187,6 +199,11 @@ pub static REQUIRED_IAM_ACTIONS: LazyLock<Vec<IamRequirement>> = LazyLock::new(|
                 .map(|call| call.made_by(Backend::Quarantine(*kind))),
         );
     }
+    rows.extend(
+        super::settings::CALLS
+            .iter()
+            .map(|call| call.made_by(Backend::Settings)),
+    );
     rows.push(
         IamCall::new(
             "sns:Publish",
@@ -251,12 +268,19 @@ mod tests {
     use crate::act::{QUARANTINE_KEY, QUARANTINE_STATE_KEY};
 
     #[test]
-    fn one_row_per_call_and_well_formed_names() {
-        let mut calls: Vec<&str> = REQUIRED_IAM_ACTIONS.iter().map(|r| r.call).collect();
+    fn one_row_per_call_and_backend_and_well_formed_names() {
+        let mut calls: Vec<(&str, String)> = REQUIRED_IAM_ACTIONS
+            .iter()
+            .map(|r| (r.call, format!("{:?}", r.backend)))
+            .collect();
         calls.sort_unstable();
         let before = calls.len();
         calls.dedup();
-        assert_eq!(calls.len(), before, "a call is listed twice");
+        assert_eq!(
+            calls.len(),
+            before,
+            "a call is listed twice for one backend"
+        );
         for row in REQUIRED_IAM_ACTIONS.iter() {
             for name in std::iter::once(&row.call).chain(&row.actions) {
                 let (service, action) = name.split_once(':').unwrap_or_default();

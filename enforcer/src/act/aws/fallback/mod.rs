@@ -11,6 +11,8 @@ mod iam;
 mod redshift;
 mod sqs;
 
+pub(crate) use sqs::existing_queue_url as sqs_queue_url;
+
 use super::permissions::IamCall;
 use super::AwsClients;
 use crate::act::StoreError;

@@ -54,7 +54,10 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> Result<Option<String
 }
 
 /// The queue's URL, or a permanent failure when there is no such queue.
-async fn existing_queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> Result<String, StoreError> {
+pub(crate) async fn existing_queue_url(
+    sqs: &aws_sdk_sqs::Client,
+    arn: &str,
+) -> Result<String, StoreError> {
     queue_url(sqs, arn).await?.ok_or_else(|| {
         StoreError::permanent("GetQueueUrl", format!("there is no queue {arn}"))
             .with_code("AWS.SimpleQueueService.NonExistentQueue")
