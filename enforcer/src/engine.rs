@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::catalog::{Arn, CallKind};
-use crate::evaluate::{evaluate, Action, Violation};
+use crate::evaluate::{evaluate, Action, Violation, ViolationKind};
+use crate::evidence::{by_category, classification_violations, SensitiveData};
 use crate::event::{
     Actor, Change, DecodeError, EventHeader, Location, Resolution, ResolvedBy, ResourceRef,
     TagUpdate,
@@ -242,6 +243,9 @@ pub struct ResourceTags {
     /// tags; empty when never seen classified, or not known: an offline `check` or `explain`
     /// keeps no history).
     pub known: Tags,
+    /// The sensitive data the state table remembers Macie found in the resource, by category
+    /// (empty when none, or not known: an offline `check` keeps no history).
+    pub sensitive: SensitiveData,
 }
 
 /// The current tags of a change's resources, by ARN: what [`decide`] judges besides the
@@ -265,6 +269,13 @@ impl CurrentTags {
     pub(crate) fn set_known(&mut self, arn: &str, known: Tags) {
         if let Some(resource) = self.0.get_mut(arn) {
             resource.known = known;
+        }
+    }
+
+    /// Records the sensitive data the state remembers in `arn` ([`ResourceTags::sensitive`]).
+    pub(crate) fn set_sensitive(&mut self, arn: &str, sensitive: SensitiveData) {
+        if let Some(resource) = self.0.get_mut(arn) {
+            resource.sensitive = sensitive;
         }
     }
 
@@ -301,6 +312,7 @@ pub fn existing(resource: ResourceRef, listed_in: Option<&str>) -> Change {
         resources: vec![resource],
         tag_update: TagUpdate::None,
         resolved_by: None,
+        evidence: None,
     }
 }
 
@@ -337,7 +349,12 @@ pub fn decide(
                 read,
                 stale,
                 known,
+                mut sensitive,
             } = current.0.remove(&resource.arn).unwrap_or_default();
+            // This event's finding names what it found; older findings fill in the rest.
+            if let Some(evidence) = &change.evidence {
+                sensitive.extend(by_category(evidence));
+            }
             // A `restore` tag the resource was seen carrying and has lost is written back with
             // its last known value: judged as if it were there, and added.
             let restored: Tags = known
@@ -352,6 +369,21 @@ pub fn decide(
             let mut verdict = evaluate(resource, &judged, policies);
             for (key, value) in restored {
                 verdict.add_tags.entry(key).or_insert(value);
+            }
+            if verdict.exempt.is_none() {
+                // Judged as the resource will be once the plan is carried out.
+                let mut planned = judged.clone();
+                planned.extend(verdict.add_tags.clone());
+                planned.extend(verdict.case_fixes.clone());
+                let obligations =
+                    classification_violations(resource, &planned, &sensitive, policies);
+                if obligations
+                    .iter()
+                    .any(|violation| violation.kind == ViolationKind::Obligation)
+                {
+                    verdict.action = verdict.action.max(Action::Alert);
+                }
+                verdict.violations.extend(obligations);
             }
             if verdict.action == Action::None && !verdict.add_tags.is_empty() {
                 verdict.action = Action::Remediate;
@@ -481,6 +513,7 @@ require = ["Team"]
             read: Some(owned(tags)),
             stale: false,
             known: owned(known),
+            sensitive: SensitiveData::new(),
         });
         decide(change, current, &policies, Mode::Enforce, None)
             .resources
@@ -581,6 +614,7 @@ require = ["Team"]
             read: Some(read.clone()),
             stale: true,
             known: Tags::new(),
+            sensitive: SensitiveData::new(),
         });
         let decision = decide(change, current, &policies, policies.mode, None);
         let resource = &decision.resources[0];

@@ -39,6 +39,9 @@ pub enum ViolationKind {
     WrongCase,
     /// The value differs from what the policy knows, or rules disagree.
     Conflict,
+    /// The resource does not honour what its classification obliges, or its classification is
+    /// below what its lineage or Macie's evidence warrants.
+    Obligation,
 }
 
 /// One way a resource breaks the standard.

@@ -90,6 +90,9 @@ pub(crate) fn fix_for(resource: &ResourceDecision, mode: Mode, policies: &Policy
                     .entry(key.to_owned())
                     .or_insert_with(|| placeholder(policies, key));
             }
+            // What an obligation needs is in its message: a setting of the resource, or a class
+            // only a person may choose.
+            ViolationKind::Obligation => {}
         }
     }
     fix

@@ -235,6 +235,7 @@ fn kind_name(kind: ViolationKind) -> &'static str {
         ViolationKind::InvalidValue => "invalid_value",
         ViolationKind::WrongCase => "wrong_case",
         ViolationKind::Conflict => "conflict",
+        ViolationKind::Obligation => "obligation",
     }
 }
 
@@ -414,10 +415,12 @@ impl CaseChecker<'_> {
                           vocabulary: bool,
                           problems: &mut Vec<Diagnostic>| {
             let is_vocabulary = vocabulary
-                && rule
+                && (rule
                     .get_ref()
                     .strip_prefix("tags.")
-                    .is_some_and(|key| self.policies.tag(key).is_some());
+                    .is_some_and(|key| self.policies.tag(key).is_some())
+                    || (rule.get_ref() == crate::evidence::MACIE_RULE
+                        && self.policies.macie.is_some()));
             if !is_vocabulary && !rule_names.contains(&rule.get_ref().as_str()) {
                 let mut diagnostic = self.error(
                     "case::unknown-rule",

@@ -12,6 +12,7 @@ use std::io::Read;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::macie::{MacieFinding, MacieFindingEvent, MACIE_FINDING_DETAIL_TYPE};
 use super::record::CloudTrailRecord;
 
 /// Where an event came from: file name, line, and for arrays and log files the element index.
@@ -45,6 +46,8 @@ pub enum InputEvent {
     ApiCall(Box<ApiCall>),
     /// An EventBridge `Tag Change on Resource` event (`source: aws.tag`).
     TagChange(TagChangeEvent),
+    /// An EventBridge `Macie Finding` event (`source: aws.macie`).
+    MacieFinding(Box<MacieFindingEvent>),
     /// An EventBridge event of another kind: decoded, but nothing the enforcer acts on.
     OtherEnvelope {
         /// The envelope's `id`.
@@ -809,6 +812,17 @@ pub fn decode_one(raw: &str, location: Location) -> DecodeResult {
                 tags: detail.tags,
                 version: detail.version,
             }),
+        ));
+    }
+    if detail_type == MACIE_FINDING_DETAIL_TYPE {
+        let finding: MacieFinding = serde_json::from_str(detail).map_err(|error| {
+            fail(format!(
+                "`{MACIE_FINDING_DETAIL_TYPE}` event has a malformed detail: {error}"
+            ))
+        })?;
+        return Ok((
+            location,
+            InputEvent::MacieFinding(Box::new(MacieFindingEvent { envelope, finding })),
         ));
     }
     Ok((

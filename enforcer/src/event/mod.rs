@@ -2,6 +2,7 @@
 //! resources it touched.
 
 mod input;
+mod macie;
 mod record;
 mod resolve;
 
@@ -11,6 +12,7 @@ pub use input::{
 };
 
 pub(crate) use input::DecodeError;
+pub use macie::{MacieFinding, MacieFindingEvent, SensitiveDataEvidence, MACIE_CATEGORIES};
 pub(crate) use record::CloudTrailRecord;
 pub use record::RecordHeader;
 pub(crate) use resolve::{is_create_name, is_read_only_name, Actor, EventHeader, TagUpdate};
