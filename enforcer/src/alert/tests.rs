@@ -28,6 +28,7 @@ fn policies() -> PolicySet {
         list_separator: None,
         case_fix: true,
         restore: false,
+        ranked: false,
         origin: crate::policy::Origin {
             file: "policies/p.toml".to_owned(),
             line: 1,

@@ -420,6 +420,7 @@ impl<'k> Compiler<'k> {
                 }
             }
         }
+        let ranked = self.ranked(source, &name, raw.ranked.as_ref(), raw.values.is_some());
         self.set.tags.push(TagSpec {
             key: name,
             description: raw.description,
@@ -429,7 +430,7 @@ impl<'k> Compiler<'k> {
             list_separator,
             case_fix: raw.case_fix,
             restore: raw.restore,
-            ranked: self.ranked(source, &name, raw.ranked.as_ref(), raw.values.is_some()),
+            ranked,
             origin: origin(source, key.span().start),
         });
     }
@@ -1120,7 +1121,7 @@ mod tests {
         assert_eq!(codes_of(&codes), ["policy::no-ranked-tag"]);
         let (_, codes) = compile(&[(
             "a.toml",
-            "[tags.Tier]\npattern = '.+'\nranked = true\n",
+            "[tags.Tier]\npattern = '[a-z]+'\nranked = true\n",
         )]);
         assert_eq!(codes_of(&codes), ["policy::ranked-without-values"]);
         let (set, codes) = compile(&[
