@@ -13,11 +13,11 @@ use serde::Serialize;
 
 use crate::catalog::{Arn, CallKind};
 use crate::evaluate::{evaluate, Action, Violation, ViolationKind};
-use crate::evidence::{by_category, classification_violations, SensitiveData};
 use crate::event::{
     Actor, Change, DecodeError, EventHeader, Location, Resolution, ResolvedBy, ResourceRef,
     TagUpdate,
 };
+use crate::evidence::{by_category, classification_violations, SensitiveData};
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
@@ -88,6 +88,11 @@ pub struct ResourceDecision {
     /// alerts nothing. Not printed.
     #[serde(skip)]
     pub(crate) quarantine_withheld: bool,
+    /// The lowest class of the ranked tag the resource's lineage and Macie's evidence warrant,
+    /// when its class is below it or missing (an `obligation` violation says why): what the
+    /// alert's fix sets. Not printed.
+    #[serde(skip)]
+    pub(crate) minimum_class: Option<String>,
 }
 
 /// The decision about one input record: the unit the CLI prints and the Lambda logs.
@@ -370,20 +375,23 @@ pub fn decide(
             for (key, value) in restored {
                 verdict.add_tags.entry(key).or_insert(value);
             }
+            let mut minimum_class = None;
             if verdict.exempt.is_none() {
                 // Judged as the resource will be once the plan is carried out.
                 let mut planned = judged.clone();
                 planned.extend(verdict.add_tags.clone());
                 planned.extend(verdict.case_fixes.clone());
-                let obligations =
+                let classification =
                     classification_violations(resource, &planned, &sensitive, policies);
-                if obligations
+                if classification
+                    .violations
                     .iter()
                     .any(|violation| violation.kind == ViolationKind::Obligation)
                 {
                     verdict.action = verdict.action.max(Action::Alert);
                 }
-                verdict.violations.extend(obligations);
+                verdict.violations.extend(classification.violations);
+                minimum_class = classification.minimum_class;
             }
             if verdict.action == Action::None && !verdict.add_tags.is_empty() {
                 verdict.action = Action::Remediate;
@@ -410,6 +418,7 @@ pub fn decide(
                 stale_read: stale,
                 read,
                 quarantine_withheld,
+                minimum_class,
             };
             if inferred {
                 cap_inferred(&mut decision);

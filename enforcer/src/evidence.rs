@@ -56,10 +56,62 @@ pub fn warranted<'e>(
         .max_by_key(|(_, rank, _, _)| *rank)
 }
 
+/// What the lineage and the evidence say of a resource's ranked tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ClassificationCheck {
+    /// The `obligation` violations: below the lineage, below or missing against the evidence.
+    pub(crate) violations: Vec<Violation>,
+    /// With violations: the lowest class that honours both (what the owner's fix sets).
+    pub(crate) minimum_class: Option<String>,
+}
+
 /// The `obligation` violations of a resource's ranked tag: below its lineage (a rule's `set`),
 /// below or missing against Macie's evidence. `tags` are the tags the resource will have once
 /// the plan is carried out (the plan adds a `set` value when the tag is missing).
 pub(crate) fn classification_violations(
+    resource: &ResourceRef,
+    tags: &Tags,
+    sensitive: &SensitiveData,
+    policies: &PolicySet,
+) -> ClassificationCheck {
+    let violations = violations_of(resource, tags, sensitive, policies);
+    let minimum_class = if violations.is_empty() {
+        None
+    } else {
+        let lineage = lineage_classes(resource, tags, policies);
+        let warranted = warranted(sensitive, policies).map(|(_, _, _, class)| class);
+        lineage
+            .into_iter()
+            .chain(warranted)
+            .filter_map(|class| Some((policies.rank(&class)?, class)))
+            .max()
+            .map(|(_, class)| class)
+    };
+    ClassificationCheck {
+        violations,
+        minimum_class,
+    }
+}
+
+/// The classes the rules that apply to the resource `set` for the ranked tag.
+fn lineage_classes(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Vec<String> {
+    let Some(ranked) = policies.ranked_tag() else {
+        return Vec::new();
+    };
+    applicable_rules(resource, tags, policies)
+        .applied
+        .into_iter()
+        .flat_map(|(rule, captures)| {
+            rule.set
+                .iter()
+                .filter(|stated| stated.key == ranked.key)
+                .filter_map(|stated| stated.value.render(&captures))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn violations_of(
     resource: &ResourceRef,
     tags: &Tags,
     sensitive: &SensitiveData,
@@ -194,7 +246,7 @@ minimum_class = { PERSONAL_INFORMATION = "Confidential", CREDENTIALS = "Restrict
             .map(|class| ("DataClassification".to_owned(), class.to_owned()))
             .into_iter()
             .collect();
-        classification_violations(&resource, &tags, sensitive, &policies())
+        classification_violations(&resource, &tags, sensitive, &policies()).violations
     }
 
     #[test]
@@ -204,18 +256,39 @@ minimum_class = { PERSONAL_INFORMATION = "Confidential", CREDENTIALS = "Restrict
         assert_eq!(below.len(), 1, "{below:?}");
         assert_eq!(below[0].kind, ViolationKind::Obligation);
         assert_eq!(below[0].rule, MACIE_RULE);
-        for named in ["f-1", "SensitiveData:S3Object/Multiple", "PERSONAL_INFORMATION", "`Confidential`"] {
-            assert!(below[0].message.contains(named), "{named}: {}", below[0].message);
+        for named in [
+            "f-1",
+            "SensitiveData:S3Object/Multiple",
+            "PERSONAL_INFORMATION",
+            "`Confidential`",
+        ] {
+            assert!(
+                below[0].message.contains(named),
+                "{named}: {}",
+                below[0].message
+            );
         }
         assert!(violations("lake", Some("Confidential"), &personal).is_empty());
         assert!(violations("lake", Some("Restricted"), &personal).is_empty());
         let missing = violations("lake", None, &personal);
         assert_eq!(missing.len(), 1);
-        assert!(missing[0].message.contains("missing"), "{}", missing[0].message);
+        assert!(
+            missing[0].message.contains("missing"),
+            "{}",
+            missing[0].message
+        );
         // The highest category wins; an unmapped category warrants nothing.
-        let both = violations("lake", Some("Confidential"), &evidence(&["CREDENTIALS", "PERSONAL_INFORMATION"]));
+        let both = violations(
+            "lake",
+            Some("Confidential"),
+            &evidence(&["CREDENTIALS", "PERSONAL_INFORMATION"]),
+        );
         assert_eq!(both.len(), 1);
-        assert!(both[0].message.contains("`Restricted`"), "{}", both[0].message);
+        assert!(
+            both[0].message.contains("`Restricted`"),
+            "{}",
+            both[0].message
+        );
         assert!(violations("lake", None, &evidence(&["CUSTOM_IDENTIFIER"])).is_empty());
         // A value that is not a class is the vocabulary's to report.
         assert!(violations("lake", Some("secret"), &personal).is_empty());
@@ -231,6 +304,17 @@ minimum_class = { PERSONAL_INFORMATION = "Confidential", CREDENTIALS = "Restrict
         assert!(violations("x-raw-y", Some("Confidential"), &none).is_empty());
         assert!(violations("x-raw-y", Some("Restricted"), &none).is_empty());
         assert!(violations("x-raw-y", None, &none).is_empty());
+        // The fix sets the lowest class that honours the lineage and the evidence.
+        let resource = ResourceRef::from_arn("arn:aws:s3:::x-raw-y", None).unwrap();
+        let public = Tags::from([("DataClassification".to_owned(), "Public".to_owned())]);
+        let check = |sensitive: &SensitiveData| {
+            classification_violations(&resource, &public, sensitive, &policies()).minimum_class
+        };
+        assert_eq!(check(&none).as_deref(), Some("Confidential"));
+        assert_eq!(
+            check(&evidence(&["CREDENTIALS"])).as_deref(),
+            Some("Restricted")
+        );
         assert!(violations("scratch", Some("Public"), &none).is_empty());
     }
 
@@ -243,6 +327,9 @@ minimum_class = { PERSONAL_INFORMATION = "Confidential", CREDENTIALS = "Restrict
         let resource = ResourceRef::from_arn("arn:aws:s3:::x-raw-y", None).unwrap();
         let tags = Tags::from([("DataClassification".to_owned(), "Public".to_owned())]);
         let sensitive = evidence(&["CREDENTIALS"]);
-        assert!(classification_violations(&resource, &tags, &sensitive, &set).is_empty());
+        assert_eq!(
+            classification_violations(&resource, &tags, &sensitive, &set),
+            ClassificationCheck::default()
+        );
     }
 }

@@ -634,7 +634,9 @@ async fn macie_evidence_is_kept_per_category_first_finding_first() {
         [("CREDENTIALS", "f-2"), ("PERSONAL_INFORMATION", "f-1")]
     );
     assert_eq!(
-        state.sensitive_data["PERSONAL_INFORMATION"].object_key.as_deref(),
+        state.sensitive_data["PERSONAL_INFORMATION"]
+            .object_key
+            .as_deref(),
         Some("customers.csv")
     );
     let item = raw_item(&account, "evidence").await;

@@ -584,8 +584,16 @@ fn every_catalogued_resource_type_has_a_known_arn_shape() {
 #[test]
 fn macie_samples_name_their_finding_and_the_class_it_warrants() {
     for (file, finding_type, below) in [
-        ("macie-SensitiveData-S3Object-Personal.json", "SensitiveData:S3Object/Personal", None),
-        ("macie-SensitiveData-S3Object-Financial.json", "SensitiveData:S3Object/Financial", None),
+        (
+            "macie-SensitiveData-S3Object-Personal.json",
+            "SensitiveData:S3Object/Personal",
+            None,
+        ),
+        (
+            "macie-SensitiveData-S3Object-Financial.json",
+            "SensitiveData:S3Object/Financial",
+            None,
+        ),
         (
             "macie-SensitiveData-S3Object-Credentials.json",
             "SensitiveData:S3Object/Credentials",
@@ -616,7 +624,10 @@ fn macie_samples_name_their_finding_and_the_class_it_warrants() {
         assert_ne!(resource.action, Action::Quarantine, "{file}");
         // The layer's lineage class is added (a rule's `set`); nothing from the finding.
         assert_eq!(
-            resource.add_tags.get("DataClassification").map(String::as_str),
+            resource
+                .add_tags
+                .get("DataClassification")
+                .map(String::as_str),
             Some("Confidential"),
             "{file}"
         );

@@ -183,6 +183,7 @@ proptest! {
                 action: Action::Remediate,
                 stale_read: false,
                 quarantine_withheld: false,
+                minimum_class: None,
                 read: Some(current[i].clone()),
             })
             .collect();

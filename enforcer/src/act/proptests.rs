@@ -163,6 +163,7 @@ proptest! {
             action: if quarantine { Action::Quarantine } else { Action::Remediate },
             stale_read: false,
         quarantine_withheld: false,
+        minimum_class: None,
             read: read_known.then(|| current.clone()),
         };
         let settings = ActSettings::new(&PolicySet::default(), true);

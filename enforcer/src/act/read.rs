@@ -244,9 +244,16 @@ pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
         known: &known,
         sensitive: &sensitive,
     };
-    let (mut decision, error) =
-        read_change_and_decide(store, retry, change, Some(history), policies, mode, location)
-            .await;
+    let (mut decision, error) = read_change_and_decide(
+        store,
+        retry,
+        change,
+        Some(history),
+        policies,
+        mode,
+        location,
+    )
+    .await;
     if let Some(reason) = stale_reason {
         decision.reason.get_or_insert(reason);
     }
@@ -688,7 +695,11 @@ mod tests {
         // Confidential is what personal data warrants: nothing to say, the evidence remembered.
         let (first, error) = decide(finding("f-1", "PERSONAL_INFORMATION")).await;
         assert_eq!(error, None);
-        assert_eq!(first.outcome, crate::engine::Outcome::Compliant, "{first:#?}");
+        assert_eq!(
+            first.outcome,
+            crate::engine::Outcome::Compliant,
+            "{first:#?}"
+        );
         let remembered = records.load(BUCKET).await.unwrap().sensitive_data;
         assert_eq!(remembered["PERSONAL_INFORMATION"].finding_id, "f-1");
         // A finding is no clock: a tag change made before it was published is not stale.
@@ -696,7 +707,11 @@ mod tests {
         let found = obligations(&lowered);
         assert_eq!(found.len(), 1, "{lowered:#?}");
         assert_eq!(found[0].0, crate::evidence::MACIE_RULE);
-        assert!(found[0].1.contains("f-1") && found[0].1.contains("`Confidential`"), "{}", found[0].1);
+        assert!(
+            found[0].1.contains("f-1") && found[0].1.contains("`Confidential`"),
+            "{}",
+            found[0].1
+        );
         assert_eq!(lowered.outcome, crate::engine::Outcome::Alert);
         // Raised back: resolved.
         let (raised, _) = decide(relabel("Confidential", "2026-11-03T09:30:00Z")).await;
@@ -707,7 +722,11 @@ mod tests {
         let (credentials, _) = decide(finding("f-3", "CREDENTIALS")).await;
         let found = obligations(&credentials);
         assert_eq!(found.len(), 1, "{credentials:#?}");
-        assert!(found[0].1.contains("f-3") && found[0].1.contains("`Restricted`"), "{}", found[0].1);
+        assert!(
+            found[0].1.contains("f-3") && found[0].1.contains("`Restricted`"),
+            "{}",
+            found[0].1
+        );
         let remembered = records.load(BUCKET).await.unwrap().sensitive_data;
         assert_eq!(remembered["PERSONAL_INFORMATION"].finding_id, "f-1");
         assert_eq!(remembered["CREDENTIALS"].finding_id, "f-3");

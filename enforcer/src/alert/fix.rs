@@ -90,9 +90,17 @@ pub(crate) fn fix_for(resource: &ResourceDecision, mode: Mode, policies: &Policy
                     .entry(key.to_owned())
                     .or_insert_with(|| placeholder(policies, key));
             }
-            // What an obligation needs is in its message: a setting of the resource, or a class
-            // only a person may choose.
-            ViolationKind::Obligation => {}
+            // A class below what the lineage or Macie's evidence warrants: the owner raises it
+            // to at least that class. Other obligations are settings, never a tag.
+            ViolationKind::Obligation => {
+                if let Some(class) = resource
+                    .minimum_class
+                    .as_ref()
+                    .filter(|_| policies.ranked_tag().is_some_and(|t| t.key == key))
+                {
+                    fix.tags.insert(key.to_owned(), class.clone());
+                }
+            }
         }
     }
     fix
@@ -186,6 +194,7 @@ mod tests {
             action: Action::Alert,
             stale_read: false,
             quarantine_withheld: false,
+            minimum_class: None,
             read: None,
         }
     }

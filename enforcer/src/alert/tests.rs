@@ -88,6 +88,7 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         action,
         stale_read: false,
         quarantine_withheld: false,
+        minimum_class: None,
         read: None,
     }
 }

@@ -12,7 +12,7 @@ use std::io::Read;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::macie::{MacieFinding, MacieFindingEvent, MACIE_FINDING_DETAIL_TYPE};
+use super::macie::{MacieFinding, MACIE_FINDING_DETAIL_TYPE};
 use super::record::CloudTrailRecord;
 
 /// Where an event came from: file name, line, and for arrays and log files the element index.
@@ -99,6 +99,15 @@ pub struct TagChangeEvent {
     /// `detail.version`: grows with every tag change of the resource, so of two events the
     /// higher version carries the fresher tags.
     pub version: Option<u64>,
+}
+
+/// A `Macie Finding` event: its envelope and the finding in `detail`.
+#[derive(Debug, Clone)]
+pub struct MacieFindingEvent {
+    /// Envelope fields.
+    pub envelope: Envelope,
+    /// The finding.
+    pub finding: MacieFinding,
 }
 
 /// An event that could not be decoded, with where and why.

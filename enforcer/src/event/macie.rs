@@ -26,15 +26,6 @@ pub const MACIE_CATEGORIES: [&str; 4] = [
     CUSTOM_IDENTIFIER,
 ];
 
-/// A `Macie Finding` event: its envelope and the finding in `detail`.
-#[derive(Debug, Clone)]
-pub struct MacieFindingEvent {
-    /// Envelope fields.
-    pub envelope: super::input::Envelope,
-    /// The finding.
-    pub finding: MacieFinding,
-}
-
 /// A Macie finding (the event's `detail`), the fields the enforcer uses.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -321,7 +312,11 @@ mod tests {
                 include_str!("../../../events/samples/macie-SensitiveData-S3Object-Multiple.json"),
                 "SensitiveData:S3Object/Multiple",
                 "arn:aws:s3:::sales-analytics-exports",
-                &["CREDENTIALS", "FINANCIAL_INFORMATION", "PERSONAL_INFORMATION"][..],
+                &[
+                    "CREDENTIALS",
+                    "FINANCIAL_INFORMATION",
+                    "PERSONAL_INFORMATION",
+                ][..],
             ),
         ];
         for (text, kind, arn, categories) in samples {
@@ -366,9 +361,8 @@ mod tests {
             r#"{"resourcesAffected": {"s3Bucket": {"arn": "arn:aws:s3:::a", "name": "a"}}}"#,
         );
         assert_eq!(with_arn.bucket_arn().as_deref(), Some("arn:aws:s3:::a"));
-        let by_name = finding(
-            r#"{"partition": "aws-cn", "resourcesAffected": {"s3Bucket": {"name": "b"}}}"#,
-        );
+        let by_name =
+            finding(r#"{"partition": "aws-cn", "resourcesAffected": {"s3Bucket": {"name": "b"}}}"#);
         assert_eq!(by_name.bucket_arn().as_deref(), Some("arn:aws-cn:s3:::b"));
         assert_eq!(finding("{}").bucket_arn(), None);
     }

@@ -5,10 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::input::{ApiCall, InputEvent, TagChangeEvent};
-use super::macie::{
-    MacieFindingEvent, SensitiveDataEvidence, MACIE_FINDING_DETAIL_TYPE, MACIE_SOURCE,
-};
+use super::input::{ApiCall, InputEvent, MacieFindingEvent, TagChangeEvent};
+use super::macie::{SensitiveDataEvidence, MACIE_FINDING_DETAIL_TYPE, MACIE_SOURCE};
 
 mod infer;
 use crate::catalog::{
@@ -697,9 +695,14 @@ fn resolve_macie_finding(event: &MacieFindingEvent) -> Resolution {
             header.event_name
         ))
     } else if finding.sample == Some(true) {
-        Some("a sample Macie finding (CreateSampleFindings): no evidence about a real bucket".to_owned())
+        Some(
+            "a sample Macie finding (CreateSampleFindings): no evidence about a real bucket"
+                .to_owned(),
+        )
     } else if finding.archived == Some(true) {
-        Some("an archived (suppressed) Macie finding: the account chose not to act on it".to_owned())
+        Some(
+            "an archived (suppressed) Macie finding: the account chose not to act on it".to_owned(),
+        )
     } else {
         None
     };

@@ -517,16 +517,17 @@ fn a_macie_finding_reads_the_bucket_and_alerts_a_class_below_its_evidence() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let store = InMemoryTagStore::with_inventory(BTreeMap::from([(
-        refined.to_owned(),
-        person.clone(),
-    )]));
+    let store =
+        InMemoryTagStore::with_inventory(BTreeMap::from([(refined.to_owned(), person.clone())]));
     let handler = handler("enforce", store, InMemoryQuarantine::new());
     let finding = sample("macie-SensitiveData-S3Object-Credentials.json");
     let response = run(handler.handle(&finding, Some(OWN))).unwrap();
     assert_eq!(response.arns, [refined]);
     assert_eq!(response.disposition, Disposition::Done);
-    assert!(!response.written, "a person's class is never changed: {response:?}");
+    assert!(
+        !response.written,
+        "a person's class is never changed: {response:?}"
+    );
     assert!(response.alerted, "{response:?}");
     assert_eq!(handler.accounts().0.store.snapshot()[refined], person);
     let messages = handler.notify().messages();
@@ -559,7 +560,12 @@ fn a_macie_finding_reads_the_bucket_and_alerts_a_class_below_its_evidence() {
     let messages = handler.notify().messages();
     assert_eq!(messages.len(), 2);
     let body = &messages[1].body;
-    for named in ["5f8c2a0e9d1b4c7a8e3f000000000003", "Restricted", "refined-layer", "lineage"] {
+    for named in [
+        "5f8c2a0e9d1b4c7a8e3f000000000003",
+        "Restricted",
+        "refined-layer",
+        "lineage",
+    ] {
         assert!(body.contains(named), "{named}: {body}");
     }
 }

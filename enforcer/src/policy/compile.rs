@@ -11,11 +11,11 @@ use toml::Spanned;
 
 use super::diagnostic::{did_you_mean, suggest, Diagnostic, SourceFile};
 use super::lint::{self, PatternUse, RuleSite};
+use super::model::MaciePolicy;
 use super::model::{
     parse_duration, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue, TagSpec,
     UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
 };
-use super::model::MaciePolicy;
 use super::raw::{MacieRaw, OwnerRaw, PolicyFile, RuleRaw};
 use super::routing;
 use super::schema;
@@ -515,10 +515,7 @@ impl<'k> Compiler<'k> {
                 self.diagnostics.push(
                     Diagnostic::warning(
                         "policy::unknown-macie-category",
-                        format!(
-                            "`{}` is not a category Macie reports",
-                            category.get_ref()
-                        ),
+                        format!("`{}` is not a category Macie reports", category.get_ref()),
                         source,
                         category.span(),
                     )
@@ -534,10 +531,7 @@ impl<'k> Compiler<'k> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "policy::no-ranked-tag",
-                        format!(
-                            "`{}` names a class, but no tag is ranked",
-                            class.get_ref()
-                        ),
+                        format!("`{}` names a class, but no tag is ranked", class.get_ref()),
                         source,
                         class.span(),
                     )
@@ -1080,7 +1074,10 @@ mod tests {
         let macie = set.macie.as_ref().unwrap();
         assert_eq!(macie.minimum_class["CREDENTIALS"], "Restricted");
         assert_eq!(macie.origin.line, 5);
-        assert_eq!(set.ranked_tag().map(|t| t.key.as_str()), Some("DataClassification"));
+        assert_eq!(
+            set.ranked_tag().map(|t| t.key.as_str()),
+            Some("DataClassification")
+        );
         assert!(set.rank("Public") < set.rank("Restricted"));
         assert_eq!(set.rank("confidential"), None);
     }
@@ -1101,7 +1098,9 @@ mod tests {
             ["policy::invalid-value", "policy::unknown-macie-category"]
         );
         assert!(
-            codes.iter().any(|(_, message)| message.contains("`Secret`")),
+            codes
+                .iter()
+                .any(|(_, message)| message.contains("`Secret`")),
             "{codes:?}"
         );
         // The category is kept (Macie may report one this version does not know); the bad class
@@ -1119,17 +1118,20 @@ mod tests {
              minimum_class = { CREDENTIALS = \"Public\" }\n",
         )]);
         assert_eq!(codes_of(&codes), ["policy::no-ranked-tag"]);
-        let (_, codes) = compile(&[(
-            "a.toml",
-            "[tags.Tier]\npattern = '[a-z]+'\nranked = true\n",
-        )]);
+        let (_, codes) = compile(&[("a.toml", "[tags.Tier]\npattern = '[a-z]+'\nranked = true\n")]);
         assert_eq!(codes_of(&codes), ["policy::ranked-without-values"]);
         let (set, codes) = compile(&[
             ("a.toml", RANKED),
-            ("b.toml", "[tags.Tier]\nvalues = [\"low\", \"high\"]\nranked = true\n"),
+            (
+                "b.toml",
+                "[tags.Tier]\nvalues = [\"low\", \"high\"]\nranked = true\n",
+            ),
         ]);
         assert_eq!(codes_of(&codes), ["policy::ranked-conflict"]);
-        assert_eq!(set.ranked_tag().map(|t| t.key.as_str()), Some("DataClassification"));
+        assert_eq!(
+            set.ranked_tag().map(|t| t.key.as_str()),
+            Some("DataClassification")
+        );
         let (_, codes) = compile(&[
             ("a.toml", &format!("{RANKED}[macie]\n")),
             ("b.toml", "[macie]\n"),

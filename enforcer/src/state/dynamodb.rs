@@ -22,9 +22,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::problem::{action_name, parse_action};
 use super::{
     storable_category, AlertState, Capture, Claim, Claimed, Confirmed, Freshness, FreshnessCheck,
-    Notice, OpenProblem, QuarantineState, ResourceState, Seen, StateError, StateStore, ALERT_RECORD,
-    EVIDENCE_RECORD, FRESHNESS_RECORD, FRESHNESS_RETENTION_SECS, PARTITION_KEY, QUARANTINE_RECORD,
-    SORT_KEY, TTL_ATTRIBUTE,
+    Notice, OpenProblem, QuarantineState, ResourceState, Seen, StateError, StateStore,
+    ALERT_RECORD, EVIDENCE_RECORD, FRESHNESS_RECORD, FRESHNESS_RETENTION_SECS, PARTITION_KEY,
+    QUARANTINE_RECORD, SORT_KEY, TTL_ATTRIBUTE,
 };
 use crate::failure::{error_code, store_error};
 
@@ -353,7 +353,9 @@ impl Item<'_> {
             };
             let json = self.required_text(name)?;
             let evidence = serde_json::from_str(&json).map_err(|e| {
-                self.malformed(format!("`{name}` is not the JSON of a finding's evidence: {e}"))
+                self.malformed(format!(
+                    "`{name}` is not the JSON of a finding's evidence: {e}"
+                ))
             })?;
             sensitive.insert(category.to_owned(), evidence);
         }

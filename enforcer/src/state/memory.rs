@@ -207,7 +207,11 @@ impl StateStore for InMemoryStateStore {
     ) -> Result<(), StateError> {
         let mut resources = self.locked();
         let known = &mut resources.entry(arn.to_owned()).or_default().sensitive_data;
-        for category in evidence.categories.iter().filter(|c| super::storable_category(c)) {
+        for category in evidence
+            .categories
+            .iter()
+            .filter(|c| super::storable_category(c))
+        {
             known
                 .entry(category.clone())
                 .or_insert_with(|| evidence.clone());
