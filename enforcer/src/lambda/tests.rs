@@ -569,3 +569,46 @@ fn a_macie_finding_reads_the_bucket_and_alerts_a_class_below_its_evidence() {
         assert!(body.contains(named), "{named}: {body}");
     }
 }
+
+/// Through the intake queue, as deployed: an SQS batch whose bodies are a Macie finding and a
+/// CloudTrail call is decided event by event, nothing retried, the finding's alert sent.
+#[test]
+fn a_macie_finding_in_an_intake_batch_is_decided_like_the_calls_beside_it() {
+    let handler = memory("audit");
+    let record = |id: &str, event: serde_json::Value| {
+        serde_json::json!({
+            "messageId": id,
+            "receiptHandle": format!("handle-{id}"),
+            "body": event.to_string(),
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-1:111122223333:intake",
+            "awsRegion": "eu-west-1",
+        })
+    };
+    let batch = serde_json::json!({"Records": [
+        record("m-1", sample("macie-SensitiveData-S3Object-Multiple.json")),
+        record("m-2", sample("s3-CreateBucket.json")),
+    ]});
+    let answer = run(handler.handle_invocation(&batch, Some(OWN))).unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        serde_json::json!([]),
+        "{answer}"
+    );
+    let bodies: Vec<String> = handler
+        .notify()
+        .messages()
+        .into_iter()
+        .map(|message| message.body)
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|body| body.contains("5f8c2a0e9d1b4c7a8e3f000000000005")
+                && body.contains("Restricted")),
+        "{bodies:?}"
+    );
+}
