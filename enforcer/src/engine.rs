@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::catalog::{Arn, CallKind};
-use crate::evaluate::{check_obligations, evaluate, Action, Violation};
+use crate::evaluate::{check_obligations, evaluate, Action, Violation, ViolationKind};
 use crate::event::{
     Actor, Change, DecodeError, EventHeader, Location, Resolution, ResolvedBy, ResourceRef,
     TagUpdate,
 };
 use crate::obligation::{Evidence, Fact, ProtectionFacts, SettingReadError};
+use crate::evidence::{by_category, classification_violations, SensitiveData};
 use crate::policy::{Mode, PolicySet};
 use crate::Tags;
 
@@ -98,6 +99,11 @@ pub struct ResourceDecision {
     /// why here (`access_denied` with the service's code, `failed`, `not_read`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unread_settings: Vec<SettingReadError>,
+    /// The lowest class of the ranked tag the resource's lineage and Macie's evidence warrant,
+    /// when its class is below it or missing (an `obligation` violation says why): what the
+    /// alert's fix sets. Not printed.
+    #[serde(skip)]
+    pub(crate) minimum_class: Option<String>,
 }
 
 /// The decision about one input record: the unit the CLI prints and the Lambda logs.
@@ -260,6 +266,9 @@ pub struct ResourceTags {
     /// The protection settings its class obliges that could not be read (denied, failed, not
     /// read for the type): shown in the decision, never taken as a value.
     pub unread_settings: Vec<SettingReadError>,
+    /// The sensitive data the state table remembers Macie found in the resource, by category
+    /// (empty when none, or not known: an offline `check` keeps no history).
+    pub sensitive: SensitiveData,
 }
 
 /// The current tags of a change's resources, by ARN: what [`decide`] judges besides the
@@ -298,6 +307,13 @@ impl CurrentTags {
             // What was read wins; what it does not say (the region) stays as known.
             resource.protection = read.overlay(&resource.protection);
             resource.unread_settings = unread;
+        }
+    }
+
+    /// Records the sensitive data the state remembers in `arn` ([`ResourceTags::sensitive`]).
+    pub(crate) fn set_sensitive(&mut self, arn: &str, sensitive: SensitiveData) {
+        if let Some(resource) = self.0.get_mut(arn) {
+            resource.sensitive = sensitive;
         }
     }
 
@@ -343,6 +359,7 @@ pub fn existing(mut resource: ResourceRef, listed_in: Option<&str>) -> Change {
         resources: vec![resource],
         tag_update: TagUpdate::None,
         resolved_by: None,
+        evidence: None,
     }
 }
 
@@ -381,7 +398,12 @@ pub fn decide(
                 known,
                 protection: read_protection,
                 unread_settings,
+                mut sensitive,
             } = current.0.remove(&resource.arn).unwrap_or_default();
+            // This event's finding names what it found; older findings fill in the rest.
+            if let Some(evidence) = &change.evidence {
+                sensitive.extend(by_category(evidence));
+            }
             // A `restore` tag the resource was seen carrying and has lost is written back with
             // its last known value: judged as if it were there, and added.
             let restored: Tags = known
@@ -396,6 +418,24 @@ pub fn decide(
             let mut verdict = evaluate(resource, &judged, policies);
             for (key, value) in restored {
                 verdict.add_tags.entry(key).or_insert(value);
+            }
+            let mut minimum_class = None;
+            if verdict.exempt.is_none() {
+                // Judged as the resource will be once the plan is carried out.
+                let mut planned = judged.clone();
+                planned.extend(verdict.add_tags.clone());
+                planned.extend(verdict.case_fixes.clone());
+                let classification =
+                    classification_violations(resource, &planned, &sensitive, policies);
+                if classification
+                    .violations
+                    .iter()
+                    .any(|violation| violation.kind == ViolationKind::Obligation)
+                {
+                    verdict.action = verdict.action.max(Action::Alert);
+                }
+                verdict.violations.extend(classification.violations);
+                minimum_class = classification.minimum_class;
             }
             if verdict.action == Action::None && !verdict.add_tags.is_empty() {
                 verdict.action = Action::Remediate;
@@ -432,6 +472,7 @@ pub fn decide(
                 quarantine_withheld,
                 protection: obligations.facts,
                 unread_settings,
+                minimum_class,
             };
             if inferred {
                 cap_inferred(&mut decision);
@@ -538,6 +579,7 @@ require = ["Team"]
             known: owned(known),
             protection: ProtectionFacts::default(),
             unread_settings: Vec::new(),
+            sensitive: SensitiveData::new(),
         });
         decide(change, current, &policies, Mode::Enforce, None)
             .resources
@@ -640,6 +682,7 @@ require = ["Team"]
             known: Tags::new(),
             protection: ProtectionFacts::default(),
             unread_settings: Vec::new(),
+            sensitive: SensitiveData::new(),
         });
         let decision = decide(change, current, &policies, policies.mode, None);
         let resource = &decision.resources[0];

@@ -25,6 +25,7 @@ pub mod discover;
 pub mod engine;
 pub mod evaluate;
 pub mod event;
+pub mod evidence;
 pub mod failure;
 pub mod lambda;
 pub mod obligation;

@@ -589,3 +589,58 @@ async fn a_missing_or_unreachable_table_is_retryable() {
     assert!(error.retryable(), "{error:?}");
     assert_eq!(publisher.sent(), 0);
 }
+
+/// Macie's evidence on the table: one `UpdateItem` records a finding's categories, a category
+/// already known keeps its first finding (`if_not_exists`), a new category is added beside it,
+/// the item carries no expiry, and one `Query` reads it back with the rest.
+#[tokio::test]
+async fn macie_evidence_is_kept_per_category_first_finding_first() {
+    let Some((account, store)) = setup("state_macie_evidence").await else {
+        return;
+    };
+    let evidence = |id: &str, categories: &[&str]| enforcer::event::SensitiveDataEvidence {
+        finding_id: id.to_owned(),
+        finding_type: "SensitiveData:S3Object/Multiple".to_owned(),
+        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+        object_key: Some("customers.csv".to_owned()),
+    };
+    account.harness.clear_calls();
+    store
+        .remember_sensitive_data(ARN, &evidence("f-1", &["PERSONAL_INFORMATION"]))
+        .await
+        .unwrap();
+    assert_eq!(account.harness.calls(), ["DynamoDB.UpdateItem"]);
+    store
+        .remember_sensitive_data(
+            ARN,
+            &evidence("f-2", &["PERSONAL_INFORMATION", "CREDENTIALS"]),
+        )
+        .await
+        .unwrap();
+    // Not a category name: decided on, never an attribute.
+    store
+        .remember_sensitive_data(ARN, &evidence("f-3", &["bad name #1"]))
+        .await
+        .unwrap();
+    account.harness.clear_calls();
+    let state = store.load(ARN).await.unwrap();
+    assert_eq!(account.harness.calls(), ["DynamoDB.Query"]);
+    let found: Vec<(&str, &str)> = state
+        .sensitive_data
+        .iter()
+        .map(|(category, evidence)| (category.as_str(), evidence.finding_id.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [("CREDENTIALS", "f-2"), ("PERSONAL_INFORMATION", "f-1")]
+    );
+    assert_eq!(
+        state.sensitive_data["PERSONAL_INFORMATION"]
+            .object_key
+            .as_deref(),
+        Some("customers.csv")
+    );
+    let item = raw_item(&account, "evidence").await;
+    assert!(!item.contains_key(TTL_ATTRIBUTE), "{item:?}");
+    assert!(item.contains_key("sensitive_CREDENTIALS"), "{item:?}");
+}

@@ -135,9 +135,13 @@ fn guard(role: Value) -> Value {
     ]})
 }
 
-/// A pattern with the loop guard on `role`; patterns without a caller (`detail`) stay as they are.
+/// A pattern with the loop guard on `role`; patterns of events without a caller (Tag Change on
+/// Resource, Macie findings: not CloudTrail calls) stay as they are.
 fn guarded(pattern: &Value, role: &Value) -> Value {
     let mut out = pattern.clone();
+    if pattern["detail-type"] != json!(["AWS API Call via CloudTrail"]) {
+        return out;
+    }
     if let Some(detail) = out.get_mut("detail").and_then(Value::as_object_mut) {
         detail.insert("userIdentity".to_owned(), guard(role.clone()));
     }
@@ -964,7 +968,8 @@ fn every_rule_is_its_pattern_plus_the_loop_guard_and_fits_eventbridge() {
                 rules.file
             );
         }
-        // Only the `tag` rule goes without a guard: Tag Change on Resource has no caller.
+        // Only the `macie` and `tag` rules go without a guard: Macie findings and Tag Change on
+        // Resource have no caller.
         let unguarded: Vec<&String> = deployed
             .iter()
             .filter(|(_, rule)| {
@@ -972,7 +977,7 @@ fn every_rule_is_its_pattern_plus_the_loop_guard_and_fits_eventbridge() {
             })
             .map(|(name, _)| name)
             .collect();
-        assert_eq!(unguarded, vec!["tag"], "{}", rules.file);
+        assert_eq!(unguarded, vec!["macie", "tag"], "{}", rules.file);
     }
 }
 
@@ -1237,7 +1242,10 @@ fn the_roles_can_tag_every_service_the_rules_forward() {
     let mut checked = 0;
     for (name, pattern) in pattern_file() {
         // A rule's services: one branch of `detail.$or` each, or its only `detail`; the `tag`
-        // rule (Tag Change on Resource) has none.
+        // rule (Tag Change on Resource) and the `macie` rule (findings, no call) have none.
+        if pattern["detail-type"] != json!(["AWS API Call via CloudTrail"]) {
+            continue;
+        }
         let detail = &pattern["detail"];
         let branches = match detail.get("$or") {
             Some(Value::Array(branches)) => branches.clone(),

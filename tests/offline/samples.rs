@@ -627,3 +627,77 @@ fn setting_samples_carry_their_protection_facts() {
         }
     }
 }
+
+/// Each Macie sample, decided as `enforcer check` decides it (the bucket untagged), resolves to
+/// its bucket as evidence, is never quarantined (a finding is no creation), and, where the
+/// class the layer rule adds is below what the finding's categories warrant (credentials:
+/// Restricted), says so with the finding's id, type, categories and the class warranted.
+#[test]
+fn macie_samples_name_their_finding_and_the_class_it_warrants() {
+    for (file, finding_type, below) in [
+        (
+            "macie-SensitiveData-S3Object-Personal.json",
+            "SensitiveData:S3Object/Personal",
+            None,
+        ),
+        (
+            "macie-SensitiveData-S3Object-Financial.json",
+            "SensitiveData:S3Object/Financial",
+            None,
+        ),
+        (
+            "macie-SensitiveData-S3Object-Credentials.json",
+            "SensitiveData:S3Object/Credentials",
+            Some("CREDENTIALS"),
+        ),
+        (
+            "macie-SensitiveData-S3Object-CustomIdentifier.json",
+            "SensitiveData:S3Object/CustomIdentifier",
+            None,
+        ),
+        (
+            "macie-SensitiveData-S3Object-Multiple.json",
+            "SensitiveData:S3Object/Multiple",
+            Some("PERSONAL_INFORMATION"),
+        ),
+    ] {
+        let decisions = decide(file);
+        let [decision] = decisions.as_slice() else {
+            panic!("{file}: {decisions:?}")
+        };
+        assert_eq!(decision.event_source, "aws.macie", "{file}");
+        assert_eq!(decision.event_name, finding_type, "{file}");
+        let finding_id = decision.event_id.clone().unwrap();
+        let [resource] = decision.resources.as_slice() else {
+            panic!("{file}: {decision:?}")
+        };
+        assert_eq!(resource.resource_type, "s3:bucket");
+        assert_ne!(resource.action, Action::Quarantine, "{file}");
+        // The layer's lineage class is added (a rule's `set`); nothing from the finding.
+        assert_eq!(
+            resource
+                .add_tags
+                .get("DataClassification")
+                .map(String::as_str),
+            Some("Confidential"),
+            "{file}"
+        );
+        let obligations: Vec<&str> = resource
+            .violations
+            .iter()
+            .filter(|v| v.kind == ViolationKind::Obligation)
+            .map(|v| v.message.as_str())
+            .collect();
+        match below {
+            None => assert!(obligations.is_empty(), "{file}: {obligations:?}"),
+            Some(category) => {
+                let [message] = obligations.as_slice() else {
+                    panic!("{file}: {obligations:?}")
+                };
+                for named in [finding_id.as_str(), finding_type, category, "`Restricted`"] {
+                    assert!(message.contains(named), "{file}: {named}: {message}");
+                }
+            }
+        }
+    }
+}

@@ -185,6 +185,7 @@ proptest! {
                 quarantine_withheld: false,
                 protection: crate::obligation::ProtectionFacts::default(),
                 unread_settings: Vec::new(),
+                minimum_class: None,
                 read: Some(current[i].clone()),
             })
             .collect();

@@ -165,6 +165,7 @@ proptest! {
         quarantine_withheld: false,
         protection: crate::obligation::ProtectionFacts::default(),
         unread_settings: Vec::new(),
+        minimum_class: None,
             read: read_known.then(|| current.clone()),
         };
         let settings = ActSettings::new(&PolicySet::default(), true);

@@ -17,7 +17,8 @@ use super::settings::{read_protection, NoSettings, SettingsReader};
 use super::{overlay, read_lags, StoreError, TagStore};
 use crate::catalog::CallKind;
 use crate::engine::{decide, event_header, CurrentTags, Decision, ResourceTags};
-use crate::event::{Change, Location, Resolution, ResourceRef};
+use crate::event::{Change, Location, Resolution, ResourceRef, SensitiveDataEvidence};
+use crate::evidence::SensitiveData;
 use crate::obligation::ProtectionFacts;
 use crate::policy::{Mode, PolicySet};
 use crate::state::{now_epoch_seconds, FreshnessCheck, Seen, StateStore};
@@ -96,6 +97,7 @@ pub(crate) async fn read_current<S: TagStore>(
             known: Tags::new(),
             protection: ProtectionFacts::default(),
             unread_settings: Vec::new(),
+            sensitive: SensitiveData::new(),
         }
     }))
 }
@@ -117,6 +119,7 @@ pub fn given_current(
             known: Tags::new(),
             protection: ProtectionFacts::default(),
             unread_settings: Vec::new(),
+            sensitive: SensitiveData::new(),
         }
     })
 }
@@ -146,8 +149,13 @@ pub async fn read_and_decide<S: TagStore>(
 }
 
 /// The clock an event carries for freshness: a `Tag Change on Resource` event's `version`, else
-/// a CloudTrail `eventTime`; `None` for a scan (no event) or an event without either.
+/// a CloudTrail `eventTime`; `None` for a scan (no event), a Macie finding (it says nothing
+/// about the tags: a finding published after a tag change must not make that change stale) or
+/// an event without either.
 fn seen_of(change: &Change) -> Option<Seen> {
+    if change.evidence.is_some() {
+        return None;
+    }
     change.tag_version.map(Seen::TagVersion).or_else(|| {
         change
             .event_time
@@ -230,10 +238,12 @@ pub async fn read_fresh_and_decide<S: TagStore, P: SettingsReader + Sync, R: Sta
         );
     }
     let mut known = BTreeMap::new();
+    let mut sensitive = BTreeMap::new();
     for resource in &change.resources {
         match records.load(&resource.arn).await {
             Ok(state) => {
                 known.insert(resource.arn.clone(), state.known_tags);
+                sensitive.insert(resource.arn.clone(), state.sensitive_data);
             }
             Err(error) => {
                 let error = state_failure(error);
@@ -243,12 +253,17 @@ pub async fn read_fresh_and_decide<S: TagStore, P: SettingsReader + Sync, R: Sta
             }
         }
     }
+    let evidence = change.evidence.clone();
+    let history = History {
+        known: &known,
+        sensitive: &sensitive,
+    };
     let (mut decision, error) = read_change_and_decide(
         store,
         settings,
         retry,
         change,
-        Some(&known),
+        Some(history),
         policies,
         mode,
         location,
@@ -261,8 +276,48 @@ pub async fn read_fresh_and_decide<S: TagStore, P: SettingsReader + Sync, R: Sta
         if let Err(error) = remember_classification(records, &decision, &known, policies).await {
             return (decision, Some(error));
         }
+        if let Some(evidence) = &evidence {
+            if let Err(error) =
+                remember_sensitive_data(records, &decision, &sensitive, evidence).await
+            {
+                return (decision, Some(error));
+            }
+        }
     }
     (decision, error)
+}
+
+/// What the state table knew of a change's resources before it was decided, by ARN.
+#[derive(Clone, Copy)]
+struct History<'h> {
+    /// The classification each was last seen carrying.
+    known: &'h BTreeMap<String, Tags>,
+    /// The sensitive data Macie found in each.
+    sensitive: &'h BTreeMap<String, SensitiveData>,
+}
+
+/// Records a Macie finding's evidence for each resource decided that has no evidence yet of one
+/// of its categories: at most one write per resource, none for a redelivered finding.
+async fn remember_sensitive_data<R: StateStore + Sync>(
+    records: &R,
+    decision: &Decision,
+    sensitive: &BTreeMap<String, SensitiveData>,
+    evidence: &SensitiveDataEvidence,
+) -> Result<(), StoreError> {
+    for resource in &decision.resources {
+        let remembered = sensitive.get(&resource.arn);
+        let new = evidence
+            .categories
+            .iter()
+            .any(|category| remembered.is_none_or(|known| !known.contains_key(category)));
+        if new {
+            records
+                .remember_sensitive_data(&resource.arn, evidence)
+                .await
+                .map_err(state_failure)?;
+        }
+    }
+    Ok(())
 }
 
 /// Records, for each resource decided, the vocabulary tags it carries now over what the state
@@ -300,15 +355,20 @@ async fn read_change_and_decide<S: TagStore, P: SettingsReader + Sync>(
     settings: &P,
     retry: &ReadRetry,
     change: Change,
-    known: Option<&BTreeMap<String, Tags>>,
+    history: Option<History<'_>>,
     policies: &PolicySet,
     mode: Mode,
     location: Option<&Location>,
 ) -> (Decision, Option<StoreError>) {
     match read_current(store, &change, retry).await {
         Ok(mut current) => {
-            for (arn, tags) in known.into_iter().flatten() {
-                current.set_known(arn, tags.clone());
+            if let Some(history) = history {
+                for (arn, tags) in history.known {
+                    current.set_known(arn, tags.clone());
+                }
+                for (arn, sensitive) in history.sensitive {
+                    current.set_sensitive(arn, sensitive.clone());
+                }
             }
             read_protection(settings, &change, &mut current, policies).await;
             (decide(change, current, policies, mode, location), None)
@@ -583,5 +643,116 @@ mod tests {
             records.load(BUCKET).await.unwrap().known_tags,
             tags(&[("DataClassification", "Public")])
         );
+    }
+
+    /// A Macie finding's evidence is remembered per bucket, and a later tag change that lowers
+    /// the classification below what it warrants is an `obligation` violation naming the
+    /// finding: the state remembers, the tags alone would not.
+    #[tokio::test]
+    async fn a_classification_lowered_below_remembered_macie_evidence_is_an_obligation() {
+        use crate::evaluate::ViolationKind;
+        use crate::event::SensitiveDataEvidence;
+        let source = crate::policy::SourceFile {
+            path: "p.toml".to_owned(),
+            text: std::sync::Arc::new(
+                "[tags.DataClassification]\nvalues = [\"Public\", \"Internal\", \"Confidential\", \"Restricted\"]\n\
+                 ranked = true\n\
+                 [[rule]]\nname = \"classified\"\nresource_types = [\"s3:bucket\"]\n\
+                 require = [\"DataClassification\"]\n\
+                 [macie]\nminimum_class = { PERSONAL_INFORMATION = \"Confidential\", CREDENTIALS = \"Restricted\" }\n"
+                    .to_owned(),
+            ),
+        };
+        let policies =
+            crate::policy::compile_sources(&[source], crate::catalog::KNOWN_RESOURCE_TYPES).0;
+        assert!(policies.macie.is_some());
+        let records = InMemoryStateStore::new();
+        let store = InMemoryTagStore::with_inventory(BTreeMap::from([(
+            BUCKET.to_owned(),
+            tags(&[("DataClassification", "Confidential")]),
+        )]));
+        let retry = ReadRetry::none();
+        let finding = |id: &str, category: &str| {
+            let mut change = change(CallKind::Modify, TagUpdate::None);
+            change.event_source = "aws.macie".to_owned();
+            change.event_time = Some("2026-11-03T09:14:02Z".to_owned());
+            change.evidence = Some(SensitiveDataEvidence {
+                finding_id: id.to_owned(),
+                finding_type: "SensitiveData:S3Object/Personal".to_owned(),
+                categories: [category.to_owned()].into(),
+                object_key: Some("customers.csv".to_owned()),
+            });
+            change
+        };
+        let relabel = |class: &str, time: &str| {
+            let mut change = change(
+                CallKind::Tag,
+                TagUpdate::Merge(tags(&[("DataClassification", class)])),
+            );
+            change.event_time = Some(time.to_owned());
+            change
+        };
+        let decide = |change: Change| {
+            read_fresh_and_decide(
+                &store,
+                &NoSettings,
+                &records,
+                &retry,
+                Resolution::Resolved(Box::new(change)),
+                &policies,
+                Mode::Enforce,
+                None,
+            )
+        };
+        let obligations = |decision: &Decision| -> Vec<(String, String)> {
+            decision.resources[0]
+                .violations
+                .iter()
+                .filter(|v| v.kind == ViolationKind::Obligation)
+                .map(|v| (v.rule.clone(), v.message.clone()))
+                .collect()
+        };
+
+        // Confidential is what personal data warrants: nothing to say, the evidence remembered.
+        let (first, error) = decide(finding("f-1", "PERSONAL_INFORMATION")).await;
+        assert_eq!(error, None);
+        assert_eq!(
+            first.outcome,
+            crate::engine::Outcome::Compliant,
+            "{first:#?}"
+        );
+        let remembered = records.load(BUCKET).await.unwrap().sensitive_data;
+        assert_eq!(remembered["PERSONAL_INFORMATION"].finding_id, "f-1");
+        // A finding is no clock: a tag change made before it was published is not stale.
+        let (lowered, _) = decide(relabel("Public", "2026-11-03T09:00:00Z")).await;
+        let found = obligations(&lowered);
+        assert_eq!(found.len(), 1, "{lowered:#?}");
+        assert_eq!(found[0].0, crate::evidence::MACIE_RULE);
+        assert!(
+            found[0].1.contains("f-1") && found[0].1.contains("`Confidential`"),
+            "{}",
+            found[0].1
+        );
+        assert_eq!(lowered.outcome, crate::engine::Outcome::Alert);
+        // Raised back: resolved.
+        let (raised, _) = decide(relabel("Confidential", "2026-11-03T09:30:00Z")).await;
+        assert!(obligations(&raised).is_empty(), "{raised:#?}");
+        // A second finding of the same category keeps the first as the evidence; a new
+        // category (credentials) raises what is warranted, naming its own finding.
+        decide(finding("f-2", "PERSONAL_INFORMATION")).await;
+        let (credentials, _) = decide(finding("f-3", "CREDENTIALS")).await;
+        let found = obligations(&credentials);
+        assert_eq!(found.len(), 1, "{credentials:#?}");
+        assert!(
+            found[0].1.contains("f-3") && found[0].1.contains("`Restricted`"),
+            "{}",
+            found[0].1
+        );
+        let remembered = records.load(BUCKET).await.unwrap().sensitive_data;
+        assert_eq!(remembered["PERSONAL_INFORMATION"].finding_id, "f-1");
+        assert_eq!(remembered["CREDENTIALS"].finding_id, "f-3");
+        // A scan remembers it too.
+        let scan = existing(ResourceRef::from_arn(BUCKET, None).unwrap(), None);
+        assert_eq!(obligations(&decide(scan).await.0).len(), 1);
     }
 }

@@ -90,8 +90,17 @@ pub(crate) fn fix_for(resource: &ResourceDecision, mode: Mode, policies: &Policy
                     .entry(key.to_owned())
                     .or_insert_with(|| placeholder(policies, key));
             }
-            // A broken obligation is fixed on the resource's settings, never with a tag.
-            ViolationKind::Obligation => {}
+            // A class below what the lineage or Macie's evidence warrants: the owner raises it
+            // to at least that class. Other obligations are settings, never a tag.
+            ViolationKind::Obligation => {
+                if let Some(class) = resource
+                    .minimum_class
+                    .as_ref()
+                    .filter(|_| policies.ranked_tag().is_some_and(|t| t.key == key))
+                {
+                    fix.tags.insert(key.to_owned(), class.clone());
+                }
+            }
         }
     }
     fix
@@ -187,6 +196,7 @@ mod tests {
             quarantine_withheld: false,
             protection: crate::obligation::ProtectionFacts::default(),
             unread_settings: Vec::new(),
+            minimum_class: None,
             read: None,
         }
     }

@@ -28,6 +28,7 @@ fn policies() -> PolicySet {
         list_separator: None,
         case_fix: true,
         restore: false,
+        ranked: false,
         origin: crate::policy::Origin {
             file: "policies/p.toml".to_owned(),
             line: 1,
@@ -90,6 +91,7 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         quarantine_withheld: false,
         protection: crate::obligation::ProtectionFacts::default(),
         unread_settings: Vec::new(),
+        minimum_class: None,
         read: None,
     }
 }

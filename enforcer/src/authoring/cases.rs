@@ -432,10 +432,12 @@ impl CaseChecker<'_> {
                           vocabulary: bool,
                           problems: &mut Vec<Diagnostic>| {
             let is_vocabulary = vocabulary
-                && rule
+                && (rule
                     .get_ref()
                     .strip_prefix("tags.")
-                    .is_some_and(|key| self.policies.tag(key).is_some());
+                    .is_some_and(|key| self.policies.tag(key).is_some())
+                    || (rule.get_ref() == crate::evidence::MACIE_RULE
+                        && self.policies.macie.is_some()));
             let is_classification = vocabulary
                 && rule
                     .get_ref()

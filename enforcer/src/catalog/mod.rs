@@ -21,6 +21,7 @@ pub(crate) use arn::partition_for_region;
 pub(crate) use path::get_key;
 pub use path::JsonPath;
 pub use pattern::{event_patterns, EventPattern, PATTERN_BUDGET, PATTERN_QUOTA};
+pub(crate) use pattern::{MACIE_FINDING_DETAIL_TYPE, MACIE_SOURCE, SENSITIVE_DATA_TYPE_PREFIX};
 pub(crate) use tags::{tag_keys_from_value, tags_from_value};
 pub(crate) use template::{ArnContext, ArnTemplate};
 pub use types::{KNOWN_RESOURCE_TYPES, NESTED_RESOURCE_TYPES};

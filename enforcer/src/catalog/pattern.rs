@@ -6,7 +6,9 @@
 //! many services as fit under the default 2,048-character pattern quota into one rule. Event names of services that append their API version
 //! (`CreateFunction20150331`, `TagResource20170331v2`) are matched exactly and by the prefix
 //! `<Name>20`, which every dated suffix starts with and no other operation name does.
-//! `Tag Change on Resource` events (`source: aws.tag`) get a pattern of their own.
+//! Macie's sensitive data findings (`source: aws.macie`, `detail-type: Macie Finding`, a
+//! `detail.type` starting `SensitiveData:S3Object/`) and `Tag Change on Resource` events
+//! (`source: aws.tag`) get a pattern of their own each.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,17 @@ pub(crate) const TAG_CHANGE_DETAIL_TYPE: &str = "Tag Change on Resource";
 
 /// `source` of the Resource Groups Tagging events.
 pub(crate) const TAG_CHANGE_SOURCE: &str = "aws.tag";
+
+/// `detail-type` of Macie's finding events.
+pub(crate) const MACIE_FINDING_DETAIL_TYPE: &str = "Macie Finding";
+
+/// `source` of Macie's events.
+pub(crate) const MACIE_SOURCE: &str = "aws.macie";
+
+/// The prefix of the finding types that report sensitive data in an S3 object
+/// (`SensitiveData:S3Object/Personal`, `/Financial`, `/Credentials`, `/CustomIdentifier`,
+/// `/Multiple`); the others (`Policy:IAMUser/…`) report a bucket's settings.
+pub(crate) const SENSITIVE_DATA_TYPE_PREFIX: &str = "SensitiveData:S3Object/";
 
 /// One EventBridge rule's pattern.
 #[derive(Debug, Clone, Serialize)]
@@ -109,7 +122,8 @@ fn size(pattern: &Value) -> usize {
 }
 
 /// The EventBridge patterns that match exactly the catalogued calls, each within
-/// [`PATTERN_BUDGET`], then the `Tag Change on Resource` pattern.
+/// [`PATTERN_BUDGET`], then the Macie sensitive data findings' pattern, then the `Tag Change on
+/// Resource` pattern.
 ///
 /// EventBridge matches each field on its own, so a pattern listing several sources' names
 /// together would also match, say, `CreateTags` from S3. Each rule therefore pairs eventSources
@@ -164,6 +178,16 @@ pub fn event_patterns(catalog: &Catalog) -> Vec<EventPattern> {
             event_pattern: rule_pattern(sources, branches),
         })
         .collect();
+    patterns.push(EventPattern {
+        name: "macie".to_owned(),
+        event_pattern: json!({
+            "source": [MACIE_SOURCE],
+            "detail-type": [MACIE_FINDING_DETAIL_TYPE],
+            "detail": {
+                "type": [{ "prefix": SENSITIVE_DATA_TYPE_PREFIX }],
+            },
+        }),
+    });
     patterns.push(EventPattern {
         name: "tag".to_owned(),
         event_pattern: json!({

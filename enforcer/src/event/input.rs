@@ -12,6 +12,7 @@ use std::io::Read;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::macie::{MacieFinding, MACIE_FINDING_DETAIL_TYPE};
 use super::record::CloudTrailRecord;
 
 /// Where an event came from: file name, line, and for arrays and log files the element index.
@@ -45,6 +46,8 @@ pub enum InputEvent {
     ApiCall(Box<ApiCall>),
     /// An EventBridge `Tag Change on Resource` event (`source: aws.tag`).
     TagChange(TagChangeEvent),
+    /// An EventBridge `Macie Finding` event (`source: aws.macie`).
+    MacieFinding(Box<MacieFindingEvent>),
     /// An EventBridge event of another kind: decoded, but nothing the enforcer acts on.
     OtherEnvelope {
         /// The envelope's `id`.
@@ -96,6 +99,15 @@ pub struct TagChangeEvent {
     /// `detail.version`: grows with every tag change of the resource, so of two events the
     /// higher version carries the fresher tags.
     pub version: Option<u64>,
+}
+
+/// A `Macie Finding` event: its envelope and the finding in `detail`.
+#[derive(Debug, Clone)]
+pub struct MacieFindingEvent {
+    /// Envelope fields.
+    pub envelope: Envelope,
+    /// The finding.
+    pub finding: MacieFinding,
 }
 
 /// An event that could not be decoded, with where and why.
@@ -809,6 +821,17 @@ pub fn decode_one(raw: &str, location: Location) -> DecodeResult {
                 tags: detail.tags,
                 version: detail.version,
             }),
+        ));
+    }
+    if detail_type == MACIE_FINDING_DETAIL_TYPE {
+        let finding: MacieFinding = serde_json::from_str(detail).map_err(|error| {
+            fail(format!(
+                "`{MACIE_FINDING_DETAIL_TYPE}` event has a malformed detail: {error}"
+            ))
+        })?;
+        return Ok((
+            location,
+            InputEvent::MacieFinding(Box::new(MacieFindingEvent { envelope, finding })),
         ));
     }
     Ok((

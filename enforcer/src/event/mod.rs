@@ -2,15 +2,17 @@
 //! resources it touched.
 
 mod input;
+mod macie;
 mod record;
 mod resolve;
 
 pub use input::{
     decode_bytes, decode_one, decode_text, frame_input, read_limited, read_text, ApiCall,
-    DecodeResult, InputEvent, Location, TextProblem, MAX_INPUT_BYTES,
+    DecodeResult, InputEvent, Location, MacieFindingEvent, TextProblem, MAX_INPUT_BYTES,
 };
 
 pub(crate) use input::DecodeError;
+pub use macie::{MacieFinding, SensitiveDataEvidence, MACIE_CATEGORIES};
 pub(crate) use record::CloudTrailRecord;
 pub use record::RecordHeader;
 pub(crate) use resolve::{is_create_name, is_read_only_name, Actor, EventHeader, TagUpdate};

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::input::{ApiCall, InputEvent, TagChangeEvent};
+use super::input::{ApiCall, InputEvent, MacieFindingEvent, TagChangeEvent};
+use super::macie::{SensitiveDataEvidence, MACIE_FINDING_DETAIL_TYPE, MACIE_SOURCE};
 
 mod infer;
 use crate::catalog::{
@@ -115,6 +116,9 @@ pub struct Change {
     /// only, never change or quarantine them). `None` for a resource as it exists, outside any
     /// event ([`crate::engine::existing`]).
     pub resolved_by: Option<ResolvedBy>,
+    /// What a Macie sensitive data finding found in the resource (a `Macie Finding` event):
+    /// evidence of the class it warrants at least. `None` for every other event.
+    pub evidence: Option<SensitiveDataEvidence>,
 }
 
 /// How a change's resources were found from its event.
@@ -252,6 +256,7 @@ impl Resolver {
         match event {
             InputEvent::ApiCall(call) => self.resolve_call(call),
             InputEvent::TagChange(change) => resolve_tag_change(change),
+            InputEvent::MacieFinding(event) => resolve_macie_finding(event),
             InputEvent::OtherEnvelope {
                 id,
                 detail_type,
@@ -264,7 +269,8 @@ impl Resolver {
                 },
                 reason: format!(
                     "EventBridge `{detail_type}` events carry no CloudTrail call; the enforcer \
-                     handles `AWS API Call via CloudTrail` and `Tag Change on Resource`"
+                     handles `AWS API Call via CloudTrail`, `Tag Change on Resource` and \
+                     `Macie Finding`"
                 ),
             },
         }
@@ -476,6 +482,7 @@ fn change_of(
         resources: Vec::new(),
         tag_update: TagUpdate::None,
         resolved_by: Some(ResolvedBy::Catalog),
+        evidence: None,
     }
 }
 
@@ -702,6 +709,84 @@ fn resolve_tag_change(event: &TagChangeEvent) -> Resolution {
         resources,
         tag_update: TagUpdate::Replace(event.tags.clone()),
         resolved_by: Some(ResolvedBy::Catalog),
+        evidence: None,
+    }))
+}
+
+/// A Macie finding resolves to the bucket it is about, carrying what was found there as
+/// [`Change::evidence`]; nothing happened to the bucket's tags. Findings that are not evidence
+/// about a real bucket's data are ignored, saying why: policy findings (`Policy:IAMUser/…`, a
+/// bucket's settings), sample findings (`CreateSampleFindings`) and archived (suppressed) ones.
+fn resolve_macie_finding(event: &MacieFindingEvent) -> Resolution {
+    let finding = &event.finding;
+    let header = EventHeader {
+        event_id: finding.id.clone().or_else(|| event.envelope.id.clone()),
+        event_source: MACIE_SOURCE.to_owned(),
+        event_name: finding
+            .finding_type
+            .clone()
+            .unwrap_or_else(|| MACIE_FINDING_DETAIL_TYPE.to_owned()),
+    };
+    let ignored = if !finding.is_sensitive_data() {
+        Some(format!(
+            "a Macie `{}` finding reports a bucket's settings, not sensitive data: it is no \
+             evidence of a classification",
+            header.event_name
+        ))
+    } else if finding.sample == Some(true) {
+        Some(
+            "a sample Macie finding (CreateSampleFindings): no evidence about a real bucket"
+                .to_owned(),
+        )
+    } else if finding.archived == Some(true) {
+        Some(
+            "an archived (suppressed) Macie finding: the account chose not to act on it".to_owned(),
+        )
+    } else {
+        None
+    };
+    if let Some(reason) = ignored {
+        return Resolution::Ignored { header, reason };
+    }
+    let Some(arn) = finding.bucket_arn() else {
+        return Resolution::Unresolved {
+            reason: "the Macie finding names no bucket at resourcesAffected.s3Bucket.arn or .name"
+                .to_owned(),
+            header,
+        };
+    };
+    let Some(bucket) = ResourceRef::from_arn(&arn, Some("s3:bucket")) else {
+        return Resolution::Unresolved {
+            reason: format!("`{arn}` at resourcesAffected.s3Bucket.arn is not an ARN"),
+            header,
+        };
+    };
+    Resolution::Resolved(Box::new(Change {
+        event_id: header.event_id,
+        // Shown and ordered by, but no clock of the bucket's tags: a finding never makes a tag
+        // event stale (`act::read` skips changes with evidence).
+        event_time: event
+            .envelope
+            .time
+            .clone()
+            .or_else(|| finding.created_at.clone()),
+        tag_version: None,
+        event_source: header.event_source,
+        event_name: header.event_name,
+        kind: CallKind::Modify,
+        actor: Actor::default(),
+        account: finding
+            .account_id
+            .clone()
+            .or_else(|| event.envelope.account.clone()),
+        region: finding
+            .region
+            .clone()
+            .or_else(|| event.envelope.region.clone()),
+        resources: vec![bucket],
+        tag_update: TagUpdate::None,
+        resolved_by: Some(ResolvedBy::Catalog),
+        evidence: Some(SensitiveDataEvidence::of(finding)),
     }))
 }
 
@@ -907,5 +992,74 @@ tags = ["requestParameters.tagList", "requestParameters.tags"]
             member,
             "arn:aws:sts::444455556666:assumed-role/DataEngineer/alice"
         ));
+    }
+
+    /// A sensitive data finding resolves to its bucket with what was found as evidence, and no
+    /// clock or tag update; policy, sample and archived findings are ignored, saying why; one
+    /// without a bucket is unresolved.
+    #[test]
+    fn macie_findings_resolve_to_their_bucket_with_the_evidence() {
+        let resolver = Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default());
+        let decide = |detail: &str| {
+            let raw = format!(
+                r#"{{"detail-type": "Macie Finding", "source": "aws.macie", "id": "e-1",
+                    "account": "111122223333", "region": "eu-west-1",
+                    "time": "2026-11-03T09:14:02Z", "detail": {detail}}}"#
+            );
+            let location = Location {
+                file: "f".into(),
+                line: 1,
+                index: None,
+            };
+            let (_, event) = decode_one(&raw, location).unwrap();
+            resolver.resolve(&event)
+        };
+        let found = decide(
+            r#"{"id": "f-1", "type": "SensitiveData:S3Object/Personal", "sample": false,
+                "resourcesAffected": {"s3Bucket": {"name": "lake"}, "s3Object": {"key": "a.csv"}},
+                "classificationDetails": {"result": {"sensitiveData": [
+                    {"category": "PERSONAL_INFORMATION", "totalCount": 2}]}}}"#,
+        );
+        let Resolution::Resolved(change) = found else {
+            panic!("{found:?}")
+        };
+        assert_eq!(change.event_id.as_deref(), Some("f-1"));
+        assert_eq!(change.event_source, "aws.macie");
+        assert_eq!(change.event_name, "SensitiveData:S3Object/Personal");
+        assert_eq!(change.resources.len(), 1);
+        assert_eq!(change.resources[0].arn, "arn:aws:s3:::lake");
+        assert_eq!(change.resources[0].resource_type, "s3:bucket");
+        assert_eq!(change.account.as_deref(), Some("111122223333"));
+        assert_eq!(change.tag_update, TagUpdate::None);
+        assert_eq!(change.tag_version, None);
+        let evidence = change.evidence.unwrap();
+        assert_eq!(evidence.finding_id, "f-1");
+        assert_eq!(evidence.object_key.as_deref(), Some("a.csv"));
+        assert!(evidence.categories.contains("PERSONAL_INFORMATION"));
+        for (detail, why) in [
+            (
+                r#"{"type": "Policy:IAMUser/S3BucketPublic", "resourcesAffected": {"s3Bucket": {"name": "lake"}}}"#,
+                "settings",
+            ),
+            (
+                r#"{"type": "SensitiveData:S3Object/Personal", "sample": true, "resourcesAffected": {"s3Bucket": {"name": "lake"}}}"#,
+                "sample",
+            ),
+            (
+                r#"{"type": "SensitiveData:S3Object/Personal", "archived": true, "resourcesAffected": {"s3Bucket": {"name": "lake"}}}"#,
+                "archived",
+            ),
+        ] {
+            let resolution = decide(detail);
+            assert!(
+                matches!(&resolution, Resolution::Ignored { reason, .. } if reason.contains(why)),
+                "{why}: {resolution:?}"
+            );
+        }
+        let nowhere = decide(r#"{"type": "SensitiveData:S3Object/Personal"}"#);
+        assert!(
+            matches!(&nowhere, Resolution::Unresolved { reason, .. } if reason.contains("names no bucket")),
+            "{nowhere:?}"
+        );
     }
 }

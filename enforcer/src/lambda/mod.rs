@@ -551,6 +551,11 @@ pub(crate) fn event_account(input: &InputEvent) -> Option<String> {
             .or_else(|| call.record.user_identity.as_ref()?.account_id.clone())
             .or_else(|| call.envelope.as_ref()?.account.clone()),
         InputEvent::TagChange(change) => change.envelope.account.clone(),
+        InputEvent::MacieFinding(event) => event
+            .finding
+            .account_id
+            .clone()
+            .or_else(|| event.envelope.account.clone()),
         InputEvent::OtherEnvelope { .. } => None,
     }
 }

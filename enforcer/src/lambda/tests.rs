@@ -501,3 +501,115 @@ fn the_response_is_one_json_object() {
     assert!(json["duration_ms"].as_f64().unwrap() > 0.0);
     assert_eq!(response.actions[0].action, Action::Alert);
 }
+
+/// A `Macie Finding` event goes through the same handler as a CloudTrail call: the bucket's tags
+/// are read, a class below what the finding warrants is alerted (never changed, never
+/// quarantined), and a later lowering of the class is caught from the state's memory of it.
+#[test]
+fn a_macie_finding_reads_the_bucket_and_alerts_a_class_below_its_evidence() {
+    let refined = "arn:aws:s3:::ecometricx-prod-s3-refined-eu-west-1";
+    let person: crate::Tags = [
+        ("DataClassification", "Confidential"),
+        ("SourceSystems", "S3-Curated-Layer"),
+        ("TargetSystems", "Analytics,Dashboard,ML"),
+        ("ProcessOwner", "AnalyticsTeam"),
+        ("DataDomain", "Dashboards"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let store =
+        InMemoryTagStore::with_inventory(BTreeMap::from([(refined.to_owned(), person.clone())]));
+    let handler = handler("enforce", store, InMemoryQuarantine::new());
+    let finding = sample("macie-SensitiveData-S3Object-Credentials.json");
+    let response = run(handler.handle(&finding, Some(OWN))).unwrap();
+    assert_eq!(response.arns, [refined]);
+    assert_eq!(response.disposition, Disposition::Done);
+    assert!(
+        !response.written,
+        "a person's class is never changed: {response:?}"
+    );
+    assert!(response.alerted, "{response:?}");
+    assert_eq!(handler.accounts().0.store.snapshot()[refined], person);
+    let messages = handler.notify().messages();
+    assert_eq!(messages.len(), 1);
+    let body = &messages[0].body;
+    for named in [
+        "5f8c2a0e9d1b4c7a8e3f000000000003",
+        "SensitiveData:S3Object/Credentials",
+        "CREDENTIALS",
+        "Restricted",
+    ] {
+        assert!(body.contains(named), "{named}: {body}");
+    }
+    // The same finding again: the same problem, nothing more sent.
+    run(handler.handle(&finding, Some(OWN))).unwrap();
+    assert_eq!(handler.notify().messages().len(), 1);
+    // A person lowers the class: below the remembered finding and below the layer's lineage.
+    let mut lowered = person.clone();
+    lowered.insert("DataClassification".to_owned(), "Internal".to_owned());
+    let tag_change = serde_json::json!({
+        "version": "0", "id": "tag-change-1", "detail-type": "Tag Change on Resource",
+        "source": "aws.tag", "account": OWN, "time": "2026-11-03T10:00:00Z",
+        "region": "eu-west-1", "resources": [refined],
+        "detail": {"changed-tag-keys": ["DataClassification"], "service": "s3",
+                   "resource-type": "bucket", "version": 7, "tags": lowered}
+    });
+    let response = run(handler.handle(&tag_change, Some(OWN))).unwrap();
+    assert!(response.alerted, "{response:?}");
+    assert!(!response.written, "{response:?}");
+    let messages = handler.notify().messages();
+    assert_eq!(messages.len(), 2);
+    let body = &messages[1].body;
+    for named in [
+        "5f8c2a0e9d1b4c7a8e3f000000000003",
+        "Restricted",
+        "refined-layer",
+        "lineage",
+    ] {
+        assert!(body.contains(named), "{named}: {body}");
+    }
+}
+
+/// Through the intake queue, as deployed: an SQS batch whose bodies are a Macie finding and a
+/// CloudTrail call is decided event by event, nothing retried, the finding's alert sent.
+#[test]
+fn a_macie_finding_in_an_intake_batch_is_decided_like_the_calls_beside_it() {
+    let handler = memory("audit");
+    let record = |id: &str, event: serde_json::Value| {
+        serde_json::json!({
+            "messageId": id,
+            "receiptHandle": format!("handle-{id}"),
+            "body": event.to_string(),
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-1:111122223333:intake",
+            "awsRegion": "eu-west-1",
+        })
+    };
+    let batch = serde_json::json!({"Records": [
+        record("m-1", sample("macie-SensitiveData-S3Object-Multiple.json")),
+        record("m-2", sample("s3-CreateBucket.json")),
+    ]});
+    let answer = run(handler.handle_invocation(&batch, Some(OWN))).unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        serde_json::json!([]),
+        "{answer}"
+    );
+    let bodies: Vec<String> = handler
+        .notify()
+        .messages()
+        .into_iter()
+        .map(|message| message.body)
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|body| body.contains("5f8c2a0e9d1b4c7a8e3f000000000005")
+                && body.contains("Restricted")),
+        "{bodies:?}"
+    );
+}

@@ -11,11 +11,12 @@ use toml::Spanned;
 
 use super::diagnostic::{did_you_mean, suggest, Diagnostic, SourceFile};
 use super::lint::{self, PatternUse, RuleSite};
+use super::model::MaciePolicy;
 use super::model::{
     parse_duration, Classification, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue,
     TagSpec, UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
 };
-use super::raw::{ClassificationRaw, OwnerRaw, PolicyFile, RuleRaw};
+use super::raw::{ClassificationRaw, MacieRaw, OwnerRaw, PolicyFile, RuleRaw};
 use super::routing;
 use super::schema;
 use crate::obligation::{ClassObligations, PublicAccess};
@@ -66,6 +67,10 @@ pub(crate) struct Compiler<'k> {
     /// Per compiled rule (same index as `set.rules`): where it was written, for the checks that
     /// look at several rules at once.
     rule_sites: Vec<RuleSite>,
+    /// `[macie]` tables with their file, kept until every file's vocabulary is known.
+    pending_macie: Vec<(SourceFile, MacieRaw)>,
+    /// Where the ranked tag's `ranked = true` was written.
+    ranked_origin: Option<(SourceFile, Range<usize>)>,
 }
 
 /// The policy format's schema, generated once.
@@ -91,6 +96,8 @@ impl<'k> Compiler<'k> {
             classification_tag_origin: None,
             pending_classifications: Vec::new(),
             rule_sites: Vec::new(),
+            pending_macie: Vec::new(),
+            ranked_origin: None,
         }
     }
 
@@ -148,6 +155,9 @@ impl<'k> Compiler<'k> {
         for (class, raw) in file.classification {
             self.pending_classifications
                 .push((source.clone(), class, raw));
+        }
+        if let Some(macie) = file.macie {
+            self.pending_macie.push((source.clone(), macie));
         }
         if let Some(quarantine) = file.quarantine {
             for principal in quarantine.break_glass_principals {
@@ -457,6 +467,7 @@ impl<'k> Compiler<'k> {
                 }
             }
         }
+        let ranked = self.ranked(source, &name, raw.ranked.as_ref(), raw.values.is_some());
         self.set.tags.push(TagSpec {
             key: name,
             description: raw.description,
@@ -466,7 +477,143 @@ impl<'k> Compiler<'k> {
             list_separator,
             case_fix: raw.case_fix,
             restore: raw.restore,
+            ranked,
             origin: origin(source, key.span().start),
+        });
+    }
+
+    /// Whether the tag `name` is the ranked one: `ranked = true` needs `values` (the ranking is
+    /// their order) and is allowed on one tag only.
+    fn ranked(
+        &mut self,
+        source: &SourceFile,
+        name: &str,
+        ranked: Option<&Spanned<bool>>,
+        has_values: bool,
+    ) -> bool {
+        let Some(ranked) = ranked.filter(|ranked| *ranked.get_ref()) else {
+            return false;
+        };
+        if !has_values {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::ranked-without-values",
+                    format!("tag `{name}` is ranked but has no `values` to rank"),
+                    source,
+                    ranked.span(),
+                )
+                .with_help(
+                    "list the values from the lowest class to the highest, e.g. `values = \
+                     [\"Public\", \"Internal\", \"Confidential\", \"Restricted\"]`",
+                ),
+            );
+            return false;
+        }
+        if let Some((first_source, first_span)) = &self.ranked_origin {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::ranked-conflict",
+                    format!("tag `{name}` is ranked, and so is another tag"),
+                    source,
+                    ranked.span(),
+                )
+                .with_related(first_source, first_span.clone(), "the other ranked tag")
+                .with_help("rank one tag only: the classification"),
+            );
+            return false;
+        }
+        self.ranked_origin = Some((source.clone(), ranked.span()));
+        true
+    }
+
+    /// One `[macie]` table, once the vocabulary is known: each class must be a value of the
+    /// ranked tag (an error), each category one Macie reports (a warning: Macie may add one).
+    fn add_macie(&mut self, source: &SourceFile, raw: MacieRaw) {
+        let table_start = raw
+            .minimum_class
+            .keys()
+            .map(|category| category.span().start)
+            .min()
+            .unwrap_or(0);
+        if let Some(first) = &self.set.macie {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::macie-conflict",
+                    "`[macie]` is written in two policy files",
+                    source,
+                    table_start..table_start,
+                )
+                .with_help(format!(
+                    "keep one `[macie]` table (the other is at {})",
+                    first.origin
+                )),
+            );
+            return;
+        }
+        let classes: Vec<String> = self
+            .set
+            .ranked_tag()
+            .and_then(|tag| tag.values.clone())
+            .unwrap_or_default();
+        let ranked_key = self.set.ranked_tag().map(|tag| tag.key.clone());
+        let mut minimum_class = BTreeMap::new();
+        for (category, class) in raw.minimum_class {
+            if !crate::event::MACIE_CATEGORIES.contains(&category.get_ref().as_str()) {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "policy::unknown-macie-category",
+                        format!("`{}` is not a category Macie reports", category.get_ref()),
+                        source,
+                        category.span(),
+                    )
+                    .with_help(suggest(
+                        category.get_ref(),
+                        crate::event::MACIE_CATEGORIES,
+                        "one of PERSONAL_INFORMATION, FINANCIAL_INFORMATION, CREDENTIALS, \
+                         CUSTOM_IDENTIFIER",
+                    )),
+                );
+            }
+            let Some(key) = &ranked_key else {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::no-ranked-tag",
+                        format!("`{}` names a class, but no tag is ranked", class.get_ref()),
+                        source,
+                        class.span(),
+                    )
+                    .with_help(
+                        "add `ranked = true` to the classification tag (e.g. \
+                         `[tags.DataClassification]`), whose `values` list the classes from the \
+                         lowest to the highest",
+                    ),
+                );
+                continue;
+            };
+            if !classes.contains(class.get_ref()) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::invalid-value",
+                        format!(
+                            "`{}` is not a value of the ranked tag `{key}`",
+                            class.get_ref()
+                        ),
+                        source,
+                        class.span(),
+                    )
+                    .with_help(suggest(
+                        class.get_ref(),
+                        classes.iter().map(String::as_str),
+                        &format!("one of {}", classes.join(", ")),
+                    )),
+                );
+                continue;
+            }
+            minimum_class.insert(category.get_ref().clone(), class.get_ref().clone());
+        }
+        self.set.macie = Some(MaciePolicy {
+            minimum_class,
+            origin: origin(source, table_start),
         });
     }
 
@@ -502,6 +649,9 @@ impl<'k> Compiler<'k> {
         }
         for (source, owner) in std::mem::take(&mut self.pending_owner_refs) {
             lint::check_owner(&self.set, &source, &owner, &mut self.diagnostics);
+        }
+        for (source, macie) in std::mem::take(&mut self.pending_macie) {
+            self.add_macie(&source, macie);
         }
         lint::check_set(
             &self.set,
@@ -1094,5 +1244,95 @@ mod tests {
             ("b.toml", "[policy]\nrenotify_after = \"1d\"\n"),
         ]);
         assert_eq!(codes, vec![]);
+    }
+
+    const RANKED: &str = "[tags.DataClassification]\nvalues = [\"Public\", \"Internal\", \
+                          \"Confidential\", \"Restricted\"]\nranked = true\n";
+
+    /// The codes, without the unused-tag warnings of these rule-less files.
+    fn codes_of(codes: &[(&'static str, String)]) -> Vec<&'static str> {
+        codes
+            .iter()
+            .map(|(code, _)| *code)
+            .filter(|code| *code != "policy::unused-tag")
+            .collect()
+    }
+
+    #[test]
+    fn the_macie_table_maps_categories_to_ranked_classes() {
+        let (set, codes) = compile(&[(
+            "a.toml",
+            &format!(
+                "{RANKED}[macie]\nminimum_class = {{ PERSONAL_INFORMATION = \"Confidential\", \
+                 CREDENTIALS = \"Restricted\" }}\n"
+            ),
+        )]);
+        assert_eq!(codes_of(&codes), Vec::<&str>::new());
+        let macie = set.macie.as_ref().unwrap();
+        assert_eq!(macie.minimum_class["CREDENTIALS"], "Restricted");
+        assert_eq!(macie.origin.line, 5);
+        assert_eq!(
+            set.ranked_tag().map(|t| t.key.as_str()),
+            Some("DataClassification")
+        );
+        assert!(set.rank("Public") < set.rank("Restricted"));
+        assert_eq!(set.rank("confidential"), None);
+    }
+
+    #[test]
+    fn an_unknown_class_is_an_error_and_an_unknown_category_a_warning() {
+        let (set, codes) = compile(&[(
+            "a.toml",
+            &format!(
+                "{RANKED}[macie]\nminimum_class = {{ PERSONAL_INFORMATON = \"Confidential\", \
+                 CREDENTIALS = \"Secret\" }}\n"
+            ),
+        )]);
+        let mut found = codes_of(&codes);
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            ["policy::invalid-value", "policy::unknown-macie-category"]
+        );
+        assert!(
+            codes
+                .iter()
+                .any(|(_, message)| message.contains("`Secret`")),
+            "{codes:?}"
+        );
+        // The category is kept (Macie may report one this version does not know); the bad class
+        // is not.
+        let macie = set.macie.unwrap();
+        assert!(macie.minimum_class.contains_key("PERSONAL_INFORMATON"));
+        assert!(!macie.minimum_class.contains_key("CREDENTIALS"));
+    }
+
+    #[test]
+    fn the_ranking_needs_one_tag_with_values() {
+        let (_, codes) = compile(&[(
+            "a.toml",
+            "[tags.DataClassification]\nvalues = [\"Public\"]\n[macie]\n\
+             minimum_class = { CREDENTIALS = \"Public\" }\n",
+        )]);
+        assert_eq!(codes_of(&codes), ["policy::no-ranked-tag"]);
+        let (_, codes) = compile(&[("a.toml", "[tags.Tier]\npattern = '[a-z]+'\nranked = true\n")]);
+        assert_eq!(codes_of(&codes), ["policy::ranked-without-values"]);
+        let (set, codes) = compile(&[
+            ("a.toml", RANKED),
+            (
+                "b.toml",
+                "[tags.Tier]\nvalues = [\"low\", \"high\"]\nranked = true\n",
+            ),
+        ]);
+        assert_eq!(codes_of(&codes), ["policy::ranked-conflict"]);
+        assert_eq!(
+            set.ranked_tag().map(|t| t.key.as_str()),
+            Some("DataClassification")
+        );
+        let (_, codes) = compile(&[
+            ("a.toml", &format!("{RANKED}[macie]\n")),
+            ("b.toml", "[macie]\n"),
+        ]);
+        assert_eq!(codes_of(&codes), ["policy::macie-conflict"]);
     }
 }

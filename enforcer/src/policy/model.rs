@@ -76,6 +76,8 @@ pub struct TagSpec {
     pub case_fix: bool,
     /// A removed value is written back from the state table's last known one.
     pub restore: bool,
+    /// The values are ranked, lowest class first (see [`PolicySet::rank`]).
+    pub ranked: bool,
     /// Where it was defined.
     pub origin: Origin,
 }
@@ -243,6 +245,18 @@ pub struct PolicySet {
     pub(crate) classification_tag_override: Option<String>,
     /// `[classification.<Class>]` tables, in class order.
     pub classifications: Vec<Classification>,
+    /// `[macie]`, when written.
+    pub macie: Option<MaciePolicy>,
+}
+
+/// `[macie]`: the lowest class of the ranked tag each category of sensitive data Macie finds
+/// warrants.
+#[derive(Debug, Clone)]
+pub struct MaciePolicy {
+    /// Category (`PERSONAL_INFORMATION`, …) → the lowest class (a value of the ranked tag).
+    pub minimum_class: BTreeMap<String, String>,
+    /// Where the table was written.
+    pub origin: Origin,
 }
 
 /// How long an unchanged problem waits for its one reminder unless `[policy] renotify_after`
@@ -314,6 +328,24 @@ impl PolicySet {
     pub fn renotify_after(&self) -> Duration {
         self.renotify_after_override
             .unwrap_or(DEFAULT_RENOTIFY_AFTER)
+    }
+
+    /// The ranked tag (`ranked = true`, e.g. `DataClassification`), when the vocabulary has one.
+    pub fn ranked_tag(&self) -> Option<&TagSpec> {
+        self.tags
+            .iter()
+            .find(|spec| spec.ranked && spec.values.is_some())
+    }
+
+    /// The rank of `value` of the ranked tag: its position in the tag's `values`, lowest class
+    /// first (exact case: a value in the wrong case ranks once fixed). `None` when there is no
+    /// ranked tag or the value is not one of its values.
+    pub fn rank(&self, value: &str) -> Option<usize> {
+        self.ranked_tag()?
+            .values
+            .as_ref()?
+            .iter()
+            .position(|allowed| allowed == value)
     }
 
     /// The rule named `name`.

@@ -44,6 +44,10 @@ pub(crate) struct PolicyFile {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, ClassificationRaw>")]
     pub classification: BTreeMap<Spanned<String>, ClassificationRaw>,
+    /// What Amazon Macie's sensitive data findings oblige: category → the lowest class of the
+    /// ranked classification tag a bucket holding such data may carry.
+    #[serde(default)]
+    pub macie: Option<MacieRaw>,
 }
 
 /// `[classification.<Class>]`: what resources of one class must honour, checked against the
@@ -86,6 +90,19 @@ enum PublicAccessName {
     Deny,
     /// Public access allowed.
     Allow,
+}
+
+/// `[macie]`: what Amazon Macie's sensitive data findings say about a bucket's classification.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MacieRaw {
+    /// Category of sensitive data (`PERSONAL_INFORMATION`, `FINANCIAL_INFORMATION`,
+    /// `CREDENTIALS`, `CUSTOM_IDENTIFIER`) → the lowest value of the ranked tag (`ranked = true`,
+    /// e.g. `DataClassification`) a bucket where Macie found it may carry, e.g.
+    /// `{ PERSONAL_INFORMATION = "Confidential", CREDENTIALS = "Restricted" }`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub minimum_class: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 /// `[quarantine]`: how quarantines isolate resources.
@@ -209,6 +226,13 @@ pub(crate) struct TagSpecRaw {
     /// (kept in the state table) instead of only alerting.
     #[serde(default)]
     pub restore: bool,
+    /// With `values`: the values are listed from the lowest class to the highest (`Public`,
+    /// `Internal`, `Confidential`, `Restricted`). A value below what a rule `set`s for the
+    /// resource, or below what Macie's findings warrant (`[macie]`), is an `obligation`
+    /// violation. At most one tag is ranked.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub ranked: Option<Spanned<bool>>,
 }
 
 /// `[[rule]]`: selects resources (by type, name and existing tags) and says what their tags must

@@ -21,9 +21,10 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::problem::{action_name, parse_action};
 use super::{
-    AlertState, Capture, Claim, Claimed, Confirmed, Freshness, FreshnessCheck, Notice, OpenProblem,
-    QuarantineState, ResourceState, Seen, StateError, StateStore, ALERT_RECORD, FRESHNESS_RECORD,
-    FRESHNESS_RETENTION_SECS, PARTITION_KEY, QUARANTINE_RECORD, SORT_KEY, TTL_ATTRIBUTE,
+    storable_category, AlertState, Capture, Claim, Claimed, Confirmed, Freshness, FreshnessCheck,
+    Notice, OpenProblem, QuarantineState, ResourceState, Seen, StateError, StateStore,
+    ALERT_RECORD, EVIDENCE_RECORD, FRESHNESS_RECORD, FRESHNESS_RETENTION_SECS, PARTITION_KEY,
+    QUARANTINE_RECORD, SORT_KEY, TTL_ATTRIBUTE,
 };
 use crate::failure::{error_code, store_error};
 
@@ -58,6 +59,9 @@ const TAG_VERSION: &str = "tag_version";
 const EVENT_TIME_MILLIS: &str = "event_time_millis";
 /// The classification last seen, a JSON object of tag key → value.
 const KNOWN_TAGS: &str = "known_tags";
+// Attributes of the evidence item: `sensitive_<CATEGORY>`, the JSON of the first finding that
+// reported the category.
+const SENSITIVE_PREFIX: &str = "sensitive_";
 
 /// The condition of every change to a quarantine record: it exists and is not released.
 const LIVE_QUARANTINE: &str =
@@ -341,6 +345,23 @@ impl Item<'_> {
         }
     }
 
+    fn sensitive_data(&self) -> Result<crate::evidence::SensitiveData, StateError> {
+        let mut sensitive = crate::evidence::SensitiveData::new();
+        for name in self.attributes.keys() {
+            let Some(category) = name.strip_prefix(SENSITIVE_PREFIX) else {
+                continue;
+            };
+            let json = self.required_text(name)?;
+            let evidence = serde_json::from_str(&json).map_err(|e| {
+                self.malformed(format!(
+                    "`{name}` is not the JSON of a finding's evidence: {e}"
+                ))
+            })?;
+            sensitive.insert(category.to_owned(), evidence);
+        }
+        Ok(sensitive)
+    }
+
     fn freshness(&self) -> Result<Freshness, StateError> {
         Ok(Freshness {
             tag_version: self.number(TAG_VERSION)?,
@@ -390,6 +411,7 @@ impl StateStore for DynamoStateStore {
                         state.freshness = item.freshness()?;
                         state.known_tags = item.known_tags()?;
                     }
+                    EVIDENCE_RECORD => state.sensitive_data = item.sensitive_data()?,
                     // Records a later release adds: not this one's to read.
                     _ => {}
                 }
@@ -606,6 +628,35 @@ impl StateStore for DynamoStateStore {
         now: u64,
     ) -> Result<(), StateError> {
         self.write_known_tags(arn, tags, now).await
+    }
+
+    async fn remember_sensitive_data(
+        &self,
+        arn: &str,
+        evidence: &crate::event::SensitiveDataEvidence,
+    ) -> Result<(), StateError> {
+        let json = serde_json::to_string(evidence).map_err(|e| StateError::Malformed {
+            arn: arn.to_owned(),
+            record: EVIDENCE_RECORD.to_owned(),
+            reason: format!("evidence that does not serialize: {e}"),
+        })?;
+        let mut update = Update::default();
+        let value = update.value(text(&json));
+        for category in evidence.categories.iter().filter(|c| storable_category(c)) {
+            // A category already known keeps its first finding.
+            let name = update.name(&format!("{SENSITIVE_PREFIX}{category}"));
+            update
+                .set
+                .push(format!("{name} = if_not_exists({name}, {value})"));
+        }
+        if update.set.is_empty() {
+            return Ok(());
+        }
+        let resource = update.name(PARTITION_KEY);
+        let condition = format!("attribute_not_exists({resource}) OR attribute_exists({resource})");
+        self.update(arn, EVIDENCE_RECORD, update, &condition)
+            .await
+            .map(drop)
     }
 }
 

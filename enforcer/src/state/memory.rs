@@ -199,4 +199,23 @@ impl StateStore for InMemoryStateStore {
         self.locked().entry(arn.to_owned()).or_default().known_tags = tags.clone();
         Ok(())
     }
+
+    async fn remember_sensitive_data(
+        &self,
+        arn: &str,
+        evidence: &crate::event::SensitiveDataEvidence,
+    ) -> Result<(), StateError> {
+        let mut resources = self.locked();
+        let known = &mut resources.entry(arn.to_owned()).or_default().sensitive_data;
+        for category in evidence
+            .categories
+            .iter()
+            .filter(|c| super::storable_category(c))
+        {
+            known
+                .entry(category.clone())
+                .or_insert_with(|| evidence.clone());
+        }
+        Ok(())
+    }
 }

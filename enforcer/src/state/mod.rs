@@ -9,8 +9,9 @@
 //! | [`ALERT_RECORD`] | the open problem: fingerprint, first/last alerted, thread id, reminder sent, and a pending claim while a message is being sent | [`alert_once`] |
 //! | [`QUARANTINE_RECORD`] | the quarantine: what was done, the exact prior state (captured once, never overwritten), steps done, verified | the quarantine flow |
 //! | [`FRESHNESS_RECORD`] | the freshest tag version (`aws.tag` events) and event time (CloudTrail) seen | event resolution |
+//! | [`EVIDENCE_RECORD`] | per category of sensitive data Macie found in the resource, the first finding that reported it; never expires | `Macie Finding` events |
 //!
-//! One consistent `Query` on the ARN reads all three ([`StateStore::load`]): one read per
+//! One consistent `Query` on the ARN reads all of them ([`StateStore::load`]): one read per
 //! decision. Every write is conditional, so two concurrent invocations never both claim the same
 //! message and a prior state is never overwritten. Items that are done with (a resolved
 //! problem, a released quarantine, freshness of a resource not seen for a while) carry an
@@ -58,6 +59,8 @@ pub(crate) const ALERT_RECORD: &str = "alert";
 pub(crate) const QUARANTINE_RECORD: &str = "quarantine";
 /// The sort key of a resource's freshness item.
 pub(crate) const FRESHNESS_RECORD: &str = "freshness";
+/// The sort key of a resource's evidence item: the sensitive data Macie found in it.
+pub(crate) const EVIDENCE_RECORD: &str = "evidence";
 
 /// How long the freshest version seen of a resource is kept after it was last seen: far longer
 /// than any event can be delivered late (EventBridge and Lambda give up within 24 hours).
@@ -223,6 +226,10 @@ pub struct ResourceState {
     /// freshness item): a resource with one is never "unclassified since its creation", and a
     /// removed `restore` tag is written back from it.
     pub(crate) known_tags: crate::Tags,
+    /// The sensitive data Macie found in the resource, by category, each with the first finding
+    /// that reported it (the evidence item): the class it warrants stays known after the
+    /// finding's event, so a later lowering of the classification is caught.
+    pub sensitive_data: crate::evidence::SensitiveData,
 }
 
 /// The result of claiming a message.
@@ -395,6 +402,15 @@ pub trait StateStore {
         tags: &crate::Tags,
         now: u64,
     ) -> impl Future<Output = Result<(), StateError>> + Send;
+
+    /// Records `evidence` for each of its categories `arn` has no evidence of yet
+    /// ([`ResourceState::sensitive_data`]): a category already known keeps its first finding.
+    /// Idempotent; one write.
+    fn remember_sensitive_data(
+        &self,
+        arn: &str,
+        evidence: &crate::event::SensitiveDataEvidence,
+    ) -> impl Future<Output = Result<(), StateError>> + Send;
 }
 
 /// The store a deployment uses, chosen at start: the DynamoDB table when one is named
@@ -505,6 +521,25 @@ impl StateStore for ConfiguredStateStore {
     ) -> Result<(), StateError> {
         each_store!(self, store => store.remember_tags(arn, tags, now))
     }
+
+    async fn remember_sensitive_data(
+        &self,
+        arn: &str,
+        evidence: &crate::event::SensitiveDataEvidence,
+    ) -> Result<(), StateError> {
+        each_store!(self, store => store.remember_sensitive_data(arn, evidence))
+    }
+}
+
+/// True when a category of sensitive data can be kept in the evidence item: capitals, digits
+/// and `_`, at most 64 (Macie's are `PERSONAL_INFORMATION` and the like). It names an attribute,
+/// and comes from the event: anything else is decided on but not remembered.
+pub(crate) fn storable_category(category: &str) -> bool {
+    !category.is_empty()
+        && category.len() <= 64
+        && category
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Seconds since the Unix epoch, for the `now` the state's functions take.
