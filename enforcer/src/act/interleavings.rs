@@ -194,6 +194,7 @@ proptest! {
             reason: None,
             location: None,
             actor: None,
+            creator: None,
             account: None,
             region: None,
             mode: Mode::Enforce,

@@ -1,6 +1,7 @@
 //! Events: decoding CloudTrail records in every form they arrive in, and resolving each to the
 //! resources it touched.
 
+mod creator;
 mod input;
 mod record;
 mod resolve;
@@ -10,6 +11,7 @@ pub use input::{
     DecodeResult, InputEvent, Location, TextProblem, MAX_INPUT_BYTES,
 };
 
+pub use creator::{Creator, CreatorKind};
 pub(crate) use input::DecodeError;
 pub(crate) use record::CloudTrailRecord;
 pub use record::RecordHeader;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::creator::Creator;
 use super::input::{ApiCall, InputEvent, TagChangeEvent};
 
 mod infer;
@@ -30,6 +31,8 @@ pub(crate) struct Actor {
     pub(crate) session_issuer_arn: Option<String>,
     /// `userIdentity.invokedBy`: a service acting for the caller.
     pub(crate) invoked_by: Option<String>,
+    /// The person (or role, or service) behind the call ([`Creator::resolve`]).
+    pub(crate) creator: Option<Creator>,
 }
 
 /// A resource a call touched.
@@ -427,6 +430,7 @@ fn change_of(
         event_name: header.event_name,
         kind,
         actor: Actor {
+            creator: Creator::resolve(&identity),
             arn: identity.arn,
             identity_type: identity.identity_type,
             session_issuer_arn: record.session_issuer_arn().map(str::to_owned),

@@ -25,7 +25,7 @@ pub use lint::MAX_REPORTED_CONFLICTS;
 pub(crate) use model::{
     unanchored_text, Exemption, Origin, RuleValue, TagSpec, UnfixableAction, DEFAULT_RENOTIFY_AFTER,
 };
-pub use model::{Mode, Owner, PolicySet, Rule, ValueCheck};
+pub use model::{CreatorRoute, Mode, Owner, PolicySet, Rule, ValueCheck};
 pub use schema::policy_schema;
 pub(crate) use schema::{parse_checked, schema_for};
 

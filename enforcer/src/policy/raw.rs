@@ -39,6 +39,23 @@ pub(crate) struct PolicyFile {
     /// How quarantines isolate resources.
     #[serde(default)]
     pub quarantine: Option<QuarantineRaw>,
+    /// Creators → owners: where the alert about a resource that names no owner goes, by who
+    /// created it. The key is a creator's name (IAM or Identity Center user name, source
+    /// identity, role name), email or ARN, exact or with `*` wildcards, case-insensitive; an
+    /// exact key wins over a pattern, a longer pattern over a shorter one.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, CreatorRouteRaw>")]
+    pub creators: BTreeMap<Spanned<String>, CreatorRouteRaw>,
+}
+
+/// `[creators."<name, email or pattern>"]`: the owner alerted about what this creator made when
+/// the resource names no owner.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreatorRouteRaw {
+    /// An owner defined in `[owners]`.
+    #[schemars(with = "String")]
+    pub owner: Spanned<String>,
 }
 
 /// `[quarantine]`: how quarantines isolate resources.
