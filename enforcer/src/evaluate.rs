@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::event::ResourceRef;
+use crate::event::{Creator, ResourceRef};
 use crate::obligation::{self, ObligationViolation, ProtectionFacts};
 use crate::policy::{
     unanchored_text, Classification, Exemption, Level, PolicySet, Rule, RuleValue, TagSpec,
@@ -282,11 +282,14 @@ pub struct Facts<'p> {
 }
 
 /// Gathers what the policies say about `resource` with `tags`: the exemption, the applicable
-/// rules, and per tag key everything those rules and the vocabulary say about it.
+/// rules, and per tag key everything those rules and the vocabulary say about it. `creator` is
+/// the name `{creator}` stands for in `default` values ([`creator_name`]); `None`, and those
+/// values state nothing.
 pub(crate) fn gather<'p>(
     resource: &ResourceRef,
     tags: &Tags,
     policies: &'p PolicySet,
+    creator: Option<&str>,
 ) -> Facts<'p> {
     if let Some(exemption) = policies
         .exemptions
@@ -334,7 +337,7 @@ pub(crate) fn gather<'p>(
                     .map(move |value| Stated {
                         rule,
                         value,
-                        rendered: value.value.render(captures),
+                        rendered: value.value.render(captures, creator),
                     })
             })
             .collect()
@@ -394,9 +397,32 @@ fn rendered_values<'p>(stated: &[Stated<'p>]) -> Vec<Known<'p>> {
         .collect()
 }
 
-/// Evaluates one resource with its current tags: [`gather`] then [`judge`].
+/// Evaluates one resource with its current tags: [`gather`] then [`judge`], outside any event
+/// (no creator: a `{creator}` default adds nothing).
 pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Verdict {
-    judge(&gather(resource, tags, policies), tags)
+    evaluate_created(resource, tags, policies, None)
+}
+
+/// Evaluates one resource an event touched, with its current tags and the event's creator:
+/// [`gather`] then [`judge`].
+pub fn evaluate_created(
+    resource: &ResourceRef,
+    tags: &Tags,
+    policies: &PolicySet,
+    creator: Option<&Creator>,
+) -> Verdict {
+    judge(
+        &gather(resource, tags, policies, creator_name(creator)),
+        tags,
+    )
+}
+
+/// The name `{creator}` stands for: the creator's, unless it is an AWS service acting on its
+/// own (no principal: the tag is not added) or unknown.
+pub(crate) fn creator_name(creator: Option<&Creator>) -> Option<&str> {
+    creator
+        .filter(|creator| creator.names_principal())
+        .map(|creator| creator.name.as_str())
 }
 
 /// Judges the facts gathered about a resource with `tags`: every violation, the tags the plan
@@ -700,7 +726,7 @@ pub fn check_obligations<'p>(
         .map(|classification| obligation::check(&classification.obligations, &facts))
         .unwrap_or_default();
     if !policies.classifications.is_empty() {
-        let lineage: Vec<String> = gather(resource, tags, policies)
+        let lineage: Vec<String> = gather(resource, tags, policies, None)
             .keys
             .iter()
             .filter(|key| key.key == tag)

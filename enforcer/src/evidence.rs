@@ -105,7 +105,7 @@ fn lineage_classes(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) ->
             rule.set
                 .iter()
                 .filter(|stated| stated.key == ranked.key)
-                .filter_map(|stated| stated.value.render(&captures))
+                .filter_map(|stated| stated.value.render(&captures, None))
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -127,7 +127,7 @@ fn violations_of(
     if let (Some(value), Some(rank)) = (current, current_rank) {
         for (rule, captures) in applicable_rules(resource, tags, policies).applied {
             for stated in rule.set.iter().filter(|stated| stated.key == key) {
-                let Some(lineage) = stated.value.render(&captures) else {
+                let Some(lineage) = stated.value.render(&captures, None) else {
                     continue;
                 };
                 if policies.rank(&lineage).is_some_and(|known| known > rank) {

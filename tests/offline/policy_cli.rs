@@ -473,3 +473,128 @@ fn readme_commands_run_as_written() {
     }
     assert_eq!(commands, 3);
 }
+
+/// A policy that defaults `CreatedBy` to the creator and routes by creator.
+const CREATOR_POLICY: &str = r##"[tags.CreatedBy]
+pattern = '.{1,256}'
+
+[tags.Team]
+pattern = '[a-z]+'
+
+[owners.Analytics]
+slack_channel = "#analytics"
+
+[owners.Platform]
+slack_channel = "#platform"
+
+[policy]
+default_owner = "Platform"
+
+[creators."*@dev.com"]
+owner = "Analytics"
+
+[[rule]]
+name = "created-by"
+resource_types = ["s3:bucket"]
+require = ["Team"]
+[rule.default]
+CreatedBy = "{creator}"
+"##;
+
+const CREATOR_CASES: &str = r#"[[case]]
+name = "identity-center-user"
+event = "events/sso.json"
+[case.expect]
+outcome = "alert"
+add_tags = { CreatedBy = "me@dev.com" }
+violations = [{ tag = "Team", kind = "missing" }]
+
+[[case]]
+name = "a-persons-value-stands"
+event = "events/sso.json"
+[case.inventory."arn:aws:s3:::ecometricx-prod-s3-raw-eu-west-1"]
+Team = "data"
+CreatedBy = "someone-else"
+[case.expect]
+outcome = "compliant"
+
+[[case]]
+name = "a-service-names-nobody"
+event = "events/service.json"
+[case.inventory."arn:aws:s3:::ecometricx-prod-s3-raw-eu-west-1"]
+Team = "data"
+[case.expect]
+outcome = "compliant"
+
+[[case]]
+name = "a-scan-names-nobody"
+resource = { arn = "arn:aws:s3:::ecometricx-prod-s3-raw-eu-west-1" }
+tags = { Team = "data" }
+[case.expect]
+outcome = "compliant"
+"#;
+
+/// The shipped CreateBucket sample made by `identity`.
+fn sample_made_by(identity: serde_json::Value) -> String {
+    let text = std::fs::read_to_string(repo().join("events/samples/s3-CreateBucket.json")).unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    event["detail"]["userIdentity"] = identity;
+    event.to_string()
+}
+
+/// `{creator}` through `enforcer test`, `explain` and `check`: added when the tag is absent, never
+/// over a person's value, never for a service or a scan; the decision names the creator.
+#[test]
+fn the_creator_defaults_a_tag_and_is_shown() {
+    let dir = fixture(CREATOR_POLICY, Some(CREATOR_CASES));
+    let events = dir.path().join("policies/tests/events");
+    std::fs::create_dir_all(&events).unwrap();
+    // aws-lambda-rust-runtime's Identity Center session (tests/corpora/cloudtrail-real).
+    let sso = serde_json::json!({
+        "type": "AssumedRole",
+        "principalId": "ZZZZZZZZZZZZZZZZZZZZZ:me@dev.com",
+        "arn": "arn:aws:sts::123456789000:assumed-role/AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890/me@dev.com",
+        "accountId": "123456789000",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::123456789000:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890", "userName": "AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890"}}
+    });
+    std::fs::write(events.join("sso.json"), sample_made_by(sso)).unwrap();
+    let service =
+        serde_json::json!({"type": "AWSService", "invokedBy": "cloudformation.amazonaws.com"});
+    std::fs::write(events.join("service.json"), sample_made_by(service)).unwrap();
+
+    let output = enforcer(dir.path(), &["test"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.ends_with("test result: ok. 4 passed; 0 failed; 0 filtered out\n"),
+        "{text}"
+    );
+
+    let output = enforcer(dir.path(), &["explain", "policies/tests/events/sso.json"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("  created by me@dev.com (Identity Center user, role AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890)\n"),
+        "{text}"
+    );
+    assert!(text.contains("`me@dev.com` by created-by"), "{text}");
+
+    let output = enforcer(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "policies/tests/events/sso.json",
+        ],
+    );
+    let text = stdout(&output);
+    let record: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(record["creator"]["name"], "me@dev.com", "{text}");
+    assert_eq!(record["creator"]["kind"], "sso-user", "{text}");
+    assert_eq!(record["creator"]["email"], "me@dev.com", "{text}");
+    assert_eq!(
+        record["resources"][0]["add_tags"]["CreatedBy"], "me@dev.com",
+        "{text}"
+    );
+}

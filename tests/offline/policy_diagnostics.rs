@@ -847,3 +847,99 @@ encrypted = true
         "{unknown_key:#?}"
     );
 }
+
+/// `{creator}` defaults a tag, never `set`s one nor names an owner; `${creator}` is a capture
+/// and says so; `[creators]` owners must exist and a key must name someone.
+#[test]
+fn creator_values_and_routes_are_checked() {
+    let all = check(
+        r##"[tags.CreatedBy]
+pattern = '.{1,256}'
+
+[[rule]]
+name = "created"
+resource_types = ["dynamodb:table"]
+[rule.set]
+CreatedBy = "{creator}"
+[rule.default]
+ProcessOwner = "{creator}"
+
+[[rule]]
+name = "dollar"
+resource_types = ["s3:bucket"]
+[rule.default]
+CreatedBy = "${creator}"
+
+[creators."alice@example.com"]
+owner = "DataEngineerng"
+
+[creators."*"]
+owner = "DataEngineering"
+
+[creators."Bob@example.com"]
+owner = "AnalyticsTeam"
+
+[creators."bob@example.com"]
+owner = "DataEngineering"
+"##,
+    );
+    assert_eq!(
+        all,
+        vec![
+            error(
+                "policy::creator-in-set",
+                "`set.CreatedBy` uses `{creator}`",
+                "8:13",
+                Some("move it to `default`: a `set` value is known with certainty and a different value is a conflict, but the creator is only who made the call (a role, when nothing names a person); `default` adds it when the tag is absent and never disputes a person's value"),
+            ),
+            error(
+                "policy::creator-as-owner",
+                "`default.ProcessOwner` uses `{creator}`, but ProcessOwner names an owner of `[owners]`",
+                "10:16",
+                Some("route the alerts about what a creator makes with `[creators.\"<name>\"] owner = \"<owner>\"`, and keep the creator in a tag of its own (`CreatedBy`)"),
+            ),
+            error(
+                "policy::unknown-capture",
+                "`${creator}` names no capture group of the rule's `names` patterns",
+                "16:13",
+                Some("the creator's name is `{creator}`, without `$`"),
+            ),
+            error(
+                "policy::unknown-owner",
+                "owner `DataEngineerng` is not defined",
+                "19:9",
+                Some("did you mean `DataEngineering`?"),
+            ),
+            error(
+                "policy::creator-pattern",
+                "`*` matches every creator",
+                "21:11",
+                Some("name a creator (`alice@example.com`, `ci-deploy`) or a group of them (`*@data.example.com`); the owner alerted when nothing else is known is `[policy] default_owner`"),
+            ),
+            error(
+                "policy::duplicate-creator",
+                "creator `bob@example.com` is already routed to `AnalyticsTeam` at p.toml:24",
+                "27:11",
+                Some("creator keys are compared without case: keep one"),
+            ),
+        ]
+    );
+    // Written right, nothing is reported.
+    assert_eq!(
+        check(
+            r##"[tags.CreatedBy]
+pattern = '.{1,256}'
+
+[[rule]]
+name = "created"
+resource_types = ["dynamodb:table"]
+[rule.default]
+CreatedBy = "{creator}"
+
+[creators."*@example.com"]
+owner = "AnalyticsTeam"
+"##
+        ),
+        vec![]
+    );
+}

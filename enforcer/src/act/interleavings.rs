@@ -197,6 +197,7 @@ proptest! {
             reason: None,
             location: None,
             actor: None,
+            creator: None,
             account: None,
             region: None,
             mode: Mode::Enforce,

@@ -93,6 +93,7 @@ fn decision(resource: ResourceDecision) -> Decision {
         reason: None,
         location: None,
         actor: None,
+        creator: None,
         account: None,
         region: None,
         mode: Mode::Enforce,

@@ -168,6 +168,7 @@ pub(super) fn render(facts: &Facts, attributes: &BTreeMap<String, String>) -> Ch
     if let Some(actor) = &decision.actor {
         additional_context.insert("actor".to_owned(), actor.clone());
     }
+    super::add_creator_context(decision, &mut additional_context);
     ChatbotNotification {
         version: "1.0".to_owned(),
         source: "custom".to_owned(),

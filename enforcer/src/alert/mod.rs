@@ -17,9 +17,12 @@
 //! 1. The team the resource's owner tag names (the policy's `owner_tag`, `ProcessOwner` unless it
 //!    says otherwise; see [`tagged_owner`]), with that owner's Slack channel from the policy's
 //!    `[owners]` (the default owner's channel when it has none);
-//! 2. else the creator: the principal that made the call (`owner` = its ARN, so a subscription can
-//!    filter on a role's ARN prefix), posted to the default owner's channel;
-//! 3. else the policy's `default_owner`.
+//! 2. else the owner the policy's `[creators]` gives the call's creator (the person behind it,
+//!    [`crate::event::Creator`]: an IAM or Identity Center user, a source identity, a role),
+//!    with that owner's channel and topic;
+//! 3. else the creator itself: the principal that made the call (`owner` = its ARN, so a
+//!    subscription can filter on a role's ARN prefix), posted to the default owner's channel;
+//! 4. else the policy's `default_owner`.
 //!
 //! # Severity
 //!
@@ -51,7 +54,7 @@ pub(crate) use slack::SlackMessage;
 use crate::catalog::resource_name;
 use crate::engine::{Decision, Outcome, ResourceDecision};
 use crate::evaluate::Action;
-use crate::event::{ResolvedBy, INFERRED_NOTE};
+use crate::event::{Creator, ResolvedBy, INFERRED_NOTE};
 use crate::policy::{Level, Mode, PolicySet};
 use crate::state::Notice;
 
@@ -235,7 +238,7 @@ pub fn resolved(
     resource: &ResourceDecision,
     policies: &PolicySet,
 ) -> AlertMessage {
-    let owner = resolve_owner(resource, decision.actor.as_deref(), policies);
+    let owner = resolve_owner(resource, decision, policies);
     let mut attributes = attributes(decision, &owner, Severity::Info, resource.action);
     attributes.insert(
         NOTICE_ATTRIBUTE.to_owned(),
@@ -267,6 +270,7 @@ pub fn resolved(
     if let Some(actor) = &decision.actor {
         additional_context.insert("actor".to_owned(), actor.clone());
     }
+    add_creator_context(decision, &mut additional_context);
     let notification = ChatbotNotification {
         version: "1.0".to_owned(),
         source: "custom".to_owned(),
@@ -297,6 +301,17 @@ pub fn resolved(
         body: serde_json::to_string(&notification).unwrap_or_default(),
         attributes,
         route: owner.route,
+    }
+}
+
+/// The creator's name and kind in a notification's `additionalContext`, beside the `actor` ARN.
+pub(crate) fn add_creator_context(decision: &Decision, context: &mut BTreeMap<String, String>) {
+    if let Some(creator) = &decision.creator {
+        context.insert("creator".to_owned(), creator.name.clone());
+        context.insert("creator_kind".to_owned(), creator.kind.as_str().to_owned());
+        if let Some(via) = &creator.via {
+            context.insert("creator_via".to_owned(), via.clone());
+        }
     }
 }
 
@@ -335,7 +350,7 @@ pub fn render(decision: &Decision, policies: &PolicySet) -> Vec<Alert> {
         .iter()
         .filter(|r| r.action != Action::None && r.exempt.is_none())
     {
-        let owner = resolve_owner(resource, decision.actor.as_deref(), policies);
+        let owner = resolve_owner(resource, decision, policies);
         match groups.iter_mut().find(|(o, _)| o.key == owner.key) {
             Some((_, resources)) => resources.push(resource),
             None => groups.push((owner, vec![resource])),
@@ -394,13 +409,16 @@ pub(crate) fn tagged_owner<'r>(resource: &'r ResourceDecision, owner_tag: &str) 
         .filter(|value| !value.trim().is_empty())
 }
 
-/// The owner of one resource: the team its owner tag names ([`tagged_owner`]), else the
-/// creator, else the default owner.
+/// The owner of one resource: the team its owner tag names ([`tagged_owner`]), else the owner
+/// the policy's `[creators]` gives the decision's creator, else the creator, else the default
+/// owner.
 pub(crate) fn resolve_owner(
     resource: &ResourceDecision,
-    actor: Option<&str>,
+    decision: &Decision,
     policies: &PolicySet,
 ) -> ResolvedOwner {
+    let actor = decision.actor.as_deref();
+    let creator = decision.creator.as_ref();
     let owner_tag = policies.owner_tag();
     let default = policies
         .default_owner
@@ -435,8 +453,35 @@ pub(crate) fn resolve_owner(
             .map(|c| format!("; posted in {c}"))
             .unwrap_or_default()
     };
+    if let Some((creator, route)) =
+        creator.and_then(|creator| Some((creator, policies.creator_route(creator)?)))
+    {
+        let name = route.owner.clone();
+        let known = policies.owners.get(&name);
+        let own_channel = known.and_then(|o| o.slack_channel.clone());
+        let channel = own_channel.clone().or(default_channel.clone());
+        let line = format!(
+            "{name}{}, the owner `[creators]` gives {}, who made the call (no {owner_tag} tag)",
+            channel
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
+            creator.name
+        );
+        return ResolvedOwner {
+            key: name.clone(),
+            source: OwnerSource::Creator,
+            display: name.clone(),
+            slack_channel: channel,
+            email: known.and_then(|o| o.email.clone()),
+            route: routing::route(policies, Some(&name)),
+            line,
+        };
+    }
     if let Some(arn) = actor.filter(|a| !a.is_empty()) {
-        let display = principal_display(arn);
+        let display = creator
+            .filter(|c| c.arn.as_deref() == Some(arn))
+            .map_or_else(|| principal_display(arn), Creator::display);
         return ResolvedOwner {
             key: arn.to_owned(),
             source: OwnerSource::Creator,
@@ -474,6 +519,20 @@ pub(crate) fn resolve_owner(
             email: None,
             route: None,
         },
+    }
+}
+
+/// Who made the call, for people: the creator ([`Creator::display`]) and the caller's ARN, else
+/// the ARN as [`principal_display`] reads it.
+fn creator_line(decision: &Decision) -> Option<String> {
+    let with_arn = |display: String, arn: Option<&str>| match arn {
+        Some(arn) if display != arn => format!("{display}, {arn}"),
+        _ => display,
+    };
+    match (&decision.creator, decision.actor.as_deref()) {
+        (Some(creator), actor) => Some(with_arn(creator.display(), actor)),
+        (None, Some(arn)) => Some(with_arn(principal_display(arn), Some(arn))),
+        (None, None) => None,
     }
 }
 
@@ -694,14 +753,7 @@ impl<'a> Facts<'a> {
             appeal: format!(
                 "To appeal: if this should not follow the tagging standard, ask {appeal_contact} for an exemption in the policy."
             ),
-            creator: decision.actor.as_deref().map(|arn| {
-                let display = principal_display(arn);
-                if display == arn {
-                    arn.to_owned()
-                } else {
-                    format!("{display}, {arn}")
-                }
-            }),
+            creator: creator_line(decision),
         }
     }
 

@@ -105,6 +105,7 @@ fn decision(outcome: Outcome, mode: Mode, resources: Vec<ResourceDecision>) -> D
         reason: None,
         location: Some("events/samples/s3-CreateBucket.json:1".to_owned()),
         actor: Some(ALICE.to_owned()),
+        creator: None,
         account: Some("111122223333".to_owned()),
         region: Some("eu-west-1".to_owned()),
         mode,
@@ -959,5 +960,126 @@ fn a_broken_obligation_shows_its_evidence_and_no_tag_command() {
             .iter()
             .all(|step| !step.as_str().unwrap().contains("tag-resources")),
         "{steps:#?}"
+    );
+}
+
+/// The Identity Center user of aws-lambda-rust-runtime's CloudTrail fixture
+/// (tests/corpora/cloudtrail-real), as [`crate::event::Creator::resolve`] resolves it.
+fn identity_center_creator() -> crate::event::Creator {
+    crate::event::Creator {
+        name: "me@dev.com".to_owned(),
+        kind: crate::event::CreatorKind::SsoUser,
+        arn: Some(SSO_SESSION.to_owned()),
+        via: None,
+        email: Some("me@dev.com".to_owned()),
+        role: Some("AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890".to_owned()),
+        session: None,
+    }
+}
+
+const SSO_SESSION: &str = "arn:aws:sts::123456789000:assumed-role/AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890/me@dev.com";
+
+fn with_creator_routes() -> PolicySet {
+    let mut set = policies();
+    set.owners.insert(
+        "Analytics".to_owned(),
+        Owner {
+            name: "Analytics".to_owned(),
+            slack_channel: Some("#analytics".to_owned()),
+            email: Some("analytics@dev.com".to_owned()),
+            slack_workspace_id: Some("T0123ABCD".to_owned()),
+            slack_channel_id: Some("C0123456789".to_owned()),
+            sns_topic_arn: None,
+        },
+    );
+    let route = |pattern: &str, owner: &str| crate::policy::CreatorRoute {
+        pattern: pattern.to_owned(),
+        owner: owner.to_owned(),
+        origin: crate::policy::Origin {
+            file: "policies/p.toml".to_owned(),
+            line: 1,
+        },
+    };
+    set.creators = vec![
+        route("*@dev.com", "Analytics"),
+        route("me@dev.com", "DataEngineering"),
+    ];
+    set
+}
+
+/// With no owner tag, the alert goes to the owner `[creators]` gives the creator (an exact key
+/// before a pattern), on that owner's channel and topic; without a route, to the creator itself
+/// (named as resolved); the owner tag always comes first.
+#[test]
+fn an_unowned_resource_is_routed_by_its_creator() {
+    let mut d = unclassified_bucket(Mode::Enforce);
+    d.actor = Some(SSO_SESSION.to_owned());
+    d.creator = Some(identity_center_creator());
+    let set = with_creator_routes();
+
+    let alert = only(render(&d, &set));
+    assert_eq!(alert.owner.source, OwnerSource::Creator);
+    assert_eq!(alert.owner.key, "DataEngineering", "the exact key wins");
+    assert_eq!(
+        alert.owner.line,
+        "DataEngineering (#data-engineering), the owner `[creators]` gives me@dev.com, who made the call (no ProcessOwner tag)"
+    );
+    assert_eq!(alert.attributes["owner"], "DataEngineering");
+    assert_eq!(alert.attributes["owner_source"], "creator");
+    let context = &alert.chatbot.metadata.additional_context;
+    assert_eq!(context["creator"], "me@dev.com");
+    assert_eq!(context["creator_kind"], "sso-user");
+    assert!(
+        alert.chatbot.content.description.contains(&format!(
+            "*Created by:* me@dev.com (Identity Center user, role AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890), {SSO_SESSION}\n"
+        )),
+        "{}",
+        alert.chatbot.content.description
+    );
+
+    // The pattern, when no exact key names the creator: that owner's own topic.
+    let mut by_pattern = set.clone();
+    by_pattern.creators.retain(|r| r.pattern.contains('*'));
+    let alert = only(render(&d, &by_pattern));
+    assert_eq!(alert.owner.key, "Analytics");
+    assert_eq!(alert.owner.route.as_deref(), Some("Analytics"));
+    assert_eq!(alert.owner.email.as_deref(), Some("analytics@dev.com"));
+    assert_eq!(alert.owner.slack_channel.as_deref(), Some("#analytics"));
+
+    // No route for this creator: the creator itself, by its ARN, in the default channel.
+    let mut unrouted = set.clone();
+    unrouted.creators.clear();
+    let alert = only(render(&d, &unrouted));
+    assert_eq!(alert.owner.key, SSO_SESSION);
+    assert_eq!(
+        alert.owner.line,
+        "me@dev.com (Identity Center user, role AWSReservedSSO_AWSAdministratorAccess_abcdef1234567890), who made the call (no ProcessOwner tag); posted in #platform"
+    );
+
+    // The owner tag wins over any creator route.
+    let mut owned = d.clone();
+    owned.resources[0].tags = tags(&[("ProcessOwner", "Platform")]);
+    let alert = only(render(&owned, &set));
+    assert_eq!(
+        (alert.owner.source, alert.owner.key.as_str()),
+        (OwnerSource::Tag, "Platform")
+    );
+
+    // An AWS service acting alone is nobody's to route: the default owner.
+    let mut by_service = d.clone();
+    by_service.actor = None;
+    by_service.creator = Some(crate::event::Creator {
+        name: "*@dev.com".to_owned(),
+        kind: crate::event::CreatorKind::Service,
+        arn: None,
+        via: None,
+        email: None,
+        role: None,
+        session: None,
+    });
+    let alert = only(render(&by_service, &set));
+    assert_eq!(
+        (alert.owner.source, alert.owner.key.as_str()),
+        (OwnerSource::Default, "Platform")
     );
 }

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::{decide, CurrentTags, ResourceDecision};
-use crate::evaluate::{gather, selection, KeyFacts, NotSelected, Stated, Verdict, Violation};
-use crate::event::{Change, ResourceRef};
+use crate::evaluate::{
+    creator_name, gather, selection, KeyFacts, NotSelected, Stated, Verdict, Violation,
+};
+use crate::event::{Change, Creator, ResourceRef};
 use crate::obligation::{self, Evidence, ObligationName};
 use crate::policy::{Origin, PolicySet, Rule, UnfixableAction};
 use crate::Tags;
@@ -211,6 +213,9 @@ pub struct Explanation {
     pub classification: Option<ClassificationTrace>,
     /// The decision, as the enforcer makes it.
     pub verdict: Verdict,
+    /// Who made the call (an event's), whose name fills `{creator}` in `default` values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<Creator>,
 }
 
 /// Decides `change` with its resources' current tags ([`decide`]) and explains the decision
@@ -225,7 +230,7 @@ pub fn explain_change(
     resources
         .iter()
         .zip(&decision.resources)
-        .map(|(resource, decided)| explain(resource, decided, policies))
+        .map(|(resource, decided)| explain(resource, decided, policies, decision.creator.as_ref()))
         .collect()
 }
 
@@ -235,9 +240,10 @@ pub fn explain(
     resource: &ResourceRef,
     decided: &ResourceDecision,
     policies: &PolicySet,
+    creator: Option<&Creator>,
 ) -> Explanation {
     let tags = &decided.tags;
-    let facts = gather(resource, tags, policies);
+    let facts = gather(resource, tags, policies, creator_name(creator));
     let verdict = Verdict {
         matched_rules: decided.matched_rules.clone(),
         overridden_rules: facts
@@ -261,6 +267,7 @@ pub fn explain(
             keys: Vec::new(),
             classification: None,
             verdict,
+            creator: creator.cloned(),
         };
     }
     let rules = policies
@@ -314,6 +321,7 @@ pub fn explain(
         keys,
         classification: classification_trace(decided, policies),
         verdict,
+        creator: creator.cloned(),
     }
 }
 

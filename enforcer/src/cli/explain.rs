@@ -172,6 +172,9 @@ fn write_explanation(
         resource.resource_type, resource.name
     )?;
     writeln!(out, "  tags {}", join_tags(&explanation.tags))?;
+    if let Some(creator) = &explanation.creator {
+        writeln!(out, "  created by {}", creator.display())?;
+    }
     if let Some(exempt) = &explanation.exempt {
         writeln!(out, "\nexempt: {exempt}; no rule is evaluated\n")?;
         return Ok(());

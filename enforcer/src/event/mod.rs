@@ -1,6 +1,7 @@
 //! Events: decoding CloudTrail records in every form they arrive in, and resolving each to the
 //! resources it touched.
 
+mod creator;
 mod input;
 mod macie;
 mod record;
@@ -11,6 +12,7 @@ pub use input::{
     DecodeResult, InputEvent, Location, MacieFindingEvent, TextProblem, MAX_INPUT_BYTES,
 };
 
+pub use creator::{Creator, CreatorKind};
 pub(crate) use input::DecodeError;
 pub use macie::{MacieFinding, SensitiveDataEvidence, MACIE_CATEGORIES};
 pub(crate) use record::CloudTrailRecord;

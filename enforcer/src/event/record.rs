@@ -83,6 +83,26 @@ pub(crate) struct UserIdentity {
     /// Role session details for assumed roles.
     #[serde(default)]
     pub(crate) session_context: Option<SessionContext>,
+    /// `AIDA…` for a user, `AROA…:<session name>` for an assumed role, the account id for root.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) principal_id: Option<String>,
+    /// The IAM user's name; for `SAMLUser` and `WebIdentityUser`, the federated user's name.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) user_name: Option<String>,
+    /// The IAM Identity Center user a call was made for (`IdentityCenterUser` calls, and
+    /// sessions with trusted identity propagation).
+    #[serde(default)]
+    pub(crate) on_behalf_of: Option<OnBehalfOf>,
+}
+
+/// `userIdentity.onBehalfOf`: the IAM Identity Center user behind a call.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OnBehalfOf {
+    /// The Identity Center user id (a UUID in the identity store; `identityStoreArn` says
+    /// which store, and is not needed to name the user).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) user_id: Option<String>,
 }
 
 /// `userIdentity.sessionContext`.
@@ -92,6 +112,10 @@ pub(crate) struct SessionContext {
     /// The role (or user) that issued the session.
     #[serde(default)]
     pub(crate) session_issuer: Option<SessionIssuer>,
+    /// The source identity set when the first role of a chain was assumed: it persists through
+    /// role chaining and cannot be changed by a later `AssumeRole`, unlike a session name.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) source_identity: Option<String>,
 }
 
 /// `userIdentity.sessionContext.sessionIssuer`.
@@ -101,6 +125,12 @@ pub(crate) struct SessionIssuer {
     /// ARN of the role that issued the session.
     #[serde(default, deserialize_with = "lenient_string")]
     pub arn: Option<String>,
+    /// `Role`, `IAMUser` (a federated user's issuer), `Root`.
+    #[serde(default, rename = "type", deserialize_with = "lenient_string")]
+    pub(crate) issuer_type: Option<String>,
+    /// The role's (or user's) name.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) user_name: Option<String>,
 }
 
 /// Accepts a string, a number or a bool as a string; `null` as absent. Records written by hand or

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::creator::Creator;
 use super::input::{ApiCall, InputEvent, MacieFindingEvent, TagChangeEvent};
 use super::macie::{SensitiveDataEvidence, MACIE_FINDING_DETAIL_TYPE, MACIE_SOURCE};
 
@@ -32,6 +33,8 @@ pub(crate) struct Actor {
     pub(crate) session_issuer_arn: Option<String>,
     /// `userIdentity.invokedBy`: a service acting for the caller.
     pub(crate) invoked_by: Option<String>,
+    /// The person (or role, or service) behind the call ([`Creator::resolve`]).
+    pub(crate) creator: Option<Creator>,
 }
 
 /// A resource a call touched.
@@ -472,6 +475,7 @@ fn change_of(
         event_name: header.event_name,
         kind,
         actor: Actor {
+            creator: Creator::resolve(&identity),
             arn: identity.arn,
             identity_type: identity.identity_type,
             session_issuer_arn: record.session_issuer_arn().map(str::to_owned),

@@ -13,8 +13,9 @@ use super::diagnostic::{did_you_mean, suggest, Diagnostic, SourceFile};
 use super::lint::{self, PatternUse, RuleSite};
 use super::model::MaciePolicy;
 use super::model::{
-    parse_duration, Classification, Exemption, Mode, Origin, Owner, PolicySet, Rule, RuleValue,
-    TagSpec, UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER, MIN_RENOTIFY_AFTER,
+    parse_duration, Classification, CreatorRoute, Exemption, Mode, Origin, Owner, PolicySet, Rule,
+    RuleValue, TagSpec, UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER,
+    MIN_RENOTIFY_AFTER,
 };
 use super::raw::{ClassificationRaw, MacieRaw, OwnerRaw, PolicyFile, RuleRaw};
 use super::routing;
@@ -71,6 +72,15 @@ pub(crate) struct Compiler<'k> {
     pending_macie: Vec<(SourceFile, MacieRaw)>,
     /// Where the ranked tag's `ranked = true` was written.
     ranked_origin: Option<(SourceFile, Range<usize>)>,
+}
+
+/// Which table of a rule a value is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueSection {
+    /// `set`: known with certainty.
+    Set,
+    /// `default`: added when absent.
+    Default,
 }
 
 /// The policy format's schema, generated once.
@@ -130,6 +140,9 @@ impl<'k> Compiler<'k> {
         for (name, raw) in file.owners {
             let owner = self.owner(source, &name, raw);
             self.set.owners.insert(name.get_ref().clone(), owner);
+        }
+        for (pattern, raw) in file.creators {
+            self.add_creator_route(source, &pattern, raw.owner);
         }
         for raw in file.exemption {
             let origin = origin(source, raw.arn.as_ref().map_or(0, |a| a.span().start));
@@ -283,6 +296,58 @@ impl<'k> Compiler<'k> {
             self.pending_owner_refs
                 .push((source.clone(), owner.clone()));
         }
+    }
+
+    /// One `[creators."<pattern>"]` table: its owner checked once every owner is known.
+    fn add_creator_route(
+        &mut self,
+        source: &SourceFile,
+        pattern: &Spanned<String>,
+        owner: Spanned<String>,
+    ) {
+        let text = pattern.get_ref().trim();
+        if text.is_empty() || text.chars().all(|c| c == '*') {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::creator-pattern",
+                    format!("`{}` matches every creator", pattern.get_ref()),
+                    source,
+                    pattern.span(),
+                )
+                .with_help(
+                    "name a creator (`alice@example.com`, `ci-deploy`) or a group of them \
+                     (`*@data.example.com`); the owner alerted when nothing else is known is \
+                     `[policy] default_owner`",
+                ),
+            );
+            return;
+        }
+        if let Some(first) = self
+            .set
+            .creators
+            .iter()
+            .find(|route| route.pattern.eq_ignore_ascii_case(text))
+        {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::duplicate-creator",
+                    format!(
+                        "creator `{text}` is already routed to `{}` at {}",
+                        first.owner, first.origin
+                    ),
+                    source,
+                    pattern.span(),
+                )
+                .with_help("creator keys are compared without case: keep one"),
+            );
+            return;
+        }
+        self.set.creators.push(CreatorRoute {
+            pattern: text.to_owned(),
+            owner: owner.get_ref().clone(),
+            origin: origin(source, pattern.span().start),
+        });
+        self.pending_owner_refs.push((source.clone(), owner));
     }
 
     /// One `[owners.<name>]` table; its routing ids checked where they are written.
@@ -716,8 +781,8 @@ impl<'k> Compiler<'k> {
         for key in raw.require.iter().chain(&raw.recommend) {
             self.check_tag_key(source, key);
         }
-        let set = self.rule_values(source, &raw.set, &capture_names);
-        let default = self.rule_values(source, &raw.default, &capture_names);
+        let set = self.rule_values(source, &raw.set, &capture_names, ValueSection::Set);
+        let default = self.rule_values(source, &raw.default, &capture_names, ValueSection::Default);
         for set_value in &set {
             if let Some(default_value) = default.iter().find(|d| d.key == set_value.key) {
                 if default_value.value != set_value.value {
@@ -982,6 +1047,7 @@ impl<'k> Compiler<'k> {
         source: &SourceFile,
         values: &BTreeMap<Spanned<String>, Spanned<String>>,
         capture_names: &BTreeSet<String>,
+        section: ValueSection,
     ) -> Vec<RuleValue> {
         let mut out = Vec::new();
         for (key, value) in values {
@@ -989,6 +1055,9 @@ impl<'k> Compiler<'k> {
             let template = ValueTemplate {
                 text: value.get_ref().clone(),
             };
+            if template.uses_creator() {
+                self.check_creator_value(source, key, value, section);
+            }
             if template.is_literal() {
                 self.check_value(source, key.get_ref(), value);
             } else {
@@ -1002,7 +1071,9 @@ impl<'k> Compiler<'k> {
                                 value.span(),
                             )
                             .with_help(match capture_names.is_empty() {
+                                true if capture == "creator" => "the creator's name is `{creator}`, without `$`".to_owned(),
                                 true => "add a named group such as `(?P<env>dev|prod)` to a `names` pattern".to_owned(),
+                                false if capture == "creator" => format!("the groups are: {}; the creator's name is `{{creator}}`, without `$`", capture_names.iter().cloned().collect::<Vec<_>>().join(", ")),
                                 false => format!("the groups are: {}", capture_names.iter().cloned().collect::<Vec<_>>().join(", ")),
                             }),
                         );
@@ -1016,6 +1087,47 @@ impl<'k> Compiler<'k> {
             });
         }
         out
+    }
+
+    /// `{creator}` may only default a tag: a `set` value is known with certainty, and a
+    /// creator's name is not (the creator may be a role, or a service names nobody); and it never
+    /// names the owner, which is a team of `[owners]` (route by creator with `[creators]`).
+    fn check_creator_value(
+        &mut self,
+        source: &SourceFile,
+        key: &Spanned<String>,
+        value: &Spanned<String>,
+        section: ValueSection,
+    ) {
+        let problem = if section == ValueSection::Set {
+            Some((
+                "policy::creator-in-set",
+                format!("`set.{}` uses `{{creator}}`", key.get_ref()),
+                "move it to `default`: a `set` value is known with certainty and a different \
+                 value is a conflict, but the creator is only who made the call (a role, when \
+                 nothing names a person); `default` adds it when the tag is absent and never \
+                 disputes a person's value"
+                    .to_owned(),
+            ))
+        } else if key.get_ref() == self.set.owner_tag() {
+            Some((
+                "policy::creator-as-owner",
+                format!(
+                    "`default.{}` uses `{{creator}}`, but {} names an owner of `[owners]`",
+                    key.get_ref(),
+                    key.get_ref()
+                ),
+                "route the alerts about what a creator makes with `[creators.\"<name>\"] owner = \
+                 \"<owner>\"`, and keep the creator in a tag of its own (`CreatedBy`)"
+                    .to_owned(),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, message, help)) = problem {
+            self.diagnostics
+                .push(Diagnostic::error(code, message, source, value.span()).with_help(help));
+        }
     }
 
     fn check_tag_key(&mut self, source: &SourceFile, key: &Spanned<String>) {

@@ -287,7 +287,9 @@ fn check_rule_owners(set: &PolicySet, site: &RuleSite, diagnostics: &mut Vec<Dia
     };
     for values in [&site.raw.set, &site.raw.default] {
         if let Some((_, value)) = values.get_key_value(owner_tag) {
-            if !value.get_ref().contains("${") && valid(value) {
+            // A template (`${env}`, `{creator}`) is checked where it is compiled.
+            let literal = !value.get_ref().contains("${") && !value.get_ref().contains("{creator}");
+            if literal && valid(value) {
                 check_owner(set, &site.source, value, diagnostics);
             }
         }

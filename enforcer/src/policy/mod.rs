@@ -26,7 +26,8 @@ pub(crate) use model::{
     unanchored_text, Exemption, Origin, RuleValue, TagSpec, DEFAULT_RENOTIFY_AFTER,
 };
 pub use model::{
-    Classification, MaciePolicy, Mode, Owner, PolicySet, Rule, UnfixableAction, ValueCheck,
+    Classification, CreatorRoute, MaciePolicy, Mode, Owner, PolicySet, Rule, UnfixableAction,
+    ValueCheck,
 };
 pub use schema::policy_schema;
 pub(crate) use schema::{parse_checked, schema_for};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
+use crate::event::Creator;
 use crate::obligation::ClassObligations;
 
 /// Where a policy element was written, for `explain` and for messages.
@@ -82,39 +83,93 @@ pub struct TagSpec {
     pub origin: Origin,
 }
 
+/// The placeholder a rule's `default` value may use for the name of the call's creator
+/// ([`crate::event::Creator`]): filled only when the event names a principal, never a service.
+pub(crate) const CREATOR_PLACEHOLDER: &str = "{creator}";
+
 /// A value a rule sets: literal text with `${capture}` references to the name pattern's named
-/// groups.
+/// groups, and (in `default` values) `{creator}`, the name of the call's creator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueTemplate {
     /// The text as written.
     pub text: String,
 }
 
+/// One piece of a [`ValueTemplate`].
+enum Piece<'t> {
+    Text(&'t str),
+    Capture(&'t str),
+    Creator,
+}
+
 impl ValueTemplate {
-    /// True when the value uses no capture.
+    /// The template's pieces, left to right: a `${` without its `}` is text.
+    fn pieces(&self) -> Vec<Piece<'_>> {
+        let mut pieces = Vec::new();
+        let mut rest = self.text.as_str();
+        loop {
+            let capture = rest.find("${");
+            let creator = rest.find(CREATOR_PLACEHOLDER);
+            match (capture, creator) {
+                (Some(at), creator) if creator.is_none_or(|c| at < c) => {
+                    let after = &rest[at + 2..];
+                    let Some(end) = after.find('}') else { break };
+                    pieces.push(Piece::Text(&rest[..at]));
+                    pieces.push(Piece::Capture(&after[..end]));
+                    rest = &after[end + 1..];
+                }
+                (_, Some(at)) => {
+                    pieces.push(Piece::Text(&rest[..at]));
+                    pieces.push(Piece::Creator);
+                    rest = &rest[at + CREATOR_PLACEHOLDER.len()..];
+                }
+                (_, None) => break,
+            }
+        }
+        pieces.push(Piece::Text(rest));
+        pieces
+    }
+
+    /// True when the value uses no capture and no `{creator}`.
     pub(crate) fn is_literal(&self) -> bool {
-        !self.text.contains("${")
+        self.pieces()
+            .iter()
+            .all(|piece| matches!(piece, Piece::Text(_)))
+    }
+
+    /// True when the value uses `{creator}`.
+    pub fn uses_creator(&self) -> bool {
+        self.pieces()
+            .iter()
+            .any(|piece| matches!(piece, Piece::Creator))
     }
 
     /// The capture names the value uses.
     pub fn captures(&self) -> Vec<&str> {
-        let mut names = Vec::new();
-        let mut rest = self.text.as_str();
-        while let Some(start) = rest.find("${") {
-            let after = &rest[start + 2..];
-            let Some(end) = after.find('}') else { break };
-            names.push(&after[..end]);
-            rest = &after[end + 1..];
-        }
-        names
+        self.pieces()
+            .into_iter()
+            .filter_map(|piece| match piece {
+                Piece::Capture(name) => Some(name),
+                Piece::Text(_) | Piece::Creator => None,
+            })
+            .collect()
     }
 
-    /// The value with captures filled in; `None` when a capture did not participate.
-    pub fn render(&self, captures: &BTreeMap<String, String>) -> Option<String> {
-        let mut out = self.text.clone();
-        for name in self.captures() {
-            let value = captures.get(name)?;
-            out = out.replace(&format!("${{{name}}}"), value);
+    /// The value with captures and the creator's name filled in, in one pass (a filled-in value
+    /// is never read as a placeholder); `None` when a capture did not participate, or the value
+    /// uses `{creator}` and `creator` is `None`.
+    pub fn render(
+        &self,
+        captures: &BTreeMap<String, String>,
+        creator: Option<&str>,
+    ) -> Option<String> {
+        let mut out = String::with_capacity(self.text.len());
+        for piece in self.pieces() {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Capture(name) => out.push_str(captures.get(name)?),
+                Piece::Creator => out.push_str(creator?),
+            }
         }
         Some(out)
     }
@@ -213,6 +268,18 @@ impl Owner {
     }
 }
 
+/// `[creators."<pattern>"]`: the owner whose alerts go to when a resource names no owner and its
+/// creator matches `pattern`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatorRoute {
+    /// A creator's name, email or ARN, exact or with `*` wildcards, case-insensitive.
+    pub pattern: String,
+    /// The `[owners]` entry the alert goes to.
+    pub owner: String,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
 /// The compiled standard: every policy file of a directory, merged.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
@@ -234,6 +301,8 @@ pub struct PolicySet {
     pub exemptions: Vec<Exemption>,
     /// Owners by `ProcessOwner` value.
     pub owners: BTreeMap<String, Owner>,
+    /// Owners by creator (`[creators]`), for resources that name no owner.
+    pub creators: Vec<CreatorRoute>,
     /// Principals a quarantine never locks out (`[quarantine] break_glass_principals`).
     pub break_glass_principals: Vec<String>,
     /// Resources never quarantined (`[quarantine] protect`): regexes searched in the ARN.
@@ -346,6 +415,23 @@ impl PolicySet {
             .as_ref()?
             .iter()
             .position(|allowed| allowed == value)
+    }
+
+    /// The `[creators]` entry for `creator`: an exact key before a pattern, a longer pattern
+    /// before a shorter one. An AWS service acting on its own is nobody's to route.
+    pub fn creator_route(&self, creator: &Creator) -> Option<&CreatorRoute> {
+        if !creator.names_principal() {
+            return None;
+        }
+        self.creators
+            .iter()
+            .filter(|route| creator.matches(&route.pattern))
+            .min_by_key(|route| {
+                (
+                    route.pattern.contains('*'),
+                    std::cmp::Reverse(route.pattern.len()),
+                )
+            })
     }
 
     /// The rule named `name`.

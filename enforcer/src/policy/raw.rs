@@ -48,6 +48,13 @@ pub(crate) struct PolicyFile {
     /// ranked classification tag a bucket holding such data may carry.
     #[serde(default)]
     pub macie: Option<MacieRaw>,
+    /// Creators → owners: where the alert about a resource that names no owner goes, by who
+    /// created it. The key is a creator's name (IAM or Identity Center user name, source
+    /// identity, role name), email or ARN, exact or with `*` wildcards, case-insensitive; an
+    /// exact key wins over a pattern, a longer pattern over a shorter one.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, CreatorRouteRaw>")]
+    pub creators: BTreeMap<Spanned<String>, CreatorRouteRaw>,
 }
 
 /// `[classification.<Class>]`: what resources of one class must honour, checked against the
@@ -103,6 +110,16 @@ pub(crate) struct MacieRaw {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub minimum_class: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+/// `[creators."<name, email or pattern>"]`: the owner alerted about what this creator made when
+/// the resource names no owner.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreatorRouteRaw {
+    /// An owner defined in `[owners]`.
+    #[schemars(with = "String")]
+    pub owner: Spanned<String>,
 }
 
 /// `[quarantine]`: how quarantines isolate resources.
