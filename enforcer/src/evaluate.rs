@@ -1,4 +1,5 @@
-//! Evaluation: (resource, current tags, policies) → verdict. Pure: no I/O, no clock.
+//! Evaluation: (resource, current tags, policies, circumstances) → verdict. Pure: no I/O, no
+//! clock: the time of the decision and the caller arrive in [`Circumstances`].
 //!
 //! It runs in two steps: [`gather`] collects what the policies say about the resource and about
 //! each tag key ([`Facts`]), [`judge`] weighs those facts against the tags ([`Verdict`]).
@@ -22,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::ResourceRef;
 use crate::policy::{
-    unanchored_text, Exemption, Level, PolicySet, Rule, RuleValue, TagSpec, UnfixableAction,
-    ValueCheck,
+    days_left, judge_opt_out, unanchored_text, Exemption, Level, OptOut, OptOutVerdict, PolicySet,
+    Rule, RuleValue, TagSpec, TagWriter, UnfixableAction, ValueCheck,
 };
 use crate::Tags;
 
@@ -39,6 +40,9 @@ pub enum ViolationKind {
     WrongCase,
     /// The value differs from what the policy knows, or rules disagree.
     Conflict,
+    /// The opt-out tag is invalid, expired, longer than the policy allows or not written by an
+    /// approver (`tag` names it).
+    Exemption,
 }
 
 /// One way a resource breaks the standard.
@@ -85,6 +89,10 @@ pub struct Verdict {
     pub(crate) overridden_rules: Vec<String>,
     /// The exemption that applies, if any (then nothing else is evaluated).
     pub exempt: Option<String>,
+    /// The resource's opt-out tag, when it applies: its violations are still reported, but it
+    /// is not quarantined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<OptOut>,
     /// Every problem found.
     pub violations: Vec<Violation>,
     /// Tags to add (keys absent today).
@@ -273,17 +281,48 @@ pub struct Facts<'p> {
     pub keys: Vec<KeyFacts<'p>>,
 }
 
-/// Gathers what the policies say about `resource` with `tags`: the exemption, the applicable
-/// rules, and per tag key everything those rules and the vocabulary say about it.
+/// What a decision knows besides the resource, its tags and the policies: who made the change
+/// and when it is decided.
+#[derive(Debug, Clone, Copy)]
+pub struct Circumstances<'a> {
+    /// The caller's ARNs: `userIdentity.arn` and, for a role session, the issuing role's.
+    /// Empty for a scan, a policy test case given a resource, or an event without a caller.
+    pub(crate) caller: &'a [&'a str],
+    /// True when the change set the opt-out tag's current value: then the caller wrote it.
+    pub(crate) wrote_opt_out: bool,
+    /// True when the state table recorded the resource's current opt-out value as written by an
+    /// approver (per resource: [`crate::engine::decide`] sets it from what the state knows).
+    pub(crate) opt_out_recorded: bool,
+    /// When the decision is made: an opt-out tag applies through its `until` day (UTC).
+    pub now: jiff::Timestamp,
+}
+
+impl Circumstances<'_> {
+    /// A decision outside any event (a scan, a resource case, `explain` of a resource): no
+    /// caller, at `now`.
+    pub fn at(now: jiff::Timestamp) -> Self {
+        Circumstances {
+            caller: &[],
+            wrote_opt_out: false,
+            opt_out_recorded: false,
+            now,
+        }
+    }
+}
+
+/// Gathers what the policies say about `resource` with `tags`: the exemption (by ARN and by
+/// `caller`, the ARNs of whoever made the change), the applicable rules, and per tag key
+/// everything those rules and the vocabulary say about it.
 pub(crate) fn gather<'p>(
     resource: &ResourceRef,
     tags: &Tags,
     policies: &'p PolicySet,
+    caller: &[&str],
 ) -> Facts<'p> {
     if let Some(exemption) = policies
         .exemptions
         .iter()
-        .find(|e| e.arn.as_ref().is_some_and(|re| re.is_match(&resource.arn)))
+        .find(|e| e.applies(&resource.arn, caller))
     {
         return Facts {
             exemption: Some(exemption),
@@ -386,9 +425,100 @@ fn rendered_values<'p>(stated: &[Stated<'p>]) -> Vec<Known<'p>> {
         .collect()
 }
 
-/// Evaluates one resource with its current tags: [`gather`] then [`judge`].
-pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Verdict {
-    judge(&gather(resource, tags, policies), tags)
+/// Evaluates one resource with its current tags: [`gather`] then [`judge`], then the resource's
+/// opt-out tag ([`judge_opt_out_tag`]).
+pub fn evaluate(
+    resource: &ResourceRef,
+    tags: &Tags,
+    policies: &PolicySet,
+    circumstances: &Circumstances<'_>,
+) -> Verdict {
+    let mut verdict = judge(
+        &gather(resource, tags, policies, circumstances.caller),
+        tags,
+    );
+    judge_opt_out_tag(&mut verdict, tags, policies, circumstances);
+    verdict
+}
+
+/// The rule name violations of the opt-out tag report.
+pub(crate) const OPT_OUT_RULE: &str = "exemptions";
+
+/// The rule name of the reminder that an opt-out tag expires soon: a problem of its own (another
+/// fingerprint than the expiry that follows it), so the state table alerts it once.
+pub(crate) const OPT_OUT_REMINDER_RULE: &str = "exemptions.reminder";
+
+/// Weighs the resource's opt-out tag, when it carries one: one that applies withholds
+/// quarantine (the violations stay, and alert), and within `remind_days` of its end is a
+/// reminder to the owner; one that is invalid, expired, too long or not an approver's is itself
+/// a violation naming the tag, and exempts nothing. A resource an `[[exemption]]` covers is left
+/// alone.
+fn judge_opt_out_tag(
+    verdict: &mut Verdict,
+    tags: &Tags,
+    policies: &PolicySet,
+    circumstances: &Circumstances<'_>,
+) {
+    let settings = &policies.exemption_settings;
+    if verdict.exempt.is_some() {
+        return;
+    }
+    let Some(value) = tags.get(&settings.tag) else {
+        return;
+    };
+    let writer = if circumstances.wrote_opt_out && !circumstances.caller.is_empty() {
+        TagWriter::Caller(circumstances.caller)
+    } else if circumstances.opt_out_recorded {
+        TagWriter::Recorded
+    } else {
+        TagWriter::Unknown
+    };
+    let (message, level) = match judge_opt_out(value, settings, circumstances.now, writer) {
+        OptOutVerdict::Applies(opt_out) => {
+            if verdict.action == Action::Quarantine {
+                verdict.action = Action::Alert;
+            }
+            let left = days_left(opt_out.until, circumstances.now);
+            let due = settings
+                .remind_days
+                .is_some_and(|days| i64::from(left) <= i64::from(days));
+            if due {
+                verdict.violations.push(Violation {
+                    tag: settings.tag.clone(),
+                    kind: ViolationKind::Exemption,
+                    rule: OPT_OUT_REMINDER_RULE.to_owned(),
+                    message: format!(
+                        "the exemption `{}` ends on {} ({}): renew it, or make the resource meet the standard",
+                        settings.tag,
+                        opt_out.until,
+                        match left {
+                            0 => "today".to_owned(),
+                            1 => "in 1 day".to_owned(),
+                            n => format!("in {n} days"),
+                        }
+                    ),
+                    level: Level::Error,
+                    fixed: false,
+                });
+                verdict.action = verdict.action.max(Action::Alert);
+            }
+            verdict.opt_out = Some(opt_out);
+            return;
+        }
+        OptOutVerdict::Rejected(message) => (message, Level::Error),
+        OptOutVerdict::Unverified(message) => (message, Level::Warning),
+    };
+    verdict.violations.push(Violation {
+        tag: settings.tag.clone(),
+        kind: ViolationKind::Exemption,
+        rule: OPT_OUT_RULE.to_owned(),
+        message,
+        level,
+        fixed: false,
+    });
+    if level == Level::Error && verdict.action < Action::Alert {
+        verdict.action = Action::Alert;
+    }
 }
 
 /// Judges the facts gathered about a resource with `tags`: every violation, the tags the plan
@@ -692,6 +822,14 @@ names = ['^britbox-prod-']
 ProcessOwner = "AnalyticsTeam"
 "#;
 
+    /// As a scan evaluates: no caller; these verdicts do not depend on the time.
+    const SCAN: Circumstances<'static> = Circumstances {
+        caller: &[],
+        wrote_opt_out: false,
+        opt_out_recorded: false,
+        now: jiff::Timestamp::UNIX_EPOCH,
+    };
+
     fn bucket(name: &str) -> ResourceRef {
         ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap()
     }
@@ -699,12 +837,12 @@ ProcessOwner = "AnalyticsTeam"
     #[test]
     fn an_overridden_rule_does_not_apply() {
         let set = policies(&LAYERS.replace("OVERRIDES", "overrides = [\"refined\"]"));
-        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set, &SCAN);
         assert_eq!(verdict.matched_rules, vec!["raw"]);
         assert_eq!(verdict.overridden_rules, vec!["refined"]);
         assert_eq!(verdict.add_tags["ProcessOwner"], "DataEngineering");
         // Alone, the overridden rule still applies.
-        let verdict = evaluate(&bucket("britbox-prod-x"), &Tags::new(), &set);
+        let verdict = evaluate(&bucket("britbox-prod-x"), &Tags::new(), &set, &SCAN);
         assert_eq!(verdict.matched_rules, vec!["refined"]);
         assert_eq!(verdict.add_tags["ProcessOwner"], "AnalyticsTeam");
     }
@@ -712,7 +850,7 @@ ProcessOwner = "AnalyticsTeam"
     #[test]
     fn rules_that_still_disagree_are_a_conflict_and_add_nothing() {
         let set = policies(&LAYERS.replace("OVERRIDES", ""));
-        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set, &SCAN);
         assert_eq!(verdict.matched_rules, vec!["raw", "refined"]);
         assert!(verdict.add_tags.is_empty());
         assert_eq!(verdict.violations[0].kind, ViolationKind::Conflict);

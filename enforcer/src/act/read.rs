@@ -243,7 +243,8 @@ pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
 }
 
 /// Records, for each resource decided, the vocabulary tags it carries now over what the state
-/// knew (a removed key keeps its last value), when that changes what the state knew.
+/// knew (a removed key keeps its last value), when that changes what the state knew; and, when
+/// the policy names opt-out approvers, the opt-out value that applied (an approver's).
 async fn remember_classification<R: StateStore + Sync>(
     records: &R,
     decision: &Decision,
@@ -254,11 +255,17 @@ async fn remember_classification<R: StateStore + Sync>(
     for resource in decision.resources.iter().filter(|r| !r.stale_read) {
         let before = known.get(&resource.arn).cloned().unwrap_or_default();
         let mut after = before.clone();
+        // The opt-out value is remembered once it applied with approvers named: an approver
+        // wrote it (or the state already vouched for it), so a later scan can trust it.
+        let settings = &policies.exemption_settings;
+        let vouched = resource.opt_out.is_some() && !settings.approvers.is_empty();
         after.extend(
             resource
                 .tags
                 .iter()
-                .filter(|(key, _)| policies.tag(key).is_some())
+                .filter(|(key, _)| {
+                    policies.tag(key).is_some() || (vouched && **key == settings.tag)
+                })
                 .map(|(key, value)| (key.clone(), value.clone())),
         );
         if after != before {
@@ -285,7 +292,17 @@ async fn read_change_and_decide<S: TagStore>(
             for (arn, tags) in known.into_iter().flatten() {
                 current.set_known(arn, tags.clone());
             }
-            (decide(change, current, policies, mode, location), None)
+            (
+                decide(
+                    change,
+                    current,
+                    policies,
+                    mode,
+                    jiff::Timestamp::now(),
+                    location,
+                ),
+                None,
+            )
         }
         Err(error) => {
             let reason = format!("reading current tags failed: {error}");

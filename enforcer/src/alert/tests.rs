@@ -81,6 +81,7 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         tags: current,
         matched_rules: vec!["data-stores".to_owned()],
         exempt: None,
+        opt_out: None,
         violations: Vec::new(),
         add_tags: Tags::new(),
         case_fixes: Tags::new(),

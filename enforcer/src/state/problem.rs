@@ -126,6 +126,7 @@ fn kind_name(kind: ViolationKind) -> &'static str {
         ViolationKind::InvalidValue => "invalid_value",
         ViolationKind::WrongCase => "wrong_case",
         ViolationKind::Conflict => "conflict",
+        ViolationKind::Exemption => "exemption",
     }
 }
 
