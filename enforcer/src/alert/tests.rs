@@ -905,3 +905,29 @@ fn limits_hold_for_huge_decisions() {
         "{fix}"
     );
 }
+
+/// A resource whose opt-out tag applies is still alerted about, saying until when and by whom it
+/// is exempt from quarantine; the policy's `how_to_request` replaces the appeal line, in the
+/// Chatbot and the Slack renderings alike.
+#[test]
+fn an_opt_out_and_how_to_request_an_exemption_are_shown() {
+    let mut decision = raw_bucket_alert(Mode::Enforce);
+    decision.resources[0].opt_out = Some(crate::policy::OptOut {
+        until: "2027-01-31".parse().unwrap(),
+        reason: Some("migrating to Lake Formation".to_owned()),
+        by: Some("carol".to_owned()),
+    });
+    let mut policies = policies();
+    policies.exemption_settings.how_to_request =
+        Some("ask Data Governance in #data-governance".to_owned());
+    let alert = only(render(&decision, &policies));
+    let opt_out_line = "Not quarantined: its opt-out tag exempts it until 2027-01-31, approved by carol (migrating to Lake Formation)";
+    let request_line = "To request an exemption: ask Data Governance in #data-governance";
+    let chatbot = json_of(&alert.chatbot).to_string();
+    let slack = json_of(&alert.slack).to_string();
+    for (rendering, text) in [("chatbot", &chatbot), ("slack", &slack)] {
+        assert!(text.contains(opt_out_line), "{rendering}: {text}");
+        assert!(text.contains(request_line), "{rendering}: {text}");
+        assert!(!text.contains("To appeal"), "{rendering}: {text}");
+    }
+}

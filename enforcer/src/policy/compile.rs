@@ -26,6 +26,10 @@ use super::schema;
 /// (`policy::too-many-rules`).
 pub const MAX_RULES: usize = 1000;
 
+/// The prefix of the keys the enforcer removes (its quarantine records,
+/// [`crate::act::aws::REMOVABLE_TAG_KEYS`] without its `*`): no opt-out tag may start so.
+const QUARANTINE_RECORD_PREFIX: &str = "enforcer:quarantine";
+
 /// Compiles parsed files into one set. Problems go to `diagnostics`; the set is only
 /// trustworthy when none of them is an error.
 pub(crate) struct Compiler<'k> {
@@ -255,6 +259,19 @@ impl<'k> Compiler<'k> {
                         tag.span(),
                     )
                     .with_help("leave `tag` out for the default, `enforcer:exempt`"),
+                );
+            } else if tag.get_ref().starts_with(QUARANTINE_RECORD_PREFIX) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::reserved-exemption-tag",
+                        format!(
+                            "`{}` is a quarantine record key: the enforcer removes those on release",
+                            tag.get_ref()
+                        ),
+                        source,
+                        tag.span(),
+                    )
+                    .with_help("choose another key, e.g. the default `enforcer:exempt`"),
                 );
             } else {
                 settings.tag = tag.get_ref().clone();
@@ -1183,6 +1200,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("{code} has no span"));
             assert_eq!(&text[span], at, "{code}");
         }
+        assert_eq!(
+            crate::act::aws::REMOVABLE_TAG_KEYS,
+            format!("{QUARANTINE_RECORD_PREFIX}*"),
+            "the reserved prefix is the keys the enforcer removes"
+        );
         let (_, codes) = compile(&[
             ("a.toml", "[exemptions]\nmax_days = 30\n"),
             ("b.toml", "[exemptions]\nmax_days = 60\n"),
