@@ -97,3 +97,57 @@ fn principal_exemptions_match_real_callers() {
         );
     }
 }
+
+/// `check` (without a state table) and `replay` decide a recorded event at its own time: the
+/// opt-out Data Governance wrote on 2027-01-10 applies then, whatever today is, and the same
+/// event dated after its `until` finds it expired.
+#[test]
+fn a_recorded_event_s_opt_out_is_judged_at_the_event_s_time() {
+    use enforcer::act::{read_and_decide, InMemoryTagStore, ReadRetry};
+    use enforcer::evaluate::ViolationKind;
+
+    let shipped = enforcer::policy::load(&[repo_root().join("policies")], KNOWN_RESOURCE_TYPES)
+        .unwrap()
+        .set;
+    let decide_text = |text: &str| {
+        let (location, event) = decode_bytes("event.json", text.as_bytes())
+            .into_iter()
+            .next()
+            .unwrap()
+            .unwrap();
+        let resolver = Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (decision, error) = runtime.block_on(read_and_decide(
+            &InMemoryTagStore::new(),
+            &ReadRetry::none(),
+            resolver.resolve(&event),
+            &shipped,
+            shipped.mode,
+            Some(&location),
+        ));
+        assert!(error.is_none(), "{error:?}");
+        decision.resources.into_iter().next().unwrap()
+    };
+    let event = std::fs::read_to_string(
+        repo_root().join("policies/tests/events/tag-opt-out-by-governance.json"),
+    )
+    .unwrap();
+    let then = decide_text(&event);
+    assert_eq!(
+        then.opt_out
+            .as_ref()
+            .map(|o| o.until.to_string())
+            .as_deref(),
+        Some("2027-01-31"),
+        "{then:#?}"
+    );
+    let late = decide_text(&event.replace("2027-01-10T10:02:07Z", "2027-02-05T10:02:07Z"));
+    assert!(late.opt_out.is_none(), "{late:#?}");
+    assert!(late
+        .violations
+        .iter()
+        .any(|v| v.kind == ViolationKind::Exemption
+            && v.message == "the exemption `enforcer:exempt` expired on 2027-01-31"));
+}

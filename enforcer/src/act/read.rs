@@ -117,7 +117,10 @@ pub fn given_current(
 
 /// Decides what an event resolved to, reading its resources' current tags from `store`: an
 /// event that resolved to no resource is decided as it is; a change is read ([`read_current`])
-/// and decided ([`decide`]) under `mode`. When the read failed, the decision is an
+/// and decided ([`decide`]) under `mode`, at the event's own time (`eventTime`) when it has one:
+/// `check` without a state table and `replay` say what the enforcer decided about a recorded
+/// event, so an opt-out tag is judged as it stood then; a change without one (a scan) at the
+/// clock's now. When the read failed, the decision is an
 /// [`Outcome::Error`](crate::engine::Outcome::Error) and the failure comes back beside it, so a
 /// caller can tell a retryable failure from a permanent one.
 pub async fn read_and_decide<S: TagStore>(
@@ -132,7 +135,12 @@ pub async fn read_and_decide<S: TagStore>(
         Ok(decision) => return (decision, None),
         Err(change) => *change,
     };
-    read_change_and_decide(store, retry, change, None, policies, mode, location).await
+    let now = change
+        .event_time
+        .as_deref()
+        .and_then(|time| time.parse::<jiff::Timestamp>().ok())
+        .unwrap_or_else(jiff::Timestamp::now);
+    read_change_and_decide(store, retry, change, None, policies, mode, now, location).await
 }
 
 /// The clock an event carries for freshness: a `Tag Change on Resource` event's `version`, else
@@ -180,7 +188,8 @@ pub(crate) async fn stale_resources<R: StateStore + Sync>(
 /// ([`ResourceTags::known`](crate::engine::ResourceTags::known): never quarantined once seen
 /// classified; a lost `restore` tag written back), and what they carry now is remembered. The
 /// Lambda, `check --aws` and `scan --aws` decide so (a scan's listed tags through an
-/// [`InMemoryTagStore`](super::InMemoryTagStore) holding them, and no clock: never stale).
+/// [`InMemoryTagStore`](super::InMemoryTagStore) holding them, and no clock: never stale),
+/// at the clock's now: they act now, so an opt-out tag is judged as it stands now.
 pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
     store: &S,
     records: &R,
@@ -229,8 +238,18 @@ pub async fn read_fresh_and_decide<S: TagStore, R: StateStore + Sync>(
             }
         }
     }
-    let (mut decision, error) =
-        read_change_and_decide(store, retry, change, Some(&known), policies, mode, location).await;
+    // What the enforcer does now: judged at the clock's now.
+    let (mut decision, error) = read_change_and_decide(
+        store,
+        retry,
+        change,
+        Some(&known),
+        policies,
+        mode,
+        jiff::Timestamp::now(),
+        location,
+    )
+    .await;
     if let Some(reason) = stale_reason {
         decision.reason.get_or_insert(reason);
     }
@@ -278,6 +297,7 @@ async fn remember_classification<R: StateStore + Sync>(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)] // decide's inputs and the read's, each named
 async fn read_change_and_decide<S: TagStore>(
     store: &S,
     retry: &ReadRetry,
@@ -285,6 +305,7 @@ async fn read_change_and_decide<S: TagStore>(
     known: Option<&BTreeMap<String, Tags>>,
     policies: &PolicySet,
     mode: Mode,
+    now: jiff::Timestamp,
     location: Option<&Location>,
 ) -> (Decision, Option<StoreError>) {
     match read_current(store, &change, retry).await {
@@ -292,17 +313,7 @@ async fn read_change_and_decide<S: TagStore>(
             for (arn, tags) in known.into_iter().flatten() {
                 current.set_known(arn, tags.clone());
             }
-            (
-                decide(
-                    change,
-                    current,
-                    policies,
-                    mode,
-                    jiff::Timestamp::now(),
-                    location,
-                ),
-                None,
-            )
+            (decide(change, current, policies, mode, now, location), None)
         }
         Err(error) => {
             let reason = format!("reading current tags failed: {error}");
