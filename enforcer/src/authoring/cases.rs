@@ -169,7 +169,7 @@ pub(crate) struct ViolationRaw {
     /// The tag key.
     #[schemars(with = "String")]
     pub tag: Spanned<String>,
-    /// `missing`, `invalid_value`, `wrong_case` or `conflict`.
+    /// `missing`, `invalid_value`, `wrong_case`, `conflict` or `exemption` (the opt-out tag).
     pub kind: ViolationKind,
     /// The rule reported (any rule when omitted).
     #[serde(default)]
