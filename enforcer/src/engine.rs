@@ -12,14 +12,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::catalog::{Arn, CallKind};
-use crate::evaluate::{check_obligations, evaluate_created, Action, Violation, ViolationKind};
+use crate::evaluate::{
+    check_obligations, evaluate, Action, Circumstances, Violation, ViolationKind,
+};
 use crate::event::{
     Actor, Change, Creator, DecodeError, EventHeader, Location, Resolution, ResolvedBy,
     ResourceRef, TagUpdate,
 };
 use crate::obligation::{Evidence, Fact, ProtectionFacts, SettingReadError};
 use crate::evidence::{by_category, classification_violations, SensitiveData};
-use crate::policy::{Mode, PolicySet};
+use crate::policy::{Mode, OptOut, PolicySet};
 use crate::Tags;
 
 /// The outcome of one input record.
@@ -64,6 +66,10 @@ pub struct ResourceDecision {
     /// The exemption that applies, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exempt: Option<String>,
+    /// The opt-out tag that applies (`[exemptions]`): violations are reported, quarantine is
+    /// withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<OptOut>,
     /// Everything wrong.
     pub violations: Vec<Violation>,
     /// Tags the plan adds.
@@ -380,7 +386,10 @@ fn may_quarantine(change: &Change) -> bool {
 }
 
 /// Decides a change: evaluates each of its resources with its current tags against the
-/// policies, and records the decision under `mode` (`audit` plans and writes nothing).
+/// policies at `now` (the time of the decision, read by the caller: an opt-out tag's expiry is
+/// judged against it), and records the decision under `mode` (`audit` plans and writes nothing).
+/// The change's caller is what a `principal` exemption matches, and, when the change set the
+/// opt-out tag, who wrote it.
 ///
 /// A resource `current` does not hold ([`CurrentTags::of`] holds every resource of the change it
 /// was made for) is judged untagged and unread. The resources of an inferred change are only
@@ -390,9 +399,26 @@ pub fn decide(
     mut current: CurrentTags,
     policies: &PolicySet,
     mode: Mode,
+    now: jiff::Timestamp,
     location: Option<&Location>,
 ) -> Decision {
     let inferred = change.resolved_by == Some(ResolvedBy::Inferred);
+    let caller: Vec<&str> = [&change.actor.arn, &change.actor.session_issuer_arn]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let opt_out_tag = policies.exemption_settings.tag.as_str();
+    let circumstances = Circumstances {
+        caller: &caller,
+        wrote_opt_out: match &change.tag_update {
+            TagUpdate::Merge(tags) | TagUpdate::Replace(tags) => tags.contains_key(opt_out_tag),
+            TagUpdate::None | TagUpdate::Remove(_) => false,
+        },
+        opt_out_recorded: false,
+        creator: change.actor.creator.as_ref(),
+        now,
+    };
     let resources: Vec<ResourceDecision> = change
         .resources
         .iter()
@@ -421,8 +447,14 @@ pub fn decide(
                 .collect();
             let mut judged = tags.clone();
             judged.extend(restored.clone());
-            let mut verdict =
-                evaluate_created(resource, &judged, policies, change.actor.creator.as_ref());
+            // The state remembers an opt-out value an approver wrote (`act::read`): the same
+            // value now is vouched for, whoever the caller.
+            let recorded = known.get(opt_out_tag);
+            let circumstances = Circumstances {
+                opt_out_recorded: recorded.is_some() && recorded == tags.get(opt_out_tag),
+                ..circumstances
+            };
+            let mut verdict = evaluate(resource, &judged, policies, &circumstances);
             for (key, value) in restored {
                 verdict.add_tags.entry(key).or_insert(value);
             }
@@ -457,10 +489,12 @@ pub fn decide(
             }
             let protected = policies.protects(&resource.arn);
             // Only a resource that never carried a classification may be quarantined: one the
-            // state saw classified and that lost it is alerted about, whatever the event.
+            // state saw classified and that lost it is alerted about, whatever the event. (An
+            // opt-out value the state remembers is no classification.)
+            let seen_classified = known.keys().any(|key| key != opt_out_tag);
             let quarantine_withheld = verdict.action == Action::Quarantine
                 && !protected
-                && (!may_quarantine(&change) || !known.is_empty());
+                && (!may_quarantine(&change) || seen_classified);
             if verdict.action == Action::Quarantine && (quarantine_withheld || protected) {
                 verdict.action = Action::Alert;
             }
@@ -470,6 +504,7 @@ pub fn decide(
                 tags,
                 matched_rules: verdict.matched_rules,
                 exempt: verdict.exempt,
+                opt_out: verdict.opt_out,
                 violations: verdict.violations,
                 add_tags: verdict.add_tags,
                 case_fixes: verdict.case_fixes,
@@ -525,6 +560,7 @@ mod tests {
     use super::*;
     use crate::catalog::KNOWN_RESOURCE_TYPES;
     use crate::obligation::ObligationName;
+    use crate::evaluate::ViolationKind;
     use crate::policy::{compile_sources, SourceFile};
 
     fn standard() -> PolicySet {
@@ -537,6 +573,11 @@ mod tests {
 
     fn bucket(name: &str) -> ResourceRef {
         ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap()
+    }
+
+    /// The fixed clock of these tests.
+    fn test_now() -> jiff::Timestamp {
+        "2027-01-10T12:00:00Z".parse().unwrap()
     }
 
     fn with_history() -> PolicySet {
@@ -589,7 +630,7 @@ require = ["Team"]
             unread_settings: Vec::new(),
             sensitive: SensitiveData::new(),
         });
-        decide(change, current, &policies, Mode::Enforce, None)
+        decide(change, current, &policies, Mode::Enforce, test_now(), None)
             .resources
             .remove(0)
     }
@@ -634,7 +675,7 @@ require = ["Team"]
             Some("111122223333"),
         );
         let current = CurrentTags::of(&change, |_| ResourceTags::default());
-        let decision = decide(change, current, &policies, Mode::Audit, None);
+        let decision = decide(change, current, &policies, Mode::Audit, test_now(), None);
         assert_eq!(decision.mode, Mode::Audit);
         assert_eq!(decision.account.as_deref(), Some("111122223333"));
         assert_eq!(decision.event_source, "enforcer.scan");
@@ -653,12 +694,13 @@ require = ["Team"]
         let policies = standard();
         let decide_on = |change: Change| {
             let current = CurrentTags::of(&change, |_| ResourceTags::default());
-            decide(change, current, &policies, Mode::Enforce, None).resources[0].action
+            decide(change, current, &policies, Mode::Enforce, test_now(), None).resources[0].action
         };
         // Withheld (the thread stays the quarantine's) only where the change is what stops it.
         let withheld = |change: Change| {
             let current = CurrentTags::of(&change, |_| ResourceTags::default());
-            decide(change, current, &policies, Mode::Enforce, None).resources[0].quarantine_withheld
+            decide(change, current, &policies, Mode::Enforce, test_now(), None).resources[0]
+                .quarantine_withheld
         };
         assert!(!withheld(existing(bucket("scratch"), None)));
         assert!(!withheld(existing(bucket("org-cloudtrail-logs"), None)));
@@ -692,7 +734,7 @@ require = ["Team"]
             unread_settings: Vec::new(),
             sensitive: SensitiveData::new(),
         });
-        let decision = decide(change, current, &policies, policies.mode, None);
+        let decision = decide(change, current, &policies, policies.mode, test_now(), None);
         let resource = &decision.resources[0];
         assert!(resource.stale_read);
         assert_eq!(resource.read.as_ref(), Some(&read));
@@ -772,7 +814,7 @@ action = "quarantine"
             unread_settings: Vec::new(),
             ..ResourceTags::default()
         });
-        decide(change, current, &policies, Mode::Enforce, None)
+        decide(change, current, &policies, Mode::Enforce, test_now(), None)
             .resources
             .remove(0)
     }
@@ -1004,7 +1046,7 @@ CreatedBy = "{creator}"
             read: Some(tags.clone()),
             ..ResourceTags::default()
         });
-        decide(*change, current, &with_created_by(), Mode::Enforce, None)
+        decide(*change, current, &with_created_by(), Mode::Enforce, test_now(), None)
     }
 
     /// The IAM Identity Center session of aws-lambda-rust-runtime's CloudTrail fixture
@@ -1085,8 +1127,312 @@ CreatedBy = "{creator}"
         let policies = with_created_by();
         let change = existing(bucket("lake"), Some("111122223333"));
         let current = CurrentTags::of(&change, |_| ResourceTags::default());
-        let scanned = decide(change, current, &policies, Mode::Enforce, None);
+        let scanned = decide(change, current, &policies, Mode::Enforce, test_now(), None);
         assert!(scanned.creator.is_none());
         assert!(scanned.resources[0].add_tags.is_empty());
+    }
+
+    /// A policy with principal exemptions and an opt-out tag, over a quarantine rule.
+    fn with_exemptions(approvers: &str) -> PolicySet {
+        let source = SourceFile {
+            path: "p.toml".to_owned(),
+            text: Arc::new(format!(
+                r#"
+[tags.DataClassification]
+values = ["Public", "Confidential"]
+
+[[rule]]
+name = "isolate-unclassified"
+resource_types = ["s3:bucket"]
+require = ["DataClassification"]
+action = "quarantine"
+
+[[exemption]]
+principal = 'arn:aws:iam::*:role/deploy-*'
+reason = "the pipeline"
+
+[[exemption]]
+principal = 'arn:aws:iam::111122223333:user/ci'
+arn = '^arn:aws:s3:::build-'
+reason = "CI's scratch buckets"
+
+[[exemption]]
+principal = 'arn:aws:iam::111122223333:root'
+reason = "the root user is watched elsewhere"
+
+[exemptions]
+require = ["until", "reason", "by"]
+max_days = 30
+remind_days = 7
+{approvers}
+"#
+            )),
+        };
+        let (set, diagnostics) = compile_sources(&[source], KNOWN_RESOURCE_TYPES);
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| d.level != crate::policy::Level::Error),
+            "{diagnostics:?}"
+        );
+        set
+    }
+
+    /// A bucket created by a caller: `(userIdentity.arn, sessionIssuer.arn, type)`, with `tags`
+    /// in the request.
+    fn created_by(
+        bucket_name: &str,
+        caller: (&str, Option<&str>, &str),
+        tags: &[(&str, &str)],
+    ) -> Change {
+        let mut change = existing(bucket(bucket_name), Some("111122223333"));
+        change.event_source = "s3.amazonaws.com".to_owned();
+        change.event_name = "CreateBucket".to_owned();
+        change.kind = CallKind::Create;
+        change.actor = Actor {
+            arn: Some(caller.0.to_owned()),
+            identity_type: Some(caller.2.to_owned()),
+            session_issuer_arn: caller.1.map(str::to_owned),
+            invoked_by: None,
+            creator: None,
+        };
+        let tags: Tags = tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        change.tag_update = TagUpdate::Merge(tags);
+        change
+    }
+
+    fn decide_at(change: Change, policies: &PolicySet, now: &str) -> ResourceDecision {
+        let tags = match &change.tag_update {
+            TagUpdate::Merge(tags) => tags.clone(),
+            _ => Tags::new(),
+        };
+        let current = CurrentTags::of(&change, |_| ResourceTags {
+            tags: tags.clone(),
+            read: Some(tags.clone()),
+            ..ResourceTags::default()
+        });
+        decide(
+            change,
+            current,
+            policies,
+            Mode::Enforce,
+            now.parse().unwrap(),
+            None,
+        )
+        .resources
+        .remove(0)
+    }
+
+    const NOW: &str = "2027-01-10T12:00:00Z";
+
+    /// A principal exemption matches an IAM user, an assumed-role session through the role that
+    /// issued it, and the root user; never a scan, which has no caller.
+    #[test]
+    fn principal_exemptions_match_the_caller_of_the_event() {
+        let policies = with_exemptions("");
+        let session = (
+            "arn:aws:sts::111122223333:assumed-role/deploy-pipeline/codebuild-7",
+            Some("arn:aws:iam::111122223333:role/deploy-pipeline"),
+            "AssumedRole",
+        );
+        let exempt = decide_at(created_by("lake", session, &[]), &policies, NOW);
+        assert_eq!(exempt.action, Action::None);
+        assert!(
+            exempt
+                .exempt
+                .as_deref()
+                .is_some_and(|e| e.starts_with("the pipeline")),
+            "{exempt:?}"
+        );
+
+        // A session of another role is not exempt: the bucket is quarantined.
+        let other = (
+            "arn:aws:sts::111122223333:assumed-role/DataEngineer/alice",
+            Some("arn:aws:iam::111122223333:role/DataEngineer"),
+            "AssumedRole",
+        );
+        let judged = decide_at(created_by("lake", other, &[]), &policies, NOW);
+        assert_eq!((judged.exempt, judged.action), (None, Action::Quarantine));
+
+        // An IAM user with `arn` too: both must match.
+        let ci = ("arn:aws:iam::111122223333:user/ci", None, "IAMUser");
+        assert!(decide_at(created_by("build-42", ci, &[]), &policies, NOW)
+            .exempt
+            .is_some());
+        assert!(decide_at(created_by("lake", ci, &[]), &policies, NOW)
+            .exempt
+            .is_none());
+
+        let root = ("arn:aws:iam::111122223333:root", None, "Root");
+        assert!(decide_at(created_by("lake", root, &[]), &policies, NOW)
+            .exempt
+            .is_some());
+        let other_root = ("arn:aws:iam::444455556666:root", None, "Root");
+        assert!(
+            decide_at(created_by("lake", other_root, &[]), &policies, NOW)
+                .exempt
+                .is_none()
+        );
+
+        // A scan has no caller.
+        let scan = existing(bucket("lake"), Some("111122223333"));
+        assert_eq!(decide_at(scan, &policies, NOW).action, Action::Quarantine);
+    }
+
+    const ALICE: (&str, Option<&str>, &str) = (
+        "arn:aws:sts::111122223333:assumed-role/DataEngineer/alice",
+        Some("arn:aws:iam::111122223333:role/DataEngineer"),
+        "AssumedRole",
+    );
+
+    const OPT_OUT: &str = "until=2027-01-31;reason=migrating to Lake Formation;by=carol";
+
+    /// At a fixed clock: a valid opt-out withholds quarantine and keeps the violation; expired,
+    /// over the cap or missing a field, it is a violation of its own and exempts nothing.
+    #[test]
+    fn the_opt_out_tag_is_judged_at_the_time_of_the_decision() {
+        let policies = with_exemptions("");
+        let with = |value: &str| created_by("lake", ALICE, &[("enforcer:exempt", value)]);
+
+        let valid = decide_at(with(OPT_OUT), &policies, NOW);
+        assert_eq!(valid.action, Action::Alert, "{valid:#?}");
+        assert_eq!(
+            valid.opt_out.as_ref().map(|o| o.until.to_string()),
+            Some("2027-01-31".to_owned())
+        );
+        assert_eq!(
+            valid.violations.len(),
+            1,
+            "the missing classification is still reported"
+        );
+        assert_eq!(valid.violations[0].tag, "DataClassification");
+
+        let rejected = |decided: &ResourceDecision| {
+            assert_eq!(decided.action, Action::Quarantine, "{decided:#?}");
+            assert!(decided.opt_out.is_none());
+            let problem = decided
+                .violations
+                .iter()
+                .find(|v| v.kind == ViolationKind::Exemption)
+                .expect("a violation naming the opt-out tag");
+            assert_eq!(
+                (problem.tag.as_str(), problem.rule.as_str()),
+                ("enforcer:exempt", "exemptions")
+            );
+            problem.message.clone()
+        };
+        let expired = decide_at(with(OPT_OUT), &policies, "2027-02-01T00:00:00Z");
+        assert_eq!(
+            rejected(&expired),
+            "the exemption `enforcer:exempt` expired on 2027-01-31"
+        );
+        let too_long = decide_at(with("until=2027-03-31;reason=r;by=carol"), &policies, NOW);
+        assert!(rejected(&too_long).contains("at most 30"));
+        let unsigned = decide_at(with("until=2027-01-31;reason=r"), &policies, NOW);
+        assert!(rejected(&unsigned).ends_with("`by` is required"));
+    }
+
+    /// With approvers, the opt-out counts only when an approver wrote it: known from the event
+    /// that set it, or from the state table's record of the value.
+    #[test]
+    fn with_approvers_only_an_approver_s_opt_out_counts() {
+        let policies = with_exemptions("approvers = ['arn:aws:iam::*:role/DataGovernance*']");
+        let carol = (
+            "arn:aws:sts::111122223333:assumed-role/DataGovernanceAdmin/carol",
+            Some("arn:aws:iam::111122223333:role/DataGovernanceAdmin"),
+            "AssumedRole",
+        );
+        let by_approver = decide_at(
+            created_by("lake", carol, &[("enforcer:exempt", OPT_OUT)]),
+            &policies,
+            NOW,
+        );
+        assert!(by_approver.opt_out.is_some(), "{by_approver:#?}");
+        assert_eq!(by_approver.action, Action::Alert);
+
+        let by_alice = decide_at(
+            created_by("lake", ALICE, &[("enforcer:exempt", OPT_OUT)]),
+            &policies,
+            NOW,
+        );
+        assert!(by_alice.opt_out.is_none());
+        assert_eq!(by_alice.action, Action::Quarantine);
+        assert!(by_alice
+            .violations
+            .iter()
+            .any(|v| v.kind == ViolationKind::Exemption
+                && v.message
+                    .contains("DataEngineer/alice, who is not an approver")));
+
+        // A scan: the writer is unknown, unless the state recorded this value.
+        let tagged = Tags::from([("enforcer:exempt".to_owned(), OPT_OUT.to_owned())]);
+        let scan = |known: Tags| {
+            let change = existing(bucket("lake"), Some("111122223333"));
+            let current = CurrentTags::of(&change, |_| ResourceTags {
+                tags: tagged.clone(),
+                read: Some(tagged.clone()),
+                known: known.clone(),
+                ..ResourceTags::default()
+            });
+            decide(
+                change,
+                current,
+                &policies,
+                Mode::Enforce,
+                NOW.parse().unwrap(),
+                None,
+            )
+            .resources
+            .remove(0)
+        };
+        let unknown = scan(Tags::new());
+        assert!(unknown.opt_out.is_none());
+        assert_eq!(unknown.action, Action::Quarantine, "{unknown:#?}");
+        assert!(unknown.violations.iter().any(
+            |v| v.kind == ViolationKind::Exemption && v.level == crate::policy::Level::Warning
+        ));
+        let recorded = scan(tagged.clone());
+        assert!(recorded.opt_out.is_some(), "{recorded:#?}");
+        assert_eq!(recorded.action, Action::Alert);
+        assert!(!recorded.quarantine_withheld);
+        let other_value = scan(Tags::from([(
+            "enforcer:exempt".to_owned(),
+            "until=2027-01-20;reason=r;by=carol".to_owned(),
+        )]));
+        assert!(other_value.opt_out.is_none());
+    }
+
+    /// Within `remind_days` of its end, an opt-out that applies carries a reminder: a violation
+    /// of its own rule, alerted.
+    #[test]
+    fn an_opt_out_near_its_end_reminds_the_owner() {
+        let policies = with_exemptions("");
+        let tagged = |name: &str| {
+            created_by(
+                name,
+                ALICE,
+                &[
+                    ("enforcer:exempt", OPT_OUT),
+                    ("DataClassification", "Public"),
+                ],
+            )
+        };
+        let early = decide_at(tagged("lake"), &policies, NOW);
+        assert_eq!(early.action, Action::None, "{early:#?}");
+        let due = decide_at(tagged("lake"), &policies, "2027-01-24T08:00:00Z");
+        assert_eq!(due.action, Action::Alert, "{due:#?}");
+        let [reminder] = due.violations.as_slice() else {
+            panic!("one reminder: {due:#?}")
+        };
+        assert_eq!(reminder.rule, "exemptions.reminder");
+        assert_eq!(
+            reminder.message,
+            "the exemption `enforcer:exempt` ends on 2027-01-31 (in 7 days): renew it, or make the resource meet the standard"
+        );
+        let last_day = decide_at(tagged("lake"), &policies, "2027-01-31T23:00:00Z");
+        assert!(last_day.violations[0].message.contains("(today)"));
     }
 }

@@ -1,4 +1,5 @@
-//! Evaluation: (resource, current tags, policies) → verdict. Pure: no I/O, no clock.
+//! Evaluation: (resource, current tags, policies, circumstances) → verdict. Pure: no I/O, no
+//! clock: the time of the decision and the caller arrive in [`Circumstances`].
 //!
 //! It runs in two steps: [`gather`] collects what the policies say about the resource and about
 //! each tag key ([`Facts`]), [`judge`] weighs those facts against the tags ([`Verdict`]).
@@ -23,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::{Creator, ResourceRef};
 use crate::obligation::{self, ObligationViolation, ProtectionFacts};
 use crate::policy::{
-    unanchored_text, Classification, Exemption, Level, PolicySet, Rule, RuleValue, TagSpec,
-    UnfixableAction, ValueCheck,
+    days_left, judge_opt_out, unanchored_text, Classification, Exemption, Level, OptOut,
+    OptOutVerdict, PolicySet, Rule, RuleValue, TagSpec, TagWriter, UnfixableAction, ValueCheck,
 };
 use crate::Tags;
 
@@ -43,6 +44,9 @@ pub enum ViolationKind {
     /// The resource does not honour an obligation of its classification (`[classification.*]`:
     /// encrypted at rest, public access, allowed regions). Never fixed by adding tags.
     Obligation,
+    /// The opt-out tag is invalid, expired, longer than the policy allows or not written by an
+    /// approver (`tag` names it).
+    Exemption,
 }
 
 /// One way a resource breaks the standard.
@@ -93,6 +97,10 @@ pub struct Verdict {
     pub(crate) overridden_rules: Vec<String>,
     /// The exemption that applies, if any (then nothing else is evaluated).
     pub exempt: Option<String>,
+    /// The resource's opt-out tag, when it applies: its violations are still reported, but it
+    /// is not quarantined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<OptOut>,
     /// Every problem found.
     pub violations: Vec<Violation>,
     /// Tags to add (keys absent today).
@@ -281,20 +289,54 @@ pub struct Facts<'p> {
     pub keys: Vec<KeyFacts<'p>>,
 }
 
-/// Gathers what the policies say about `resource` with `tags`: the exemption, the applicable
-/// rules, and per tag key everything those rules and the vocabulary say about it. `creator` is
-/// the name `{creator}` stands for in `default` values ([`creator_name`]); `None`, and those
-/// values state nothing.
+/// What a decision knows besides the resource, its tags and the policies: who made the change
+/// and when it is decided.
+#[derive(Debug, Clone, Copy)]
+pub struct Circumstances<'a> {
+    /// The caller's ARNs: `userIdentity.arn` and, for a role session, the issuing role's.
+    /// Empty for a scan, a policy test case given a resource, or an event without a caller.
+    pub(crate) caller: &'a [&'a str],
+    /// True when the change set the opt-out tag's current value: then the caller wrote it.
+    pub(crate) wrote_opt_out: bool,
+    /// True when the state table recorded the resource's current opt-out value as written by an
+    /// approver (per resource: [`crate::engine::decide`] sets it from what the state knows).
+    pub(crate) opt_out_recorded: bool,
+    /// The person (or role, or service) behind the change: what `{creator}` in a `default`
+    /// value stands for ([`creator_name`]). `None` outside an event.
+    pub(crate) creator: Option<&'a Creator>,
+    /// When the decision is made: an opt-out tag applies through its `until` day (UTC).
+    pub now: jiff::Timestamp,
+}
+
+impl Circumstances<'_> {
+    /// A decision outside any event (a scan, a resource case, `explain` of a resource): no
+    /// caller, at `now`.
+    pub fn at(now: jiff::Timestamp) -> Self {
+        Circumstances {
+            caller: &[],
+            wrote_opt_out: false,
+            opt_out_recorded: false,
+            creator: None,
+            now,
+        }
+    }
+}
+
+/// Gathers what the policies say about `resource` with `tags`: the exemption (by ARN and by
+/// `caller`, the ARNs of whoever made the change), the applicable rules, and per tag key
+/// everything those rules and the vocabulary say about it. `creator` is the name `{creator}`
+/// stands for in `default` values ([`creator_name`]); `None`, and those values state nothing.
 pub(crate) fn gather<'p>(
     resource: &ResourceRef,
     tags: &Tags,
     policies: &'p PolicySet,
+    caller: &[&str],
     creator: Option<&str>,
 ) -> Facts<'p> {
     if let Some(exemption) = policies
         .exemptions
         .iter()
-        .find(|e| e.arn.as_ref().is_some_and(|re| re.is_match(&resource.arn)))
+        .find(|e| e.applies(&resource.arn, caller))
     {
         return Facts {
             exemption: Some(exemption),
@@ -397,24 +439,26 @@ fn rendered_values<'p>(stated: &[Stated<'p>]) -> Vec<Known<'p>> {
         .collect()
 }
 
-/// Evaluates one resource with its current tags: [`gather`] then [`judge`], outside any event
-/// (no creator: a `{creator}` default adds nothing).
-pub fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Verdict {
-    evaluate_created(resource, tags, policies, None)
-}
-
-/// Evaluates one resource an event touched, with its current tags and the event's creator:
-/// [`gather`] then [`judge`].
-pub fn evaluate_created(
+/// Evaluates one resource with its current tags: [`gather`] then [`judge`], then the resource's
+/// opt-out tag ([`judge_opt_out_tag`]).
+pub fn evaluate(
     resource: &ResourceRef,
     tags: &Tags,
     policies: &PolicySet,
-    creator: Option<&Creator>,
+    circumstances: &Circumstances<'_>,
 ) -> Verdict {
-    judge(
-        &gather(resource, tags, policies, creator_name(creator)),
+    let mut verdict = judge(
+        &gather(
+            resource,
+            tags,
+            policies,
+            circumstances.caller,
+            creator_name(circumstances.creator),
+        ),
         tags,
-    )
+    );
+    judge_opt_out_tag(&mut verdict, tags, policies, circumstances);
+    verdict
 }
 
 /// The name `{creator}` stands for: the creator's, unless it is an AWS service acting on its
@@ -423,6 +467,88 @@ pub(crate) fn creator_name(creator: Option<&Creator>) -> Option<&str> {
     creator
         .filter(|creator| creator.names_principal())
         .map(|creator| creator.name.as_str())
+}
+
+/// The rule name violations of the opt-out tag report.
+pub(crate) const OPT_OUT_RULE: &str = "exemptions";
+
+/// The rule name of the reminder that an opt-out tag expires soon: a problem of its own (another
+/// fingerprint than the expiry that follows it), so the state table alerts it once.
+pub(crate) const OPT_OUT_REMINDER_RULE: &str = "exemptions.reminder";
+
+/// Weighs the resource's opt-out tag, when it carries one: one that applies withholds
+/// quarantine (the violations stay, and alert), and within `remind_days` of its end is a
+/// reminder to the owner; one that is invalid, expired, too long or not an approver's is itself
+/// a violation naming the tag, and exempts nothing. A resource an `[[exemption]]` covers is left
+/// alone.
+fn judge_opt_out_tag(
+    verdict: &mut Verdict,
+    tags: &Tags,
+    policies: &PolicySet,
+    circumstances: &Circumstances<'_>,
+) {
+    let settings = &policies.exemption_settings;
+    if verdict.exempt.is_some() {
+        return;
+    }
+    let Some(value) = tags.get(&settings.tag) else {
+        return;
+    };
+    let writer = if circumstances.wrote_opt_out && !circumstances.caller.is_empty() {
+        TagWriter::Caller(circumstances.caller)
+    } else if circumstances.opt_out_recorded {
+        TagWriter::Recorded
+    } else {
+        TagWriter::Unknown
+    };
+    let (message, level) = match judge_opt_out(value, settings, circumstances.now, writer) {
+        OptOutVerdict::Applies(opt_out) => {
+            if verdict.action == Action::Quarantine {
+                verdict.action = Action::Alert;
+            }
+            let left = days_left(opt_out.until, circumstances.now);
+            let due = settings
+                .remind_days
+                .is_some_and(|days| i64::from(left) <= i64::from(days));
+            if due {
+                verdict.violations.push(Violation {
+                    tag: settings.tag.clone(),
+                    kind: ViolationKind::Exemption,
+                    rule: OPT_OUT_REMINDER_RULE.to_owned(),
+                    message: format!(
+                        "the exemption `{}` ends on {} ({}): renew it, or make the resource meet the standard",
+                        settings.tag,
+                        opt_out.until,
+                        match left {
+                            0 => "today".to_owned(),
+                            1 => "in 1 day".to_owned(),
+                            n => format!("in {n} days"),
+                        }
+                    ),
+                    level: Level::Error,
+                    fixed: false,
+                    obligation: None,
+                });
+                verdict.action = verdict.action.max(Action::Alert);
+            }
+            verdict.opt_out = Some(opt_out);
+            return;
+        }
+        OptOutVerdict::Rejected(message) => (message, Level::Error),
+        OptOutVerdict::Unverified(message) => (message, Level::Warning),
+    };
+    verdict.violations.push(Violation {
+        tag: settings.tag.clone(),
+        kind: ViolationKind::Exemption,
+        rule: OPT_OUT_RULE.to_owned(),
+        message,
+        level,
+        fixed: false,
+        obligation: None,
+    });
+    if level == Level::Error && verdict.action < Action::Alert {
+        verdict.action = Action::Alert;
+    }
 }
 
 /// Judges the facts gathered about a resource with `tags`: every violation, the tags the plan
@@ -726,7 +852,7 @@ pub fn check_obligations<'p>(
         .map(|classification| obligation::check(&classification.obligations, &facts))
         .unwrap_or_default();
     if !policies.classifications.is_empty() {
-        let lineage: Vec<String> = gather(resource, tags, policies, None)
+        let lineage: Vec<String> = gather(resource, tags, policies, &[], None)
             .keys
             .iter()
             .filter(|key| key.key == tag)
@@ -830,6 +956,15 @@ names = ['^britbox-prod-']
 ProcessOwner = "AnalyticsTeam"
 "#;
 
+    /// As a scan evaluates: no caller; these verdicts do not depend on the time.
+    const SCAN: Circumstances<'static> = Circumstances {
+        caller: &[],
+        wrote_opt_out: false,
+        opt_out_recorded: false,
+        creator: None,
+        now: jiff::Timestamp::UNIX_EPOCH,
+    };
+
     fn bucket(name: &str) -> ResourceRef {
         ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap()
     }
@@ -837,12 +972,12 @@ ProcessOwner = "AnalyticsTeam"
     #[test]
     fn an_overridden_rule_does_not_apply() {
         let set = policies(&LAYERS.replace("OVERRIDES", "overrides = [\"refined\"]"));
-        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set, &SCAN);
         assert_eq!(verdict.matched_rules, vec!["raw"]);
         assert_eq!(verdict.overridden_rules, vec!["refined"]);
         assert_eq!(verdict.add_tags["ProcessOwner"], "DataEngineering");
         // Alone, the overridden rule still applies.
-        let verdict = evaluate(&bucket("britbox-prod-x"), &Tags::new(), &set);
+        let verdict = evaluate(&bucket("britbox-prod-x"), &Tags::new(), &set, &SCAN);
         assert_eq!(verdict.matched_rules, vec!["refined"]);
         assert_eq!(verdict.add_tags["ProcessOwner"], "AnalyticsTeam");
     }
@@ -850,7 +985,7 @@ ProcessOwner = "AnalyticsTeam"
     #[test]
     fn rules_that_still_disagree_are_a_conflict_and_add_nothing() {
         let set = policies(&LAYERS.replace("OVERRIDES", ""));
-        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set);
+        let verdict = evaluate(&bucket("britbox-prod-x-raw-y"), &Tags::new(), &set, &SCAN);
         assert_eq!(verdict.matched_rules, vec!["raw", "refined"]);
         assert!(verdict.add_tags.is_empty());
         assert_eq!(verdict.violations[0].kind, ViolationKind::Conflict);

@@ -644,3 +644,116 @@ async fn macie_evidence_is_kept_per_category_first_finding_first() {
     assert!(!item.contains_key(TTL_ATTRIBUTE), "{item:?}");
     assert!(item.contains_key("sensitive_CREDENTIALS"), "{item:?}");
 }
+
+/// The opt-out an approver wrote is remembered in the state table (DynamoDB), so a later scan,
+/// which cannot know who wrote the tag, vouches for the same value; a table without that record
+/// does not, and a changed value is not vouched for.
+#[tokio::test]
+async fn an_approver_s_opt_out_is_remembered_for_the_scan() {
+    use std::collections::BTreeMap;
+
+    use enforcer::act::{read_fresh_and_decide, InMemoryTagStore, ReadRetry};
+    use enforcer::catalog::{Catalog, KNOWN_RESOURCE_TYPES};
+    use enforcer::discover::decide_listed;
+    use enforcer::event::{decode_bytes, ResolveOptions, Resolver, ResourceRef};
+    use enforcer::policy::{compile_sources, Mode, SourceFile};
+    use enforcer::Tags;
+
+    let Some((_account, records)) = setup("opt-out-record").await else {
+        return;
+    };
+    let source = SourceFile {
+        path: "p.toml".to_owned(),
+        text: Arc::new(
+            "[tags.DataClassification]\nvalues = [\"Confidential\"]\n\
+             [tags.ProcessOwner]\npattern = '[A-Z][A-Za-z]*'\n\
+             [[rule]]\nname = \"classified\"\nresource_types = [\"s3:bucket\"]\n\
+             require = [\"DataClassification\", \"SourceSystems\"]\naction = \"quarantine\"\n\
+             [tags.SourceSystems]\npattern = '[A-Za-z-]+'\n\
+             [exemptions]\nmax_days = 90\napprovers = ['arn:aws:iam::*:role/DataGovernance*']\n"
+                .to_owned(),
+        ),
+    };
+    let (policies, diagnostics) = compile_sources(&[source], KNOWN_RESOURCE_TYPES);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    // The shipped case's event (PutBucketTagging by a DataGovernanceAdmin session), its opt-out
+    // ending 30 days from today: the Lambda's path reads the clock.
+    let today = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let until = today.saturating_add(jiff::Span::new().days(30));
+    let opt_out = format!("until={until};reason=one-off export for the auditors;by=carol");
+    let path =
+        crate::support::repo_root().join("policies/tests/events/tag-opt-out-by-governance.json");
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        "until=2027-01-31;reason=one-off export for the auditors;by=carol",
+        &opt_out,
+    );
+    let (location, event) = decode_bytes("event.json", text.as_bytes())
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    let bucket = "arn:aws:s3:::ecometricx-scratch-exports";
+    let after = Tags::from([
+        ("DataClassification".to_owned(), "Confidential".to_owned()),
+        ("ProcessOwner".to_owned(), "DataEngineering".to_owned()),
+        ("enforcer:exempt".to_owned(), opt_out.clone()),
+    ]);
+    let store =
+        InMemoryTagStore::with_inventory(BTreeMap::from([(bucket.to_owned(), after.clone())]));
+    let resolver = Resolver::new(Catalog::builtin().unwrap(), ResolveOptions::default());
+    let (decision, error) = read_fresh_and_decide(
+        &store,
+        &enforcer::act::NoSettings,
+        &records,
+        &ReadRetry::none(),
+        resolver.resolve(&event),
+        &policies,
+        Mode::Enforce,
+        Some(&location),
+    )
+    .await;
+    assert!(error.is_none(), "{error:?}");
+    assert!(decision.resources[0].opt_out.is_some(), "{decision:#?}");
+
+    let scan = |tags: Tags, records: DynamoStateStore| {
+        let policies = policies.clone();
+        async move {
+            let listing = vec![(ResourceRef::from_arn(bucket, None).unwrap(), tags)];
+            let (decision, error) = decide_listed(
+                listing,
+                Some("111122223333"),
+                &enforcer::act::NoSettings,
+                &records,
+                &policies,
+                Mode::Enforce,
+            )
+            .await
+            .unwrap();
+            assert!(error.is_none(), "{error:?}");
+            decision.resources.into_iter().next().unwrap()
+        }
+    };
+    // Still missing SourceSystems: alerted, and not quarantined while the opt-out applies.
+    let vouched = scan(after.clone(), records.clone()).await;
+    assert!(vouched.opt_out.is_some(), "{vouched:#?}");
+    assert_eq!(vouched.action, Action::Alert);
+    // Another value (a non-approver extending it) is not what the approver wrote.
+    let mut extended = after.clone();
+    extended.insert(
+        "enforcer:exempt".to_owned(),
+        opt_out.replace(
+            &until.to_string(),
+            &today.saturating_add(jiff::Span::new().days(60)).to_string(),
+        ),
+    );
+    assert!(scan(extended, records.clone()).await.opt_out.is_none());
+    // A table that never saw the approver's event: the writer is unknown, the opt-out does not
+    // count, and the never-classified-before bucket is quarantined.
+    let other_account = moto().unwrap().account("opt-out-no-record").await;
+    let fresh = create_state_table(&other_account).await;
+    let unknown = scan(after, fresh).await;
+    assert!(unknown.opt_out.is_none(), "{unknown:#?}");
+    assert_eq!(unknown.action, Action::Quarantine, "{unknown:#?}");
+}

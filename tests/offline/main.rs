@@ -12,6 +12,7 @@ mod catalog_real;
 mod cli;
 mod corpus;
 mod events_cli;
+mod exemptions;
 mod fuzz;
 mod infra;
 mod least_privilege;

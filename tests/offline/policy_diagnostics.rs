@@ -134,7 +134,7 @@ arn = "x"
             warning("policy::unused-tag", "tag `DataDomain` is defined but no rule uses it", "4:7", Some("require, recommend, set, default, allow or test it (`when_tags`) in a rule, or delete `[tags.DataDomain]`")),
             error("policy::unknown-key", "unknown key `valeus` in `[tags.DataDomain]`", "5:1", Some("did you mean `values`?")),
             error("policy::unknown-key", "unknown key `requird` in rule `r`", "10:1", Some("did you mean `require`?")),
-            error("policy::unknown-key", "unknown key `exemptions` at the top level", "12:3", Some("did you mean `exemption`?")),
+            error("policy::wrong-type", "`exemptions` at the top level must be a table, not an array", "12:1", Some("an exemption is a `[[exemption]]` table (singular); `[exemptions]` (one table) holds the opt-out tag's settings")),
         ]
     );
 }

@@ -31,7 +31,12 @@ fn every_shipped_case_passes_and_covers_every_rule_and_layer() {
         KNOWN_RESOURCE_TYPES,
     )
     .unwrap_or_else(|d| panic!("{}", d.iter().map(|d| d.render(false)).collect::<String>()));
-    let reports = run_cases(&cases, &loaded.set, &Catalog::builtin().unwrap());
+    let reports = run_cases(
+        &cases,
+        &loaded.set,
+        &Catalog::builtin().unwrap(),
+        jiff::Timestamp::now(),
+    );
     let failed: Vec<_> = reports.iter().filter(|r| !r.passed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert!(reports.len() >= 50, "{} cases", reports.len());

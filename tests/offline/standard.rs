@@ -8,11 +8,21 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use enforcer::catalog::KNOWN_RESOURCE_TYPES;
-use enforcer::evaluate::{evaluate, Action, ViolationKind};
+use enforcer::evaluate::{Action, Circumstances, Verdict, ViolationKind};
 use enforcer::event::ResourceRef;
 use enforcer::policy::{self, PolicySet, ValueCheck};
 use enforcer::Tags;
 use proptest::prelude::*;
+
+/// Evaluates as a scan does: no caller; the standard's verdicts here do not depend on the time.
+fn evaluate(resource: &ResourceRef, tags: &Tags, policies: &PolicySet) -> Verdict {
+    enforcer::evaluate::evaluate(
+        resource,
+        tags,
+        policies,
+        &Circumstances::at(jiff::Timestamp::UNIX_EPOCH),
+    )
+}
 
 fn standard() -> &'static PolicySet {
     static STANDARD: std::sync::OnceLock<PolicySet> = std::sync::OnceLock::new();

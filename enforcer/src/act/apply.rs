@@ -894,12 +894,14 @@ fn problem_of(mode: Mode, resource: &ResourceDecision) -> Option<Problem> {
     if resource.exempt.is_some() {
         return None;
     }
-    Problem::new(&resource.arn, &resource.violations, thread_action(resource)).or_else(|| {
-        // Audit mode writes nothing, so the same tags are planned on every event: announced
-        // through the thread, once, like any problem.
-        (mode == Mode::Audit && resource.action == Action::Remediate)
-            .then(|| Problem::planned(&resource.arn, &resource.violations))
-    })
+    Problem::new(&resource.arn, &resource.violations, thread_action(resource))
+        .or_else(|| {
+            // Audit mode writes nothing, so the same tags are planned on every event: announced
+            // through the thread, once, like any problem.
+            (mode == Mode::Audit && resource.action == Action::Remediate)
+                .then(|| Problem::planned(&resource.arn, &resource.violations))
+        })
+        .map(|problem| problem.with_opt_out(resource.opt_out.as_ref()))
 }
 
 /// True when what is done about `resource` is announced as a remediation (tags added, nothing

@@ -177,6 +177,7 @@ proptest! {
                 tags: current[i].clone(),
                 matched_rules: vec!["rule".to_owned()],
                 exempt: None,
+                opt_out: None,
                 violations: Vec::new(),
                 add_tags: add[i].clone(),
                 case_fixes: fixes[i].clone(),

@@ -158,6 +158,7 @@ proptest! {
             tags: current.clone(),
             matched_rules: vec!["rule".to_owned()],
             exempt: None,
+            opt_out: None,
             violations: Vec::new(),
             add_tags: add,
             case_fixes: fixes.clone(),
@@ -199,7 +200,14 @@ proptest! {
         let decide_existing = |tags: Tags| {
             let change = existing(resource.clone(), None);
             let current = given_current(&change, |_| Some(tags.clone()));
-            decide(change, current, &policies, policies.mode, None)
+            decide(
+                change,
+                current,
+                &policies,
+                policies.mode,
+                jiff::Timestamp::UNIX_EPOCH,
+                None,
+            )
         };
         let runtime = runtime();
         let quarantine = InMemoryQuarantine::new();

@@ -126,7 +126,10 @@ pub fn given_current(
 
 /// Decides what an event resolved to, reading its resources' current tags from `store`: an
 /// event that resolved to no resource is decided as it is; a change is read ([`read_current`])
-/// and decided ([`decide`]) under `mode`. When the read failed, the decision is an
+/// and decided ([`decide`]) under `mode`, at the event's own time (`eventTime`) when it has one:
+/// `check` without a state table and `replay` say what the enforcer decided about a recorded
+/// event, so an opt-out tag is judged as it stood then; a change without one (a scan) at the
+/// clock's now. When the read failed, the decision is an
 /// [`Outcome::Error`](crate::engine::Outcome::Error) and the failure comes back beside it, so a
 /// caller can tell a retryable failure from a permanent one.
 pub async fn read_and_decide<S: TagStore>(
@@ -141,9 +144,14 @@ pub async fn read_and_decide<S: TagStore>(
         Ok(decision) => return (decision, None),
         Err(change) => *change,
     };
+    let now = change
+        .event_time
+        .as_deref()
+        .and_then(|time| time.parse::<jiff::Timestamp>().ok())
+        .unwrap_or_else(jiff::Timestamp::now);
     let settings = &NoSettings;
     read_change_and_decide(
-        store, settings, retry, change, None, policies, mode, location,
+        store, settings, retry, change, None, policies, mode, now, location,
     )
     .await
 }
@@ -198,7 +206,8 @@ pub(crate) async fn stale_resources<R: StateStore + Sync>(
 /// ([`ResourceTags::known`](crate::engine::ResourceTags::known): never quarantined once seen
 /// classified; a lost `restore` tag written back), and what they carry now is remembered. The
 /// Lambda, `check --aws` and `scan --aws` decide so (a scan's listed tags through an
-/// [`InMemoryTagStore`](super::InMemoryTagStore) holding them, and no clock: never stale).
+/// [`InMemoryTagStore`](super::InMemoryTagStore) holding them, and no clock: never stale),
+/// at the clock's now: they act now, so an opt-out tag is judged as it stands now.
 /// `settings` reads the protection settings a resource's class obliges and its event did not
 /// answer ([`read_protection`]; [`NoSettings`] offline).
 #[allow(clippy::too_many_arguments)] // the decision's inputs, each named; a struct would only rename them
@@ -266,6 +275,8 @@ pub async fn read_fresh_and_decide<S: TagStore, P: SettingsReader + Sync, R: Sta
         Some(history),
         policies,
         mode,
+        // What the enforcer does now: judged at the clock's now.
+        jiff::Timestamp::now(),
         location,
     )
     .await;
@@ -321,7 +332,8 @@ async fn remember_sensitive_data<R: StateStore + Sync>(
 }
 
 /// Records, for each resource decided, the vocabulary tags it carries now over what the state
-/// knew (a removed key keeps its last value), when that changes what the state knew.
+/// knew (a removed key keeps its last value), when that changes what the state knew; and, when
+/// the policy names opt-out approvers, the opt-out value that applied (an approver's).
 async fn remember_classification<R: StateStore + Sync>(
     records: &R,
     decision: &Decision,
@@ -332,11 +344,17 @@ async fn remember_classification<R: StateStore + Sync>(
     for resource in decision.resources.iter().filter(|r| !r.stale_read) {
         let before = known.get(&resource.arn).cloned().unwrap_or_default();
         let mut after = before.clone();
+        // The opt-out value is remembered once it applied with approvers named: an approver
+        // wrote it (or the state already vouched for it), so a later scan can trust it.
+        let settings = &policies.exemption_settings;
+        let vouched = resource.opt_out.is_some() && !settings.approvers.is_empty();
         after.extend(
             resource
                 .tags
                 .iter()
-                .filter(|(key, _)| policies.tag(key).is_some())
+                .filter(|(key, _)| {
+                    policies.tag(key).is_some() || (vouched && **key == settings.tag)
+                })
                 .map(|(key, value)| (key.clone(), value.clone())),
         );
         if after != before {
@@ -358,6 +376,7 @@ async fn read_change_and_decide<S: TagStore, P: SettingsReader + Sync>(
     history: Option<History<'_>>,
     policies: &PolicySet,
     mode: Mode,
+    now: jiff::Timestamp,
     location: Option<&Location>,
 ) -> (Decision, Option<StoreError>) {
     match read_current(store, &change, retry).await {
@@ -371,7 +390,7 @@ async fn read_change_and_decide<S: TagStore, P: SettingsReader + Sync>(
                 }
             }
             read_protection(settings, &change, &mut current, policies).await;
-            (decide(change, current, policies, mode, location), None)
+            (decide(change, current, policies, mode, now, location), None)
         }
         Err(error) => {
             let reason = format!("reading current tags failed: {error}");

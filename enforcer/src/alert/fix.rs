@@ -101,6 +101,9 @@ pub(crate) fn fix_for(resource: &ResourceDecision, mode: Mode, policies: &Policy
                     fix.tags.insert(key.to_owned(), class.clone());
                 }
             }
+            // An opt-out is renewed or granted by its approvers (the alert says how to request
+            // one), not by a command the owner pastes.
+            ViolationKind::Exemption => {}
         }
     }
     fix
@@ -188,6 +191,7 @@ mod tests {
                 .collect(),
             matched_rules: vec!["r".to_owned()],
             exempt: None,
+            opt_out: None,
             violations,
             add_tags: Tags::new(),
             case_fixes: Tags::new(),

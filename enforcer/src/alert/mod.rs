@@ -750,9 +750,12 @@ impl<'a> Facts<'a> {
             action,
             commands,
             placeholders,
-            appeal: format!(
-                "To appeal: if this should not follow the tagging standard, ask {appeal_contact} for an exemption in the policy."
-            ),
+            appeal: match &policies.exemption_settings.how_to_request {
+                Some(how) => format!("To request an exemption: {how}"),
+                None => format!(
+                    "To appeal: if this should not follow the tagging standard, ask {appeal_contact} for an exemption in the policy."
+                ),
+            },
             creator: creator_line(decision),
         }
     }
@@ -819,6 +822,22 @@ fn done_lines(resource: &ResourceDecision, audit: bool) -> Vec<String> {
             "Quarantined it (reversibly): its quarantine tag says what was done and how to undo it"
                 .to_owned()
         });
+    }
+    if let Some(opt_out) = &resource.opt_out {
+        out.push(format!(
+            "Not quarantined: its opt-out tag exempts it until {}{}{}",
+            opt_out.until,
+            opt_out
+                .by
+                .as_ref()
+                .map(|by| format!(", approved by {by}"))
+                .unwrap_or_default(),
+            opt_out
+                .reason
+                .as_ref()
+                .map(|reason| format!(" ({reason})"))
+                .unwrap_or_default()
+        ));
     }
     if audit && !out.is_empty() {
         out.push("Nothing was changed: the policy runs in audit mode".to_owned());

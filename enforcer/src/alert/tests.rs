@@ -83,6 +83,7 @@ fn resource(arn: &str, kind: &str, current: Tags, action: Action) -> ResourceDec
         tags: current,
         matched_rules: vec!["data-stores".to_owned()],
         exempt: None,
+        opt_out: None,
         violations: Vec::new(),
         add_tags: Tags::new(),
         case_fixes: Tags::new(),
@@ -1082,4 +1083,30 @@ fn an_unowned_resource_is_routed_by_its_creator() {
         (alert.owner.source, alert.owner.key.as_str()),
         (OwnerSource::Default, "Platform")
     );
+}
+
+/// A resource whose opt-out tag applies is still alerted about, saying until when and by whom it
+/// is exempt from quarantine; the policy's `how_to_request` replaces the appeal line, in the
+/// Chatbot and the Slack renderings alike.
+#[test]
+fn an_opt_out_and_how_to_request_an_exemption_are_shown() {
+    let mut decision = raw_bucket_alert(Mode::Enforce);
+    decision.resources[0].opt_out = Some(crate::policy::OptOut {
+        until: "2027-01-31".parse().unwrap(),
+        reason: Some("migrating to Lake Formation".to_owned()),
+        by: Some("carol".to_owned()),
+    });
+    let mut policies = policies();
+    policies.exemption_settings.how_to_request =
+        Some("ask Data Governance in #data-governance".to_owned());
+    let alert = only(render(&decision, &policies));
+    let opt_out_line = "Not quarantined: its opt-out tag exempts it until 2027-01-31, approved by carol (migrating to Lake Formation)";
+    let request_line = "To request an exemption: ask Data Governance in #data-governance";
+    let chatbot = json_of(&alert.chatbot).to_string();
+    let slack = json_of(&alert.slack).to_string();
+    for (rendering, text) in [("chatbot", &chatbot), ("slack", &slack)] {
+        assert!(text.contains(opt_out_line), "{rendering}: {text}");
+        assert!(text.contains(request_line), "{rendering}: {text}");
+        assert!(!text.contains("To appeal"), "{rendering}: {text}");
+    }
 }

@@ -71,6 +71,11 @@ pub(crate) struct CaseRaw {
     /// ARNs of the enforcer's own role (with `event`): its calls are ignored.
     #[serde(default)]
     pub enforcer_role: Vec<String>,
+    /// When the case is decided, for opt-out tags' expiry: RFC 3339 (`2027-01-10T12:00:00Z`) or
+    /// a date (`2027-01-10`, midnight UTC). Default: the time the test runs.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub now: Option<Spanned<String>>,
     /// The expected decision.
     pub expect: ExpectRaw,
 }
@@ -165,7 +170,8 @@ pub(crate) struct ViolationRaw {
     /// The tag key.
     #[schemars(with = "String")]
     pub tag: Spanned<String>,
-    /// `missing`, `invalid_value`, `wrong_case`, `conflict` or `obligation`.
+    /// `missing`, `invalid_value`, `wrong_case`, `conflict`, `obligation` or `exemption` (the
+    /// opt-out tag).
     pub kind: ViolationKind,
     /// The rule reported (any rule when omitted): a rule's name, `tags.<Key>` for the
     /// vocabulary, `classification.<Class>` for an obligation.
@@ -253,6 +259,7 @@ fn kind_name(kind: ViolationKind) -> &'static str {
         ViolationKind::WrongCase => "wrong_case",
         ViolationKind::Conflict => "conflict",
         ViolationKind::Obligation => "obligation",
+        ViolationKind::Exemption => "exemption",
     }
 }
 
@@ -284,6 +291,8 @@ pub struct Case {
     pub location: String,
     /// What it evaluates.
     pub subject: Subject,
+    /// When it is decided, when the case says.
+    pub now: Option<jiff::Timestamp>,
     /// What it expects.
     pub expect: Expectation,
 }
@@ -443,8 +452,16 @@ impl CaseChecker<'_> {
                     .get_ref()
                     .strip_prefix("classification.")
                     .is_some_and(|class| self.policies.classification(class).is_some());
+            // The opt-out tag's violations name `exemptions` or `exemptions.reminder`.
+            let is_opt_out = vocabulary
+                && [
+                    crate::evaluate::OPT_OUT_RULE,
+                    crate::evaluate::OPT_OUT_REMINDER_RULE,
+                ]
+                .contains(&rule.get_ref().as_str());
             if !is_vocabulary
                 && !is_classification
+                && !is_opt_out
                 && !rule_names.contains(&rule.get_ref().as_str())
             {
                 let mut diagnostic = self.error(
@@ -461,7 +478,8 @@ impl CaseChecker<'_> {
         let violations = |list: &[ViolationRaw], problems: &mut Vec<Diagnostic>| {
             list.iter()
                 .map(|v| {
-                    if self.policies.tag(v.tag.get_ref()).is_none() {
+                    let opt_out_tag = *v.tag.get_ref() == self.policies.exemption_settings.tag;
+                    if self.policies.tag(v.tag.get_ref()).is_none() && !opt_out_tag {
                         let keys: Vec<&str> =
                             self.policies.tags.iter().map(|t| t.key.as_str()).collect();
                         let mut diagnostic = self.error(
@@ -523,6 +541,20 @@ impl CaseChecker<'_> {
             }
         };
         let subject = subject?;
+        let now = raw.now.as_ref().and_then(|text| {
+            let parsed = parse_instant(text.get_ref());
+            if parsed.is_none() {
+                problems.push(
+                    self.error(
+                        "case::now",
+                        format!("`{}` is not a time", text.get_ref()),
+                        text.span(),
+                    )
+                    .with_help("write `2027-01-10T12:00:00Z` or `2027-01-10` (midnight UTC)"),
+                );
+            }
+            parsed
+        });
         if problems[before..].iter().any(|d| d.level == Level::Error) {
             return None;
         }
@@ -531,6 +563,7 @@ impl CaseChecker<'_> {
             id,
             location: format!("{}:{line}", self.source.path),
             subject,
+            now,
             expect,
         })
     }
@@ -707,28 +740,51 @@ impl CaseReport {
     }
 }
 
+/// An instant as a case or `enforcer explain --now` writes it: RFC 3339, or a date (midnight
+/// UTC).
+pub fn parse_instant(text: &str) -> Option<jiff::Timestamp> {
+    text.parse::<jiff::Timestamp>().ok().or_else(|| {
+        let date = text.parse::<jiff::civil::Date>().ok()?;
+        jiff::tz::Offset::UTC.to_timestamp(date.at(0, 0, 0, 0)).ok()
+    })
+}
+
 /// Runs every case against `policies`: each case decided as the Lambda decides ([`decide`]), a
-/// resource with its tags as they are, an event with its resources' tags before it.
-pub fn run_cases(cases: &CaseSet, policies: &PolicySet, catalog: &Catalog) -> Vec<CaseReport> {
+/// resource with its tags as they are, an event with its resources' tags before it. A case is
+/// decided at its own `now`, else at `now` (the time the test runs).
+pub fn run_cases(
+    cases: &CaseSet,
+    policies: &PolicySet,
+    catalog: &Catalog,
+    now: jiff::Timestamp,
+) -> Vec<CaseReport> {
     cases
         .cases
         .iter()
         .map(|case| CaseReport {
             id: case.id.clone(),
             location: case.location.clone(),
-            mismatches: compare(&case.expect, &decide_case(&case.subject, policies, catalog)),
+            mismatches: compare(
+                &case.expect,
+                &decide_case(&case.subject, policies, catalog, case.now.unwrap_or(now)),
+            ),
         })
         .collect()
 }
 
-/// The decision about a case's subject.
-fn decide_case(subject: &Subject, policies: &PolicySet, catalog: &Catalog) -> Decided {
+/// The decision about a case's subject at `now`.
+fn decide_case(
+    subject: &Subject,
+    policies: &PolicySet,
+    catalog: &Catalog,
+    now: jiff::Timestamp,
+) -> Decided {
     match subject {
         Subject::Resource { resource, tags } => {
             let change = existing(resource.clone(), None);
             let current = given_current(&change, |_| Some(tags.clone()));
             Decided {
-                decision: decide(change, current, policies, policies.mode, None),
+                decision: decide(change, current, policies, policies.mode, now, None),
                 of_event: false,
             }
         }
@@ -750,7 +806,7 @@ fn decide_case(subject: &Subject, policies: &PolicySet, catalog: &Catalog) -> De
                     Ok(decision) => decision,
                     Err(change) => {
                         let current = given_current(&change, |r| inventory.get(&r.arn).cloned());
-                        decide(*change, current, policies, mode, Some(location))
+                        decide(*change, current, policies, mode, now, Some(location))
                     }
                 };
             Decided {

@@ -203,6 +203,10 @@ pub struct Explanation {
     pub tags: Tags,
     /// The exemption that applies (then no rule is evaluated).
     pub exempt: Option<String>,
+    /// The caller a `principal` exemption was matched against: `userIdentity.arn` (or the
+    /// session issuer's ARN); `None` outside an event (a scan, a resource given by ARN), where
+    /// no principal exemption can apply.
+    pub caller: Option<String>,
     /// Every rule, in policy order.
     pub rules: Vec<RuleTrace>,
     /// Every key the applicable rules or the vocabulary have something to say about.
@@ -218,19 +222,28 @@ pub struct Explanation {
     pub creator: Option<Creator>,
 }
 
-/// Decides `change` with its resources' current tags ([`decide`]) and explains the decision
-/// about each resource.
+/// Decides `change` with its resources' current tags at `now` ([`decide`]) and explains the
+/// decision about each resource.
 pub fn explain_change(
     change: Change,
     current: CurrentTags,
     policies: &PolicySet,
+    now: jiff::Timestamp,
 ) -> Vec<Explanation> {
     let resources = change.resources.clone();
-    let decision = decide(change, current, policies, policies.mode, None);
+    let caller = change
+        .actor
+        .arn
+        .clone()
+        .or_else(|| change.actor.session_issuer_arn.clone());
+    let decision = decide(change, current, policies, policies.mode, now, None);
     resources
         .iter()
         .zip(&decision.resources)
-        .map(|(resource, decided)| explain(resource, decided, policies, decision.creator.as_ref()))
+        .map(|(resource, decided)| Explanation {
+            caller: caller.clone(),
+            ..explain(resource, decided, policies, decision.creator.as_ref())
+        })
         .collect()
 }
 
@@ -243,7 +256,9 @@ pub fn explain(
     creator: Option<&Creator>,
 ) -> Explanation {
     let tags = &decided.tags;
-    let facts = gather(resource, tags, policies, creator_name(creator));
+    // The exemption, by ARN or caller, is the decision's own (`decided.exempt`): the facts are
+    // gathered as for a resource without a caller.
+    let facts = gather(resource, tags, policies, &[], creator_name(creator));
     let verdict = Verdict {
         matched_rules: decided.matched_rules.clone(),
         overridden_rules: facts
@@ -253,6 +268,7 @@ pub fn explain(
             .map(|(rule, _)| rule.name.clone())
             .collect(),
         exempt: decided.exempt.clone(),
+        opt_out: decided.opt_out.clone(),
         violations: decided.violations.clone(),
         add_tags: decided.add_tags.clone(),
         case_fixes: decided.case_fixes.clone(),
@@ -263,6 +279,7 @@ pub fn explain(
             resource: resource.clone(),
             tags: tags.clone(),
             exempt: verdict.exempt.clone(),
+            caller: None,
             rules: Vec::new(),
             keys: Vec::new(),
             classification: None,
@@ -317,6 +334,7 @@ pub fn explain(
         resource: resource.clone(),
         tags: tags.clone(),
         exempt: None,
+        caller: None,
         rules,
         keys,
         classification: classification_trace(decided, policies),
@@ -412,14 +430,16 @@ mod tests {
         ]);
         let change = existing(resource, None);
         let current = given_current(&change, |_| Some(before.clone()));
+        let now = jiff::Timestamp::UNIX_EPOCH;
         let decision = decide(
             change.clone(),
             current.clone(),
             &policies,
             policies.mode,
+            now,
             None,
         );
-        let [explanation] = explain_change(change, current, &policies)
+        let [explanation] = explain_change(change, current, &policies, now)
             .try_into()
             .unwrap();
         let decided = &decision.resources[0];

@@ -10,7 +10,7 @@ use enforcer::authoring::{
     ValueSource,
 };
 use enforcer::engine::existing;
-use enforcer::evaluate::{Action, NotSelected};
+use enforcer::evaluate::{Action, NotSelected, ViolationKind};
 use enforcer::event::{decode_bytes, Resolution, ResolveOptions, Resolver, ResourceRef};
 use enforcer::policy::{Level, PolicySet, UnfixableAction};
 use enforcer::Tags;
@@ -46,6 +46,17 @@ pub struct ExplainArgs {
     /// ARN of the enforcer's own role; its calls are ignored (loop guard).
     #[arg(long, env = "ENFORCER_ROLE_ARN")]
     enforcer_role: Vec<String>,
+    /// When to decide, for opt-out tags' expiry: RFC 3339 or a date (midnight UTC). Default:
+    /// now.
+    #[arg(long, value_parser = parse_now)]
+    now: Option<jiff::Timestamp>,
+}
+
+/// `--now`: an RFC 3339 time or a date.
+fn parse_now(text: &str) -> Result<jiff::Timestamp, String> {
+    enforcer::authoring::cases::parse_instant(text).ok_or_else(|| {
+        format!("`{text}` is not a time: write `2027-01-10T12:00:00Z` or `2027-01-10`")
+    })
 }
 
 /// Runs `enforcer explain`: exit 0 after explaining, 2 on bad input.
@@ -56,6 +67,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let style = Style::for_stdout();
     let mut bad_input = false;
+    let now = args.now.unwrap_or_else(jiff::Timestamp::now);
     if let Some(arn) = &args.arn {
         let Some(resource) = ResourceRef::from_arn(arn, args.resource_type.as_deref()) else {
             return Err(CliError::BadInput(format!(
@@ -65,7 +77,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         };
         let change = existing(resource, None);
         let current = given_current(&change, |_| Some(tags.clone()));
-        for explanation in explain_change(change, current, &loaded.set) {
+        for explanation in explain_change(change, current, &loaded.set, now) {
             write_explanation(&mut out, &explanation, &loaded.set, args.format, style)?;
         }
     } else if let Some(file) = &args.file {
@@ -91,7 +103,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
                     let current = given_current(&change, |_| Some(tags.clone()));
                     let call =
                         format!("{} {} ({location})", change.event_source, change.event_name);
-                    for explanation in explain_change(*change, current, &loaded.set) {
+                    for explanation in explain_change(*change, current, &loaded.set, now) {
                         if args.format == Format::Text {
                             writeln!(out, "{call}")?;
                         }
@@ -248,6 +260,7 @@ fn write_explanation(
     if let Some(classification) = &explanation.classification {
         write_classification(out, classification, style)?;
     }
+    write_exemptions(out, explanation, policies)?;
     let verdict = &explanation.verdict;
     let mut plan = Vec::new();
     if !verdict.add_tags.is_empty() {
@@ -313,6 +326,73 @@ fn write_classification(
         )?;
     }
     Ok(())
+}
+
+/// The exemptions section: principal exemptions (events only) and the opt-out tag.
+fn write_exemptions(
+    out: &mut impl Write,
+    explanation: &Explanation,
+    policies: &PolicySet,
+) -> std::io::Result<()> {
+    let principal_exemptions = policies
+        .exemptions
+        .iter()
+        .filter(|e| e.has_principal())
+        .count();
+    let settings = &policies.exemption_settings;
+    let opt_out_problems: Vec<_> = explanation
+        .verdict
+        .violations
+        .iter()
+        .filter(|v| v.kind == ViolationKind::Exemption)
+        .collect();
+    let carries_tag = explanation.tags.contains_key(&settings.tag);
+    if principal_exemptions == 0 && !carries_tag {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "
+exemptions"
+    )?;
+    if principal_exemptions > 0 {
+        match &explanation.caller {
+            Some(caller) => writeln!(
+                out,
+                "  principal   no `principal` exemption matches the caller {caller}"
+            )?,
+            None => writeln!(
+                out,
+                "  principal   {principal_exemptions} `principal` exemption(s) not applicable: they apply to events only, and a scan or a resource given by ARN has no caller"
+            )?,
+        }
+    }
+    if let Some(opt_out) = &explanation.verdict.opt_out {
+        writeln!(
+            out,
+            "  opt-out     `{}` applies until {}{}{}: not quarantined; its violations are still reported and alerted",
+            settings.tag,
+            opt_out.until,
+            opt_out.by.as_ref().map(|by| format!(", approved by {by}")).unwrap_or_default(),
+            opt_out.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+        )?;
+    }
+    for problem in opt_out_problems {
+        writeln!(
+            out,
+            "  opt-out     {} ({})",
+            problem.message,
+            level_name(problem.level)
+        )?;
+    }
+    Ok(())
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+    }
 }
 
 fn write_key(out: &mut impl Write, key: &KeyTrace, style: Style) -> std::io::Result<()> {

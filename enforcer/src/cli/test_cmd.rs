@@ -54,7 +54,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         cases.cases.retain(|case| case.id.contains(filter.as_str()));
     }
     let filtered_out = total - cases.cases.len();
-    let reports = run_cases(&cases, &loaded.set, &catalog()?);
+    let reports = run_cases(&cases, &loaded.set, &catalog()?, jiff::Timestamp::now());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let failed = reports.iter().filter(|report| !report.passed()).count();

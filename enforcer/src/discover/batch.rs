@@ -77,3 +77,102 @@ pub async fn decide_listed<P: SettingsReader + Sync, R: StateStore + Sync>(
         .await,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::act::{apply, ActSettings, InMemoryNotify, InMemoryQuarantine};
+    use crate::policy::{compile_sources, SourceFile};
+
+    /// The scheduled scan's path (each batch through `decide_listed`, then `apply`, with one
+    /// state table): an opt-out within `remind_days` of its end alerts its owner once, and the
+    /// next day's scan of the same resource sends nothing more.
+    #[tokio::test]
+    async fn the_scan_reminds_once_before_an_opt_out_ends() {
+        let source = SourceFile {
+            path: "p.toml".to_owned(),
+            text: Arc::new(
+                r##"
+[policy]
+default_owner = "Platform"
+[tags.DataClassification]
+values = ["Public"]
+[[rule]]
+name = "classified"
+resource_types = ["s3:bucket"]
+require = ["DataClassification"]
+[owners.Platform]
+slack_channel = "#platform"
+[exemptions]
+remind_days = 7
+how_to_request = "ask Data Governance"
+"##
+                .to_owned(),
+            ),
+        };
+        let policies = compile_sources(&[source], crate::catalog::KNOWN_RESOURCE_TYPES).0;
+        // Dates from today: the scan reads the clock at the edge, as the Lambda does.
+        let today = jiff::tz::Offset::UTC
+            .to_datetime(jiff::Timestamp::now())
+            .date();
+        let ends = today.saturating_add(jiff::Span::new().days(3));
+        let resource = |name: &str, until: jiff::civil::Date| {
+            (
+                ResourceRef::from_arn(&format!("arn:aws:s3:::{name}"), None).unwrap(),
+                Tags::from([
+                    ("DataClassification".to_owned(), "Public".to_owned()),
+                    ("enforcer:exempt".to_owned(), format!("until={until}")),
+                ]),
+            )
+        };
+        let listing = vec![
+            resource("ending-soon", ends),
+            resource(
+                "ending-later",
+                today.saturating_add(jiff::Span::new().days(30)),
+            ),
+        ];
+        let settings = ActSettings::new(&policies, true);
+        let notify = InMemoryNotify::new();
+        let mut sent = Vec::new();
+        for _day in 0..2 {
+            for batch in batches(listing.clone()) {
+                let (decision, failure) = decide_listed(
+                    batch,
+                    Some("111122223333"),
+                    &crate::act::NoSettings,
+                    &settings.state,
+                    &policies,
+                    Mode::Enforce,
+                )
+                .await
+                .unwrap();
+                assert!(failure.is_none(), "{failure:?}");
+                let store = InMemoryTagStore::with_inventory(BTreeMap::new());
+                apply(
+                    &decision,
+                    &settings,
+                    &store,
+                    &InMemoryQuarantine::new(),
+                    &notify,
+                )
+                .await;
+            }
+            sent.push(notify.messages().len());
+        }
+        assert_eq!(sent, [1, 1], "one reminder, on the first scan only");
+        let message = serde_json::to_string(&notify.messages()[0]).unwrap();
+        assert!(message.contains("ending-soon"), "{message}");
+        assert!(!message.contains("ending-later"), "{message}");
+        assert!(
+            message.contains(&format!("ends on {ends} (in 3 days)")),
+            "{message}"
+        );
+        assert!(
+            message.contains("To request an exemption: ask Data Governance"),
+            "{message}"
+        );
+    }
+}

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diagnostic::{did_you_mean, suggest, Diagnostic, SourceFile};
+use super::exemption::{OptOutField, PrincipalPattern};
 use super::lint::{self, PatternUse, RuleSite};
 use super::model::MaciePolicy;
 use super::model::{
@@ -17,7 +18,9 @@ use super::model::{
     RuleValue, TagSpec, UnfixableAction, ValueCheck, ValueTemplate, MAX_RENOTIFY_AFTER,
     MIN_RENOTIFY_AFTER,
 };
-use super::raw::{ClassificationRaw, MacieRaw, OwnerRaw, PolicyFile, RuleRaw};
+use super::raw::{
+    ClassificationRaw, ExemptionRaw, ExemptionsRaw, MacieRaw, OwnerRaw, PolicyFile, RuleRaw,
+};
 use super::routing;
 use super::schema;
 use crate::obligation::{ClassObligations, PublicAccess};
@@ -46,6 +49,10 @@ fn is_region_name(text: &str) -> bool {
 /// (`policy::too-many-rules`).
 pub const MAX_RULES: usize = 1000;
 
+/// The prefix of the keys the enforcer removes (its quarantine records,
+/// [`crate::act::aws::REMOVABLE_TAG_KEYS`] without its `*`): no opt-out tag may start so.
+const QUARANTINE_RECORD_PREFIX: &str = "enforcer:quarantine";
+
 /// Compiles parsed files into one set. Problems go to `diagnostics`; the set is only
 /// trustworthy when none of them is an error.
 pub(crate) struct Compiler<'k> {
@@ -65,6 +72,8 @@ pub(crate) struct Compiler<'k> {
     /// `[classification.<Class>]` tables with their file, kept until the classification tag's
     /// vocabulary is known.
     pending_classifications: Vec<(SourceFile, Spanned<String>, ClassificationRaw)>,
+    /// Where `[exemptions]` was written (it may be written once).
+    exemptions_origin: Option<(SourceFile, Range<usize>)>,
     /// Per compiled rule (same index as `set.rules`): where it was written, for the checks that
     /// look at several rules at once.
     rule_sites: Vec<RuleSite>,
@@ -105,6 +114,7 @@ impl<'k> Compiler<'k> {
             renotify_after_origin: None,
             classification_tag_origin: None,
             pending_classifications: Vec::new(),
+            exemptions_origin: None,
             rule_sites: Vec::new(),
             pending_macie: Vec::new(),
             ranked_origin: None,
@@ -145,22 +155,10 @@ impl<'k> Compiler<'k> {
             self.add_creator_route(source, &pattern, raw.owner);
         }
         for raw in file.exemption {
-            let origin = origin(source, raw.arn.as_ref().map_or(0, |a| a.span().start));
-            let arn = raw.arn.as_ref().and_then(|pattern| {
-                let regex = self.regex(source, pattern, false)?;
-                lint::check_pattern(
-                    source,
-                    pattern,
-                    PatternUse::ExemptionArn,
-                    &mut self.diagnostics,
-                );
-                Some(regex)
-            });
-            self.set.exemptions.push(Exemption {
-                arn,
-                reason: raw.reason,
-                origin,
-            });
+            self.add_exemption(source, raw);
+        }
+        if let Some(exemptions) = file.exemptions {
+            self.add_exemption_settings(source, exemptions);
         }
         for rule in file.rule {
             self.pending_rules.push((source.clone(), rule));
@@ -207,6 +205,200 @@ impl<'k> Compiler<'k> {
                 }
             }
         }
+    }
+
+    /// One `[[exemption]]`: an ARN regex, a caller pattern, or both.
+    fn add_exemption(&mut self, source: &SourceFile, raw: ExemptionRaw) {
+        let start = [raw.arn.as_ref(), raw.principal.as_ref(), Some(&raw.reason)]
+            .into_iter()
+            .flatten()
+            .map(|s| s.span().start)
+            .min()
+            .unwrap_or(0);
+        if raw.arn.is_none() && raw.principal.is_none() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::empty-exemption",
+                    format!(
+                        "exemption `{}` names neither `arn` nor `principal`: it can never apply",
+                        raw.reason.get_ref()
+                    ),
+                    source,
+                    raw.reason.span(),
+                )
+                .with_help("add `arn = '<regex over the resource ARN>'` or `principal = 'arn:aws:iam::*:role/<name>'`"),
+            );
+            return;
+        }
+        let arn = raw.arn.as_ref().and_then(|pattern| {
+            let regex = self.regex(source, pattern, false)?;
+            lint::check_pattern(
+                source,
+                pattern,
+                PatternUse::ExemptionArn,
+                &mut self.diagnostics,
+            );
+            Some(regex)
+        });
+        let principal = match &raw.principal {
+            Some(text) => match self.principal_pattern(source, text) {
+                Some(pattern) => Some(pattern),
+                None => return,
+            },
+            None => None,
+        };
+        if raw.arn.is_some() && arn.is_none() {
+            return;
+        }
+        self.set.exemptions.push(Exemption {
+            arn,
+            principal,
+            reason: raw.reason.into_inner(),
+            origin: origin(source, start),
+        });
+    }
+
+    /// A caller pattern (`[[exemption]] principal`, `[exemptions] approvers`), or its error.
+    fn principal_pattern(
+        &mut self,
+        source: &SourceFile,
+        text: &Spanned<String>,
+    ) -> Option<PrincipalPattern> {
+        match PrincipalPattern::parse(text.get_ref()) {
+            Ok(pattern) => Some(pattern),
+            Err(error) => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::invalid-principal-pattern",
+                        error.to_string(),
+                        source,
+                        text.span(),
+                    )
+                    .with_help(
+                        "write an IAM ARN with `*` or `?` wildcards, e.g. \
+                         `arn:aws:iam::*:role/deploy-*` (a role and its sessions) or \
+                         `arn:aws:iam::111122223333:user/ci`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `[exemptions]`: the opt-out tag's settings, once in the whole set.
+    fn add_exemption_settings(&mut self, source: &SourceFile, raw: ExemptionsRaw) {
+        let here = raw.tag.as_ref().map_or(0..0, Spanned::span);
+        if let Some((first_source, first_span)) = &self.exemptions_origin {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::exemptions-conflict",
+                    "two policy files have an `[exemptions]` table",
+                    source,
+                    here,
+                )
+                .with_related(first_source, first_span.clone(), "the other one")
+                .with_help("keep `[exemptions]` in one file only"),
+            );
+            return;
+        }
+        self.exemptions_origin = Some((source.clone(), here));
+        let settings = &mut self.set.exemption_settings;
+        if let Some(tag) = &raw.tag {
+            if tag.get_ref().trim().is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::empty-exemption-tag",
+                        "the opt-out tag key is empty",
+                        source,
+                        tag.span(),
+                    )
+                    .with_help("leave `tag` out for the default, `enforcer:exempt`"),
+                );
+            } else if tag.get_ref().starts_with(QUARANTINE_RECORD_PREFIX) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::reserved-exemption-tag",
+                        format!(
+                            "`{}` is a quarantine record key: the enforcer removes those on release",
+                            tag.get_ref()
+                        ),
+                        source,
+                        tag.span(),
+                    )
+                    .with_help("choose another key, e.g. the default `enforcer:exempt`"),
+                );
+            } else {
+                settings.tag = tag.get_ref().clone();
+            }
+        }
+        for field in &raw.require {
+            match OptOutField::parse(field.get_ref()) {
+                Some(parsed) => {
+                    if !settings.require.contains(&parsed) {
+                        settings.require.push(parsed);
+                    }
+                }
+                None => self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::unknown-exemption-field",
+                        format!("`{}` is not a field of the opt-out tag", field.get_ref()),
+                        source,
+                        field.span(),
+                    )
+                    .with_help(suggest(
+                        field.get_ref(),
+                        OptOutField::ALL.map(OptOutField::name),
+                        "`until`, `reason` or `by`",
+                    )),
+                ),
+            }
+        }
+        settings.require.sort();
+        let mut in_range = |name: &str, value: &Option<Spanned<u32>>, max: u32| {
+            let value = value.as_ref()?;
+            if (1..=max).contains(value.get_ref()) {
+                return Some(*value.get_ref());
+            }
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::out-of-range",
+                    format!("`{name} = {}` is out of range", value.get_ref()),
+                    source,
+                    value.span(),
+                )
+                .with_help(format!("choose from 1 to {max} days")),
+            );
+            None
+        };
+        let max_days = in_range("max_days", &raw.max_days, 3650);
+        let remind_days = in_range("remind_days", &raw.remind_days, 365);
+        let settings = &mut self.set.exemption_settings;
+        settings.max_days = max_days;
+        settings.remind_days = remind_days;
+        settings.how_to_request = raw.how_to_request;
+        if let (Some(max), Some(remind)) = (&raw.max_days, &raw.remind_days) {
+            if remind.get_ref() >= max.get_ref() {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "policy::reminder-before-start",
+                        format!(
+                            "`remind_days = {}` is not shorter than `max_days = {}`: an opt-out is reminded about as soon as it is written",
+                            remind.get_ref(),
+                            max.get_ref()
+                        ),
+                        source,
+                        remind.span(),
+                    )
+                    .with_help("remind a few days before the end, e.g. `remind_days = 7`"),
+                );
+            }
+        }
+        let approvers: Vec<PrincipalPattern> = raw
+            .approvers
+            .iter()
+            .filter_map(|text| self.principal_pattern(source, text))
+            .collect();
+        self.set.exemption_settings.approvers = approvers;
     }
 
     fn add_header(&mut self, source: &SourceFile, file: &PolicyFile) {
@@ -711,6 +903,21 @@ impl<'k> Compiler<'k> {
         }
         for (source, class, raw) in std::mem::take(&mut self.pending_classifications) {
             self.add_classification(&source, &class, raw);
+        }
+        let opt_out_tag = &self.set.exemption_settings.tag;
+        if let Some((tag_source, span)) = self.tag_origins.get(opt_out_tag) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "policy::exemption-tag-in-vocabulary",
+                    format!("`{opt_out_tag}` is the opt-out tag: it cannot be in the vocabulary"),
+                    tag_source,
+                    span.clone(),
+                )
+                .with_help(
+                    "the opt-out tag is written by people, never set or defaulted by a rule: \
+                     remove it from `[tags]`",
+                ),
+            );
         }
         for (source, owner) in std::mem::take(&mut self.pending_owner_refs) {
             lint::check_owner(&self.set, &source, &owner, &mut self.diagnostics);
@@ -1446,5 +1653,116 @@ mod tests {
             ("b.toml", "[macie]\n"),
         ]);
         assert_eq!(codes_of(&codes), ["policy::macie-conflict"]);
+    }
+
+    #[test]
+    fn exemptions_compile_with_their_settings() {
+        let (set, codes) = compile(&[(
+            "a.toml",
+            "[[exemption]]\nprincipal = 'arn:aws:iam::*:role/deploy-*'\narn = '^arn:aws:s3:::x'\nreason = \"r\"\n\
+             [exemptions]\ntag = \"acme:optout\"\nrequire = [\"by\", \"reason\"]\nmax_days = 90\nremind_days = 7\n\
+             approvers = ['arn:aws:iam::111122223333:role/Gov']\nhow_to_request = \"ask Gov\"\n",
+        )]);
+        assert_eq!(codes, vec![]);
+        let exemption = &set.exemptions[0];
+        assert!(exemption.has_principal());
+        assert!(exemption.applies("arn:aws:s3:::x1", &["arn:aws:iam::1:role/deploy-a"]));
+        assert!(!exemption.applies("arn:aws:s3:::y", &["arn:aws:iam::1:role/deploy-a"]));
+        assert!(
+            !exemption.applies("arn:aws:s3:::x1", &[]),
+            "a scan has no caller"
+        );
+        let settings = &set.exemption_settings;
+        assert_eq!(settings.tag, "acme:optout");
+        assert_eq!(
+            settings.require,
+            [OptOutField::Until, OptOutField::Reason, OptOutField::By]
+        );
+        assert_eq!(
+            (settings.max_days, settings.remind_days),
+            (Some(90), Some(7))
+        );
+        assert_eq!(settings.approvers.len(), 1);
+        assert_eq!(settings.how_to_request.as_deref(), Some("ask Gov"));
+        // The defaults.
+        let (set, _) = compile(&[("a.toml", "[policy]\nname = \"x\"\n")]);
+        assert_eq!(set.exemption_settings.tag, "enforcer:exempt");
+        assert_eq!(set.exemption_settings.require, [OptOutField::Until]);
+    }
+
+    #[test]
+    fn exemption_mistakes_are_diagnosed_where_they_are_written() {
+        let cases = [
+            (
+                "[[exemption]]\nprincipal = 'deploy-*'\nreason = \"r\"\n",
+                "policy::invalid-principal-pattern",
+                "'deploy-*'",
+            ),
+            (
+                "[[exemption]]\nprincipal = 'arn:aws:iam::*:role/*'\nreason = \"r\"\n",
+                "policy::invalid-principal-pattern",
+                "'arn:aws:iam::*:role/*'",
+            ),
+            (
+                "[[exemption]]\nreason = \"nothing\"\n",
+                "policy::empty-exemption",
+                "\"nothing\"",
+            ),
+            (
+                "[exemptions]\nrequire = [\"untill\"]\n",
+                "policy::unknown-exemption-field",
+                "\"untill\"",
+            ),
+            (
+                "[exemptions]\napprovers = ['arn:aws:s3:::bucket']\n",
+                "policy::invalid-principal-pattern",
+                "'arn:aws:s3:::bucket'",
+            ),
+            (
+                "[exemptions]\ntag = \"\"\n",
+                "policy::empty-exemption-tag",
+                "\"\"",
+            ),
+            ("[exemptions]\nmax_days = 0\n", "policy::out-of-range", "0"),
+            (
+                "[exemptions]\nmax_days = 7\nremind_days = 7\n",
+                "policy::reminder-before-start",
+                "7",
+            ),
+            (
+                "[tags.\"enforcer:exempt\"]\npattern = '.+'\n",
+                "policy::exemption-tag-in-vocabulary",
+                "\"enforcer:exempt\"",
+            ),
+        ];
+        for (text, code, at) in cases {
+            let source = SourceFile {
+                path: "a.toml".to_owned(),
+                text: Arc::new(text.to_owned()),
+            };
+            let (_, diagnostics) = compile_sources(&[source], &[]);
+            let found = diagnostics.iter().find(|d| d.code == code);
+            let Some(found) = found else {
+                panic!("{text}: expected {code}, got {diagnostics:?}")
+            };
+            let span = found
+                .span
+                .clone()
+                .unwrap_or_else(|| panic!("{code} has no span"));
+            assert_eq!(&text[span], at, "{code}");
+        }
+        assert_eq!(
+            crate::act::aws::REMOVABLE_TAG_KEYS,
+            format!("{QUARANTINE_RECORD_PREFIX}*"),
+            "the reserved prefix is the keys the enforcer removes"
+        );
+        let (_, codes) = compile(&[
+            ("a.toml", "[exemptions]\nmax_days = 30\n"),
+            ("b.toml", "[exemptions]\nmax_days = 60\n"),
+        ]);
+        assert_eq!(
+            codes.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            ["policy::exemptions-conflict"]
+        );
     }
 }

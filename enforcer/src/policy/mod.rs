@@ -6,6 +6,7 @@
 
 mod compile;
 mod diagnostic;
+mod exemption;
 mod lang;
 mod lint;
 mod model;
@@ -21,6 +22,8 @@ pub use compile::MAX_RULES;
 pub(crate) use compile::Compiler;
 pub(crate) use diagnostic::did_you_mean;
 pub use diagnostic::{Diagnostic, Level, SourceFile};
+pub(crate) use exemption::{days_left, judge_opt_out, OptOutVerdict, TagWriter};
+pub use exemption::{parse_opt_out, ExemptionSettings, OptOut, OptOutError, OptOutField};
 pub use lint::MAX_REPORTED_CONFLICTS;
 pub(crate) use model::{
     unanchored_text, Exemption, Origin, RuleValue, TagSpec, DEFAULT_RENOTIFY_AFTER,

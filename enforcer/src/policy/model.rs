@@ -7,6 +7,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
+use super::exemption::{ExemptionSettings, PrincipalPattern};
 use crate::event::Creator;
 use crate::obligation::ClassObligations;
 
@@ -231,11 +232,14 @@ pub struct Classification {
     pub origin: Origin,
 }
 
-/// A resource the enforcer leaves alone.
+/// A resource the enforcer leaves alone: by ARN, by the caller of the event, or both (then both
+/// must match).
 #[derive(Debug, Clone)]
 pub struct Exemption {
     /// Regex over the ARN.
     pub arn: Option<Regex>,
+    /// The caller's ARN pattern: events only (a scan has no caller).
+    pub(crate) principal: Option<PrincipalPattern>,
     /// Why.
     pub reason: String,
     /// Where it was written.
@@ -299,6 +303,8 @@ pub struct PolicySet {
     pub rules: Vec<Rule>,
     /// Exemptions.
     pub exemptions: Vec<Exemption>,
+    /// `[exemptions]`: the opt-out tag and how to request an exemption.
+    pub exemption_settings: ExemptionSettings,
     /// Owners by `ProcessOwner` value.
     pub owners: BTreeMap<String, Owner>,
     /// Owners by creator (`[creators]`), for resources that name no owner.
@@ -363,6 +369,26 @@ pub(crate) const DEFAULT_CLASSIFICATION_TAG: &str = "DataClassification";
 
 /// The tag naming a resource's accountable owner unless `[policy] owner_tag` says otherwise.
 pub(crate) const DEFAULT_OWNER_TAG: &str = "ProcessOwner";
+
+impl Exemption {
+    /// True when the exemption names a caller (it then applies to events only).
+    pub fn has_principal(&self) -> bool {
+        self.principal.is_some()
+    }
+
+    /// True when this exemption applies to `resource_arn` changed by a caller with the ARNs
+    /// `caller` (empty for a scan: then a principal exemption never applies).
+    pub(crate) fn applies(&self, resource_arn: &str, caller: &[&str]) -> bool {
+        if self.arn.is_none() && self.principal.is_none() {
+            return false;
+        }
+        self.arn.as_ref().is_none_or(|re| re.is_match(resource_arn))
+            && self
+                .principal
+                .as_ref()
+                .is_none_or(|p| p.matches_caller(caller))
+    }
+}
 
 impl PolicySet {
     /// True when `[quarantine] protect` names `arn`: it is never quarantined, only alerted about.

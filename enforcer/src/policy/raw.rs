@@ -29,9 +29,13 @@ pub(crate) struct PolicyFile {
     /// Rules: which resources they select and what they expect of their tags.
     #[serde(default)]
     pub rule: Vec<RuleRaw>,
-    /// Resources the enforcer leaves alone.
+    /// Resources the enforcer leaves alone: by ARN, by the caller of the event, or both.
     #[serde(default)]
     pub exemption: Vec<ExemptionRaw>,
+    /// The opt-out tag (an exemption a resource carries, with an expiry) and how to request an
+    /// exemption.
+    #[serde(default)]
+    pub exemptions: Option<ExemptionsRaw>,
     /// Owners: owner-tag value (e.g. a `ProcessOwner` team) → where their alerts go.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, OwnerRaw>")]
@@ -311,16 +315,73 @@ pub(crate) struct RuleRaw {
     pub action: Option<Spanned<String>>,
 }
 
-/// `[[exemption]]`: resources the enforcer leaves alone.
-#[derive(Debug, Deserialize, Default, JsonSchema)]
+/// `[[exemption]]`: resources the enforcer leaves alone. Give `arn`, `principal` or both (then
+/// both must match).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExemptionRaw {
     /// Regex searched in the resource ARN.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub arn: Option<Spanned<String>>,
+    /// The caller of the event, as an IAM ARN pattern with `ArnLike` wildcards (`*`, `?`, never
+    /// crossing a `:`), e.g. `arn:aws:iam::*:role/deploy-*`. It matches the caller's
+    /// `userIdentity.arn` or, for an assumed-role session, the role that issued it. Events
+    /// only: a scan has no caller.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub principal: Option<Spanned<String>>,
     /// Why, shown in the decision.
-    pub reason: String,
+    #[schemars(with = "String")]
+    pub reason: Spanned<String>,
+}
+
+/// The fields of the opt-out tag (schema only: the compiler reads the text, to point at a
+/// mistake).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum OptOutFieldName {
+    /// The last day (UTC) the exemption applies, `YYYY-MM-DD`.
+    Until,
+    /// Why.
+    Reason,
+    /// Who approved it.
+    By,
+}
+
+/// `[exemptions]`: the opt-out tag a resource may carry, `until=YYYY-MM-DD;reason=…;by=…`, and
+/// how to request an exemption.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExemptionsRaw {
+    /// The opt-out tag's key. Default `enforcer:exempt`. The enforcer never writes it.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub tag: Option<Spanned<String>>,
+    /// Fields the tag's value must carry (`until` always is): any of `until`, `reason`, `by`.
+    #[serde(default)]
+    #[schemars(with = "Vec<OptOutFieldName>")]
+    pub require: Vec<Spanned<String>>,
+    /// The longest an opt-out may run: `until` at most this many days after the day of the
+    /// decision. Absent = no cap.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1, max = 3650))]
+    pub max_days: Option<Spanned<u32>>,
+    /// Callers (IAM ARN patterns, as `[[exemption]] principal`) whose writing of the tag makes
+    /// it count; absent = anyone's. A tag whose writer is not known (a scan) does not count
+    /// when approvers are named.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub approvers: Vec<Spanned<String>>,
+    /// Days before an opt-out expires that the scheduled scan reminds the owner, once.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1, max = 365))]
+    pub remind_days: Option<Spanned<u32>>,
+    /// How to request an exemption, shown in every alert about a violation, e.g. "open a
+    /// ticket in the DATAGOV Jira project".
+    #[serde(default)]
+    pub how_to_request: Option<String>,
 }
 
 /// `[owners.<name>]`: where one owner's alerts go.

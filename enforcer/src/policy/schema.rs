@@ -276,6 +276,12 @@ impl Checker<'_> {
                 (Some("boolean"), "string") => Some(format!(
                     "write `{key} = true` or `{key} = false`, without quotes"
                 )),
+                // `[[exemptions]]` is most likely a plural `[[exemption]]`.
+                (Some("table"), "array") if parents.is_empty() && key == "exemptions" => Some(
+                    "an exemption is a `[[exemption]]` table (singular); `[exemptions]` \
+                         (one table) holds the opt-out tag's settings"
+                        .to_owned(),
+                ),
                 (Some("table"), _) => Some(format!(
                     "write it as a table: `[{}]`",
                     place.table_path(parents, key)

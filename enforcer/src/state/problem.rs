@@ -27,6 +27,9 @@ pub struct Problem {
     pub action: Action,
     /// (rule, tag, kind) of each violation a person must fix, sorted.
     pub violations: BTreeSet<(String, String, &'static str)>,
+    /// The opt-out tag that withholds the quarantine, as `until` and `by`, when one applies: a
+    /// new, renewed or re-signed opt-out is a changed problem, so the owner hears of it.
+    pub opt_out: Option<String>,
 }
 
 /// The version of the fingerprint's canonical form; a new form gets a new version, so a stored
@@ -53,7 +56,14 @@ impl Problem {
             arn: arn.to_owned(),
             action,
             violations,
+            opt_out: None,
         })
+    }
+
+    /// The same problem under the resource's applying opt-out, if any ([`Problem::opt_out`]).
+    pub fn with_opt_out(mut self, opt_out: Option<&crate::policy::OptOut>) -> Self {
+        self.opt_out = opt_out.map(|o| format!("{}\t{}", o.until, o.by.as_deref().unwrap_or("")));
+        self
     }
 
     /// The problem of an audit-mode remediation: tags the enforcer would add but, in audit
@@ -69,6 +79,7 @@ impl Problem {
                 .filter(|v| v.level == Level::Error)
                 .map(|v| (v.rule.clone(), v.tag.clone(), problem_kind(v)))
                 .collect(),
+            opt_out: None,
         }
     }
 
@@ -94,6 +105,11 @@ impl Problem {
         );
         for (rule, tag, kind) in &self.violations {
             text.push_str(&format!("violation\t{rule}\t{tag}\t{kind}\n"));
+        }
+        // Only when there is one: the fingerprints of problems without an opt-out are those of
+        // the form before opt-outs existed.
+        if let Some(opt_out) = &self.opt_out {
+            text.push_str(&format!("opt_out\t{opt_out}\n"));
         }
         text
     }
@@ -148,6 +164,7 @@ fn kind_name(kind: ViolationKind) -> &'static str {
         ViolationKind::WrongCase => "wrong_case",
         ViolationKind::Conflict => "conflict",
         ViolationKind::Obligation => "obligation",
+        ViolationKind::Exemption => "exemption",
     }
 }
 
@@ -191,6 +208,42 @@ mod tests {
         let with_warning =
             Problem::new(ARN, [&missing, &owner, &warning], Action::Quarantine).unwrap();
         assert_eq!(with_warning.fingerprint(), first.fingerprint());
+    }
+
+    /// An opt-out withholding the quarantine is part of the problem: a new one, or one renewed
+    /// or signed by someone else, is a changed problem the owner hears of; the same one is not.
+    #[test]
+    fn a_new_or_changed_opt_out_is_another_problem() {
+        let missing = violation("DataClassification", ViolationKind::Missing, false);
+        let without = Problem::new(ARN, [&missing], Action::Alert).unwrap();
+        let opt_out = |until: &str, by: &str| crate::policy::OptOut {
+            until: until.parse().unwrap(),
+            reason: Some("export".to_owned()),
+            by: Some(by.to_owned()),
+        };
+        let with = |o: &crate::policy::OptOut| without.clone().with_opt_out(Some(o));
+        let first = with(&opt_out("2027-01-31", "carol"));
+        assert_eq!(
+            without.clone().with_opt_out(None).fingerprint(),
+            without.fingerprint()
+        );
+        assert_ne!(first.fingerprint(), without.fingerprint());
+        assert_eq!(
+            first.fingerprint(),
+            with(&opt_out("2027-01-31", "carol")).fingerprint()
+        );
+        assert_ne!(
+            first.fingerprint(),
+            with(&opt_out("2027-03-31", "carol")).fingerprint()
+        );
+        assert_ne!(
+            first.fingerprint(),
+            with(&opt_out("2027-01-31", "mallory")).fingerprint()
+        );
+        // Its reason is not: rewording it is the same opt-out.
+        let mut reworded = opt_out("2027-01-31", "carol");
+        reworded.reason = Some("another reason".to_owned());
+        assert_eq!(first.fingerprint(), with(&reworded).fingerprint());
     }
 
     #[test]
