@@ -140,6 +140,10 @@ pub fn write_text(out: &mut impl Write, decision: &Decision, style: Style) -> st
             };
             writeln!(out, "      {mark} {}", violation.message)?;
         }
+        // A setting the class obliges that could not be read: no value, said so.
+        for unread in &resource.unread_settings {
+            writeln!(out, "      {} {unread}", style.paint("33", "warn "))?;
+        }
         let mut plan = Vec::new();
         if !resource.add_tags.is_empty() {
             plan.push(format!("add {}", join_tags(&resource.add_tags)));

@@ -26,11 +26,12 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-pub(crate) use fallback::FallbackService;
+pub(crate) use fallback::{sqs_queue_url, FallbackService};
 pub use permissions::{required_actions, Backend, Scope, REMOVABLE_TAG_KEYS, REQUIRED_IAM_ACTIONS};
 pub(crate) use quarantine::QuarantineKind;
 pub use quarantine::{AwsQuarantine, QuarantineConfig, DENY_STATEMENT_SID, ISOLATION_GROUP_NAME};
 pub use settings::AwsSettingsReader;
+pub(crate) use settings::CALLS as SETTINGS_CALLS;
 pub use sns::SnsNotify;
 pub(crate) use tagging::TAG_RESOURCES_BATCH;
 pub use tagging::{AwsTagStore, GET_RESOURCES_BATCH};

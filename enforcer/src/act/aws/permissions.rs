@@ -200,7 +200,7 @@ pub static REQUIRED_IAM_ACTIONS: LazyLock<Vec<IamRequirement>> = LazyLock::new(|
         );
     }
     rows.extend(
-        super::settings::CALLS
+        super::SETTINGS_CALLS
             .iter()
             .map(|call| call.made_by(Backend::Settings)),
     );

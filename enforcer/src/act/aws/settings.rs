@@ -34,9 +34,8 @@ use std::collections::HashMap;
 use aws_sdk_ec2::types::{PermissionGroup, SnapshotAttributeName};
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::fallback::sqs_queue_url;
 use super::permissions::IamCall;
-use super::{arn_name, error_code, store_error, AwsClients};
+use super::{arn_name, error_code, sqs_queue_url, store_error, AwsClients};
 use crate::act::settings::{
     CurrentSetting, Protection, ProtectionSettings, SettingReadError, SettingsReader,
 };
