@@ -19,8 +19,8 @@ use crate::event::{
     Actor, Change, Creator, DecodeError, EventHeader, Location, Resolution, ResolvedBy,
     ResourceRef, TagUpdate,
 };
-use crate::obligation::{Evidence, Fact, ProtectionFacts, SettingReadError};
 use crate::evidence::{by_category, classification_violations, SensitiveData};
+use crate::obligation::{Evidence, Fact, ProtectionFacts, SettingReadError};
 use crate::policy::{Mode, OptOut, PolicySet};
 use crate::Tags;
 
@@ -559,8 +559,8 @@ mod tests {
 
     use super::*;
     use crate::catalog::KNOWN_RESOURCE_TYPES;
-    use crate::obligation::ObligationName;
     use crate::evaluate::ViolationKind;
+    use crate::obligation::ObligationName;
     use crate::policy::{compile_sources, SourceFile};
 
     fn standard() -> PolicySet {
@@ -1046,7 +1046,14 @@ CreatedBy = "{creator}"
             read: Some(tags.clone()),
             ..ResourceTags::default()
         });
-        decide(*change, current, &with_created_by(), Mode::Enforce, test_now(), None)
+        decide(
+            *change,
+            current,
+            &with_created_by(),
+            Mode::Enforce,
+            test_now(),
+            None,
+        )
     }
 
     /// The IAM Identity Center session of aws-lambda-rust-runtime's CloudTrail fixture
