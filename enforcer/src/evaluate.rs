@@ -469,6 +469,16 @@ pub(crate) fn creator_name(creator: Option<&Creator>) -> Option<&str> {
         .map(|creator| creator.name.as_str())
 }
 
+/// True when `spec` is the ranked tag and `value` is a higher class than `floor` (both among its
+/// values, lowest first).
+fn ranks_above(spec: Option<&TagSpec>, value: &str, floor: &str) -> bool {
+    let Some(values) = spec.filter(|spec| spec.ranked).and_then(|spec| spec.values.as_ref()) else {
+        return false;
+    };
+    let rank = |class: &str| values.iter().position(|allowed| allowed == class);
+    matches!((rank(value), rank(floor)), (Some(value), Some(floor)) if value > floor)
+}
+
 /// The rule name violations of the opt-out tag report.
 pub(crate) const OPT_OUT_RULE: &str = "exemptions";
 
@@ -697,7 +707,12 @@ pub fn judge(facts: &Facts<'_>, tags: &Tags) -> Verdict {
                     }
                 }
                 if let Some(known) = certain {
-                    if known.value != effective {
+                    // On the ranked tag (`ranked = true`: the classification), a rule's `set` is
+                    // a floor: a person who classifies the resource higher than its lineage
+                    // demands is stricter, never in conflict (Macie's evidence may warrant it).
+                    if known.value != effective
+                        && !ranks_above(facts.spec, &effective, &known.value)
+                    {
                         add(
                             &mut verdict,
                             Violation {
@@ -990,6 +1005,43 @@ ProcessOwner = "AnalyticsTeam"
         assert!(verdict.add_tags.is_empty());
         assert_eq!(verdict.violations[0].kind, ViolationKind::Conflict);
         assert_eq!(verdict.action, Action::Alert);
+    }
+
+    /// On the ranked classification tag a rule's `set` is a floor: a person's higher class is
+    /// kept without a conflict, a lower one is a conflict (and the class it owes is the set one).
+    #[test]
+    fn a_higher_class_than_the_lineage_is_no_conflict() {
+        let set = policies(
+            r#"
+[tags.DataClassification]
+values = ["Public", "Internal", "Confidential", "Restricted"]
+ranked = true
+
+[[rule]]
+name = "raw"
+resource_types = ["s3:bucket"]
+names = ['-raw-']
+[rule.set]
+DataClassification = "Confidential"
+"#,
+        );
+        let with = |class: &str| {
+            let tags = Tags::from([("DataClassification".to_owned(), class.to_owned())]);
+            evaluate(&bucket("lake-raw-eu"), &tags, &set, &SCAN)
+        };
+        let higher = with("Restricted");
+        assert!(higher.violations.is_empty(), "{higher:#?}");
+        assert_eq!(higher.action, Action::None);
+        let lower = with("Internal");
+        assert_eq!(
+            lower
+                .violations
+                .iter()
+                .map(|v| v.kind)
+                .collect::<Vec<_>>(),
+            [ViolationKind::Conflict]
+        );
+        assert!(with("Confidential").violations.is_empty());
     }
 
     #[test]
