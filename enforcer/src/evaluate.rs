@@ -472,7 +472,10 @@ pub(crate) fn creator_name(creator: Option<&Creator>) -> Option<&str> {
 /// True when `spec` is the ranked tag and `value` is a higher class than `floor` (both among its
 /// values, lowest first).
 fn ranks_above(spec: Option<&TagSpec>, value: &str, floor: &str) -> bool {
-    let Some(values) = spec.filter(|spec| spec.ranked).and_then(|spec| spec.values.as_ref()) else {
+    let Some(values) = spec
+        .filter(|spec| spec.ranked)
+        .and_then(|spec| spec.values.as_ref())
+    else {
         return false;
     };
     let rank = |class: &str| values.iter().position(|allowed| allowed == class);
@@ -1034,11 +1037,7 @@ DataClassification = "Confidential"
         assert_eq!(higher.action, Action::None);
         let lower = with("Internal");
         assert_eq!(
-            lower
-                .violations
-                .iter()
-                .map(|v| v.kind)
-                .collect::<Vec<_>>(),
+            lower.violations.iter().map(|v| v.kind).collect::<Vec<_>>(),
             [ViolationKind::Conflict]
         );
         assert!(with("Confidential").violations.is_empty());
