@@ -904,6 +904,30 @@ impl<'k> Compiler<'k> {
         for (source, class, raw) in std::mem::take(&mut self.pending_classifications) {
             self.add_classification(&source, &class, raw);
         }
+        // One classification: the tag whose values Macie's evidence ranks (`ranked = true`) is
+        // the one whose classes oblige (`[policy] classification_tag`).
+        if let (Some(ranked), Some((source, span))) = (self.set.ranked_tag(), &self.ranked_origin) {
+            let classification = self.set.classification_tag();
+            if ranked.key != classification {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "policy::ranked-not-classification",
+                        format!(
+                            "tag `{}` is ranked, but the classification tag is `{classification}`",
+                            ranked.key
+                        ),
+                        source,
+                        span.clone(),
+                    )
+                    .with_help(format!(
+                        "rank the classification tag, or name `{}` with `[policy] \
+                         classification_tag`: the classes Macie's evidence ranks are the ones \
+                         that oblige",
+                        ranked.key
+                    )),
+                );
+            }
+        }
         let opt_out_tag = &self.set.exemption_settings.tag;
         if let Some((tag_source, span)) = self.tag_origins.get(opt_out_tag) {
             self.diagnostics.push(
@@ -1624,6 +1648,20 @@ mod tests {
         let macie = set.macie.unwrap();
         assert!(macie.minimum_class.contains_key("PERSONAL_INFORMATON"));
         assert!(!macie.minimum_class.contains_key("CREDENTIALS"));
+    }
+
+    #[test]
+    fn the_ranked_tag_is_the_classification_tag() {
+        let (_, codes) = compile(&[(
+            "a.toml",
+            "[tags.Tier]\nvalues = [\"low\", \"high\"]\nranked = true\n",
+        )]);
+        assert_eq!(codes_of(&codes), ["policy::ranked-not-classification"]);
+        let (_, codes) = compile(&[(
+            "a.toml",
+            "[policy]\nclassification_tag = \"Tier\"\n[tags.Tier]\nvalues = [\"low\", \"high\"]\nranked = true\n",
+        )]);
+        assert_eq!(codes_of(&codes), Vec::<&str>::new());
     }
 
     #[test]
