@@ -82,17 +82,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::obligation::extract::request_facts;
+    use crate::obligation::extract::facts_of;
 
     fn facts(name: &str, request: &Value, response: Option<&Value>) -> ProtectionFacts {
-        request_facts(
-            SOURCE,
-            name,
-            &CallRecord {
-                request: Some(request),
-                response,
-            },
-        )
+        facts_of(SOURCE, name, request, response)
     }
 
     /// A `CreateVolume` record as CloudTrail writes it: the response says what the volume is.

@@ -187,6 +187,24 @@ pub(crate) fn request_facts(
     facts
 }
 
+/// [`request_facts`] of a record with `request` (and `response`): the extractors' tests.
+#[cfg(test)]
+pub(crate) fn facts_of(
+    event_source: &str,
+    event_name: &str,
+    request: &Value,
+    response: Option<&Value>,
+) -> ProtectionFacts {
+    request_facts(
+        event_source,
+        event_name,
+        &CallRecord {
+            request: Some(request),
+            response,
+        },
+    )
+}
+
 /// The value at `keys` under `root` (keys matched exactly, else ignoring ASCII case, as
 /// CloudTrail spells fields both ways).
 fn at<'v>(root: &'v Value, keys: &[&str]) -> Option<&'v Value> {

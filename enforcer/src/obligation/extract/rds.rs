@@ -56,17 +56,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::obligation::extract::request_facts;
+    use crate::obligation::extract::facts_of;
 
     fn facts(name: &str, request: &Value, response: Option<&Value>) -> ProtectionFacts {
-        request_facts(
-            SOURCE,
-            name,
-            &CallRecord {
-                request: Some(request),
-                response,
-            },
-        )
+        facts_of(SOURCE, name, request, response)
     }
 
     /// The RDS API reference's `CreateDBInstance` example made public and unencrypted: both

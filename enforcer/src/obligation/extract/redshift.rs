@@ -22,7 +22,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::obligation::extract::request_facts;
+    use crate::obligation::extract::facts_of;
 
     /// The Redshift API reference's `CreateCluster` example, made public and unencrypted.
     #[test]
@@ -30,14 +30,7 @@ mod tests {
         let request = json!({"clusterIdentifier": "mycluster", "nodeType": "ra3.xlplus",
             "masterUsername": "adminuser", "masterUserPassword": "HIDDEN_DUE_TO_SECURITY_REASONS",
             "numberOfNodes": 2, "publiclyAccessible": true, "encrypted": false});
-        let found = request_facts(
-            SOURCE,
-            "CreateCluster",
-            &CallRecord {
-                request: Some(&request),
-                response: None,
-            },
-        );
+        let found = facts_of(SOURCE, "CreateCluster", &request, None);
         assert_eq!(
             found.public.map(|f| f.evidence),
             Some(Evidence::request(

@@ -177,17 +177,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::obligation::extract::request_facts;
+    use crate::obligation::extract::facts_of;
 
     fn facts(name: &str, request: &Value) -> ProtectionFacts {
-        request_facts(
-            SOURCE,
-            name,
-            &CallRecord {
-                request: Some(request),
-                response: None,
-            },
-        )
+        facts_of(SOURCE, name, request, None)
     }
 
     /// A `PutBucketPolicy` record as CloudTrail writes it, with the S3 User Guide's public-read

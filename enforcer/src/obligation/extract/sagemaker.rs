@@ -33,19 +33,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::obligation::extract::request_facts;
+    use crate::obligation::extract::facts_of;
 
     fn public(request: &Value) -> Option<(bool, Evidence)> {
-        request_facts(
-            SOURCE,
-            "CreateNotebookInstance",
-            &CallRecord {
-                request: Some(request),
-                response: None,
-            },
-        )
-        .public
-        .map(|fact| (fact.value, fact.evidence))
+        facts_of(SOURCE, "CreateNotebookInstance", request, None)
+            .public
+            .map(|fact| (fact.value, fact.evidence))
     }
 
     /// Enabled, left out (AWS's default), and Disabled.

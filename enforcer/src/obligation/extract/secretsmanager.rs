@@ -31,19 +31,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::obligation::extract::request_facts;
+    use crate::obligation::extract::facts_of;
 
     fn facts(policy: &str) -> ProtectionFacts {
         let request = json!({"secretId": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-a1B2c3",
             "resourcePolicy": policy, "blockPublicPolicy": false});
-        request_facts(
-            SOURCE,
-            "PutResourcePolicy",
-            &CallRecord {
-                request: Some(&request),
-                response: None,
-            },
-        )
+        facts_of(SOURCE, "PutResourcePolicy", &request, None)
     }
 
     /// A policy allowing `{"AWS": "*"}` is public; the Secrets Manager User Guide's policy for
